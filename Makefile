@@ -1,0 +1,44 @@
+# The two commands: `make report` and `make test`. Both create .venv/ from pyproject.toml.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PERIOD ?=
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help report test unit nbval notebooks sample-data bench clean
+
+help:
+	@echo "make report     build reports/<latest month>/ from the sample company (PERIOD=2025-Q4 to choose)"
+	@echo "make test       unit tests + nbval regression tests of the notebooks"
+	@echo "make notebooks  re-execute the notebooks in place (refresh stored outputs)"
+	@echo "make bench      run the performance benchmarks"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+report: $(STAMP)
+	env -u MPLBACKEND $(BIN)/kpi report $(if $(PERIOD),--period $(PERIOD),)
+
+test: unit nbval
+
+unit: $(STAMP)
+	env -u MPLBACKEND $(BIN)/python -m pytest tests -q
+
+nbval: $(STAMP)
+	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL) notebooks -q -p no:cacheprovider
+
+notebooks: $(STAMP)
+	env -u MPLBACKEND $(BIN)/python -m kpilib._notebooks
+
+sample-data: $(STAMP)
+	$(BIN)/kpi sample-data --out data/sample
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) reports/*/ .pytest_cache

@@ -1,0 +1,34 @@
+"""kpilib: B2B SaaS KPIs from a documented data contract.
+
+The public surface is re-exported here; implementation lives in private modules,
+one per concern (contract and loading, periods, each KPI family, plotting, the
+report runner and the CLI).
+"""
+
+from __future__ import annotations
+
+from ._contract import TABLES, contract_markdown
+from ._display import Tile, note_html, show_table, tiles_html
+from ._errors import ContractError, KpiError, PeriodError, ReportError
+from ._loading import ContractWarning, Dataset, load_dataset
+from ._mrr import customer_mrr, mrr_movements
+from ._context import context_html, period_coverage
+from ._format import format_change, format_value
+from ._overview import headline_kpis, kpi_table, kpi_tiles, trend_title
+from ._periods import ReportPeriod, latest_complete_period, parse_period
+from ._plotting import money_axis, pct_axis, short_money, use_house_style
+from ._report import NOTEBOOKS, build_report
+
+__all__ = [
+    "TABLES", "contract_markdown",
+    "Tile", "note_html", "show_table", "tiles_html",
+    "ContractError", "KpiError", "PeriodError", "ReportError",
+    "ContractWarning", "Dataset", "load_dataset",
+    "customer_mrr", "mrr_movements",
+    "context_html", "period_coverage", "format_change", "format_value",
+    "headline_kpis", "kpi_table", "kpi_tiles", "trend_title",
+    "ReportPeriod", "latest_complete_period", "parse_period",
+    "money_axis", "pct_axis", "short_money", "use_house_style",
+    "NOTEBOOKS", "build_report",
+]
+__version__ = "0.1.0"

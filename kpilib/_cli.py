@@ -1,0 +1,143 @@
+"""``kpi``: the command line, a thin wrapper over :func:`kpilib.build_report`.
+
+Exit codes
+----------
+0  success
+1  unexpected internal error (please report it; rerun with --debug)
+2  bad command line (argparse)
+3  the data break the contract (ContractError)
+4  the period cannot be parsed or has no data (PeriodError)
+5  the report could not be built: a notebook failed or the output is not writable (ReportError)
+6  any other refusal by the kit (KpiError)
+130 interrupted (Ctrl-C); the previous pack is untouched
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+
+from ._errors import ContractError, KpiError, PeriodError, ReportError
+
+EXIT_CODES = {ContractError: 3, PeriodError: 4, ReportError: 5, KpiError: 6}
+
+_DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per contract table "
+              "(default: the bundled sample company)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kpi",
+        description="B2B SaaS KPI kit: build shareable HTML KPI reports from a documented data contract.",
+        epilog="Exit codes: 0 ok, 2 bad arguments, 3 data contract error, 4 bad or uncovered period, "
+               "5 report failed, 6 other kit error, 1 internal error. See README.md.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    rep = sub.add_parser(
+        "report", help="build the report pack for a period",
+        description="Run every notebook for one period and write reports/<period>/ "
+                    "(HTML reports, executed notebooks, index.html). The previous pack is "
+                    "replaced only when the new one is complete.",
+    )
+    rep.add_argument("--period", help="a month 2025-12, a quarter 2025-Q4 or a year 2025 "
+                     "(default: the latest complete month of the data)")
+    rep.add_argument("--data", help=_DATA_HELP)
+    rep.add_argument("--out", help="parent folder of the pack (default: reports/ in the project)")
+    rep.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
+    rep.add_argument("--segment", default="all", help="only accounts of this segment (default: all)")
+    rep.add_argument("--notebooks", nargs="+", metavar="NAME",
+                     help="run only these notebooks, e.g. 00_overview 01_revenue")
+    rep.add_argument("--workers", type=int, default=2, help="notebooks run in parallel (default: 2)")
+    rep.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default: 600)")
+    rep.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+
+    val = sub.add_parser("validate", help="check a data source against the contract",
+                         description="Load every table, check it against the data contract and "
+                                     "print a summary; exits 3 on the first violation.")
+    val.add_argument("--data", help=_DATA_HELP)
+    val.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
+
+    sam = sub.add_parser("sample-data", help="generate the deterministic sample company",
+                         description="Write the sample B2B SaaS company (36 months, about 2,000 "
+                                     "accounts) as one CSV per contract table.")
+    sam.add_argument("--out", required=True, help="folder to write the CSV files to")
+    sam.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled seed)")
+
+    sub.add_parser("contract", help="print the data contract as Markdown")
+    return parser
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from ._report import build_report
+
+    pack = build_report(args.period, data=args.data, out=args.out, base_currency=args.base_currency,
+                        segment=args.segment, notebooks=args.notebooks, workers=args.workers,
+                        timeout=args.timeout, progress=not args.no_progress)
+    print(f"report pack written to {pack}")
+    print(f"open {pack / 'index.html'}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ._loading import load_dataset
+
+    ds = load_dataset(args.data, base_currency=args.base_currency)
+    print(f"{ds.source}: valid")
+    for name, df in ds.tables.items():
+        print(f"  {name:<18} {len(df):>9,} rows")
+    print(f"  data from {ds.data_start.date()} to {ds.data_end.date()}")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from ._sample import DEFAULT_SEED, generate_sample
+
+    paths = generate_sample(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
+    print(f"wrote {len(paths)} tables to {args.out}")
+    return 0
+
+
+def _cmd_contract(args: argparse.Namespace) -> int:
+    from ._contract import contract_markdown
+
+    print(contract_markdown())
+    return 0
+
+
+COMMANDS = {"report": _cmd_report, "validate": _cmd_validate, "sample-data": _cmd_sample,
+            "contract": _cmd_contract}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)
+        try:
+            return COMMANDS[args.command](args)
+        except KeyboardInterrupt:
+            print("interrupted: nothing was replaced", file=sys.stderr)
+            return 130
+        except KpiError as exc:
+            if args.debug:
+                traceback.print_exc()
+            kind = type(exc).__name__
+            print(f"error ({kind}): {exc}", file=sys.stderr)
+            return next(code for cls, code in EXIT_CODES.items() if isinstance(exc, cls))
+        except Exception:
+            if args.debug:
+                traceback.print_exc()
+            else:
+                exc = sys.exc_info()[1]
+                print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+                      file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""The report runner: a thin layer over papermill and nbconvert.
+
+:func:`build_report` validates the data, executes every notebook for one period
+(in parallel, under one progress bar), renders each to self-contained HTML
+without code, writes an index, and only then swaps the finished pack into
+``<out>/<period>/``. A failed or interrupted run leaves the previous pack as it
+was.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+
+from ._errors import KpiError, PeriodError, ReportError
+from ._loading import Dataset, load_dataset
+from ._paths import NOTEBOOKS_DIR, REPORTS_DIR, TEMPLATES_DIR
+from ._periods import ReportPeriod, latest_complete_period, parse_period
+
+#: Notebooks of the pack, in reading order, with the title shown in the index.
+NOTEBOOKS: dict[str, str] = {
+    "00_overview": "Overview: how did we do?",
+    "01_revenue": "Revenue: MRR, ARR and movements",
+    "02_churn_cohorts": "Churn and cohorts",
+    "03_funnel": "Funnel and sales activity",
+    "04_clv_cac": "Acquisition cost and lifetime value",
+    "05_nps": "Customer voice and engagement",
+}
+KERNEL_NAME = "python3"
+DEFAULT_TIMEOUT = 600  # seconds per cell
+
+
+@dataclass(frozen=True)
+class NotebookResult:
+    """Outcome of executing one notebook in a worker process (picklable)."""
+
+    name: str
+    ok: bool
+    cell_index: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+
+
+def report_parameters(period: ReportPeriod, data: str | None, base_currency: str,
+                      segment: str) -> dict[str, str]:
+    """The papermill parameters of every notebook.
+
+    Only safe values go here: papermill writes parameters into the executed
+    notebook and so into the HTML. Credentials never travel as parameters.
+    """
+    return {"period": period.label, "data": data or "sample",
+            "base_currency": base_currency, "segment": segment or "all"}
+
+
+def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
+                     timeout: int = DEFAULT_TIMEOUT) -> NotebookResult:
+    """Execute one notebook with papermill; never raises for a notebook failure."""
+    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    # A leaked MPLBACKEND=Agg makes every inline figure vanish from the report.
+    os.environ.pop("MPLBACKEND", None)
+    try:
+        pm.execute_notebook(str(source), str(target), parameters=parameters,
+                            kernel_name=KERNEL_NAME, progress_bar=False,
+                            execution_timeout=timeout, cwd=str(source.parent))
+    except pm.PapermillExecutionError as exc:
+        return NotebookResult(source.stem, False, exc.cell_index, exc.ename, _first_line(exc.evalue))
+    except CellTimeoutError as exc:
+        return NotebookResult(source.stem, False, None, "CellTimeoutError", _first_line(str(exc)))
+    except DeadKernelError as exc:
+        return NotebookResult(source.stem, False, None, "DeadKernelError", _first_line(str(exc)))
+    return NotebookResult(source.stem, True)
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0][:500] if (text or "").strip() else ""
+
+
+def render_html(notebook: Path, target: Path) -> None:
+    """Render an executed notebook to HTML: no code, no prompts, no external requests."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="kpi", extra_template_basedirs=[str(TEMPLATES_DIR)],
+                            exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    nb = nbformat.read(notebook, as_version=4)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": NOTEBOOKS.get(
+        notebook.stem, notebook.stem)}})
+    target.write_text(body, encoding="utf-8")
+
+
+def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Sequence[str],
+                segment: str) -> Path:
+    """Write ``index.html`` listing the reports, the period and the data source."""
+    items = "\n".join(
+        f'<li><a href="{html.escape(n)}.html">{html.escape(NOTEBOOKS.get(n, n))}</a></li>' for n in names
+    )
+    seg = "" if segment in ("", "all") else f" &middot; segment {html.escape(segment)}"
+    data_end = dataset.data_end.date().isoformat()
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>KPI report {html.escape(period.title)}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 760px;
+       margin: 2rem auto; padding: 0 1rem; color: #1f2328; }}
+h1 {{ margin-bottom: .2rem; }} .meta {{ color: #57606a; }}
+li {{ margin: .4rem 0; font-size: 1.1rem; }}
+</style></head>
+<body>
+<h1>KPI report &middot; {html.escape(period.title)}</h1>
+<p class="meta">Period {html.escape(period.label)} ({period.start_date.date()} to {period.end_date.date()}){seg}</p>
+<ul>
+{items}
+</ul>
+<p class="meta">Data source: {html.escape(dataset.source)}. Data end: {data_end}.
+Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
+<p class="meta">Machine-readable figures, where built: <a href="kpis.json">kpis.json</a>.</p>
+</body></html>
+"""
+    path = pack / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _check_covered(period: ReportPeriod, dataset: Dataset) -> None:
+    end = dataset.data_end
+    start = dataset.data_start
+    if period.start_date > end or period.end_date < start:
+        raise PeriodError(
+            f"period {period.label} has no data: the data run from {start.date()} to {end.date()}"
+        )
+
+
+def _prepare_out(out_root: Path, label: str) -> Path:
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{label}.building-", dir=out_root))
+    except OSError as exc:
+        raise ReportError(f"cannot write to output folder {out_root}: {exc.strerror or exc}") from None
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging`` so that a good pack is always in place."""
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    if final.exists():
+        final.rename(old)
+    try:
+        staging.rename(final)
+    except OSError:
+        if old.exists():
+            old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build_report(period: str | ReportPeriod | None = None, *, data: str | None = None,
+                 out: str | Path | None = None, base_currency: str = "USD", segment: str = "all",
+                 notebooks: Sequence[str] | None = None, notebook_dir: str | Path | None = None,
+                 workers: int = 2,
+                 timeout: int = DEFAULT_TIMEOUT,
+                 progress: Callable[[int, str], None] | bool = True) -> Path:
+    """Build the report pack for one period and return its folder.
+
+    Parameters
+    ----------
+    period
+        ``2025-12``, ``2025-Q4`` or ``2025``; default: the latest complete month.
+    data
+        Data source (a folder); default: the bundled sample company.
+    out
+        Parent folder of the pack; default ``reports/`` of the project.
+    base_currency, segment
+        Passed to every notebook.
+    notebooks
+        Subset of :data:`NOTEBOOKS` to run (default: all).
+    notebook_dir
+        Folder of the source notebooks (default: the kit's ``notebooks/``).
+    workers
+        Notebooks executed in parallel.
+    timeout
+        Seconds allowed per cell.
+    progress
+        ``True`` for a tqdm bar, ``False`` for none, or a callback ``(step, label)``.
+
+    Raises
+    ------
+    ContractError, PeriodError
+        Before anything is written.
+    ReportError
+        A notebook failed or the output cannot be written; the previous pack is untouched.
+    """
+    dataset = load_dataset(data, base_currency=base_currency).filter(segment=segment)
+    rperiod = parse_period(period) if period else latest_complete_period(dataset.data_end)
+    _check_covered(rperiod, dataset)
+    names = list(notebooks or NOTEBOOKS)
+    source_dir = Path(notebook_dir) if notebook_dir else NOTEBOOKS_DIR
+    unknown = [n for n in names if not (source_dir / f"{n}.ipynb").exists()]
+    if unknown:
+        raise KpiError(f"unknown notebook(s): {', '.join(unknown)}")
+    out_root = Path(out) if out else REPORTS_DIR
+    staging = _prepare_out(out_root, rperiod.label)
+    params = report_parameters(rperiod, data, dataset.base_currency, segment)
+    bar, tick = _progress(progress, total=2 * len(names) + 1)
+    try:
+        _execute_all(names, source_dir, staging, params, workers, timeout, tick)
+        for name in names:
+            render_html(staging / f"{name}.ipynb", staging / f"{name}.html")
+            tick(f"rendered {name}")
+        write_index(staging, rperiod, dataset, names, segment)
+        tick("index")
+        _swap_in(staging, out_root / rperiod.label)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return out_root / rperiod.label
+
+
+def _execute_all(names: Sequence[str], source_dir: Path, staging: Path, params: dict[str, str],
+                 workers: int, timeout: int, tick: Callable[[str], None]) -> None:
+    jobs = {n: (source_dir / f"{n}.ipynb", staging / f"{n}.ipynb") for n in names}
+    failures: list[NotebookResult] = []
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(execute_notebook, src, dst, params, timeout) for src, dst in jobs.values()]
+        for fut in as_completed(futures):
+            result = fut.result()
+            tick(f"ran {result.name}")
+            if not result.ok:
+                failures.append(result)
+                for other in futures:
+                    other.cancel()
+    if failures:
+        first = min(failures, key=lambda r: names.index(r.name))
+        where = f"cell {first.cell_index}" if first.cell_index is not None else "a cell"
+        raise ReportError(
+            f"notebook {first.name} failed in {where}: {first.ename}: {first.evalue}",
+            notebook=first.name, cell_index=first.cell_index, ename=first.ename, evalue=first.evalue,
+        )
+
+
+def _progress(progress: Callable[[int, str], None] | bool, total: int):
+    if callable(progress):
+        count = iter(range(1, total + 1))
+        return None, lambda label: progress(next(count), label)
+    if not progress:
+        return None, lambda label: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="KPI report", unit="step")
+
+    def tick(label: str) -> None:
+        bar.set_postfix_str(label)
+        bar.update(1)
+
+    return bar, tick

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # unit tests only; notebooks use the inline backend
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+# A tiny, valid company: the base that contract tests break one rule at a time.
+TINY: dict[str, list[dict[str, str]]] = {
+    "customers": [
+        {"customer_id": "c1", "name": "Acme", "segment": "SMB", "region": "NA",
+         "acquisition_channel": "Organic Search", "created_at": "2024-01-10"},
+        {"customer_id": "c2", "name": "Müller & Söhne", "segment": "Enterprise", "region": "EMEA",
+         "acquisition_channel": "Events", "created_at": "2024-02-03"},
+    ],
+    "subscriptions": [
+        {"subscription_id": "s1", "customer_id": "c1", "plan": "Starter", "start_date": "2024-01-15",
+         "end_date": "", "amount": "100", "billing_interval": "month", "currency": "USD"},
+        {"subscription_id": "s2", "customer_id": "c2", "plan": "Pro", "start_date": "2024-02-03",
+         "end_date": "2025-02-03", "amount": "1200", "billing_interval": "year", "currency": "EUR"},
+    ],
+    "fx_rates": [
+        {"currency": "USD", "rate_to_base": "1"},
+        {"currency": "EUR", "rate_to_base": "1.1"},
+    ],
+    "leads": [
+        {"lead_id": "l1", "created_at": "2024-01-02", "channel": "Organic Search", "owner": "Ana",
+         "mql_at": "2024-01-03", "sql_at": "2024-01-05", "opportunity_at": "2024-01-06",
+         "trial_started_at": "2024-01-06", "activated_at": "2024-01-08", "closed_at": "2024-01-14",
+         "outcome": "won", "amount": "1200", "customer_id": "c1"},
+        {"lead_id": "l2", "created_at": "2024-01-04", "channel": "Events", "owner": "Bo",
+         "mql_at": "", "sql_at": "", "opportunity_at": "", "trial_started_at": "", "activated_at": "",
+         "closed_at": "", "outcome": "", "amount": "", "customer_id": ""},
+    ],
+    "web_traffic": [
+        {"date": "2024-01-01", "channel": "Organic Search", "sessions": "100", "unique_visitors": "80",
+         "new_visitors": "50", "bounced_sessions": "40"},
+    ],
+    "marketing_spend": [
+        {"month": "2024-01", "channel": "Organic Search", "category": "marketing", "amount": "500"},
+    ],
+    "sales_activities": [
+        {"date": "2024-01-02", "owner": "Ana", "calls": "12", "demos_booked": "2", "demos_held": "1"},
+    ],
+    "survey_responses": [
+        {"response_id": "r1", "survey": "nps", "respondent_id": "c1", "responded_at": "2024-03-01",
+         "score": "9", "comment": "Great <b>tool</b> & \"fast\""},
+        {"response_id": "r2", "survey": "ces", "respondent_id": "c2", "responded_at": "2024-03-02",
+         "score": "6", "comment": ""},
+    ],
+    "product_usage": [
+        {"customer_id": "c1", "month": "2024-02", "event": "login", "count": "20"},
+    ],
+    "financials": [
+        {"month": "2024-01", "revenue": "1200", "cogs": "300", "operating_expenses": "700"},
+    ],
+}
+
+
+def write_table(directory: Path, name: str, rows: list[dict[str, str]],
+                columns: list[str] | None = None) -> Path:
+    """Write rows as ``<name>.csv`` (header from the first row unless ``columns``)."""
+    columns = columns or (list(rows[0]) if rows else [])
+    path = directory / f"{name}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def tiny_dir(tmp_path: Path) -> Path:
+    """A folder holding the valid tiny company, one CSV per table."""
+    d = tmp_path / "tiny"
+    d.mkdir()
+    for name, rows in TINY.items():
+        write_table(d, name, [dict(r) for r in rows])
+    return d
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20251231)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")

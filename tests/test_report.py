@@ -1,0 +1,128 @@
+"""The report runner's paths: success, failing notebooks, timeouts, bad output, atomic swap."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from kpilib import ContractError, PeriodError, ReportError, build_report
+from kpilib._report import render_html
+
+from conftest import write_table
+
+PARAMS = 'period = "2024-01"\ndata = "sample"\nbase_currency = "USD"\nsegment = "all"'
+
+
+def make_notebook(directory: Path, name: str, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), params,
+                *(nbformat.v4.new_code_cell(s) for s in sources)]
+    path = directory / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def nb_dir(tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    make_notebook(d, "ok", "secret_code_marker = 41 + 1\nprint('answer', secret_code_marker, period)")
+    make_notebook(d, "boom", "x = 1", "raise ValueError('the data are odd')")
+    make_notebook(d, "slow", "import time\ntime.sleep(30)")
+    return d
+
+
+def run(tiny_dir, out, nb_dir, names, **kw):
+    return build_report("2024-02", data=str(tiny_dir), out=out, notebooks=names, notebook_dir=nb_dir,
+                        progress=False, **kw)
+
+
+def test_success_writes_pack(tiny_dir, nb_dir, tmp_path):
+    pack = run(tiny_dir, tmp_path / "reports", nb_dir, ["ok"])
+    assert pack == tmp_path / "reports" / "2024-02"
+    assert sorted(p.name for p in pack.iterdir()) == ["index.html", "ok.html", "ok.ipynb"]
+    page = (pack / "ok.html").read_text(encoding="utf-8")
+    assert "answer 42 2024-02" in page  # parameters were injected and outputs rendered
+    text = re.sub(r"<[^>]+>", "", page)
+    assert "secret_code_marker = 41" not in text, "code leaked into the HTML"
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "external request"
+    assert "In&nbsp;[" not in page and "jp-InputPrompt" not in page.split("</style>")[-1]
+    index = (pack / "index.html").read_text(encoding="utf-8")
+    assert 'href="ok.html"' in index and "February 2024" in index
+    assert str(tiny_dir) in index and "Data end: 2024-03-02" in index
+    assert not list((tmp_path / "reports").glob(".*")), "staging folders left behind"
+
+
+def test_failing_notebook_names_notebook_cell_and_error(tiny_dir, nb_dir, tmp_path):
+    out = tmp_path / "reports"
+    good = run(tiny_dir, out, nb_dir, ["ok"])
+    before = {p.name: p.read_bytes() for p in good.iterdir()}
+    with pytest.raises(ReportError) as info:
+        run(tiny_dir, out, nb_dir, ["ok", "boom"])
+    err = info.value
+    assert (err.notebook, err.ename) == ("boom", "ValueError")
+    assert err.cell_index == 4  # markdown, parameters, injected parameters, x = 1, raise
+    assert "the data are odd" in str(err) and "boom" in str(err)
+    assert {p.name: p.read_bytes() for p in good.iterdir()} == before, "good pack was touched"
+    assert not list(out.glob(".*")), "staging folders left behind"
+
+
+def test_timeout_is_a_failure(tiny_dir, nb_dir, tmp_path):
+    with pytest.raises(ReportError) as info:
+        run(tiny_dir, tmp_path / "reports", nb_dir, ["slow"], timeout=2)
+    assert info.value.ename == "CellTimeoutError"
+    assert not (tmp_path / "reports" / "2024-02").exists()
+
+
+def test_unwritable_output(tiny_dir, nb_dir, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ReportError, match="cannot write to output folder"):
+        run(tiny_dir, blocker / "reports", nb_dir, ["ok"])
+
+
+def test_bad_period_writes_nothing(tiny_dir, nb_dir, tmp_path):
+    with pytest.raises(PeriodError):
+        build_report("2024-14", data=str(tiny_dir), out=tmp_path / "r", notebook_dir=nb_dir,
+                     notebooks=["ok"], progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_period_without_data_is_refused(tiny_dir, nb_dir, tmp_path):
+    with pytest.raises(PeriodError, match="has no data"):
+        build_report("2019", data=str(tiny_dir), out=tmp_path / "r", notebook_dir=nb_dir,
+                     notebooks=["ok"], progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_data_writes_nothing(tiny_dir, nb_dir, tmp_path):
+    write_table(tiny_dir, "fx_rates", [{"currency": "USD", "rate_to_base": "1"}])
+    with pytest.raises(ContractError, match="every currency needs a rate"):
+        run(tiny_dir, tmp_path / "r", nb_dir, ["ok"])
+    assert not (tmp_path / "r").exists()
+
+
+def test_progress_callback_counts_steps(tiny_dir, nb_dir, tmp_path):
+    steps: list[tuple[int, str]] = []
+    build_report("2024-02", data=str(tiny_dir), out=tmp_path / "r", notebooks=["ok"],
+                 notebook_dir=nb_dir, progress=lambda i, label: steps.append((i, label)))
+    assert steps == [(1, "ran ok"), (2, "rendered ok"), (3, "index")]
+
+
+def test_render_escapes_untrusted_output(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(name)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="<script>alert(1)</script>\n")]
+    nb.cells = [cell]
+    src = tmp_path / "x.ipynb"
+    nbformat.write(nb, src)
+    render_html(src, tmp_path / "x.html")
+    page = (tmp_path / "x.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
