@@ -306,6 +306,25 @@ def _load_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[str], int]
     from_parquet = path.suffix == ".parquet"
     raw = _read_parquet(path, table.name) if from_parquet else _read_csv(path, table.name)
     offset = 1 if from_parquet else 2
+    df, notes = validate_frame(raw, table, offset=offset, where=str(path), typed=from_parquet)
+    return df, notes, offset
+
+
+def validate_frame(raw: pd.DataFrame, table: Table, *, offset: int, where: str,
+                   typed: bool) -> tuple[pd.DataFrame, list[str]]:
+    """Check one raw table against its contract and return it with contract dtypes.
+
+    Parameters
+    ----------
+    raw
+        The table as read. ``typed=False``: every cell text (CSV). ``typed=True``:
+        columns carry their source's types (Parquet, a database), which must match.
+    offset
+        Number of the first data row as the user counts them (CSV 2, Parquet 1).
+    where
+        The file or database table, for messages.
+    """
+    raw = raw.reset_index(drop=True)
     notes: list[str] = []
     known = set(table.column_names)
     for col in table.columns:
@@ -313,18 +332,17 @@ def _load_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[str], int]
             hint = difflib.get_close_matches(col.name, [c for c in raw.columns if c not in known], n=1)
             did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ContractError(table.name, col.name, f"required column is missing{did_you_mean}",
-                                file=str(path))
+                                file=where)
     for extra in (c for c in raw.columns if c not in known):
         notes.append(f"table '{table.name}': unknown column '{extra}' is ignored")
     if table.required and raw.empty:
-        raise ContractError(table.name, None, "table has no rows", file=str(path))
+        raise ContractError(table.name, None, "table has no rows", file=where)
     df = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     for col in table.columns:
         if col.name in raw.columns:
-            df[col.name] = _coerce_column(raw[col.name].reset_index(drop=True), col, table.name,
-                                          offset, str(path), from_parquet)
-    _validate_values(df, table, offset, str(path))
-    return df, notes, offset
+            df[col.name] = _coerce_column(raw[col.name], col, table.name, offset, where, typed)
+    _validate_values(df, table, offset, where)
+    return df, notes
 
 
 # --------------------------------------------------------------------------- cross rules
@@ -410,7 +428,6 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
     label = "the bundled sample company" if directory == SAMPLE_DATA_DIR else str(directory)
     if not directory.is_dir():
         raise KpiError(f"data source {str(directory)!r} is not a folder")
-    base_currency = base_currency.strip().upper()
     tables: dict[str, pd.DataFrame] = {}
     offsets: dict[str, int] = {}
     files: dict[str, str] = {}
@@ -425,7 +442,21 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
         tables[name], table_notes, offsets[name] = _load_table(path, spec)
         files[name] = str(path)
         notes.extend(table_notes)
-    _cross_rules(tables, offsets, files, base_currency)
+    return finish_dataset(tables, offsets=offsets, wheres=files, notes=notes, source=label,
+                          base_currency=base_currency)
+
+
+def finish_dataset(tables: dict[str, pd.DataFrame], *, offsets: dict[str, int], wheres: dict[str, str],
+                   notes: list[str], source: str, base_currency: str) -> Dataset:
+    """Apply the rules across tables to tables checked by :func:`validate_frame`; build the Dataset.
+
+    Every source (folder, database) ends here, so all get the same rules.
+    """
+    base_currency = base_currency.strip().upper()
+    for name, spec in TABLES.items():
+        if spec.required and name not in tables:
+            raise ContractError(name, None, f"required table is missing from {source}")
+    _cross_rules(tables, offsets, wheres, base_currency)
     for note in notes:
-        warnings.warn(note, ContractWarning, stacklevel=2)
-    return Dataset(tables=tables, source=label, base_currency=base_currency, notes=tuple(notes))
+        warnings.warn(note, ContractWarning, stacklevel=3)
+    return Dataset(tables=tables, source=source, base_currency=base_currency, notes=tuple(notes))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ._loading import Dataset
-from ._mrr import mrr_movements
+from ._mrr import customer_mrr, mrr_movements
 from ._periods import ReportPeriod
 from ._display import Tile
 from ._format import format_change, format_value
@@ -105,3 +105,46 @@ def trend_title(values: pd.Series, label: str, currency: str = "USD") -> str:
     verb = "grew" if change >= 0 else "fell"
     return (f"{label} {verb} {abs(change) * 100:.0f}% over {len(v) - 1} months "
             f"to {format_value(v.iloc[-1], 'money_short', currency)}")
+
+
+def largest_movements(dataset: Dataset, period: ReportPeriod, n: int = 8) -> pd.DataFrame:
+    """The accounts whose MRR changed most over ``period``: the "what changed" list.
+
+    Each account's MRR at the period's last month end is compared with its MRR at
+    the month end before the period. The movement is classified as for
+    :func:`~kpilib.mrr_movements` (new, reactivation, expansion, contraction,
+    churn), but over the whole period, so an account that churned and came back
+    within a quarter shows its net change only.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, name, segment, movement, mrr_before, mrr_after, change``,
+        largest absolute change first (ties by customer_id), at most ``n`` rows.
+    """
+    before_month = period.first - 1
+    wide = customer_mrr(dataset.subscriptions, dataset.fx_rates, end=period.last,
+                        base_currency=dataset.base_currency)
+    cols = wide.columns
+    after = wide[period.last] if period.last in cols else pd.Series(0.0, index=wide.index)
+    before = wide[before_month] if before_month in cols else pd.Series(0.0, index=wide.index)
+    earlier = wide.loc[:, cols < before_month]
+    was_paying = (earlier > 0).any(axis=1) if earlier.shape[1] else pd.Series(False, index=wide.index)
+    change = after - before
+    movement = pd.Series("", index=wide.index, dtype="str")
+    movement[(before == 0) & (after > 0)] = "new"
+    movement[(before == 0) & (after > 0) & was_paying] = "reactivation"
+    movement[(before > 0) & (after > before)] = "expansion"
+    movement[(before > 0) & (after > 0) & (after < before)] = "contraction"
+    movement[(before > 0) & (after == 0)] = "churn"
+    frame = pd.DataFrame({"customer_id": wide.index, "movement": movement.to_numpy(),
+                          "mrr_before": before.to_numpy(), "mrr_after": after.to_numpy(),
+                          "change": change.to_numpy()})
+    frame = frame[frame["change"] != 0]
+    frame = (frame.assign(size=frame["change"].abs())
+             .sort_values(["size", "customer_id"], ascending=[False, True]).head(n)
+             .drop(columns="size"))
+    info = dataset.customers.set_index("customer_id")[["name", "segment"]]
+    return (frame.join(info, on="customer_id")
+            [["customer_id", "name", "segment", "movement", "mrr_before", "mrr_after", "change"]]
+            .reset_index(drop=True))

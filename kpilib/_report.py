@@ -10,6 +10,8 @@ was.
 from __future__ import annotations
 
 import html
+import json
+import math
 import os
 import shutil
 import tempfile
@@ -126,12 +128,34 @@ li {{ margin: .4rem 0; font-size: 1.1rem; }}
 </ul>
 <p class="meta">Data source: {html.escape(dataset.source)}. Data end: {data_end}.
 Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
-<p class="meta">Machine-readable figures, where built: <a href="kpis.json">kpis.json</a>.</p>
+<p class="meta">Machine-readable headline figures: <a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>.</p>
 </body></html>
 """
     path = pack / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset) -> None:
+    """Write ``kpis.json`` and ``kpis.csv``: the headline figures for BI tools and bots.
+
+    Missing values (undefined for the period) are ``null`` in JSON and empty in CSV.
+    """
+    from ._overview import headline_kpis
+
+    kpis = headline_kpis(dataset, period)
+    kpis.to_csv(pack / "kpis.csv", index=False, float_format="%.6f")
+    records = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+        for row in kpis.astype(object).to_dict(orient="records")
+    ]
+    doc = {
+        "period": period.label, "period_kind": period.kind,
+        "start": period.start_date.date().isoformat(), "end": period.end_date.date().isoformat(),
+        "data_source": dataset.source, "data_end": dataset.data_end.date().isoformat(),
+        "base_currency": dataset.base_currency, "filters": dataset.filters, "kpis": records,
+    }
+    (pack / "kpis.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _check_covered(period: ReportPeriod, dataset: Dataset) -> None:
@@ -201,8 +225,9 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     ReportError
         A notebook failed or the output cannot be written; the previous pack is untouched.
     """
+    requested = parse_period(period) if period else None  # a typo fails before any loading
     dataset = load_dataset(data, base_currency=base_currency).filter(segment=segment)
-    rperiod = parse_period(period) if period else latest_complete_period(dataset.data_end)
+    rperiod = requested or latest_complete_period(dataset.data_end)
     _check_covered(rperiod, dataset)
     names = list(notebooks or NOTEBOOKS)
     source_dir = Path(notebook_dir) if notebook_dir else NOTEBOOKS_DIR
@@ -218,6 +243,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         for name in names:
             render_html(staging / f"{name}.ipynb", staging / f"{name}.html")
             tick(f"rendered {name}")
+        write_figures(staging, rperiod, dataset)
         write_index(staging, rperiod, dataset, names, segment)
         tick("index")
         _swap_in(staging, out_root / rperiod.label)

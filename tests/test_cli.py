@@ -1,0 +1,86 @@
+"""The ``kpi`` command as a user meets it: help, messages, exit codes, nothing written on error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kpilib._cli import main
+
+from conftest import TINY, write_table
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("report", "validate", "sample-data", "contract"):
+        assert command in out
+    assert "Exit codes" in out
+
+
+def test_report_help_explains_periods(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    out = capsys.readouterr().out
+    assert "2025-12" in out and "2025-Q4" in out and "--segment" in out
+
+
+def test_validate_ok(tiny_dir, capsys):
+    assert main(["validate", "--data", str(tiny_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "valid" in out and "subscriptions" in out and "2024-03-02" in out
+
+
+def test_validate_bad_data_is_exit_3_without_traceback(tiny_dir, capsys):
+    rows = [dict(r) for r in TINY["subscriptions"]]
+    rows[0]["amount"] = "-1"
+    write_table(tiny_dir, "subscriptions", rows)
+    assert main(["validate", "--data", str(tiny_dir)]) == 3
+    err = capsys.readouterr().err
+    assert "error (ContractError): table 'subscriptions', column 'amount'" in err
+    assert "(row 2)" in err
+    assert "Traceback" not in err
+
+
+def test_debug_shows_traceback(tiny_dir, capsys):
+    (tiny_dir / "customers.csv").unlink()
+    assert main(["--debug", "validate", "--data", str(tiny_dir)]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_report_bad_period_is_exit_4(tiny_dir, tmp_path, capsys):
+    code = main(["report", "--period", "2025-13", "--data", str(tiny_dir), "--out", str(tmp_path / "r")])
+    assert code == 4
+    assert "is not a month" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_bad_data_is_exit_3_and_writes_nothing(tiny_dir, tmp_path, capsys):
+    (tiny_dir / "subscriptions.csv").write_text("subscription_id;customer_id\n1;2\n", encoding="utf-8")
+    code = main(["report", "--period", "2024-02", "--data", str(tiny_dir), "--out", str(tmp_path / "r")])
+    assert code == 3
+    assert "semicolon-delimited" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_segment_is_exit_6(tiny_dir, tmp_path, capsys):
+    code = main(["report", "--data", str(tiny_dir), "--segment", "Gov", "--out", str(tmp_path / "r")])
+    assert code == 6
+    assert "known values" in capsys.readouterr().err
+
+
+def test_contract_prints_markdown(capsys):
+    assert main(["contract"]) == 0
+    assert "### `subscriptions` (required)" in capsys.readouterr().out
+
+
+def test_console_script_runs():
+    """The installed entry point works as a real process (exit code, stderr)."""
+    result = subprocess.run([sys.executable, "-m", "kpilib._cli", "report", "--period", "x"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 4
+    assert "error (PeriodError)" in result.stderr

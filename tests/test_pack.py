@@ -1,0 +1,145 @@
+"""The real report pack, built once from the sample company with hostile text injected.
+
+Checks what an executive's browser sees: escaped untrusted text, no secrets, no external
+requests, no console errors, every image loaded, every index link resolving.
+Needs Chromium (Debian's ``chromium``, installed by .ci/run); skipped elsewhere unless CI is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kpilib import build_report
+from kpilib._paths import SAMPLE_DATA_DIR
+from kpilib._report import NOTEBOOKS
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SECRET_URL = "postgresql+psycopg://kpi_user:s3cr3t-pass@db.internal:5432/kpi"
+
+
+@pytest.fixture(scope="module")
+def hostile_pack(tmp_path_factory) -> Path:
+    """Sample data with script tags in names, plans and comments; the pack built from it."""
+    data = tmp_path_factory.mktemp("hostile-data")
+    for f in SAMPLE_DATA_DIR.glob("*.csv"):
+        shutil.copy(f, data / f.name)
+    customers = pd.read_csv(data / "customers.csv", dtype=str, keep_default_na=False)
+    customers.loc[customers.index[:40:2], "name"] = SCRIPT
+    customers.loc[customers.index[1:40:2], "name"] = IMG
+    customers.to_csv(data / "customers.csv", index=False)
+    subs = pd.read_csv(data / "subscriptions.csv", dtype=str, keep_default_na=False)
+    subs.loc[subs["plan"] == subs["plan"].iloc[0], "plan"] = SCRIPT
+    subs.to_csv(data / "subscriptions.csv", index=False)
+    survey = pd.read_csv(data / "survey_responses.csv", dtype=str, keep_default_na=False)
+    survey.loc[survey.index[::7], "comment"] = f"{SCRIPT} and {IMG}"
+    survey.to_csv(data / "survey_responses.csv", index=False)
+    os.environ["KPI_DATABASE_URL"] = SECRET_URL  # present in the environment, must never leak
+    try:
+        return build_report("2025-12", data=str(data), out=tmp_path_factory.mktemp("reports"),
+                            progress=False)
+    finally:
+        os.environ.pop("KPI_DATABASE_URL", None)
+
+
+def html_pages(pack: Path) -> list[Path]:
+    return sorted(pack.glob("*.html"))
+
+
+def test_pack_has_every_report(hostile_pack):
+    names = {p.stem for p in html_pages(hostile_pack)}
+    assert names == set(NOTEBOOKS) | {"index"}
+    assert {p.stem for p in hostile_pack.glob("*.ipynb")} == set(NOTEBOOKS)
+
+
+def test_untrusted_text_is_escaped_everywhere(hostile_pack):
+    shown = 0
+    for page in html_pages(hostile_pack):
+        text = page.read_text(encoding="utf-8")
+        assert SCRIPT not in text, f"live script tag in {page.name}"
+        assert IMG not in text, f"live img tag in {page.name}"
+        assert "onerror=alert" not in text.replace("onerror=alert(1)&gt;", ""), page.name
+        shown += text.count("&lt;script&gt;alert(1)&lt;/script&gt;")
+    assert shown > 0, "the hostile text is shown nowhere, so escaping was not exercised"
+
+
+def test_no_secret_in_any_file(hostile_pack):
+    pattern = re.compile(r"[a-z+]+://[^/\s:@]+:[^/\s@]+@")
+    for f in hostile_pack.rglob("*"):
+        if f.is_file():
+            text = f.read_text(encoding="utf-8", errors="replace")
+            assert "s3cr3t-pass" not in text, f.name
+            assert not pattern.search(text), f"URL with a password in {f.name}"
+
+
+def test_html_has_no_code(hostile_pack):
+    for page in html_pages(hostile_pack):
+        text = re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8"))
+        assert "import kpilib" not in text and "kpi.load_dataset" not in text, page.name
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI: .ci/run must install Debian's chromium")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def test_pages_in_a_real_browser(hostile_pack, browser):
+    for page_file in html_pages(hostile_pack):
+        url = page_file.resolve().as_uri()
+        page = browser.new_page()
+        errors: list[str] = []
+        dialogs: list[str] = []
+        requests: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(url, wait_until="load")
+        assert errors == [], f"console errors in {page_file.name}: {errors}"
+        assert dialogs == [], f"script ran in {page_file.name}"
+        outside = [r for r in requests if r != url and not r.startswith("data:")]
+        assert outside == [], f"{page_file.name} requested {outside}"
+        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+        assert all(done and width > 0 for done, width in images), f"broken image in {page_file.name}"
+        if page_file.stem != "index":
+            assert images, f"{page_file.name} shows no chart"
+        if os.environ.get("KPI_SCREENSHOTS"):
+            page.screenshot(path=str(Path(os.environ["KPI_SCREENSHOTS"]) / f"{page_file.stem}.png"),
+                            full_page=True)
+        page.close()
+
+
+def test_index_links_resolve(hostile_pack, browser):
+    page = browser.new_page()
+    page.goto((hostile_pack / "index.html").resolve().as_uri())
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    page.close()
+    assert {f"{n}.html" for n in NOTEBOOKS} <= set(hrefs)
+    for href in hrefs:
+        assert (hostile_pack / href).is_file(), f"index links to missing {href}"
+
+
+def test_kpis_json_matches_csv(hostile_pack):
+    figures = json.loads((hostile_pack / "kpis.json").read_text(encoding="utf-8"))
+    table = pd.read_csv(hostile_pack / "kpis.csv")
+    assert figures["period"] == "2025-12"
+    assert [k["kpi"] for k in figures["kpis"]] == table["kpi"].tolist()
