@@ -14,7 +14,7 @@ from ._loading import ContractWarning, Dataset, load_dataset
 from ._mrr import customer_mrr, mrr_movements
 from ._context import context_html, period_coverage
 from ._format import format_change, format_value
-from ._overview import headline_kpis, kpi_table, kpi_tiles, trend_title
+from ._overview import headline_kpis, kpi_table, kpi_tiles, largest_movements, trend_title
 from ._periods import ReportPeriod, latest_complete_period, parse_period
 from ._plotting import money_axis, pct_axis, short_money, use_house_style
 from ._report import NOTEBOOKS, build_report
@@ -26,7 +26,7 @@ __all__ = [
     "ContractWarning", "Dataset", "load_dataset",
     "customer_mrr", "mrr_movements",
     "context_html", "period_coverage", "format_change", "format_value",
-    "headline_kpis", "kpi_table", "kpi_tiles", "trend_title",
+    "headline_kpis", "kpi_table", "kpi_tiles", "largest_movements", "trend_title",
     "ReportPeriod", "latest_complete_period", "parse_period",
     "money_axis", "pct_axis", "short_money", "use_house_style",
     "NOTEBOOKS", "build_report",

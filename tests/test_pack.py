@@ -33,8 +33,8 @@ def hostile_pack(tmp_path_factory) -> Path:
     for f in SAMPLE_DATA_DIR.glob("*.csv"):
         shutil.copy(f, data / f.name)
     customers = pd.read_csv(data / "customers.csv", dtype=str, keep_default_na=False)
-    customers.loc[customers.index[:40:2], "name"] = SCRIPT
-    customers.loc[customers.index[1:40:2], "name"] = IMG
+    customers.loc[customers.index[::2], "name"] = SCRIPT  # every account: whichever a page shows
+    customers.loc[customers.index[1::2], "name"] = IMG
     customers.to_csv(data / "customers.csv", index=False)
     subs = pd.read_csv(data / "subscriptions.csv", dtype=str, keep_default_na=False)
     subs.loc[subs["plan"] == subs["plan"].iloc[0], "plan"] = SCRIPT
