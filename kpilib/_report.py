@@ -144,7 +144,10 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset) -> None:
     from ._overview import headline_kpis
 
     kpis = headline_kpis(dataset, period)
-    kpis.to_csv(pack / "kpis.csv", index=False, float_format="%.6f")
+    digits = kpis["unit"].map({"money": 2, "count": 0}).fillna(6).astype(int)  # money to the cent
+    for col in ("value", "previous", "year_ago"):
+        kpis[col] = [round(v, d) for v, d in zip(kpis[col].astype(float), digits)]
+    kpis.to_csv(pack / "kpis.csv", index=False)
     records = [
         {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
         for row in kpis.astype(object).to_dict(orient="records")
