@@ -9,7 +9,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ._loading import Dataset
-from ._mrr import customer_mrr, mrr_movements
+import numpy as np
+
+from ._mrr import customer_mrr
+from ._revenue import (GROWTH_TARGET, RULE_OF_40, churn_status, monthly_equivalent, monthly_revenue,
+                       period_revenue, retention_rates, rule_of_40)
 from ._periods import ReportPeriod
 from ._display import Tile
 from ._format import format_change, format_value
@@ -17,55 +21,110 @@ from ._format import format_change, format_value
 _COLUMNS = ["kpi", "label", "unit", "value", "previous", "year_ago", "status", "rule", "report"]
 
 
-def _movements(dataset: Dataset, first: pd.Period, last: pd.Period) -> pd.DataFrame:
-    return mrr_movements(dataset.subscriptions, dataset.fx_rates, start=first, end=last,
-                         base_currency=dataset.base_currency)
+def _kpi_rows(dataset: Dataset, periods: dict[str, ReportPeriod]) -> dict[str, dict[str, float]]:
+    """Every headline value for each of the named periods (value, previous, year_ago)."""
+    p = periods["value"]
+    first = min(q.first for q in periods.values()) - 13
+    monthly = monthly_revenue(dataset.subscriptions, dataset.fx_rates, first, p.last,
+                              base_currency=dataset.base_currency)
+    wide = customer_mrr(dataset.subscriptions, dataset.fx_rates, end=p.last,
+                        base_currency=dataset.base_currency)
+    fin = dataset.get("financials")
+    out: dict[str, dict[str, float]] = {}
+    for name, q in periods.items():
+        rev = period_revenue(monthly, q)
+        ret = retention_rates(wide, q.last)
+        r40 = rule_of_40(fin, q) if fin is not None else pd.Series(dtype="float64")
+        growth = rev.get("mrr_growth", float("nan")) if q.kind == "month" else rev.get("mrr_cmgr", float("nan"))
+        out[name] = {
+            "mrr": rev.get("mrr", float("nan")), "arr": rev.get("arr", float("nan")),
+            "customers": rev.get("customers", float("nan")), "arpa": rev.get("arpa", float("nan")),
+            "net_new_mrr": rev.get("net_new_mrr", float("nan")), "mrr_growth": growth,
+            "customer_churn": rev.get("customer_churn_rate", float("nan")),
+            "gross_mrr_churn": rev.get("gross_mrr_churn", float("nan")),
+            "nrr": ret["nrr"], "quick_ratio": rev.get("quick_ratio", float("nan")),
+            "rule_of_40": r40.get("rule_of_40", float("nan")),
+        }
+        out[name].update(extra_kpis(dataset, q))
+    return out
 
 
-def _stock(mov: pd.DataFrame, month: pd.Period, column: str) -> float:
-    return float(mov[column].get(month, float("nan"))) if month in mov.index else float("nan")
+#: kpi -> (label, unit, report, health rule shown on hover)
+KPI_SPECS: dict[str, tuple[str, str, str, str]] = {
+    "mrr": ("MRR", "money", "01_revenue", "Monthly recurring revenue at the period's last month end"),
+    "arr": ("ARR", "money", "01_revenue", "12 x MRR"),
+    "customers": ("Paying customers", "count", "01_revenue", "Customers with MRR > 0 at the period end"),
+    "arpa": ("ARPA", "money", "01_revenue", "MRR / paying customers"),
+    "net_new_mrr": ("Net new MRR", "money", "01_revenue", "Closing minus opening MRR of the period"),
+    "mrr_growth": ("MRR growth", "pct", "01_revenue",
+                   "Monthly growth (compounded monthly for quarters and years); early-stage target >= 15 %/month"),
+    "customer_churn": ("Customer churn", "pct", "02_churn_cohorts",
+                       "Churned customers / customers at the period start; healthy <= 2 %/month, "
+                       "unhealthy > 5 %/month"),
+    "gross_mrr_churn": ("Gross MRR churn", "pct", "02_churn_cohorts", "(Churn + contraction) / opening MRR"),
+    "nrr": ("NRR (12 months)", "pct", "01_revenue",
+            "MRR now of customers paying 12 months ago / their MRR then"),
+    "quick_ratio": ("Quick ratio", "ratio", "01_revenue",
+                    "(New + expansion + reactivation) / |churn + contraction|"),
+    "ltv_cac": ("LTV:CAC", "ratio", "04_clv_cac", "Healthy at 3:1 or more"),
+    "cac_payback": ("CAC payback", "months", "04_clv_cac", "Months of gross margin to earn back CAC"),
+    "nps": ("NPS", "points", "05_nps", "% promoters - % detractors"),
+    "win_rate": ("Win rate", "pct", "03_funnel", "Won / (won + lost), deals closed in the period"),
+    "bounce_rate": ("Bounce rate", "pct", "03_funnel", "Bounced / sessions; healthy below 50 %"),
+    "rule_of_40": ("Rule of 40", "pct", "01_revenue",
+                   "YoY revenue growth + profit margin; healthy at 40 % or more"),
+}
+
+
+def _status(kpi: str, value: float, period: ReportPeriod) -> str:
+    if not np.isfinite(value):
+        return "none"
+    if kpi == "mrr_growth":
+        return "ok" if value >= GROWTH_TARGET else "warn"
+    if kpi == "customer_churn":
+        return churn_status(value, 1)  # already a per-month-start rate for months
+    if kpi == "ltv_cac":
+        return "ok" if value >= 3 else "bad"
+    if kpi == "bounce_rate":
+        return "ok" if value < 0.5 else "bad"
+    if kpi == "rule_of_40":
+        return "ok" if value >= RULE_OF_40 else "warn"
+    return "none"
 
 
 def headline_kpis(dataset: Dataset, period: ReportPeriod) -> pd.DataFrame:
-    """The overview's KPIs for ``period``, the previous period and a year earlier.
+    """The headline KPIs for ``period``, the previous period and a year earlier.
 
     Stocks (MRR, ARR, customers) are taken at the period's last month end;
-    flows (net new MRR) are summed over the period's months.
+    flows (net new MRR) are summed over the period's months; rates divide by the
+    stock at the period's start. For quarters and years, growth is the compounded
+    monthly rate and customer churn is compared with the monthly band through its
+    monthly equivalent.
 
     Returns
     -------
     DataFrame
         One row per KPI with columns ``kpi, label, unit, value, previous, year_ago,
-        status, rule, report``. ``unit`` is ``money``, ``count``, ``pct`` or ``ratio``;
-        missing values are NaN and mean "not defined for this period".
+        status, rule, report``. ``unit`` is ``money``, ``count``, ``pct``, ``ratio``,
+        ``months`` or ``points``; NaN means "not defined for this period" (the page
+        says n/a), never inf.
     """
-    prev, ago = period.previous(), period.year_ago()
-    mov = _movements(dataset, ago.first, period.last)
+    values = _kpi_rows(dataset, {"value": period, "previous": period.previous(),
+                                 "year_ago": period.year_ago()})
+    rows = []
+    for kpi, (label, unit, report, rule) in KPI_SPECS.items():
+        v = [float(values[k].get(kpi, float("nan"))) for k in ("value", "previous", "year_ago")]
+        v = [x if np.isfinite(x) else float("nan") for x in v]
+        judged = v[0]
+        if kpi == "customer_churn" and period.kind != "month":
+            judged = monthly_equivalent(v[0], period.n_months)
+        rows.append((kpi, label, unit, *v, _status(kpi, judged, period), rule, report))
+    return pd.DataFrame(rows, columns=_COLUMNS)
 
-    def stock(col: str, p: ReportPeriod) -> float:
-        return _stock(mov, p.last, col)
 
-    def flow(p: ReportPeriod) -> float:
-        months = [m for m in p.months if m in mov.index]
-        if not months:
-            return float("nan")
-        sub = mov.loc[months]
-        return float((sub["closing_mrr"] - sub["opening_mrr"]).sum())
-
-    rows = [
-        ("mrr", "MRR", "money", *(stock("closing_mrr", p) for p in (period, prev, ago)), "", "01_revenue"),
-        ("arr", "ARR", "money", *(12 * stock("closing_mrr", p) for p in (period, prev, ago)), "",
-         "01_revenue"),
-        ("customers", "Paying customers", "count", *(stock("customers", p) for p in (period, prev, ago)),
-         "", "01_revenue"),
-        ("net_new_mrr", "Net new MRR", "money", *(flow(p) for p in (period, prev, ago)), "",
-         "01_revenue"),
-    ]
-    out = pd.DataFrame(
-        [(k, label, unit, v, pv, ya, "none", rule, rep) for k, label, unit, v, pv, ya, rule, rep in rows],
-        columns=_COLUMNS,
-    )
-    return out
+def extra_kpis(dataset: Dataset, period: ReportPeriod) -> dict[str, float]:
+    """Headline figures from the other KPI families; missing tables give NaN."""
+    return {}
 
 
 def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -> list[Tile]:

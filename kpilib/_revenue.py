@@ -193,3 +193,27 @@ def churn_status(rate: float, months: int = 1) -> str:
     if not np.isfinite(rate):
         return "none"
     return "ok" if rate <= CHURN_BAND[0] else ("warn" if rate <= CHURN_BAND[1] else "bad")
+
+
+def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
+                      customers: pd.DataFrame, period: ReportPeriod, by: str, *,
+                      base_currency: str = "USD") -> pd.DataFrame:
+    """MRR at the period end and the period's movements per group.
+
+    ``by`` is a customers column (segment, region, acquisition_channel) or
+    ``plan`` (subscription lines: a plan switch is churn in one plan, new in the other).
+    Columns: ``mrr, share, customers, arpa, new, expansion, reactivation,
+    contraction, churn, net_new_mrr``; sorted by MRR, largest first.
+    """
+    key = by if by == "plan" else customers.set_index("customer_id")[by].rename(by)
+    mov = _movements_full(subscriptions, fx_rates, period.first, period.last, base_currency, key)
+    flows = mov[["new", "expansion", "reactivation", "contraction", "churn"]].groupby(level=0).sum()
+    last = mov.xs(period.last, level="month")
+    out = flows.assign(mrr=last["closing_mrr"], customers=last["customers"].astype("int64"),
+                       net_new_mrr=last["closing_mrr"] - mov.groupby(level=0)["opening_mrr"].first())
+    total = out["mrr"].sum()
+    out = out.assign(share=out["mrr"] / total if total else float("nan"),
+                     arpa=[ratio(m, c) for m, c in zip(out["mrr"], out["customers"])])
+    cols = ["mrr", "share", "customers", "arpa", "new", "expansion", "reactivation", "contraction",
+            "churn", "net_new_mrr"]
+    return out[cols].sort_values("mrr", ascending=False).rename_axis(by)
