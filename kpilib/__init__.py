@@ -16,7 +16,10 @@ from ._context import context_html, period_coverage
 from ._format import format_change, format_value
 from ._overview import headline_kpis, kpi_table, kpi_tiles, largest_movements, trend_title
 from ._periods import ReportPeriod, latest_complete_period, parse_period
-from ._plotting import money_axis, movement_bars, pct_axis, short_money, use_house_style, waterfall
+from ._cohorts import (cohort_survivors, cohorts, customer_lifetimes, km_survival, logo_retention,
+                       revenue_retention)
+from ._sbg import SBGFit, fit_sbg, sbg_clv
+from ._plotting import cohort_heatmap, money_axis, movement_bars, pct_axis, short_money, use_house_style, waterfall
 from ._revenue import (contract_values, monthly_revenue, period_revenue, retention_rates,
                        retention_trend, revenue_breakdown, revenue_trend, rule_of_40)
 from ._report import NOTEBOOKS, build_report
@@ -30,6 +33,8 @@ __all__ = [
     "context_html", "period_coverage", "format_change", "format_value",
     "headline_kpis", "kpi_table", "kpi_tiles", "largest_movements", "trend_title",
     "ReportPeriod", "latest_complete_period", "parse_period",
+    "cohort_survivors", "cohorts", "customer_lifetimes", "km_survival", "logo_retention",
+    "revenue_retention", "SBGFit", "fit_sbg", "sbg_clv", "cohort_heatmap",
     "money_axis", "movement_bars", "pct_axis", "short_money", "use_house_style", "waterfall",
     "contract_values", "monthly_revenue", "period_revenue", "retention_rates", "retention_trend",
     "revenue_breakdown", "revenue_trend", "rule_of_40",

@@ -110,3 +110,14 @@ def movement_bars(ax: plt.Axes, movements: "pd.DataFrame", currency: str = "USD"
     ax.set_xticks(ticks, [str(movements.index[i]) for i in ticks])
     ax.legend(ncol=6, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12))
     return money_axis(ax, currency)
+
+
+def cohort_heatmap(ax: plt.Axes, matrix: "pd.DataFrame", title: str) -> plt.Axes:
+    """A cohort x age retention heatmap with percentages (the ``customers`` column is dropped)."""
+    data = matrix.drop(columns=["customers"], errors="ignore")
+    data.index = [str(i) for i in data.index]
+    sns.heatmap(data, ax=ax, cmap="Blues", vmin=0, vmax=max(1.0, float(data.max().max())),
+                annot=True, fmt=".0%", annot_kws={"fontsize": 6}, cbar=False, linewidths=0.3)
+    ax.set(title=title, xlabel="Months since first payment (age)", ylabel="Cohort (first paying month)")
+    ax.tick_params(labelsize=7)
+    return ax

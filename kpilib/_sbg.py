@@ -49,6 +49,22 @@ class SBGFit:
     periods: int
     log_likelihood: float
 
+    @property
+    def mean_churn(self) -> float:
+        """Average churn probability per period across customers, alpha / (alpha + beta)."""
+        return self.alpha / (self.alpha + self.beta)
+
+    @property
+    def polarization(self) -> float:
+        """Fader-Hardie polarization index 1 / (alpha + beta + 1): 0 means every customer
+        churns at the same rate (no heterogeneity), values near 1 a very mixed base."""
+        return 1 / (self.alpha + self.beta + 1)
+
+    @property
+    def homogeneous(self) -> bool:
+        """True when the data show no heterogeneity (the fit is a plain geometric model)."""
+        return self.polarization < 1e-3
+
     def survival(self, t):
         """S(t): share of a cohort still active after ``t`` periods (S(0) = 1)."""
         t = np.asarray(t, dtype=float)

@@ -74,3 +74,13 @@ def test_survival_and_retention_are_probabilities(a, b, t):
 def test_unidentifiable_inputs_raise_a_clear_error(bad):
     with pytest.raises(KpiError):
         fit_sbg(bad)
+
+
+def test_polarization_and_homogeneous_cohorts():
+    fit = fit_sbg(HIGH_END)
+    assert fit.mean_churn == pytest.approx(0.668 / (0.668 + 3.806), abs=1e-3)
+    assert fit.polarization == pytest.approx(1 / (0.668 + 3.806 + 1), abs=1e-3)
+    assert not fit.homogeneous
+    geometric = [round(1000 * 0.9 ** t) for t in range(10)]  # one churn rate for all: 10 %
+    flat = fit_sbg(geometric)
+    assert flat.homogeneous and flat.mean_churn == pytest.approx(0.1, abs=0.002)
