@@ -19,6 +19,12 @@ from ._periods import ReportPeriod, latest_complete_period, parse_period
 from ._cohorts import (cohort_survivors, cohorts, customer_lifetimes, km_survival, logo_retention,
                        revenue_retention)
 from ._sbg import SBGFit, fit_sbg, sbg_clv
+from ._funnel import (channel_funnel, cycle_days, funnel_counts, funnel_trend, rep_leaderboard,
+                      sales_cycle, stage_durations, trial_metrics, web_summary, win_rate)
+from ._acquisition import (acquisition_costs, channel_return, ltv, marketing_contribution, new_customers,
+                           period_spend, unit_economics)
+from ._voice import (ces_summary, churn_by_engagement, engagement_scores, notable_comments, nps_by,
+                     nps_summary, nps_trend, period_nps)
 from ._plotting import cohort_heatmap, money_axis, movement_bars, pct_axis, short_money, use_house_style, waterfall
 from ._revenue import (contract_values, monthly_revenue, period_revenue, retention_rates,
                        retention_trend, revenue_breakdown, revenue_trend, rule_of_40)
@@ -35,6 +41,12 @@ __all__ = [
     "ReportPeriod", "latest_complete_period", "parse_period",
     "cohort_survivors", "cohorts", "customer_lifetimes", "km_survival", "logo_retention",
     "revenue_retention", "SBGFit", "fit_sbg", "sbg_clv", "cohort_heatmap",
+    "channel_funnel", "cycle_days", "funnel_counts", "funnel_trend", "rep_leaderboard", "sales_cycle",
+    "stage_durations", "trial_metrics", "web_summary", "win_rate",
+    "acquisition_costs", "channel_return", "ltv", "marketing_contribution", "new_customers", "period_spend",
+    "unit_economics",
+    "ces_summary", "churn_by_engagement", "engagement_scores", "notable_comments", "nps_by", "nps_summary",
+    "nps_trend", "period_nps",
     "money_axis", "movement_bars", "pct_axis", "short_money", "use_house_style", "waterfall",
     "contract_values", "monthly_revenue", "period_revenue", "retention_rates", "retention_trend",
     "revenue_breakdown", "revenue_trend", "rule_of_40",

@@ -258,7 +258,7 @@ def _web(rng) -> pd.DataFrame:
     frames = []
     for k, ch in enumerate(CHANNELS):
         base = 600 * CHANNEL_WEIGHTS[k] / CHANNEL_WEIGHTS.max() * (1.0 + 0.35 * t) * weekly
-        sessions = rng.poisson(base * 3)
+        sessions = rng.poisson(base * 0.45)
         unique = rng.binomial(sessions, 0.82)
         new = rng.binomial(unique, 0.62)
         bounced = rng.binomial(sessions, BOUNCE[k])

@@ -1,0 +1,129 @@
+"""Acquisition cost and lifetime value: CPL, CAC, CPA, CAC payback, LTV and LTV:CAC.
+
+Attribution: a customer belongs to its ``customers.acquisition_channel``; a new
+customer is one whose first paying month (its cohort) lies in the period. Channel
+CAC divides the channel's own marketing and sales spend rows by its new customers;
+blended CAC divides all spend by all new customers. An undefined figure (no new
+customers, zero churn...) is NaN with a reason, never inf.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._periods import ReportPeriod
+from ._revenue import ratio
+
+LTV_CAC_TARGET = 3.0  # glossary: healthy at 3:1 or better
+#: channels counted as marketing-sourced for "marketing contribution"
+MARKETING_CHANNELS = frozenset({"Organic Search", "Paid Search", "Paid Social", "Content", "Events"})
+
+
+def period_spend(spend: pd.DataFrame, period: ReportPeriod) -> pd.DataFrame:
+    """Marketing and sales spend per channel in the period (columns marketing, sales, total)."""
+    rows = spend[spend["month"].isin(list(period.months))]
+    out = rows.pivot_table(index="channel", columns="category", values="amount", aggfunc="sum", fill_value=0.0)
+    out = out.reindex(columns=["marketing", "sales"], fill_value=0.0).astype("float64")
+    return out.assign(total=out["marketing"] + out["sales"]).rename_axis("channel")
+
+
+def new_customers(first_month: pd.Series, customers: pd.DataFrame, period: ReportPeriod) -> pd.DataFrame:
+    """Customers whose first paying month is in the period, with their acquisition channel.
+
+    ``first_month``: customer_id -> cohort month (:func:`kpilib.cohorts`).
+    """
+    new = first_month[(first_month >= period.first) & (first_month <= period.last)]
+    info = customers.set_index("customer_id")["acquisition_channel"]
+    return pd.DataFrame({"customer_id": new.index, "channel": info.reindex(new.index).to_numpy()})
+
+
+def acquisition_costs(spend: pd.DataFrame, leads: pd.DataFrame | None, new: pd.DataFrame,
+                      period: ReportPeriod) -> pd.DataFrame:
+    """Per channel and blended: spend, leads, new customers, won deals, CPL, CAC and CPA.
+
+    CPL = marketing spend / leads created; CAC = (marketing + sales spend) / new customers;
+    CPA = (marketing + sales spend) / deals won in the period. A ``note`` column says why a
+    figure is undefined.
+    """
+    money = period_spend(spend, period)
+    counts = new.groupby("channel").size().rename("new_customers").astype("float64")
+    out = money.join(counts, how="outer").fillna(0.0)
+    if leads is not None:
+        created = leads[(leads["created_at"] >= period.start_date) & (leads["created_at"] <= period.end_date)]
+        won = leads[(leads["closed_at"] >= period.start_date) & (leads["closed_at"] <= period.end_date)
+                    & (leads["outcome"] == "won")]
+        out = out.join(created.groupby("channel").size().rename("leads").astype("float64"), how="outer")
+        out = out.join(won.groupby("channel").size().rename("won_deals").astype("float64"), how="outer")
+        out = out.fillna(0.0)
+    total = out.sum().rename("All channels")
+    out = pd.concat([out, total.to_frame().T]).rename_axis("channel")
+    out["cac"] = [ratio(s, n) for s, n in zip(out["total"], out["new_customers"])]
+    if "leads" in out:
+        out["cpl"] = [ratio(s, n) for s, n in zip(out["marketing"], out["leads"])]
+        out["cpa"] = [ratio(s, n) for s, n in zip(out["total"], out["won_deals"])]
+    out["note"] = [_note(r) for r in out.itertuples()]
+    return out
+
+
+def _note(row) -> str:
+    reasons = []
+    if row.new_customers == 0:
+        reasons.append("CAC undefined: no new customers")
+    if getattr(row, "leads", 1) == 0 and row.marketing > 0:
+        reasons.append("CPL undefined: spend but no leads")
+    return "; ".join(reasons)
+
+
+def ltv(arpa: float, gross_margin: float, monthly_churn: float) -> float:
+    """LTV = ARPA x gross margin / monthly customer churn (ChartMogul's formula).
+
+    NaN when churn is zero or missing: with no churn the formula has no finite value.
+    """
+    return ratio(arpa * gross_margin, monthly_churn) if np.isfinite(monthly_churn) and monthly_churn > 0 \
+        else float("nan")
+
+
+def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: float,
+                   churn_6m: float, sbg_clv: float | None = None) -> pd.DataFrame:
+    """CAC, CAC payback, LTV and LTV:CAC with the reason for any undefined value.
+
+    ``churn_6m`` is the trailing six-month average monthly customer churn (ChartMogul).
+    CAC payback (months) = CAC / (new-customer ARPA x gross margin).
+    """
+    value_ltv = ltv(arpa, gross_margin, churn_6m)
+    rows = {
+        "CAC": (cac, "money", "" if np.isfinite(cac) else "no new customers in the period"),
+        "CAC payback (months)": (ratio(cac, new_arpa * gross_margin), "months",
+                                 "" if np.isfinite(cac) else "CAC undefined"),
+        "LTV (ARPA x margin / churn)": (value_ltv, "money",
+                                        "" if np.isfinite(value_ltv) else "no churn in the last six months"),
+        "sBG CLV (cohort model)": (np.nan if sbg_clv is None else sbg_clv, "money",
+                                   "" if sbg_clv is not None else "no cohort model fitted"),
+        "LTV:CAC": (ratio(value_ltv, cac), "ratio",
+                    "" if np.isfinite(ratio(value_ltv, cac)) else "LTV or CAC undefined"),
+    }
+    return pd.DataFrame([(k, v, u, n) for k, (v, u, n) in rows.items()],
+                        columns=["metric", "value", "unit", "note"]).set_index("metric")
+
+
+def ltv_cac_status(x: float) -> str:
+    if not np.isfinite(x):
+        return "none"
+    return "ok" if x >= LTV_CAC_TARGET else "bad"
+
+
+def marketing_contribution(mrr: pd.Series, customers: pd.DataFrame,
+                           channels: frozenset[str] = MARKETING_CHANNELS) -> pd.Series:
+    """Share of MRR from marketing-sourced customers (``mrr``: customer_id -> MRR now)."""
+    channel = customers.set_index("customer_id")["acquisition_channel"].reindex(mrr.index)
+    return pd.Series({"marketing_mrr": float(mrr[channel.isin(channels)].sum()), "total_mrr": float(mrr.sum()),
+                      "share": ratio(mrr[channel.isin(channels)].sum(), mrr.sum())})
+
+
+def channel_return(new_mrr: pd.Series, costs: pd.DataFrame) -> pd.DataFrame:
+    """Per channel: new ARR won (12 x new MRR) per unit of spend in the period."""
+    arr = (12 * new_mrr).rename("new_arr")
+    out = costs[["total"]].drop(index="All channels", errors="ignore").join(arr, how="left").fillna(0.0)
+    out["return"] = [ratio(a, s) for a, s in zip(out["new_arr"], out["total"])]
+    return out.sort_values("return", ascending=False)

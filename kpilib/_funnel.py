@@ -1,0 +1,170 @@
+"""Funnel, web traffic and sales-rep activity.
+
+Two views of the same leads (both shown in the reports):
+
+- **cohort view**: the leads *created* in the period and how far they have got so
+  far. It changes retroactively as those leads progress; conversion rates use it.
+- **flow view**: the stage events that *happened* in the period (an MQL date in
+  the period counts, whenever the lead was created). Activity volumes use it.
+
+Undefined rates (a zero denominator, an empty period) are NaN, never inf.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._periods import ReportPeriod
+from ._revenue import ratio
+
+STAGES: dict[str, str] = {"lead": "created_at", "mql": "mql_at", "sql": "sql_at",
+                          "opportunity": "opportunity_at", "won": "closed_at"}
+BOUNCE_THRESHOLD = 0.5  # glossary: a bounce rate below 50 % is healthy
+
+
+def _in(dates: pd.Series, period: ReportPeriod) -> pd.Series:
+    return (dates >= period.start_date) & (dates <= period.end_date)
+
+
+def _reached(leads: pd.DataFrame, stage: str) -> pd.Series:
+    if stage == "won":
+        return leads["outcome"] == "won"
+    return leads[STAGES[stage]].notna()
+
+
+def funnel_counts(leads: pd.DataFrame, period: ReportPeriod, view: str = "cohort") -> pd.DataFrame:
+    """Leads at each stage, lead -> MQL -> SQL -> opportunity -> won.
+
+    ``view="cohort"``: leads created in the period that reached each stage (so far).
+    ``view="flow"``: stage dates falling in the period (won = deals closed won in it).
+    Columns ``count, step_conversion`` (from the previous stage) and
+    ``from_lead`` (from the lead stage); both conversions are cohort-meaningful only.
+    """
+    if view == "cohort":
+        pool = leads[_in(leads["created_at"], period)]
+        counts = [int(_reached(pool, s).fillna(False).sum()) for s in STAGES]
+    elif view == "flow":
+        counts = [int(_in(leads[col], period).sum()) for s, col in STAGES.items() if s != "won"]
+        counts.append(int((_in(leads["closed_at"], period) & (leads["outcome"] == "won")).sum()))
+    else:
+        raise ValueError("view must be 'cohort' or 'flow'")
+    out = pd.DataFrame({"count": counts}, index=pd.Index(list(STAGES), name="stage"))
+    prev = out["count"].shift(1)
+    out["step_conversion"] = [ratio(c, p) if i else float("nan")
+                              for i, (c, p) in enumerate(zip(out["count"], prev))]
+    out["from_lead"] = [ratio(c, counts[0]) for c in counts]
+    return out
+
+
+def win_rate(leads: pd.DataFrame, period: ReportPeriod) -> float:
+    """Won / (won + lost) for deals *closed* in the period (the sales-to-close ratio)."""
+    closed = leads[_in(leads["closed_at"], period)]
+    won = int((closed["outcome"] == "won").sum())
+    return ratio(won, len(closed))
+
+
+def sales_cycle(leads: pd.DataFrame, period: ReportPeriod) -> pd.Series:
+    """Days from lead creation to close for deals won in the period: median, mean, p75, n."""
+    won = leads[_in(leads["closed_at"], period) & (leads["outcome"] == "won")]
+    days = (won["closed_at"] - won["created_at"]).dt.days.astype("float64")
+    if days.empty:
+        return pd.Series({"median": np.nan, "mean": np.nan, "p75": np.nan, "n": 0.0})
+    return pd.Series({"median": days.median(), "mean": days.mean(), "p75": days.quantile(0.75),
+                      "n": float(len(days))})
+
+
+def cycle_days(leads: pd.DataFrame, period: ReportPeriod) -> pd.Series:
+    """Per-deal sales-cycle days of the deals won in the period (for a distribution chart)."""
+    won = leads[_in(leads["closed_at"], period) & (leads["outcome"] == "won")]
+    return (won["closed_at"] - won["created_at"]).dt.days.rename("days").reset_index(drop=True)
+
+
+def stage_durations(leads: pd.DataFrame, period: ReportPeriod) -> pd.DataFrame:
+    """Median and mean days spent in each stage by leads created in the period
+    (from reaching a stage to reaching the next; leads that never moved on are left out)."""
+    pool = leads[_in(leads["created_at"], period)]
+    cols = list(STAGES.values())
+    rows = {}
+    for (a, ca), (b, cb) in zip(list(STAGES.items())[:-1], list(STAGES.items())[1:]):
+        moved = pool[ca].notna() & pool[cb].notna() & (_reached(pool, b).fillna(False) if b == "won" else True)
+        days = (pool.loc[moved, cb] - pool.loc[moved, ca]).dt.days.astype("float64")
+        rows[f"{a} -> {b}"] = {"median_days": days.median() if len(days) else np.nan,
+                               "mean_days": days.mean() if len(days) else np.nan, "leads": float(len(days))}
+    del cols
+    return pd.DataFrame(rows).T.rename_axis("stage")
+
+
+def trial_metrics(leads: pd.DataFrame, period: ReportPeriod) -> pd.Series:
+    """Trials started in the period; activation rate = activated / trials; trial -> paid =
+    won / trials, both among those trials (cohort view)."""
+    trials = leads[_in(leads["trial_started_at"], period)]
+    n = len(trials)
+    return pd.Series({"trials": float(n),
+                      "activation_rate": ratio(trials["activated_at"].notna().sum(), n),
+                      "trial_to_paid": ratio((trials["outcome"] == "won").sum(), n)})
+
+
+def web_summary(web: pd.DataFrame, period: ReportPeriod, by_channel: bool = False) -> pd.DataFrame:
+    """Sessions, unique and new visitors, bounced sessions and bounce rate in the period.
+
+    Unique visitors are summed over days, so a person visiting on two days counts twice.
+    """
+    rows = web[_in(web["date"], period)]
+    cols = ["sessions", "unique_visitors", "new_visitors", "bounced_sessions"]
+    grouped = rows.groupby("channel")[cols].sum() if by_channel else rows[cols].sum().to_frame("total").T
+    grouped = grouped.astype("float64")
+    grouped["bounce_rate"] = [ratio(b, s) for b, s in zip(grouped["bounced_sessions"], grouped["sessions"])]
+    return grouped
+
+
+def channel_funnel(leads: pd.DataFrame, web: pd.DataFrame | None, period: ReportPeriod) -> pd.DataFrame:
+    """Per channel: cohort stage counts, lead -> customer, win rate, visitor -> lead, bounce rate."""
+    pool = leads[_in(leads["created_at"], period)]
+    out = pd.DataFrame({s: pool.groupby("channel").apply(lambda g, s=s: int(_reached(g, s).fillna(False).sum()),
+                                                          include_groups=False) for s in STAGES})
+    closed = leads[_in(leads["closed_at"], period)]
+    won = closed.groupby("channel")["outcome"].apply(lambda o: (o == "won").sum())
+    total = closed.groupby("channel").size()
+    out["lead_to_customer"] = [ratio(w, n) for w, n in zip(out["won"], out["lead"])]
+    out["win_rate"] = [ratio(won.get(c, 0), total.get(c, 0)) for c in out.index]
+    if web is not None:
+        w = web_summary(web, period, by_channel=True)
+        out = out.join(w[["unique_visitors", "bounce_rate"]], how="outer")
+        out["visitor_to_lead"] = [ratio(l, v) for l, v in zip(out["lead"].fillna(0), out["unique_visitors"])]
+    return out.rename_axis("channel")
+
+
+def rep_leaderboard(leads: pd.DataFrame, activities: pd.DataFrame | None, period: ReportPeriod) -> pd.DataFrame:
+    """Per sales rep: calls per working day (days with an activity row), demos booked and held,
+    leads assigned (created in the period), deals won among them, demo conversion = demos held /
+    leads assigned, deal conversion = won / leads assigned. Sorted by deals won."""
+    pool = leads[_in(leads["created_at"], period)]
+    assigned = pool.groupby("owner").size().rename("leads")
+    won = pool[pool["outcome"] == "won"].groupby("owner").size().rename("won")
+    out = pd.concat([assigned, won], axis=1).fillna(0.0)
+    if activities is not None:
+        act = activities[_in(activities["date"], period)].groupby("owner").agg(
+            days=("date", "nunique"), calls=("calls", "sum"), demos_booked=("demos_booked", "sum"),
+            demos_held=("demos_held", "sum")).astype("float64")
+        out = out.join(act, how="outer").fillna({"leads": 0.0, "won": 0.0})
+        out["calls_per_day"] = [ratio(c, d) for c, d in zip(out["calls"], out["days"])]
+        out["demo_conversion"] = [ratio(h, n) for h, n in zip(out["demos_held"], out["leads"])]
+    out["deal_conversion"] = [ratio(w, n) for w, n in zip(out["won"], out["leads"])]
+    return out.sort_values(["won", "leads"], ascending=False).rename_axis("owner")
+
+
+def funnel_trend(leads: pd.DataFrame, web: pd.DataFrame | None, months: pd.PeriodIndex) -> pd.DataFrame:
+    """Win rate, lead -> customer (cohort), visitor -> lead and bounce rate per month."""
+    rows = {}
+    for m in months:
+        p = ReportPeriod("month", m, m)
+        f = funnel_counts(leads, p)
+        row = {"leads": float(f.loc["lead", "count"]), "win_rate": win_rate(leads, p),
+               "lead_to_customer": f.loc["won", "from_lead"]}
+        if web is not None:
+            w = web_summary(web, p).iloc[0]
+            row.update(visitor_to_lead=ratio(f.loc["lead", "count"], w["unique_visitors"]),
+                       bounce_rate=w["bounce_rate"])
+        rows[m] = row
+    return pd.DataFrame(rows).T.rename_axis("month")

@@ -1,0 +1,86 @@
+"""CPL, CAC, CPA, payback, LTV and LTV:CAC on hand-computed cases, incl. undefined values."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from kpilib import acquisition_costs, ltv, marketing_contribution, new_customers, parse_period, unit_economics
+from kpilib._acquisition import channel_return, ltv_cac_status
+
+JAN = parse_period("2024-01")
+
+
+@pytest.fixture
+def spend():
+    m = pd.Period("2024-01", "M")
+    return pd.DataFrame({"month": [m, m, m, m, m - 1], "channel": ["Ads", "Ads", "SEO", "Events", "Ads"],
+                         "category": ["marketing", "sales", "marketing", "marketing", "marketing"],
+                         "amount": [1000.0, 500.0, 300.0, 200.0, 9999.0]})
+
+
+@pytest.fixture
+def customers():
+    return pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "acquisition_channel": ["Ads", "Ads", "SEO", "Outbound"]})
+
+
+def test_costs_per_channel_and_blended(spend, customers):
+    first = pd.Series({"a": pd.Period("2024-01", "M"), "b": pd.Period("2024-01", "M"),
+                       "c": pd.Period("2024-01", "M"), "d": pd.Period("2023-05", "M")})
+    leads = pd.DataFrame({"created_at": pd.to_datetime(["2024-01-03"] * 5 + ["2024-01-09"] * 2),
+                          "channel": ["Ads"] * 5 + ["SEO"] * 2,
+                          "closed_at": pd.to_datetime(["2024-01-20", "2024-01-21", None, None, None,
+                                                       "2024-01-25", None]),
+                          "outcome": ["won", "won", None, None, None, "won", None]})
+    new = new_customers(first, customers, JAN)
+    assert sorted(new["customer_id"]) == ["a", "b", "c"]
+    costs = acquisition_costs(spend, leads, new, JAN)
+    assert costs.loc["Ads", "cac"] == pytest.approx(1500 / 2)
+    assert costs.loc["Ads", "cpl"] == pytest.approx(1000 / 5)
+    assert costs.loc["SEO", "cac"] == pytest.approx(300 / 1)
+    assert costs.loc["All channels", "cac"] == pytest.approx(2000 / 3)
+    assert costs.loc["All channels", "cpa"] == pytest.approx(2000 / 3)
+    # a channel with spend but no leads and no new customers: undefined, with reasons
+    assert math.isnan(costs.loc["Events", "cpl"]) and math.isnan(costs.loc["Events", "cac"])
+    assert "no new customers" in costs.loc["Events", "note"] and "no leads" in costs.loc["Events", "note"]
+
+
+def test_zero_new_customers_makes_cac_undefined_not_inf(spend, customers):
+    new = new_customers(pd.Series(dtype="period[M]"), customers, JAN)
+    costs = acquisition_costs(spend, None, new, JAN)
+    assert math.isnan(costs.loc["All channels", "cac"])
+    econ = unit_economics(cac=costs.loc["All channels", "cac"], arpa=100, new_arpa=80, gross_margin=0.8,
+                          churn_6m=0.02)
+    assert math.isnan(econ.loc["CAC", "value"]) and econ.loc["CAC", "note"] == "no new customers in the period"
+    assert math.isnan(econ.loc["LTV:CAC", "value"])
+
+
+def test_unit_economics_hand_computed():
+    econ = unit_economics(cac=1000, arpa=100, new_arpa=80, gross_margin=0.8, churn_6m=0.02, sbg_clv=3500)
+    assert econ.loc["CAC payback (months)", "value"] == pytest.approx(1000 / (80 * 0.8))
+    assert econ.loc["LTV (ARPA x margin / churn)", "value"] == pytest.approx(100 * 0.8 / 0.02)
+    assert econ.loc["LTV:CAC", "value"] == pytest.approx(4.0)
+    assert econ.loc["sBG CLV (cohort model)", "value"] == 3500
+
+
+def test_zero_churn_makes_ltv_undefined():
+    assert math.isnan(ltv(100, 0.8, 0.0))
+    econ = unit_economics(cac=500, arpa=100, new_arpa=100, gross_margin=0.8, churn_6m=0.0)
+    assert "no churn" in econ.loc["LTV (ARPA x margin / churn)", "note"]
+
+
+@pytest.mark.parametrize(("x", "status"), [(3.0, "ok"), (2.99, "bad"), (float("nan"), "none")])
+def test_ltv_cac_flag(x, status):
+    assert ltv_cac_status(x) == status
+
+
+def test_marketing_contribution_and_return(customers, spend):
+    mrr = pd.Series({"a": 100.0, "b": 50.0, "c": 30.0, "d": 20.0})
+    share = marketing_contribution(mrr, customers, frozenset({"Ads", "SEO"}))
+    assert share["share"] == pytest.approx(180 / 200)
+    costs = pd.DataFrame({"total": [1500.0, 300.0, 200.0]}, index=["Ads", "SEO", "Events"])
+    ret = channel_return(pd.Series({"Ads": 150.0, "SEO": 30.0}), costs)
+    assert ret.loc["Ads", "return"] == pytest.approx(1800 / 1500)
+    assert ret.loc["Events", "return"] == 0.0

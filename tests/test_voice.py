@@ -1,0 +1,90 @@
+"""NPS, eNPS, CES and engagement on hand-computed cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kpilib import (ces_summary, churn_by_engagement, engagement_scores, notable_comments, nps_by,
+                    nps_summary, nps_trend, parse_period)
+
+
+def test_nps_hand_computed():
+    s = nps_summary([10, 9, 8, 7, 6, 0, 10, 3, 9, 5])  # 4 promoters, 2 passives, 4 detractors
+    assert (s["promoters"], s["passives"], s["detractors"], s["n"]) == (4, 2, 4, 10)
+    assert s["nps"] == 0.0
+    assert s["margin_of_error"] == pytest.approx(100 * 1.96 * math.sqrt((0.4 + 0.4 - 0.0) / 10))
+    assert list(s.index) == ["nps", "promoters", "passives", "detractors", "n", "margin_of_error"]
+
+
+def test_all_promoters_has_no_margin():
+    s = nps_summary([9, 10, 10])
+    assert s["nps"] == 100 and s["margin_of_error"] == 0
+
+
+def test_single_answer_and_empty():
+    one = nps_summary([3])
+    assert one["nps"] == -100 and one["n"] == 1 and one["margin_of_error"] == 0
+    none = nps_summary([])
+    assert math.isnan(none["nps"]) and math.isnan(none["margin_of_error"]) and none["n"] == 0
+
+
+@given(st.lists(st.integers(0, 10), min_size=1, max_size=200))
+def test_nps_invariants(scores):
+    s = nps_summary(scores)
+    assert -100 <= s["nps"] <= 100 and s["margin_of_error"] >= 0
+    assert s["promoters"] + s["passives"] + s["detractors"] == s["n"] == len(scores)
+
+
+@pytest.fixture
+def responses():
+    return pd.DataFrame({
+        "response_id": [f"r{i}" for i in range(7)],
+        "survey": ["nps", "nps", "nps", "enps", "ces", "ces", "nps"],
+        "respondent_id": ["a", "b", "a", "E1", "a", "b", "b"],
+        "responded_at": pd.to_datetime(["2024-03-01", "2024-03-02", "2024-06-01", "2024-03-05",
+                                        "2024-03-07", "2024-03-08", "2024-02-01"]),
+        "score": [10, 2, 8, 9, 6, 3, 9],
+        "comment": ["<b>love</b> it", "slow & buggy", None, "ok", "", "hard", "fine"],
+    })
+
+
+def test_trend_segment_ces_and_comments(responses):
+    trend = nps_trend(responses)
+    assert trend.loc[pd.Period("2024Q1", "Q"), "n"] == 3 and trend.loc[pd.Period("2024Q1", "Q"), "nps"] == pytest.approx(100 / 3)
+    enps = nps_trend(responses, "enps")
+    assert enps["nps"].tolist() == [100.0]
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["SMB", "Ent"]})
+    by = nps_by(responses, customers, parse_period("2024-Q1"))
+    assert by.loc["SMB", "nps"] == 100 and by.loc["Ent", "n"] == 2
+    ces = ces_summary(responses, parse_period("2024-03"))
+    assert ces["mean"] == 4.5 and ces["score_6"] == 1 and ces["score_3"] == 1
+    notes = notable_comments(responses, parse_period("2024-Q1"))
+    assert notes["group"].tolist() == ["promoter", "promoter", "detractor"]
+    assert notes["comment"].iloc[0] == "<b>love</b> it"  # raw here; escaped at display
+
+
+def test_engagement_score_and_churn_by_band():
+    m1, m2 = pd.Period("2024-01", "M"), pd.Period("2024-02", "M")
+    usage = pd.DataFrame({"customer_id": ["a", "b", "c", "a"], "month": [m1, m1, m1, m2],
+                          "event": ["login", "login", "report_created", "login"], "count": [1, 10, 10, 5]})
+    scores = engagement_scores(usage, {"login": 1.0, "report_created": 3.0})
+    jan = scores[scores["month"] == m1].set_index("customer_id")
+    # raw: a log(2), b log(11), c log(31) -> percentile ranks 1/3, 2/3, 3/3
+    assert jan["raw"].tolist() == pytest.approx([np.log(2), np.log(11), np.log(31)])
+    assert jan["score"].tolist() == pytest.approx([100 / 3, 200 / 3, 100])
+    assert jan["band"].astype(str).tolist() == ["medium", "medium", "high"]
+    months = pd.period_range("2024-01", "2024-04", freq="M")
+    wide = pd.DataFrame([[10, 10, 10, 10], [10, 0, 0, 0], [10, 10, 10, 10]], index=["a", "b", "c"],
+                        columns=months, dtype=float)
+    out = churn_by_engagement(scores, wide, horizon=2)
+    # Jan and Feb have two later months observed. Bands: a-Jan and b-Jan medium; c-Jan high;
+    # a-Feb high (the only account active in February ranks 100). b stops paying in Feb.
+    assert out.loc["medium", "account_months"] == 2 and out.loc["medium", "churned"] == 1
+    assert out.loc["high", "account_months"] == 2 and out.loc["high", "churned"] == 0
+    assert out.loc["medium", "churn_rate"] == 0.5 and math.isnan(out.loc["low", "churn_rate"])
