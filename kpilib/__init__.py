@@ -12,7 +12,7 @@ from ._display import Tile, note_html, show_table, tiles_html
 from ._errors import ContractError, KpiError, PeriodError, ReportError
 from ._loading import ContractWarning, Dataset, load_dataset
 from ._mrr import customer_mrr, mrr_movements
-from ._context import context_html, period_coverage
+from ._context import context_html, missing_tables_html, period_coverage
 from ._format import format_change, format_value
 from ._overview import headline_kpis, kpi_table, kpi_tiles, largest_movements, trend_title
 from ._periods import ReportPeriod, latest_complete_period, parse_period
@@ -21,7 +21,8 @@ from ._cohorts import (cohort_survivors, cohorts, customer_lifetimes, km_surviva
 from ._sbg import SBGFit, fit_sbg, sbg_clv
 from ._funnel import (channel_funnel, cycle_days, funnel_counts, funnel_trend, rep_leaderboard,
                       sales_cycle, stage_durations, trial_metrics, web_summary, win_rate)
-from ._acquisition import (acquisition_costs, channel_return, ltv, marketing_contribution, new_customers,
+from ._acquisition import (acquisition_costs, channel_return, dataset_unit_economics, ltv,
+                           marketing_contribution, new_customers,
                            period_spend, unit_economics)
 from ._voice import (ces_summary, churn_by_engagement, engagement_scores, notable_comments, nps_by,
                      nps_summary, nps_trend, period_nps)
@@ -36,14 +37,14 @@ __all__ = [
     "ContractError", "KpiError", "PeriodError", "ReportError",
     "ContractWarning", "Dataset", "load_dataset",
     "customer_mrr", "mrr_movements",
-    "context_html", "period_coverage", "format_change", "format_value",
+    "context_html", "missing_tables_html", "period_coverage", "format_change", "format_value",
     "headline_kpis", "kpi_table", "kpi_tiles", "largest_movements", "trend_title",
     "ReportPeriod", "latest_complete_period", "parse_period",
     "cohort_survivors", "cohorts", "customer_lifetimes", "km_survival", "logo_retention",
     "revenue_retention", "SBGFit", "fit_sbg", "sbg_clv", "cohort_heatmap",
     "channel_funnel", "cycle_days", "funnel_counts", "funnel_trend", "rep_leaderboard", "sales_cycle",
     "stage_durations", "trial_metrics", "web_summary", "win_rate",
-    "acquisition_costs", "channel_return", "ltv", "marketing_contribution", "new_customers", "period_spend",
+    "acquisition_costs", "channel_return", "dataset_unit_economics", "ltv", "marketing_contribution", "new_customers", "period_spend",
     "unit_economics",
     "ces_summary", "churn_by_engagement", "engagement_scores", "notable_comments", "nps_by", "nps_summary",
     "nps_trend", "period_nps",

@@ -127,3 +127,44 @@ def channel_return(new_mrr: pd.Series, costs: pd.DataFrame) -> pd.DataFrame:
     out = costs[["total"]].drop(index="All channels", errors="ignore").join(arr, how="left").fillna(0.0)
     out["return"] = [ratio(a, s) for a, s in zip(out["new_arr"], out["total"])]
     return out.sort_values("return", ascending=False)
+
+
+DEFAULT_GROSS_MARGIN = 0.8  # used when the source has no financials table
+ANNUAL_DISCOUNT_RATE = 0.10
+
+
+def dataset_unit_economics(dataset, period: ReportPeriod) -> tuple[pd.DataFrame, dict[str, float]]:
+    """:func:`unit_economics` for a loaded dataset and period, with the inputs used.
+
+    Gross margin from financials (or :data:`DEFAULT_GROSS_MARGIN`); churn is the
+    trailing six-month average monthly customer churn; the sBG CLV is fitted to the
+    twelve cohorts that started 13-24 months before the period end (omitted when
+    the model cannot be fitted). Returns ``(economics, inputs)``.
+    """
+    from ._cohorts import cohort_survivors, cohorts, customer_lifetimes
+    from ._errors import KpiError
+    from ._mrr import customer_mrr
+    from ._revenue import monthly_revenue, period_revenue, revenue_trend, rule_of_40
+    from ._sbg import fit_sbg, sbg_clv
+
+    subs, fx, base = dataset.subscriptions, dataset.fx_rates, dataset.base_currency
+    wide = customer_mrr(subs, fx, end=period.last, base_currency=base)
+    monthly = monthly_revenue(subs, fx, period.first - 30, period.last, base_currency=base)
+    rev = period_revenue(monthly, period)
+    churn_6m = float(revenue_trend(monthly, "month")["customer_churn_rate"].iloc[-6:].mean())
+    fin = dataset.get("financials")
+    margin = float(rule_of_40(fin, period)["gross_margin"]) if fin is not None else DEFAULT_GROSS_MARGIN
+    if not np.isfinite(margin):
+        margin = DEFAULT_GROSS_MARGIN
+    try:
+        fit = fit_sbg(cohort_survivors(customer_lifetimes(wide), period.last - 24, period.last - 13, 12))
+        clv = sbg_clv(fit, rev["arpa"], margin, (1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1)
+    except KpiError:
+        clv = None
+    spend = dataset.get("marketing_spend")
+    new = new_customers(cohorts(wide), dataset.customers, period)
+    cac = float(acquisition_costs(spend, dataset.get("leads"), new, period).loc["All channels", "cac"]) \
+        if spend is not None else float("nan")
+    econ = unit_economics(cac=cac, arpa=rev["arpa"], new_arpa=rev["asp_new"], gross_margin=margin,
+                          churn_6m=churn_6m, sbg_clv=clv)
+    return econ, {"arpa": float(rev["arpa"]), "gross_margin": margin, "churn_6m": churn_6m}

@@ -14,6 +14,8 @@ import pandas as pd
 
 def cohorts(wide: pd.DataFrame) -> pd.Series:
     """Cohort month per paying customer (customers never paying are left out)."""
+    if wide.shape[1] == 0:
+        return pd.Series([], index=wide.index[:0], name="cohort", dtype="period[M]")
     paying = wide.to_numpy() > 0
     ever = paying.any(axis=1)
     first = paying.argmax(axis=1)
@@ -24,7 +26,7 @@ def _aligned(wide: pd.DataFrame, values: np.ndarray) -> tuple[pd.Series, np.ndar
     """Rows shifted so column k is the customer's age k months; NaN once beyond the data."""
     cohort = cohorts(wide)
     rows = wide.index.get_indexer(cohort.index)
-    start = np.asarray([wide.columns.get_loc(c) for c in cohort])
+    start = np.asarray([wide.columns.get_loc(c) for c in cohort], dtype=np.int64)
     n = wide.shape[1]
     ages = np.arange(n)
     idx = start[:, None] + ages[None, :]
@@ -100,6 +102,9 @@ def customer_lifetimes(wide: pd.DataFrame) -> pd.DataFrame:
     """
     values = wide.to_numpy(dtype=float)
     cohort, aligned = _aligned(wide, values)
+    if aligned.size == 0:
+        return pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "cohort": cohort.to_numpy(),
+                             "duration": pd.Series([], dtype="int64"), "churned": pd.Series([], dtype=bool)})
     paying = aligned > 0
     observed = ~np.isnan(aligned)
     stopped = observed & ~paying

@@ -35,3 +35,13 @@ def context_html(dataset: Dataset, period: ReportPeriod) -> HTML:
     if gap:
         line += f'<div class="kpi-note">{html.escape(gap)}</div>'
     return HTML(line)
+
+
+def missing_tables_html(dataset: Dataset, names: list[str]) -> HTML:
+    """A note naming the optional tables this report needs but the source lacks (empty if none)."""
+    missing = [n for n in names if not dataset.has(n)]
+    if not missing:
+        return HTML("")
+    listed = ", ".join(f"'{n}'" for n in missing)
+    return HTML(f'<div class="kpi-note">{html.escape(dataset.source)} has no {html.escape(listed)} '
+                "table: the sections that need it are left out.</div>")

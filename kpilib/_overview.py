@@ -123,8 +123,21 @@ def headline_kpis(dataset: Dataset, period: ReportPeriod) -> pd.DataFrame:
 
 
 def extra_kpis(dataset: Dataset, period: ReportPeriod) -> dict[str, float]:
-    """Headline figures from the other KPI families; missing tables give NaN."""
-    return {}
+    """Headline figures from the other KPI families; a missing table gives NaN."""
+    from ._acquisition import dataset_unit_economics
+    from ._funnel import web_summary, win_rate
+    from ._voice import period_nps
+
+    econ, _ = dataset_unit_economics(dataset, period)
+    leads, web, survey = dataset.get("leads"), dataset.get("web_traffic"), dataset.get("survey_responses")
+    quarter = ReportPeriod("quarter", period.last - (period.last.month - 1) % 3, period.last - (period.last.month - 1) % 3 + 2)
+    return {
+        "ltv_cac": float(econ.loc["LTV:CAC", "value"]),
+        "cac_payback": float(econ.loc["CAC payback (months)", "value"]),
+        "win_rate": win_rate(leads, period) if leads is not None else float("nan"),
+        "bounce_rate": float(web_summary(web, period)["bounce_rate"].iloc[0]) if web is not None else float("nan"),
+        "nps": float(period_nps(survey, quarter)["nps"]) if survey is not None else float("nan"),
+    }
 
 
 def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -> list[Tile]:

@@ -269,7 +269,7 @@ def _web(rng) -> pd.DataFrame:
 
 
 def _spend(rng, leads: pd.DataFrame) -> pd.DataFrame:
-    cost_per_lead = dict(zip(CHANNELS, [35, 140, 95, 60, 20, 45, 220, 30]))
+    cost_per_lead = dict(zip(CHANNELS, [280, 1100, 760, 480, 160, 360, 1750, 240]))
     per = leads.assign(month=leads["created_at"].dt.to_period("M")).groupby(["month", "channel"]).size()
     rows = []
     for m in pd.period_range("2023-01", "2025-12", freq="M"):
@@ -277,8 +277,8 @@ def _spend(rng, leads: pd.DataFrame) -> pd.DataFrame:
             n = int(per.get((m, ch), 0))
             mkt = n * cost_per_lead[ch] * rng.uniform(0.85, 1.15)
             if ch == "Organic Search":
-                mkt += 4000  # SEO retainer: spend even in a month without leads
-            sales = n * 55 * rng.uniform(0.9, 1.1) + (2500 if ch in ("Outbound", "Events") else 0)
+                mkt += 32000  # SEO retainer: spend even in a month without leads
+            sales = n * 440 * rng.uniform(0.9, 1.1) + (20000 if ch in ("Outbound", "Events") else 0)
             rows.append({"month": str(m), "channel": ch, "category": "marketing", "amount": round(mkt, 2)})
             rows.append({"month": str(m), "channel": ch, "category": "sales", "amount": round(sales, 2)})
     return pd.DataFrame(rows)

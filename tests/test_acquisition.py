@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
@@ -84,3 +86,11 @@ def test_marketing_contribution_and_return(customers, spend):
     ret = channel_return(pd.Series({"Ads": 150.0, "SEO": 30.0}), costs)
     assert ret.loc["Ads", "return"] == pytest.approx(1800 / 1500)
     assert ret.loc["Events", "return"] == 0.0
+
+
+def test_unit_economics_before_any_data_is_undefined_not_a_crash(tiny_dir):
+    from kpilib import dataset_unit_economics, load_dataset
+
+    econ, _ = dataset_unit_economics(load_dataset(tiny_dir), parse_period("2020-01"))
+    assert econ["value"].isna().all() or not np.isinf(econ["value"]).any()
+    assert math.isnan(econ.loc["CAC", "value"]) and econ.loc["CAC", "note"]

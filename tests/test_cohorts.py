@@ -73,3 +73,10 @@ def test_kaplan_meier_matches_product_limit():
 def test_survivors_for_sbg(wide):
     lt = customer_lifetimes(wide)
     assert cohort_survivors(lt, COLS[0], COLS[1], 2) == [3, 2, 1]
+
+
+def test_empty_frame_gives_empty_results():
+    empty = pd.DataFrame(index=pd.Index(["a"], name="customer_id"),
+                         columns=pd.PeriodIndex([], freq="M", name="month"), dtype=float)
+    assert cohorts(empty).empty
+    assert customer_lifetimes(empty).empty
