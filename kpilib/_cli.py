@@ -24,8 +24,9 @@ from ._errors import ContractError, KpiError, PeriodError, ReportError
 
 EXIT_CODES = {ContractError: 3, PeriodError: 4, ReportError: 5, KpiError: 6}
 
-_DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per contract table "
-              "(default: the bundled sample company)")
+_DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per contract table, "
+              "a database URL (postgresql+psycopg://..., duckdb:///file.duckdb), or 'database' to read "
+              "the URL from KPI_DATABASE_URL (default: the bundled sample company)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     sam.add_argument("--out", required=True, help="folder to write the CSV files to")
     sam.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled seed)")
 
+    load = sub.add_parser("load", help="copy a contract folder into a database",
+                          description="Validate a data source and write every table into a database "
+                                      "(replacing tables of the same names).")
+    load.add_argument("--data", help=_DATA_HELP)
+    load.add_argument("--to", required=True, metavar="URL",
+                      help="target SQLAlchemy URL, or 'database' for KPI_DATABASE_URL")
+    load.add_argument("--schema", help="database schema to write into (default: the URL's default)")
+
     sub.add_parser("contract", help="print the data contract as Markdown")
     return parser
 
@@ -102,6 +111,16 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_load(args: argparse.Namespace) -> int:
+    from ._loading import load_dataset
+    from ._sources import database_url_from_env, load_folder_into_database, mask_url
+
+    url = database_url_from_env() if args.to == "database" else args.to
+    written = load_folder_into_database(load_dataset(args.data), url, schema=args.schema)
+    print(f"loaded {sum(written.values()):,} rows in {len(written)} tables into {mask_url(url)}")
+    return 0
+
+
 def _cmd_contract(args: argparse.Namespace) -> int:
     from ._contract import contract_markdown
 
@@ -110,7 +129,7 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"report": _cmd_report, "validate": _cmd_validate, "sample-data": _cmd_sample,
-            "contract": _cmd_contract}
+            "load": _cmd_load, "contract": _cmd_contract}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

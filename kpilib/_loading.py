@@ -411,7 +411,10 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
     ----------
     source
         A folder holding one ``<table>.csv`` or ``<table>.parquet`` per contract
-        table. ``None`` (or ``"sample"``) loads the bundled sample company.
+        table; ``None`` (or ``"sample"``) loads the bundled sample company; a
+        SQLAlchemy URL (``postgresql+psycopg://...``, ``duckdb:///file.duckdb``) reads a
+        database; ``"database"`` reads the URL from the ``KPI_DATABASE_URL``
+        environment variable (see docs/databases.md).
     base_currency
         ISO 4217 code all amounts are reported in; it must appear in fx_rates.
 
@@ -424,6 +427,13 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
     ContractError
         On the first contract violation, naming table, column, rule and rows.
     """
+    if source == "database" or (isinstance(source, str) and "://" in source):
+        from ._sources import is_database_url, load_database
+
+        if source == "database":  # the URL, with its credentials, stays in KPI_DATABASE_URL
+            return load_database(None, base_currency=base_currency)
+        if is_database_url(source):
+            return load_database(source, base_currency=base_currency)
     directory = SAMPLE_DATA_DIR if source in (None, "", "sample") else Path(source).expanduser()
     label = "the bundled sample company" if directory == SAMPLE_DATA_DIR else str(directory)
     if not directory.is_dir():

@@ -39,6 +39,7 @@ NOTEBOOKS: dict[str, str] = {
     "05_nps": "Customer voice and engagement",
 }
 KERNEL_NAME = "python3"
+DATABASE_ENV = "KPI_DATABASE_URL"
 DEFAULT_TIMEOUT = 600  # seconds per cell
 
 
@@ -239,7 +240,13 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         raise KpiError(f"unknown notebook(s): {', '.join(unknown)}")
     out_root = Path(out) if out else REPORTS_DIR
     staging = _prepare_out(out_root, rperiod.label)
-    params = report_parameters(rperiod, data, dataset.base_currency, segment)
+    notebook_data, saved_env = data, os.environ.get(DATABASE_ENV)
+    if data and data != "database" and "://" in str(data):
+        # papermill writes parameters into the notebooks and so into the HTML:
+        # a URL with credentials travels to the kernels only through the environment
+        os.environ[DATABASE_ENV] = str(data)
+        notebook_data = "database"
+    params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment)
     bar, tick = _progress(progress, total=2 * len(names) + 1)
     try:
         _execute_all(names, source_dir, staging, params, workers, timeout, tick)
@@ -256,6 +263,10 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     finally:
         if bar is not None:
             bar.close()
+        if saved_env is None:
+            os.environ.pop(DATABASE_ENV, None)
+        else:
+            os.environ[DATABASE_ENV] = saved_env
     return out_root / rperiod.label
 
 

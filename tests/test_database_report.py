@@ -1,0 +1,71 @@
+"""End to end: the pack built from a database equals the one built from the CSV folder.
+
+PostgreSQL comes from KPI_TEST_POSTGRES_URL (.ci/run starts a server on loopback);
+DuckDB runs in-process. No mocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from kpilib import build_report, load_dataset
+from kpilib._sources import load_folder_into_database
+
+NOTEBOOKS = ["00_overview"]
+
+
+@pytest.fixture(scope="module")
+def csv_figures(tmp_path_factory):
+    pack = build_report("2025-12", out=tmp_path_factory.mktemp("csv"), notebooks=NOTEBOOKS, progress=False)
+    return json.loads((pack / "kpis.json").read_text(encoding="utf-8"))
+
+
+def _report_from(url: str, out) -> dict:
+    """Run the CLI as the monthly job would, with the URL on the command line."""
+    env = {k: v for k, v in os.environ.items() if k != "KPI_DATABASE_URL"}
+    result = subprocess.run([sys.executable, "-m", "kpilib._cli", "report", "--period", "2025-12",
+                             "--data", url, "--out", str(out), "--no-progress", "--notebooks", *NOTEBOOKS],
+                            capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads((out / "2025-12" / "kpis.json").read_text(encoding="utf-8"))
+
+
+def _same_figures(got: dict, want: dict) -> None:
+    assert got["kpis"] == want["kpis"]
+    assert (got["period"], got["data_end"], got["base_currency"]) == (want["period"], want["data_end"], "USD")
+
+
+def test_duckdb_pack_equals_csv_pack(csv_figures, tmp_path):
+    url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
+    load_folder_into_database(load_dataset(), url)
+    _same_figures(_report_from(url, tmp_path / "out"), csv_figures)
+
+
+def test_postgres_pack_equals_csv_pack_and_leaks_no_password(csv_figures, tmp_path):
+    url = os.environ.get("KPI_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("KPI_TEST_POSTGRES_URL is unset in CI: .ci/run must start PostgreSQL")
+        pytest.skip('KPI_TEST_POSTGRES_URL is not set; eval "$(bash .ci/postgres.sh)" to run it')
+    load_folder_into_database(load_dataset(), url)
+    got = _report_from(url, tmp_path / "out")
+    _same_figures(got, csv_figures)
+    password = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    assert "***" in got["data_source"]
+    for f in (tmp_path / "out").rglob("*"):
+        if f.is_file():
+            assert password not in f.read_text(encoding="utf-8", errors="replace"), f.name
+
+
+def test_kpi_load_command(tmp_path):
+    url = f"duckdb:///{tmp_path / 'k.duckdb'}"
+    result = subprocess.run([sys.executable, "-m", "kpilib._cli", "load", "--to", url],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "loaded" in result.stdout and "10 tables" in result.stdout
+    assert load_dataset(url).customers.equals(load_dataset().customers)
