@@ -76,7 +76,10 @@ def _note(row) -> str:
 
 
 def ltv(arpa: float, gross_margin: float, monthly_churn: float) -> float:
-    """LTV = ARPA x gross margin / monthly customer churn (ChartMogul's formula).
+    """LTV = ARPA x gross margin / monthly customer churn.
+
+    ChartMogul divides ARPA by the average churn of the six months before the report
+    month; the glossary's version used here also multiplies by gross margin.
 
     NaN when churn is zero or missing: with no churn the formula has no finite value.
     """
@@ -88,7 +91,8 @@ def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: fl
                    churn_6m: float, sbg_clv: float | None = None) -> pd.DataFrame:
     """CAC, CAC payback, LTV and LTV:CAC with the reason for any undefined value.
 
-    ``churn_6m`` is the trailing six-month average monthly customer churn (ChartMogul).
+    ``churn_6m`` is the average monthly customer churn of the six months before the report
+    month (ChartMogul's trailing window, current month excluded).
     CAC payback (months) = CAC / (new-customer ARPA x gross margin).
     """
     value_ltv = ltv(arpa, gross_margin, churn_6m)
@@ -137,7 +141,8 @@ def dataset_unit_economics(dataset, period: ReportPeriod) -> tuple[pd.DataFrame,
     """:func:`unit_economics` for a loaded dataset and period, with the inputs used.
 
     Gross margin from financials (or :data:`DEFAULT_GROSS_MARGIN`); churn is the
-    trailing six-month average monthly customer churn; the sBG CLV is fitted to the
+    average monthly customer churn of the six months before the period's last month
+    (ChartMogul's window); the sBG CLV is fitted to the
     twelve cohorts that started 13-24 months before the period end (omitted when
     the model cannot be fitted). Returns ``(economics, inputs)``.
     """
@@ -151,7 +156,8 @@ def dataset_unit_economics(dataset, period: ReportPeriod) -> tuple[pd.DataFrame,
     wide = customer_mrr(subs, fx, end=period.last, base_currency=base)
     monthly = monthly_revenue(subs, fx, period.first - 30, period.last, base_currency=base)
     rev = period_revenue(monthly, period)
-    churn_6m = float(revenue_trend(monthly, "month")["customer_churn_rate"].iloc[-6:].mean())
+    # ChartMogul: the six months before the report month, the report month itself excluded
+    churn_6m = float(revenue_trend(monthly, "month")["customer_churn_rate"].iloc[-7:-1].mean())
     fin = dataset.get("financials")
     margin = float(rule_of_40(fin, period)["gross_margin"]) if fin is not None else DEFAULT_GROSS_MARGIN
     if not np.isfinite(margin):
