@@ -3,6 +3,7 @@ and conformance with the dbt-labs/mrr-playbook reference figures."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,17 @@ from kpilib._mrr import movement_counts
 T = pd.Timestamp
 NaT = pd.NaT
 FX = pd.DataFrame({"currency": ["USD", "EUR"], "rate_to_base": [1.0, 1.1]})
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mrr_playbook"
+def _reference_dir() -> Path:
+    """shared/reference/mrr_playbook beside the checkout (as in CI), or KPI_REFERENCE_DIR."""
+    candidates = [Path(os.environ["KPI_REFERENCE_DIR"])] if os.environ.get("KPI_REFERENCE_DIR") else []
+    here = Path(__file__).resolve()
+    candidates += [parent / "shared" / "reference" for parent in here.parents[1:4]]
+    candidates.append(Path("/work/shared/reference"))
+    return next((c / "mrr_playbook" for c in candidates if (c / "mrr_playbook").is_dir()),
+                candidates[0] / "mrr_playbook")
+
+
+REFERENCE = _reference_dir()
 
 
 def subs(*rows) -> pd.DataFrame:
