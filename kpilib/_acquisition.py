@@ -88,7 +88,8 @@ def ltv(arpa: float, gross_margin: float, monthly_churn: float) -> float:
 
 
 def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: float,
-                   churn_6m: float, sbg_clv: float | None = None) -> pd.DataFrame:
+                   churn_6m: float, sbg_clv: float | None = None,
+                   cac_note: str = "no new customers in the period") -> pd.DataFrame:
     """CAC, CAC payback, LTV and LTV:CAC with the reason for any undefined value.
 
     ``churn_6m`` is the average monthly customer churn of the six months before the report
@@ -97,7 +98,7 @@ def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: fl
     """
     value_ltv = ltv(arpa, gross_margin, churn_6m)
     rows = {
-        "CAC": (cac, "money", "" if np.isfinite(cac) else "no new customers in the period"),
+        "CAC": (cac, "money", "" if np.isfinite(cac) else cac_note),
         "CAC payback (months)": (ratio(cac, new_arpa * gross_margin), "months",
                                  "" if np.isfinite(cac) else "CAC undefined"),
         "LTV (ARPA x margin / churn)": (value_ltv, "money",
@@ -169,8 +170,13 @@ def dataset_unit_economics(dataset, period: ReportPeriod) -> tuple[pd.DataFrame,
         clv = None
     spend = dataset.get("marketing_spend")
     new = new_customers(cohorts(wide), dataset.customers, period)
-    cac = float(acquisition_costs(spend, dataset.get("leads"), new, period).loc["All channels", "cac"]) \
-        if spend is not None else float("nan")
+    if spend is None:
+        cac, note = float("nan"), "no marketing_spend table"
+    elif dataset.filters:  # spend is company-wide: dividing it by one segment's customers misleads
+        cac, note = float("nan"), "spend is not attributed to segments, so CAC is company-wide only"
+    else:
+        cac = float(acquisition_costs(spend, dataset.get("leads"), new, period).loc["All channels", "cac"])
+        note = "no new customers in the period"
     econ = unit_economics(cac=cac, arpa=rev["arpa"], new_arpa=rev["asp_new"], gross_margin=margin,
-                          churn_6m=churn_6m, sbg_clv=clv)
+                          churn_6m=churn_6m, sbg_clv=clv, cac_note=note)
     return econ, {"arpa": float(rev["arpa"]), "gross_margin": margin, "churn_6m": churn_6m}

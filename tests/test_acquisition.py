@@ -94,3 +94,11 @@ def test_unit_economics_before_any_data_is_undefined_not_a_crash(tiny_dir):
     econ, _ = dataset_unit_economics(load_dataset(tiny_dir), parse_period("2020-01"))
     assert econ["value"].isna().all() or not np.isinf(econ["value"]).any()
     assert math.isnan(econ.loc["CAC", "value"]) and econ.loc["CAC", "note"]
+
+
+def test_segment_filter_makes_cac_undefined_with_reason(tiny_dir):
+    from kpilib import dataset_unit_economics, load_dataset
+
+    econ, _ = dataset_unit_economics(load_dataset(tiny_dir).filter(segment="SMB"), parse_period("2024-01"))
+    assert math.isnan(econ.loc["CAC", "value"])
+    assert "not attributed to segments" in econ.loc["CAC", "note"]
