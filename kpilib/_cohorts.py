@@ -26,7 +26,7 @@ def _aligned(wide: pd.DataFrame, values: np.ndarray) -> tuple[pd.Series, np.ndar
     """Rows shifted so column k is the customer's age k months; NaN once beyond the data."""
     cohort = cohorts(wide)
     rows = wide.index.get_indexer(cohort.index)
-    start = np.asarray([wide.columns.get_loc(c) for c in cohort], dtype=np.int64)
+    start = wide.columns.get_indexer(cohort.to_numpy()).astype(np.int64)
     n = wide.shape[1]
     ages = np.arange(n)
     idx = start[:, None] + ages[None, :]

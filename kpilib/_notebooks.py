@@ -9,6 +9,7 @@ a table or a figure does. nbval then compares fresh runs against them.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import nbformat
@@ -17,6 +18,7 @@ from ._paths import NOTEBOOKS_DIR
 from ._report import KERNEL_NAME, NOTEBOOKS
 
 _VOLATILE_CELL_KEYS = ("papermill", "execution")
+_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]{6,16}\b")  # object reprs, e.g. <Styler at 0x7f...>
 
 
 def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -26,6 +28,10 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         for key in _VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
+        for out in cell.get("outputs", []):
+            plain = out.get("data", {}).get("text/plain")
+            if isinstance(plain, str):
+                out["data"]["text/plain"] = _ADDRESS.sub("at 0xADDRESS", plain)
         tags = cell.metadata.get("tags")
         if tags is not None and not tags:
             cell.metadata.pop("tags")

@@ -130,13 +130,12 @@ def extra_kpis(dataset: Dataset, period: ReportPeriod) -> dict[str, float]:
 
     econ, _ = dataset_unit_economics(dataset, period)
     leads, web, survey = dataset.get("leads"), dataset.get("web_traffic"), dataset.get("survey_responses")
-    quarter = ReportPeriod("quarter", period.last - (period.last.month - 1) % 3, period.last - (period.last.month - 1) % 3 + 2)
     return {
         "ltv_cac": float(econ.loc["LTV:CAC", "value"]),
         "cac_payback": float(econ.loc["CAC payback (months)", "value"]),
         "win_rate": win_rate(leads, period) if leads is not None else float("nan"),
         "bounce_rate": float(web_summary(web, period)["bounce_rate"].iloc[0]) if web is not None else float("nan"),
-        "nps": float(period_nps(survey, quarter)["nps"]) if survey is not None else float("nan"),
+        "nps": float(period_nps(survey, period.quarter())["nps"]) if survey is not None else float("nan"),
     }
 
 

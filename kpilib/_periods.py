@@ -88,6 +88,11 @@ class ReportPeriod:
         """The same period one year earlier."""
         return ReportPeriod(self.kind, self.first - 12, self.last - 12)
 
+    def quarter(self) -> ReportPeriod:
+        """The calendar quarter containing this period's last month (NPS surveys run quarterly)."""
+        first = self.last - (self.last.month - 1) % 3
+        return ReportPeriod("quarter", first, first + 2)
+
     def __str__(self) -> str:
         return self.label
 

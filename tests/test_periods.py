@@ -63,3 +63,9 @@ def test_shift_round_trips(year, month, n):
     p = parse_period(f"{year}-{month:02d}")
     assert p.shift(n).shift(-n) == p
     assert parse_period(p.label) == p
+
+
+@pytest.mark.parametrize(("text", "quarter"), [("2025-12", "2025-Q4"), ("2025-01", "2025-Q1"),
+                                               ("2025-Q3", "2025-Q3"), ("2025", "2025-Q4")])
+def test_quarter_containing_the_last_month(text, quarter):
+    assert parse_period(text).quarter().label == quarter
