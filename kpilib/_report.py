@@ -73,6 +73,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
 
     # A leaked MPLBACKEND=Agg makes every inline figure vanish from the report.
     os.environ.pop("MPLBACKEND", None)
+    _quiet_kernels()
     try:
         pm.execute_notebook(str(source), str(target), parameters=parameters,
                             kernel_name=KERNEL_NAME, progress_bar=False,
@@ -84,6 +85,20 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
     except DeadKernelError as exc:
         return NotebookResult(source.stem, False, None, "DeadKernelError", _first_line(str(exc)))
     return NotebookResult(source.stem, True)
+
+
+KERNEL_LOG = Path(tempfile.gettempdir()) / "kpi-kernels.log"
+
+
+def _quiet_kernels() -> None:
+    """Send this worker's stderr, which its kernels inherit, to :data:`KERNEL_LOG`.
+
+    ipykernel logs start-up chatter ("running over TCP", shutdown notices) there;
+    on a terminal it would tear the progress bar apart. Cell errors still reach the
+    user through papermill's exceptions.
+    """
+    log = open(KERNEL_LOG, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the worker
+    os.dup2(log.fileno(), 2)
 
 
 def _first_line(text: str | None) -> str:
@@ -287,7 +302,8 @@ def _execute_all(names: Sequence[str], source_dir: Path, staging: Path, params: 
         first = min(failures, key=lambda r: names.index(r.name))
         where = f"cell {first.cell_index}" if first.cell_index is not None else "a cell"
         raise ReportError(
-            f"notebook {first.name} failed in {where}: {first.ename}: {first.evalue}",
+            f"notebook {first.name} failed in {where}: {first.ename}: {first.evalue} "
+            f"(kernel log: {KERNEL_LOG})",
             notebook=first.name, cell_index=first.cell_index, ename=first.ename, evalue=first.evalue,
         )
 
