@@ -1,32 +1,40 @@
-"""Revenue KPIs per period, built on the monthly MRR movements.
+"""Revenue KPIs per period (month, quarter, year), built on the monthly MRR movements.
 
-Months, quarters and years aggregate one way throughout: **flows** (new,
-expansion, reactivation, contraction, churn, churned customers) are summed over
+Months, quarters and years aggregate one way throughout: **flows** (new, expansion,
+reactivation, contraction, churn and the customer counts of each) are summed over
 the period's months; **stocks** (MRR, customers) are taken at the period's last
-month end; rates divide by the stock at the period's **start** (the month end
-before its first month). Undefined ratios (a zero denominator) are NaN, never inf.
-Definitions with formulas and sources: docs/metrics.md.
+month end; rates divide by the stock at the period's **start** (the month end before
+its first month). Undefined ratios (a zero or missing denominator) are NaN, never
+inf. Definitions with formulas, sources and edge cases: docs/metrics-revenue.md.
 """
 
 from __future__ import annotations
 
+from typing import Union
+
 import numpy as np
 import pandas as pd
 
-from ._mrr import _movements_full
-from ._periods import ReportPeriod
+from ._errors import KpiError, PeriodError
+from ._mrr import (COUNT_COLUMNS, MONTHS_PER_INTERVAL, MOVEMENT_COLUMNS, MonthLike, _fx_factor,
+                   _movements, _row_micros, MICROS)
+from ._periods import ReportPeriod, parse_period
+
+PeriodLike = Union[ReportPeriod, str, pd.PeriodIndex, tuple]
 
 #: Glossary health thresholds.
 GROWTH_TARGET = 0.15  # early-stage MRR growth per month
 CHURN_BAND = (0.02, 0.05)  # monthly customer churn: <= 2 % healthy, > 5 % unhealthy
 RULE_OF_40 = 0.40
 
-FLOWS = ["new", "expansion", "reactivation", "contraction", "churn", "new_customers",
-         "expansion_customers", "reactivated_customers", "contraction_customers", "churned_customers"]
+MONEY_FLOWS = ["new", "expansion", "reactivation", "contraction", "churn"]
+COUNT_FLOWS = ["new_customers", "expanded_customers", "reactivated_customers",
+               "contracted_customers", "churned_customers"]
+_PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def ratio(num: float, den: float) -> float:
-    """``num / den``, or NaN when the denominator is 0 or missing (never inf)."""
+    """``num / den``, or NaN when the denominator is 0 or either side is missing (never inf)."""
     try:
         num, den = float(num), float(den)
     except (TypeError, ValueError):
@@ -37,158 +45,293 @@ def ratio(num: float, den: float) -> float:
 
 
 def monthly_revenue(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
-                    start: pd.Period, end: pd.Period, *, base_currency: str = "USD") -> pd.DataFrame:
-    """Movements, stocks and customer counts per month from ``start`` to ``end``.
+                    start: MonthLike, end: MonthLike, *, base_currency: str = "USD",
+                    by: str | pd.Series | None = None) -> pd.DataFrame:
+    """Movements and customer counts per month, in one frame (the input of the period KPIs).
 
-    Columns: the movement columns of :func:`~kpilib.mrr_movements` plus the customer
-    counts per movement (``new_customers``, ``churned_customers``, ...).
-    History before ``start`` is used for the new/reactivation split.
+    Columns: those of :func:`~kpilib.mrr_movements` followed by those of
+    :func:`~kpilib._mrr.movement_counts`. History before ``start`` still decides
+    new versus reactivation.
     """
-    return _movements_full(subscriptions, fx_rates, start, end, base_currency, None)
+    out = _movements(subscriptions, fx_rates, start, end, base_currency, by)
+    return out[MOVEMENT_COLUMNS[:-1] + COUNT_COLUMNS]
 
 
-def period_revenue(monthly: pd.DataFrame, period: ReportPeriod) -> pd.Series:
-    """Revenue KPIs for one period from :func:`monthly_revenue` (which must cover it
-    and the month before it).
+def _period_months(period: PeriodLike) -> tuple[pd.Period, pd.Period, str]:
+    """First month, last month and label of a ReportPeriod, a period string or a month range."""
+    if isinstance(period, (str, ReportPeriod)):
+        p = parse_period(period)
+        return p.first, p.last, p.label
+    if isinstance(period, tuple):
+        first, last = (pd.Period(m, freq="M") for m in period)
+    else:
+        months = pd.PeriodIndex(period, freq="M")
+        if len(months) == 0:
+            raise PeriodError("the month range is empty")
+        first, last = months.min(), months.max()
+    if first > last:
+        raise PeriodError(f"month range {first} .. {last} runs backwards")
+    return first, last, str(first) if first == last else f"{first}..{last}"
+
+
+def revenue_summary(movements: pd.DataFrame, counts: pd.DataFrame | None, period: PeriodLike, *,
+                    wide: pd.DataFrame | None = None,
+                    financials: pd.DataFrame | None = None) -> pd.Series:
+    """Every revenue KPI of one period, from monthly movements and customer counts.
+
+    Parameters
+    ----------
+    movements
+        :func:`~kpilib.mrr_movements` (or :func:`monthly_revenue`, then ``counts`` may be None),
+        covering every month of ``period``.
+    counts
+        :func:`~kpilib._mrr.movement_counts` for the same months.
+    period
+        A ``ReportPeriod``, a period string (``2025-12``, ``2025-Q4``, ``2025``), a
+        ``PeriodIndex`` of months or a ``(first, last)`` pair of months.
+    wide
+        Optional :func:`~kpilib.customer_mrr` frame reaching 12 months before the period
+        end: adds ``nrr``, ``grr`` (see :func:`retention_rates`).
+    financials
+        Optional financials table: adds the Rule of 40 items (see :func:`rule_of_40`).
 
     Returns
     -------
-    Series
-        ``mrr, arr, customers, opening_mrr, opening_customers, new, expansion,
-        reactivation, contraction, churn, net_new_mrr, new_customers,
-        churned_customers, reactivated_customers, arpa, asp_new, mrr_growth,
-        quick_ratio, customer_churn_rate, gross_mrr_churn, net_mrr_churn,
-        new_bookings_arr``. Money in the base currency; rates as fractions.
+    Series (float64), named after the period
+        Stocks at the period end: ``mrr``, ``arr`` (12 x MRR), ``customers``; at its start:
+        ``opening_mrr``, ``opening_customers``. Flows summed over its months: ``new,
+        expansion, reactivation, contraction, churn`` (losses negative), ``net_new_mrr``
+        and the counts ``new_customers, expanded_customers, reactivated_customers,
+        contracted_customers, churned_customers``. Ratios (fractions, 0.05 = 5 %):
+
+        - ``arpa`` = MRR / customers (period end);
+        - ``asp_new`` = new MRR / new customers;
+        - ``mrr_growth`` = (MRR - opening MRR) / opening MRR over the whole period;
+        - ``mrr_cmgr`` = (MRR / opening MRR) ** (1 / months) - 1, the compounded monthly
+          growth (equals ``mrr_growth`` for a month); ``growth_target_met`` = 1.0 when
+          it reaches ``GROWTH_TARGET`` (15 %/month), 0.0 when not;
+        - ``quick_ratio`` = (new + expansion + reactivation) / |churn + contraction|;
+        - ``customer_churn_rate`` = churned customers / customers at the period start;
+        - ``gross_mrr_churn`` = -(churn + contraction) / opening MRR (a loss is positive);
+        - ``net_mrr_churn`` = -(churn + contraction + expansion + reactivation) / opening
+          MRR (positive: net loss; negative: "negative net churn");
+        - ``new_bookings_arr`` = 12 x (new + expansion + reactivation).
+
+    Notes
+    -----
+    Undefined values are NaN, never inf: any ratio whose denominator is 0 (no
+    customers, no new customers, no opening MRR, no losses for the quick ratio).
+    A customer churning twice within a quarter counts twice in ``churned_customers``,
+    and customers won and lost inside the period count although they are not in the
+    starting base (``customer_churn_rate`` can then exceed a compounded monthly rate).
     """
-    months = [m for m in period.months if m in monthly.index]
-    if not months:
-        return pd.Series(dtype="float64")
+    if isinstance(movements.index, pd.MultiIndex):
+        raise KpiError("revenue_summary takes one series of months; use revenue_breakdown for groups")
+    monthly = movements if counts is None else movements.join(
+        counts.drop(columns=movements.columns.intersection(counts.columns)))
+    first, last, label = _period_months(period)
+    months = pd.period_range(first, last, freq="M")
+    missing = months.difference(monthly.index)
+    if len(missing):
+        raise PeriodError(f"the monthly figures do not cover {label}: missing {', '.join(map(str, missing))}")
     sub = monthly.loc[months]
-    flows = sub[FLOWS].sum()
-    opening = float(sub["opening_mrr"].iloc[0])
-    mrr = float(sub["closing_mrr"].iloc[-1])
-    customers = float(sub["customers"].iloc[-1])
-    before = period.first - 1
-    opening_customers = float(monthly.loc[before, "customers"]) if before in monthly.index else float("nan")
+    flows = sub[MONEY_FLOWS + COUNT_FLOWS].sum().astype("float64")
+    opening, mrr = float(sub["opening_mrr"].iloc[0]), float(sub["closing_mrr"].iloc[-1])
+    opening_customers, customers = float(sub["opening_customers"].iloc[0]), float(sub["customers"].iloc[-1])
     gained = flows["new"] + flows["expansion"] + flows["reactivation"]
-    lost = flows["contraction"] + flows["churn"]  # negative
+    lost = flows["contraction"] + flows["churn"]  # <= 0
+    growth = ratio(mrr - opening, opening)
+    cmgr = growth if len(months) == 1 or not np.isfinite(growth) else (1 + growth) ** (1 / len(months)) - 1
     out = {
-        "mrr": mrr, "arr": 12 * mrr, "customers": customers,
-        "opening_mrr": opening, "opening_customers": opening_customers,
-        **{k: float(flows[k]) for k in FLOWS},
+        "opening_mrr": opening, **flows[MONEY_FLOWS].to_dict(), "mrr": mrr, "arr": 12 * mrr,
         "net_new_mrr": mrr - opening,
+        "opening_customers": opening_customers, **flows[COUNT_FLOWS].to_dict(), "customers": customers,
         "arpa": ratio(mrr, customers),
         "asp_new": ratio(flows["new"], flows["new_customers"]),
-        "mrr_growth": ratio(mrr - opening, opening),
-        "mrr_cmgr": (ratio(mrr, opening) ** (1 / len(months)) - 1) if opening > 0 and mrr > 0
-        else float("nan"),
+        "mrr_growth": growth,
+        "mrr_cmgr": cmgr,
+        "growth_target_met": float(cmgr >= GROWTH_TARGET) if np.isfinite(cmgr) else float("nan"),
         "quick_ratio": ratio(gained, -lost),
         "customer_churn_rate": ratio(flows["churned_customers"], opening_customers),
         "gross_mrr_churn": ratio(-lost, opening),
         "net_mrr_churn": ratio(-(lost + flows["expansion"] + flows["reactivation"]), opening),
         "new_bookings_arr": 12 * gained,
     }
-    return pd.Series(out, dtype="float64")
+    if wide is not None:
+        out.update(retention_rates(wide, last)[["nrr", "grr"]].to_dict())
+    if financials is not None:
+        out.update(rule_of_40(financials, (first, last)).to_dict())
+    return pd.Series(out, dtype="float64", name=label)
 
 
-def revenue_trend(monthly: pd.DataFrame, kind: str = "month") -> pd.DataFrame:
-    """:func:`period_revenue` for every whole month, quarter or year in ``monthly``."""
-    n = {"month": 1, "quarter": 3, "year": 12}[kind]
-    months = monthly.index
+def period_revenue(monthly: pd.DataFrame, period: PeriodLike) -> pd.Series:
+    """:func:`revenue_summary` of a :func:`monthly_revenue` frame (movements and counts in one)."""
+    return revenue_summary(monthly, None, period)
+
+
+def revenue_trend(monthly: pd.DataFrame, kind: str = "month", *, counts: pd.DataFrame | None = None,
+                  wide: pd.DataFrame | None = None,
+                  financials: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`revenue_summary` for every whole month, quarter or year the months cover, for charts.
+
+    Parameters
+    ----------
+    monthly
+        :func:`monthly_revenue`, or :func:`~kpilib.mrr_movements` with ``counts``.
+    kind
+        ``"month"``, ``"quarter"`` or ``"year"`` (calendar quarters and years). Periods
+        only partly covered by ``monthly`` are left out.
+
+    Returns
+    -------
+    DataFrame
+        One row per period, oldest first, index ``period`` holding the period labels
+        (``2025-12``, ``2025-Q4``, ``2025``); the columns of :func:`revenue_summary`.
+    """
+    if kind not in _PERIOD_MONTHS:
+        raise PeriodError(f"kind must be month, quarter or year, not {kind!r}")
+    n = _PERIOD_MONTHS[kind]
+    covered = set(monthly.index)
     rows = {}
-    for m in months[1:]:  # the first month has no opening customer count
-        if (m.month % n) != 0 or (m - (n - 1)) < months[1]:
-            continue
-        label = str(m) if kind == "month" else (f"{m.year}-Q{m.quarter}" if kind == "quarter" else str(m.year))
-        period = ReportPeriod(kind, m - (n - 1), m)  # type: ignore[arg-type]
-        rows[label] = period_revenue(monthly, period)
-    return pd.DataFrame(rows).T.rename_axis("period")
+    for m in sorted(covered):
+        if m.month % n == 0 and all(m - i in covered for i in range(n)):
+            period = ReportPeriod(kind, m - (n - 1), m)  # type: ignore[arg-type]
+            rows[period.label] = revenue_summary(monthly, counts, period, wide=wide,
+                                                 financials=financials)
+    if not rows:
+        return pd.DataFrame(index=pd.Index([], name="period", dtype="str"), dtype="float64")
+    return pd.DataFrame(list(rows.values()), index=pd.Index(list(rows), name="period"))
 
 
-def retention_rates(wide: pd.DataFrame, month: pd.Period, lookback: int = 12) -> pd.Series:
+def retention_rates(wide: pd.DataFrame, month: pd.Period | str, lookback: int = 12) -> pd.Series:
     """Net and gross revenue retention over ``lookback`` months, ending at ``month``.
 
-    The cohort is every customer with MRR > 0 at the month end ``lookback`` months
-    earlier. NRR = their MRR now / their MRR then (expansion counts, new customers
-    don't). GRR = the same with each customer capped at its earlier MRR, so it
-    is at most 100 %.
+    Parameters
+    ----------
+    wide
+        :func:`~kpilib.customer_mrr` frame holding both ``month`` and ``month - lookback``.
+
+    Returns
+    -------
+    Series
+        ``nrr`` = the cohort's MRR now / its MRR then, where the cohort is every customer
+        with MRR > 0 at the end of ``month - lookback`` (expansion and reactivation count,
+        customers won since do not). ``grr`` = the same with each customer's MRR now capped
+        at its MRR then (so GRR <= 100 %). ``cohort_customers``, ``cohort_mrr``.
+        NaN when either month is outside ``wide`` or the cohort is empty.
     """
+    month = pd.Period(month, freq="M")
     then_month = month - lookback
     if then_month not in wide.columns or month not in wide.columns:
-        return pd.Series({"nrr": float("nan"), "grr": float("nan"), "cohort_customers": 0.0})
-    then = wide[then_month]
+        return pd.Series({"nrr": np.nan, "grr": np.nan, "cohort_customers": 0.0, "cohort_mrr": 0.0})
+    then = wide[then_month].to_numpy(dtype="float64")
+    now = wide[month].to_numpy(dtype="float64")
     cohort = then > 0
-    now = wide.loc[cohort, month]
-    base = then[cohort]
-    return pd.Series({"nrr": ratio(now.sum(), base.sum()),
-                      "grr": ratio(np.minimum(now, base).sum(), base.sum()),
-                      "cohort_customers": float(cohort.sum())})
+    base = then[cohort].sum()
+    return pd.Series({"nrr": ratio(now[cohort].sum(), base),
+                      "grr": ratio(np.minimum(now[cohort], then[cohort]).sum(), base),
+                      "cohort_customers": float(cohort.sum()), "cohort_mrr": float(base)})
 
 
 def retention_trend(wide: pd.DataFrame, months: pd.PeriodIndex, lookback: int = 12) -> pd.DataFrame:
-    """:func:`retention_rates` for each month in ``months``."""
-    return pd.DataFrame({m: retention_rates(wide, m, lookback) for m in months}).T.rename_axis("month")
+    """:func:`retention_rates` for each month in ``months`` (index ``month``)."""
+    rows = [retention_rates(wide, m, lookback) for m in months]
+    return pd.DataFrame(rows, index=pd.PeriodIndex(months, freq="M", name="month"))
 
 
-def contract_values(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None, period: ReportPeriod,
-                    *, base_currency: str = "USD") -> pd.Series:
-    """Bookings of contracts signed in ``period``: TCV and ACV.
+def contract_values(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None, period: PeriodLike,
+                    *, base_currency: str = "USD", default_term_months: int = 12) -> pd.Series:
+    """Bookings of contracts signed in ``period``: total and annual contract value.
 
-    For each subscription row starting in the period: committed months =
-    ``term_months``, or one billing interval when it is missing; TCV = row MRR x
-    committed months + setup fee; ACV = row MRR x 12 (setup fees excluded).
-    Amounts converted at the fixed rate. Returns ``contracts, tcv, acv, setup_fees``.
+    A contract is a subscription row whose ``start_date`` falls in the period
+    (renewals and plan changes open new rows, so they count as signed again).
+
+    Formula, per row, in the base currency (constant-currency rate):
+    committed months T = ``term_months``, or ``default_term_months`` (12) when missing
+    or when the column is absent; TCV = row MRR x T + ``setup_fee`` (missing fee = 0);
+    ACV = TCV / (T / 12).
+
+    Returns
+    -------
+    Series
+        ``contracts`` (rows), ``tcv``, ``acv``, ``setup_fees`` (the one-off part of TCV),
+        ``assumed_terms`` (rows without a term, valued at ``default_term_months``).
+
+    Notes
+    -----
+    ACV spreads the setup fee over the term's years, so for terms under a year ACV is
+    the annualised rate (a 6-month contract of 100/month and no fee: TCV 600, ACV 1,200).
     """
-    from ._mrr import MONTHS_PER_INTERVAL, row_mrr
-
+    first, last, _ = _period_months(period)
     starts = subscriptions["start_date"]
-    signed = subscriptions[(starts >= period.start_date) & (starts <= period.end_date)]
-    mrr = row_mrr(signed, fx_rates, base_currency)
-    interval = signed["billing_interval"].map(MONTHS_PER_INTERVAL).astype("float64")
-    term = (signed["term_months"].astype("Float64").fillna(interval).astype("float64")
-            if "term_months" in signed else interval)
-    if "setup_fee" in signed:
-        rate = mrr / (signed["amount"] / interval).replace(0, np.nan)  # the row's fx factor
-        fees = (signed["setup_fee"].fillna(0.0) * rate.fillna(0.0)).sum()
+    signed = subscriptions[(starts >= first.start_time) & (starts <= last.end_time)]
+    mrr = _row_micros(signed, fx_rates, base_currency) / MICROS
+    if "term_months" in signed:
+        terms = signed["term_months"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
     else:
-        fees = 0.0
-    return pd.Series({"contracts": float(len(signed)), "tcv": float((mrr * term).sum() + fees),
-                      "acv": float((mrr * 12).sum()), "setup_fees": float(fees)})
+        terms = np.full(len(signed), np.nan)
+    assumed = np.isnan(terms)
+    terms = np.where(assumed, float(default_term_months), terms)
+    fees = (signed["setup_fee"].astype("Float64").fillna(0.0).to_numpy(dtype="float64")
+            * _fx_factor(signed, fx_rates, base_currency)) if "setup_fee" in signed else np.zeros(len(signed))
+    tcv = mrr * terms + fees
+    return pd.Series({"contracts": float(len(signed)), "tcv": float(tcv.sum()),
+                      "acv": float((tcv / (terms / 12)).sum()), "setup_fees": float(fees.sum()),
+                      "assumed_terms": float(assumed.sum())})
 
 
-def rule_of_40(financials: pd.DataFrame, period: ReportPeriod) -> pd.Series:
-    """Rule of 40 = YoY revenue growth + profit margin, from monthly financials.
+def rule_of_40(financials: pd.DataFrame, period: PeriodLike) -> pd.Series:
+    """Rule of 40 = year-over-year revenue growth + profit margin, from monthly financials.
 
-    Growth compares the period's revenue with the same months a year earlier;
-    profit margin = (revenue - cogs - operating_expenses) / revenue over the
-    period (an operating margin, used as the EBITDA proxy). Missing months
-    make the figure NaN rather than a misleading partial sum.
+    Parameters
+    ----------
+    financials
+        Table ``month`` (Period[M]), ``revenue``, ``cogs``, ``operating_expenses``.
+    period
+        The period measured; growth compares its revenue with the same months a year earlier.
+
+    Returns
+    -------
+    Series
+        ``revenue``, ``revenue_year_ago``, ``revenue_growth`` = revenue / revenue a year
+        ago - 1, ``profit_margin`` = (revenue - cogs - operating_expenses) / revenue (an
+        operating margin, standing in for the EBITDA margin the rule is usually quoted
+        with), ``gross_margin`` = (revenue - cogs) / revenue, ``rule_of_40`` = growth +
+        margin, all as fractions (0.40 = 40 %, the target).
+
+    Notes
+    -----
+    A period with any month missing from ``financials`` gives NaN (no partial sums),
+    as does zero revenue.
     """
+    first, last, _ = _period_months(period)
     fin = financials.set_index("month")
 
-    def total(p: ReportPeriod, col: str) -> float:
-        months = list(p.months)
-        if not set(months) <= set(fin.index):
+    def total(a: pd.Period, b: pd.Period, col: str) -> float:
+        months = pd.period_range(a, b, freq="M")
+        if not months.isin(fin.index).all():
             return float("nan")
         return float(fin.loc[months, col].sum())
 
-    revenue, before = total(period, "revenue"), total(period.year_ago(), "revenue")
-    profit = revenue - total(period, "cogs") - total(period, "operating_expenses")
+    revenue, before = total(first, last, "revenue"), total(first - 12, last - 12, "revenue")
+    cogs = total(first, last, "cogs")
+    profit = revenue - cogs - total(first, last, "operating_expenses")
     growth, margin = ratio(revenue - before, before), ratio(profit, revenue)
     return pd.Series({"revenue": revenue, "revenue_year_ago": before, "revenue_growth": growth,
-                      "profit_margin": margin, "rule_of_40": growth + margin,
-                      "gross_margin": ratio(revenue - total(period, "cogs"), revenue)})
+                      "profit_margin": margin, "gross_margin": ratio(revenue - cogs, revenue),
+                      "rule_of_40": growth + margin})
 
 
 def monthly_equivalent(rate: float, months: int) -> float:
-    """The constant monthly rate that compounds to ``rate`` over ``months``."""
+    """The constant monthly rate that compounds to ``rate`` over ``months`` (NaN if rate >= 1)."""
     if not np.isfinite(rate) or rate >= 1:
         return float("nan")
     return 1 - (1 - rate) ** (1 / months)
 
 
 def churn_status(rate: float, months: int = 1) -> str:
-    """Health of a customer churn rate over ``months`` against the glossary's 2-5 %/month band."""
+    """Health of a customer churn rate over ``months`` against the 2-5 %/month band:
+    ``ok`` (<= 2 %), ``warn`` (<= 5 %), ``bad``, or ``none`` when undefined."""
     rate = monthly_equivalent(rate, months)
     if not np.isfinite(rate):
         return "none"
@@ -196,24 +339,25 @@ def churn_status(rate: float, months: int = 1) -> str:
 
 
 def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
-                      customers: pd.DataFrame, period: ReportPeriod, by: str, *,
+                      customers: pd.DataFrame, period: PeriodLike, by: str, *,
                       base_currency: str = "USD") -> pd.DataFrame:
     """MRR at the period end and the period's movements per group.
 
-    ``by`` is a customers column (segment, region, acquisition_channel) or
-    ``plan`` (subscription lines: a plan switch is churn in one plan, new in the other).
-    Columns: ``mrr, share, customers, arpa, new, expansion, reactivation,
-    contraction, churn, net_new_mrr``; sorted by MRR, largest first.
+    ``by`` is a customers column (segment, region, acquisition_channel) or a
+    subscriptions column such as ``plan`` (a plan switch is then churn in one plan and
+    new in the other). Columns: ``mrr, share, customers, arpa, new, expansion,
+    reactivation, contraction, churn, net_new_mrr``; sorted by MRR, largest first.
+    ``share`` and ``arpa`` are NaN when undefined (no MRR, no customers).
     """
-    key = by if by == "plan" else customers.set_index("customer_id")[by].rename(by)
-    mov = _movements_full(subscriptions, fx_rates, period.first, period.last, base_currency, key)
-    flows = mov[["new", "expansion", "reactivation", "contraction", "churn"]].groupby(level=0).sum()
-    last = mov.xs(period.last, level="month")
-    out = flows.assign(mrr=last["closing_mrr"], customers=last["customers"].astype("int64"),
-                       net_new_mrr=last["closing_mrr"] - mov.groupby(level=0)["opening_mrr"].first())
+    first, last, _ = _period_months(period)
+    key = by if by in subscriptions.columns else customers.set_index("customer_id")[by].rename(by)
+    mov = _movements(subscriptions, fx_rates, first, last, base_currency, key)
+    grouped = mov.groupby(level=0, sort=False)
+    out = grouped[MONEY_FLOWS].sum().assign(
+        mrr=grouped["closing_mrr"].last(), customers=grouped["customers"].last().astype("int64"),
+        net_new_mrr=lambda d: d["mrr"] - grouped["opening_mrr"].first())
     total = out["mrr"].sum()
-    out = out.assign(share=out["mrr"] / total if total else float("nan"),
+    out = out.assign(share=[ratio(m, total) for m in out["mrr"]],
                      arpa=[ratio(m, c) for m, c in zip(out["mrr"], out["customers"])])
-    cols = ["mrr", "share", "customers", "arpa", "new", "expansion", "reactivation", "contraction",
-            "churn", "net_new_mrr"]
-    return out[cols].sort_values("mrr", ascending=False).rename_axis(by)
+    cols = ["mrr", "share", "customers", "arpa", *MONEY_FLOWS, "net_new_mrr"]
+    return out[cols].sort_values("mrr", ascending=False, kind="stable").rename_axis(by)
