@@ -12,6 +12,9 @@ from ._display import Tile, note_html, show_table, tiles_html
 from ._errors import ContractError, KpiError, PeriodError, ReportError
 from ._loading import ContractWarning, Dataset, load_dataset
 from ._mrr import customer_mrr, mrr_movements
+from ._asof import as_of
+from ._model import KpiModel
+from ._registry import KPIS, KpiSpec
 from ._context import context_html, missing_tables_html, period_coverage
 from ._format import format_change, format_value
 from ._overview import headline_kpis, kpi_table, kpi_tiles, largest_movements, trend_title
@@ -25,7 +28,7 @@ from ._acquisition import (acquisition_costs, channel_return, dataset_unit_econo
                            marketing_contribution, new_customers,
                            period_spend, unit_economics)
 from ._voice import (ces_summary, churn_by_engagement, engagement_scores, notable_comments, nps_by,
-                     nps_summary, nps_trend, period_nps)
+                     nps_summary, nps_trend, period_nps, survey_wave)
 from ._plotting import cohort_heatmap, money_axis, movement_bars, pct_axis, short_money, use_house_style, waterfall
 from ._revenue import (contract_values, monthly_revenue, period_revenue, retention_rates,
                        retention_trend, revenue_breakdown, revenue_trend, rule_of_40)
@@ -37,6 +40,7 @@ __all__ = [
     "ContractError", "KpiError", "PeriodError", "ReportError",
     "ContractWarning", "Dataset", "load_dataset",
     "customer_mrr", "mrr_movements",
+    "as_of", "KpiModel", "KPIS", "KpiSpec",
     "context_html", "missing_tables_html", "period_coverage", "format_change", "format_value",
     "headline_kpis", "kpi_table", "kpi_tiles", "largest_movements", "trend_title",
     "ReportPeriod", "latest_complete_period", "parse_period",
@@ -47,7 +51,7 @@ __all__ = [
     "acquisition_costs", "channel_return", "dataset_unit_economics", "ltv", "marketing_contribution", "new_customers", "period_spend",
     "unit_economics",
     "ces_summary", "churn_by_engagement", "engagement_scores", "notable_comments", "nps_by", "nps_summary",
-    "nps_trend", "period_nps",
+    "nps_trend", "period_nps", "survey_wave",
     "money_axis", "movement_bars", "pct_axis", "short_money", "use_house_style", "waterfall",
     "contract_values", "monthly_revenue", "period_revenue", "retention_rates", "retention_trend",
     "revenue_breakdown", "revenue_trend", "rule_of_40",

@@ -8,150 +8,97 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._loading import Dataset
-import numpy as np
-
-from ._mrr import customer_mrr
-from ._revenue import (GROWTH_TARGET, RULE_OF_40, churn_status, monthly_equivalent, monthly_revenue,
-                       period_revenue, retention_rates, rule_of_40)
-from ._periods import ReportPeriod
 from ._display import Tile
+from ._errors import KpiError
 from ._format import format_change, format_value
+from ._loading import Dataset
+from ._model import KpiModel
+from ._mrr import customer_mrr
+from ._periods import ReportPeriod
+from ._registry import KPIS, KpiSpec
 
-_COLUMNS = ["kpi", "label", "unit", "value", "previous", "year_ago", "status", "rule", "report"]
-
-
-def _kpi_rows(dataset: Dataset, periods: dict[str, ReportPeriod]) -> dict[str, dict[str, float]]:
-    """Every headline value for each of the named periods (value, previous, year_ago)."""
-    p = periods["value"]
-    first = min(q.first for q in periods.values()) - 13
-    monthly = monthly_revenue(dataset.subscriptions, dataset.fx_rates, first, p.last,
-                              base_currency=dataset.base_currency)
-    wide = customer_mrr(dataset.subscriptions, dataset.fx_rates, end=p.last,
-                        base_currency=dataset.base_currency)
-    fin = dataset.get("financials")
-    out: dict[str, dict[str, float]] = {}
-    for name, q in periods.items():
-        rev = period_revenue(monthly, q)
-        ret = retention_rates(wide, q.last)
-        r40 = rule_of_40(fin, q) if fin is not None else pd.Series(dtype="float64")
-        growth = rev.get("mrr_growth", float("nan")) if q.kind == "month" else rev.get("mrr_cmgr", float("nan"))
-        out[name] = {
-            "mrr": rev.get("mrr", float("nan")), "arr": rev.get("arr", float("nan")),
-            "customers": rev.get("customers", float("nan")), "arpa": rev.get("arpa", float("nan")),
-            "net_new_mrr": rev.get("net_new_mrr", float("nan")), "mrr_growth": growth,
-            "customer_churn": rev.get("customer_churn_rate", float("nan")),
-            "gross_mrr_churn": rev.get("gross_mrr_churn", float("nan")),
-            "nrr": ret["nrr"], "quick_ratio": rev.get("quick_ratio", float("nan")),
-            "rule_of_40": r40.get("rule_of_40", float("nan")),
-        }
-        out[name].update(extra_kpis(dataset, q))
-    return out
+_COLUMNS = ["kpi", "label", "unit", "scope", "value", "previous", "year_ago", "status", "target", "rule",
+            "note", "report", "anchor"]
 
 
-#: kpi -> (label, unit, report, health rule shown on hover)
-KPI_SPECS: dict[str, tuple[str, str, str, str]] = {
-    "mrr": ("MRR", "money", "01_revenue", "Monthly recurring revenue at the period's last month end"),
-    "arr": ("ARR", "money", "01_revenue", "12 x MRR"),
-    "customers": ("Paying customers", "count", "01_revenue", "Customers with MRR > 0 at the period end"),
-    "arpa": ("ARPA", "money", "01_revenue", "MRR / paying customers"),
-    "net_new_mrr": ("Net new MRR", "money", "01_revenue", "Closing minus opening MRR of the period"),
-    "mrr_growth": ("MRR growth", "pct", "01_revenue",
-                   "Monthly growth (compounded monthly for quarters and years); early-stage target >= 15 %/month"),
-    "customer_churn": ("Customer churn", "pct", "02_churn_cohorts",
-                       "Churned customers / customers at the period start; healthy <= 2 %/month, "
-                       "unhealthy > 5 %/month"),
-    "gross_mrr_churn": ("Gross MRR churn", "pct", "02_churn_cohorts", "(Churn + contraction) / opening MRR"),
-    "nrr": ("NRR (12 months)", "pct", "01_revenue",
-            "MRR now of customers paying 12 months ago / their MRR then"),
-    "quick_ratio": ("Quick ratio", "ratio", "01_revenue",
-                    "(New + expansion + reactivation) / |churn + contraction|"),
-    "ltv_cac": ("LTV:CAC", "ratio", "04_clv_cac", "Healthy at 3:1 or more"),
-    "cac_payback": ("CAC payback", "months", "04_clv_cac", "Months of gross margin to earn back CAC"),
-    "nps": ("NPS", "points", "05_nps", "% promoters - % detractors"),
-    "win_rate": ("Win rate", "pct", "03_funnel", "Won / (won + lost), deals closed in the period"),
-    "bounce_rate": ("Bounce rate", "pct", "03_funnel", "Bounced / sessions; healthy below 50 %"),
-    "rule_of_40": ("Rule of 40", "pct", "01_revenue",
-                   "YoY revenue growth + profit margin; healthy at 40 % or more"),
-}
+def _model(data: Dataset | KpiModel, period: ReportPeriod | None) -> KpiModel:
+    if isinstance(data, KpiModel):
+        return data
+    if period is None:
+        raise KpiError("headline_kpis needs a period with a dataset")
+    return KpiModel(data, period)
 
 
-def _status(kpi: str, value: float, period: ReportPeriod) -> str:
-    if not np.isfinite(value):
-        return "none"
-    if kpi == "mrr_growth":
-        return "ok" if value >= GROWTH_TARGET else "warn"
-    if kpi == "customer_churn":
-        return churn_status(value, 1)  # already a per-month-start rate for months
-    if kpi == "ltv_cac":
-        return "ok" if value >= 3 else "bad"
-    if kpi == "bounce_rate":
-        return "ok" if value < 0.5 else "bad"
-    if kpi == "rule_of_40":
-        return "ok" if value >= RULE_OF_40 else "warn"
-    return "none"
+def _note(spec: KpiSpec, model: KpiModel) -> str:
+    if spec.scope == "company" and model.is_segment:
+        return f"company-wide: {spec.company_reason}; not shown for a segment"
+    if spec.key == "nps":
+        now, before = model.voice("nps"), model.previous_voice("nps")
+        if now["wave"] is None:
+            return f"no survey wave closed by {model.period.end_date.date()}"
+        text = f"survey wave {now['wave'].title}, n = {now['n']:.0f}"
+        return text + (f"; previous: wave {before['wave'].title}" if before["wave"] is not None else "")
+    return ""
 
 
-def headline_kpis(dataset: Dataset, period: ReportPeriod) -> pd.DataFrame:
-    """The headline KPIs for ``period``, the previous period and a year earlier.
+def headline_kpis(data: Dataset | KpiModel, period: ReportPeriod | None = None) -> pd.DataFrame:
+    """The registry's KPIs for the period, the previous period and a year earlier.
 
-    Stocks (MRR, ARR, customers) are taken at the period's last month end;
-    flows (net new MRR) are summed over the period's months; rates divide by the
-    stock at the period's start. For quarters and years, growth is the compounded
-    monthly rate and customer churn is compared with the monthly band through its
-    monthly equivalent.
+    Every value comes from a :class:`~kpilib.KpiModel`, cut at its own period's end, so
+    the "previous" column is what the previous pack showed. Company-wide KPIs are NaN in a
+    segment pack, with the reason in ``note``. NPS compares with the previous survey wave.
 
     Returns
     -------
     DataFrame
-        One row per KPI with columns ``kpi, label, unit, value, previous, year_ago,
-        status, rule, report``. ``unit`` is ``money``, ``count``, ``pct``, ``ratio``,
-        ``months`` or ``points``; NaN means "not defined for this period" (the page
-        says n/a), never inf.
+        One row per KPI of :data:`~kpilib._registry.KPIS` with columns ``kpi, label, unit,
+        scope, value, previous, year_ago, status, target, rule, note, report, anchor``.
+        ``unit`` is ``money``, ``count``, ``pct``, ``ratio``, ``months`` or ``points``; NaN
+        means "not defined for this period" (the page says n/a), never inf.
     """
-    values = _kpi_rows(dataset, {"value": period, "previous": period.previous(),
-                                 "year_ago": period.year_ago()})
+    model = _model(data, period)
     rows = []
-    for kpi, (label, unit, report, rule) in KPI_SPECS.items():
-        v = [float(values[k].get(kpi, float("nan"))) for k in ("value", "previous", "year_ago")]
-        v = [x if np.isfinite(x) else float("nan") for x in v]
-        judged = v[0]
-        if kpi == "customer_churn" and period.kind != "month":
-            judged = monthly_equivalent(v[0], period.n_months)
-        rows.append((kpi, label, unit, *v, _status(kpi, judged, period), rule, report))
+    for spec in KPIS.values():
+        value = model.value(spec.key)
+        if spec.key == "nps":
+            before = model.previous_voice("nps")
+            previous = float(before["nps"]) if before["wave"] is not None else float("nan")
+        else:
+            previous = model.previous.value(spec.key)
+        verdict = spec.health(value, model) if spec.health else None
+        status = verdict.status if verdict else "none"
+        if spec.scope == "company" and model.is_segment:
+            status = "none"
+        rows.append((spec.key, spec.label, spec.unit, spec.scope, value, previous,
+                     model.year_ago.value(spec.key), status, verdict.target if verdict else "",
+                     f"{spec.definition} ({spec.meaning[model.period.kind]})", _note(spec, model),
+                     spec.page, spec.anchor))
     return pd.DataFrame(rows, columns=_COLUMNS)
 
 
-def extra_kpis(dataset: Dataset, period: ReportPeriod) -> dict[str, float]:
-    """Headline figures from the other KPI families; a missing table gives NaN."""
-    from ._acquisition import dataset_unit_economics
-    from ._funnel import web_summary, win_rate
-    from ._voice import period_nps
+def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *,
+              keys: list[str] | None = None) -> list[Tile]:
+    """Tiles for :func:`headline_kpis` rows: value, changes vs previous and year-ago, health.
 
-    econ, _ = dataset_unit_economics(dataset, period)
-    leads, web, survey = dataset.get("leads"), dataset.get("web_traffic"), dataset.get("survey_responses")
-    return {
-        "ltv_cac": float(econ.loc["LTV:CAC", "value"]),
-        "cac_payback": float(econ.loc["CAC payback (months)", "value"]),
-        "win_rate": win_rate(leads, period) if leads is not None else float("nan"),
-        "bounce_rate": float(web_summary(web, period)["bounce_rate"].iloc[0]) if web is not None else float("nan"),
-        "nps": float(period_nps(survey, period.quarter())["nps"]) if survey is not None else float("nan"),
-    }
-
-
-def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -> list[Tile]:
-    """Tiles for :func:`headline_kpis` rows: value, change vs previous and year-ago, health."""
+    Only the KPIs the registry shows for this kind of period (or ``keys``, in that order).
+    The hover text gives the definition, the target the status was judged against, and
+    the note (survey wave, company-wide scope).
+    """
     prev, ago = period.previous().title, period.year_ago().title
+    frame = kpis.set_index("kpi", drop=False)
+    chosen = keys if keys is not None else [k for k in frame.index if period.kind in KPIS[k].kinds]
     tiles = []
-    for row in kpis.itertuples(index=False):
+    for row in frame.loc[chosen].itertuples(index=False):
         unit = "money_short" if row.unit == "money" else row.unit
+        against = "previous wave" if row.kpi == "nps" else prev
+        hover = " · ".join(t for t in (row.rule, row.target and f"target: {row.target}", row.note) if t)
         tiles.append(Tile(
             label=row.label,
-            value=format_value(row.value, unit, currency),
-            changes=(format_change(row.value, row.previous, row.unit, prev),
+            value=format_value(row.value, unit, currency, missing="n/a" if not row.note else "–"),
+            changes=(format_change(row.value, row.previous, row.unit, against),
                      format_change(row.value, row.year_ago, row.unit, ago)),
             status=row.status, href=f"{row.report}.html" if row.report else None,
-            title=row.rule or None,
+            title=hover or None,
         ))
     return tiles
 

@@ -64,6 +64,45 @@ def period_nps(responses: pd.DataFrame, period: ReportPeriod, survey: str = "nps
     return nps_summary(_survey(responses, survey, period)["score"])
 
 
+def survey_wave(responses: pd.DataFrame | None, period: ReportPeriod, survey: str = "nps", *,
+                before: ReportPeriod | None = None) -> ReportPeriod | None:
+    """The survey wave a pack for ``period`` reports: the latest one closed by the period's end.
+
+    Surveys run in quarterly waves: a wave is the calendar quarter of its answers, and it
+    has closed once its quarter has ended. A month or quarter pack reports the latest wave
+    whose quarter ended on or before the period's end (so a November pack shows the Q3 wave,
+    never December answers); a year pack reports all answers of the year.
+
+    Parameters
+    ----------
+    before
+        Return the latest wave strictly before this one instead (the comparison wave).
+
+    Returns
+    -------
+    ReportPeriod or None
+        The wave's quarter (or the year), or ``None`` when no closed wave has answers.
+    """
+    if responses is None:
+        return None
+    dates = responses.loc[responses["survey"] == survey, "responded_at"]
+    if period.kind == "year" and before is None:
+        inside = dates.between(period.start_date, period.end_date)
+        return period if inside.any() else None
+    if before is not None and before.kind == "year":
+        previous = before.previous()
+        inside = dates.between(previous.start_date, previous.end_date)
+        return previous if inside.any() else None
+    limit = period.end_date if before is None else before.start_date - pd.Timedelta(days=1)
+    quarters = pd.PeriodIndex(dates[dates <= limit].dt.to_period("Q").unique(), freq="Q")
+    closed = [q for q in quarters if q.end_time.normalize() <= limit]
+    if not closed:
+        return None
+    q = max(closed)
+    first = pd.Period(q.start_time, freq="M")
+    return ReportPeriod("quarter", first, first + 2)
+
+
 def ces_summary(responses: pd.DataFrame, period: ReportPeriod) -> pd.Series:
     """Customer effort score (1-7, 7 = very easy): mean, n and the count of each score."""
     s = _survey(responses, "ces", period)["score"].astype("float64")

@@ -1,0 +1,150 @@
+"""The as-of rule: a pack for period P uses only what was known at P's end.
+
+The property is tested the way a user would see it: cut the sample company's CSV files at
+P's end with a plain, independent implementation (what an export taken on the morning
+after P would hold), load them through the contract, and compare every headline figure
+with those computed from the full data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kpilib as kpi
+from kpilib._asof import CUTS, as_of
+from kpilib._contract import TABLES
+from kpilib._model import KpiModel
+from kpilib._overview import headline_kpis
+from kpilib._paths import SAMPLE_DATA_DIR
+
+# what a table's rows are dated by, and the later events recorded on them (the spec, restated)
+ROW_DATE = {"customers": "created_at", "subscriptions": "start_date", "leads": "created_at",
+            "web_traffic": "date", "marketing_spend": "month", "sales_activities": "date",
+            "survey_responses": "responded_at", "product_usage": "month", "financials": "month"}
+LATER = {"subscriptions": ["end_date"],
+         "leads": ["mql_at", "sql_at", "opportunity_at", "trial_started_at", "activated_at", "closed_at"]}
+
+
+def export_cut_at(end: pd.Timestamp, target) -> None:
+    """Write the sample's CSVs as an export taken right after ``end`` would hold them."""
+    month = end.strftime("%Y-%m")
+    day = end.strftime("%Y-%m-%d")
+    frames = {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False) for p in SAMPLE_DATA_DIR.glob("*.csv")}
+    created = frames["customers"]["created_at"].str[:10]
+    gone = set(frames["customers"].loc[created > day, "customer_id"])
+    for name, df in frames.items():
+        if name in ROW_DATE:
+            col = ROW_DATE[name]
+            text = df[col].str[:7] if col == "month" else df[col].str[:10]
+            df = df[text <= (month if col == "month" else day)].copy()
+        for col in LATER.get(name, []):
+            late = (df[col] != "") & (df[col].str[:10] > day)
+            df.loc[late, col] = ""
+            if col == "closed_at":
+                df.loc[late, ["outcome", "customer_id"]] = ""
+        if name == "leads":
+            df.loc[df["customer_id"].isin(gone), "customer_id"] = ""
+        elif "customer_id" in df.columns:
+            df = df[~df["customer_id"].isin(gone)]
+        if name == "survey_responses":
+            df = df[~((df["survey"] != "enps") & df["respondent_id"].isin(gone))]
+        df.to_csv(target / f"{name}.csv", index=False)
+
+
+def same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def full():
+    return kpi.load_dataset(None)
+
+
+@pytest.mark.parametrize("label", ["2024-06", "2025-11", "2025-Q3", "2024"])
+def test_cutting_every_table_at_the_period_end_gives_the_same_figures(full, label, tmp_path):
+    period = kpi.parse_period(label)
+    export_cut_at(period.end_date, tmp_path)
+    cut = kpi.load_dataset(str(tmp_path))
+    a, b = headline_kpis(KpiModel(full, period)), headline_kpis(KpiModel(cut, period))
+    for col in ("value", "previous", "year_ago"):
+        for key, x, y in zip(a["kpi"], a[col], b[col]):
+            assert same(x, y), f"{label} {key} {col}: full data {x}, cut data {y}"
+    assert a["note"].tolist() == b["note"].tolist()
+
+
+def test_every_dated_column_of_the_contract_has_an_as_of_rule():
+    for name, table in TABLES.items():
+        cut = CUTS[name]
+        dated = {c.name for c in table.columns if c.kind in ("date", "month")}
+        covered = ({cut.row_date} if cut.row_date else set()) | set(cut.state_dates)
+        assert dated <= covered, f"{name}: {sorted(dated - covered)} have no as-of rule"
+
+
+def test_as_of_blanks_later_events_and_drops_later_rows():
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "name": ["A", "B"], "segment": ["SMB"] * 2,
+                              "region": ["NA"] * 2, "acquisition_channel": ["x"] * 2,
+                              "created_at": pd.to_datetime(["2025-01-05", "2025-03-02"])})
+    subs = pd.DataFrame({"subscription_id": ["s1", "s2", "s3"], "customer_id": ["a", "a", "b"],
+                         "plan": ["p"] * 3,
+                         "start_date": pd.to_datetime(["2025-01-05", "2025-02-10", "2025-03-02"]),
+                         "end_date": pd.to_datetime(["2025-02-10", "2025-06-01", None]),
+                         "amount": [100.0, 150.0, 80.0], "billing_interval": ["month"] * 3,
+                         "currency": ["USD"] * 3})
+    leads = pd.DataFrame({"lead_id": ["l1"], "created_at": pd.to_datetime(["2025-01-20"]),
+                          "channel": ["x"], "owner": ["r"], "mql_at": pd.to_datetime(["2025-02-01"]),
+                          "sql_at": pd.to_datetime(["2025-03-01"]), "opportunity_at": pd.NaT,
+                          "trial_started_at": pd.NaT, "activated_at": pd.NaT,
+                          "closed_at": pd.to_datetime(["2025-03-02"]), "outcome": ["won"],
+                          "amount": [960.0], "customer_id": ["b"]})
+    ds = kpi.Dataset(tables={"customers": customers, "subscriptions": subs, "leads": leads}, source="t")
+    cut = as_of(ds, "2025-02-28")
+    assert cut.customers["customer_id"].tolist() == ["a"]
+    assert cut.subscriptions["subscription_id"].tolist() == ["s1", "s2"]
+    assert cut.subscriptions["end_date"].isna().tolist() == [False, True]  # June's end not yet known
+    lead = cut.tables["leads"].iloc[0]
+    assert pd.isna(lead["sql_at"]) and pd.isna(lead["closed_at"]) and pd.isna(lead["outcome"])
+    assert pd.isna(lead["customer_id"]) and lead["mql_at"] == pd.Timestamp("2025-02-01")
+    assert len(ds.subscriptions) == 3 and not ds.subscriptions["end_date"].isna().iloc[1]  # input untouched
+
+
+def test_november_nps_uses_no_december_answers(full):
+    model = KpiModel(full, "2025-11")
+    survey = full.tables["survey_responses"]
+    nps = survey[(survey["survey"] == "nps")]
+    q3 = nps[nps["responded_at"].between("2025-07-01", "2025-09-30")]["score"]
+    expected = 100 * ((q3 >= 9).mean() - (q3 <= 6).mean())
+    voice = model.voice("nps")
+    assert voice["wave"].label == "2025-Q3"
+    assert voice["nps"] == pytest.approx(expected, abs=1e-9)
+    assert model.previous_voice("nps")["wave"].label == "2025-Q2"
+    assert (model.data.tables["survey_responses"]["responded_at"] <= "2025-11-30").all()
+
+
+def test_a_year_reports_all_of_its_answers(full):
+    survey = full.tables["survey_responses"]
+    year = survey[(survey["survey"] == "nps") & survey["responded_at"].dt.year.eq(2025)]["score"]
+    voice = KpiModel(full, "2025").voice("nps")
+    assert voice["n"] == len(year) and len(year) > 1000
+    assert voice["nps"] == pytest.approx(100 * ((year >= 9).mean() - (year <= 6).mean()))
+
+
+def test_survey_waves_close_with_their_quarter():
+    from kpilib._voice import survey_wave
+
+    answers = pd.DataFrame({"survey": ["nps"] * 4, "score": [10, 9, 3, 8],
+                            "responded_at": pd.to_datetime(["2025-03-25", "2025-03-28", "2025-06-20",
+                                                            "2025-06-27"])})
+    wave = lambda label, **kw: survey_wave(answers, kpi.parse_period(label), **kw)  # noqa: E731
+    assert wave("2025-02") is None  # nothing closed yet: the page says so
+    assert wave("2025-03").label == "2025-Q1"
+    assert wave("2025-05").label == "2025-Q1"  # Q2's wave has not closed in May
+    assert wave("2025-06").label == "2025-Q2"
+    assert wave("2025-Q2").label == "2025-Q2"
+    assert wave("2025-06", before=wave("2025-06")).label == "2025-Q1"
+    assert wave("2025-03", before=wave("2025-03")) is None
+    assert wave("2025").label == "2025" and wave("2024") is None
+    assert survey_wave(answers, kpi.parse_period("2025-06"), "enps") is None

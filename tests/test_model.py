@@ -1,0 +1,113 @@
+"""KpiModel and the KPI registry on a hand-built book whose figures are worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kpilib as kpi
+from kpilib._model import KpiModel
+from kpilib._overview import headline_kpis, kpi_tiles
+from kpilib._registry import GROWTH_BANDS, KPIS, growth_target
+
+
+def _book(opex_december: float = 70.0) -> kpi.Dataset:
+    customers = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"], "name": list("ABCD"),
+        "segment": ["SMB", "SMB", "Enterprise", "Enterprise"], "region": ["NA"] * 4,
+        "acquisition_channel": ["Paid Search"] * 4,
+        "created_at": pd.to_datetime(["2024-12-01"] * 4)})
+    subs = pd.DataFrame({
+        "subscription_id": ["a1", "b1", "c1", "d1", "d2"], "customer_id": ["a", "b", "c", "d", "d"],
+        "plan": ["Pro"] * 5,
+        "start_date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-15", "2024-12-01", "2025-03-01"]),
+        "end_date": pd.to_datetime([None, "2025-05-01", "2025-03-10", None, None]),
+        "amount": [100.0, 200.0, 300.0, 50.0, 50.0], "billing_interval": ["month"] * 5,
+        "currency": ["USD"] * 5})
+    months = pd.period_range("2024-01", "2025-12", freq="M")
+    in_2025 = months.year == 2025
+    fin = pd.DataFrame({"month": months, "revenue": np.where(in_2025, 120.0, 100.0),
+                        "cogs": np.where(in_2025, 20.0, 10.0),
+                        "operating_expenses": np.where(in_2025, 70.0, 60.0)})
+    fin.loc[fin["month"] == pd.Period("2025-12", "M"), "operating_expenses"] = opex_december
+    return kpi.Dataset(tables={"customers": customers, "subscriptions": subs, "financials": fin},
+                       source="hand-built book")
+
+
+def test_churn_is_the_share_of_starting_customers_lost_and_in_period_customers_apart():
+    q1 = KpiModel(_book(), "2025-Q1").customer_churn
+    # start of Q1: only d pays; end of Q1: a, b, d. c started and stopped inside Q1.
+    assert (q1["starting_customers"], q1["lost_customers"], q1["won_and_lost"]) == (1, 0, 1)
+    assert q1["customer_churn"] == 0.0
+    q2 = KpiModel(_book(), "2025-Q2").customer_churn
+    assert (q2["starting_customers"], q2["lost_customers"]) == (3, 1)  # a, b, d at the start; b lost
+    assert q2["customer_churn"] == pytest.approx(1 / 3)
+    assert q2["customer_churn_monthly"] == pytest.approx(1 - (2 / 3) ** (1 / 3))
+    assert KpiModel(_book(), "2025-04").customer_churn["customer_churn"] == 0.0  # b pays on 30 April
+    may = KpiModel(_book(), "2025-05").customer_churn  # b's end date 1 May is exclusive
+    assert may["customer_churn"] == pytest.approx(1 / 3)
+    assert may["customer_churn_monthly"] == pytest.approx(1 / 3)  # a month is its own equivalent
+
+
+def test_rule_of_40_uses_the_trailing_twelve_months():
+    model = KpiModel(_book(), "2025-12")
+    assert model.value("rule_of_40") == pytest.approx(1440 / 1200 - 1 + (1440 - 240 - 840) / 1440)
+    spiked = KpiModel(_book(opex_december=500.0), "2025-12")
+    # one month's opex spike moves the trailing year by its share, not the whole margin
+    assert spiked.value("rule_of_40") == pytest.approx(0.2 + (1440 - 240 - 11 * 70 - 500) / 1440)
+    q4 = KpiModel(_book(), "2025-Q4")
+    assert q4.value("rule_of_40") == pytest.approx(model.value("rule_of_40"))
+    assert math.isnan(KpiModel(_book(), "2024-12").value("rule_of_40"))  # no 2023 financials
+
+
+def test_previous_and_year_ago_come_from_models_cut_at_their_own_end():
+    h = headline_kpis(KpiModel(_book(), "2025-05")).set_index("kpi")
+    assert h.loc["mrr", "value"] == 200  # a 100 + d 100
+    assert h.loc["mrr", "previous"] == 400  # April: a, b, d
+    assert h.loc["customers", "year_ago"] == 0
+    assert math.isnan(h.loc["arpa", "year_ago"])  # no customers a year earlier: undefined, not inf
+
+
+def test_company_wide_kpis_are_withheld_from_a_segment_with_the_reason():
+    model = KpiModel(_book(), "2025-12", segment="SMB")
+    h = headline_kpis(model).set_index("kpi")
+    assert h.loc["mrr", "value"] == 100  # a only; b churned in April
+    for key in ("rule_of_40", "win_rate", "bounce_rate", "ltv_cac", "cac_payback"):
+        assert KPIS[key].scope == "company"
+        assert math.isnan(h.loc[key, "value"]) and math.isnan(h.loc[key, "previous"])
+        assert h.loc[key, "note"].startswith("company-wide:"), key
+        assert h.loc[key, "status"] == "none"
+    whole = headline_kpis(KpiModel(_book(), "2025-12")).set_index("kpi")
+    assert whole.loc["rule_of_40", "value"] == pytest.approx(0.45)
+
+
+def test_growth_is_judged_against_the_target_of_the_companys_arr_band():
+    model = KpiModel(_book(), "2025-02")  # ARR 12 x 650 = 7,800: early stage
+    target, source = growth_target(model)
+    assert target == 0.15 and "early stage" in source
+    assert GROWTH_BANDS[1][1] == pytest.approx(3 ** (1 / 12) - 1)
+    row = headline_kpis(model).set_index("kpi").loc["mrr_cmgr"]
+    assert row["value"] == pytest.approx(650 / 350 - 1)  # end of Jan: a, b, d; end of Feb: + c
+    assert row["status"] == "ok" and "early stage" in row["target"]
+    march = headline_kpis(KpiModel(_book(), "2025-03")).set_index("kpi").loc["mrr_cmgr"]
+    assert march["value"] == pytest.approx(400 / 650 - 1) and march["status"] == "warn"
+
+
+def test_growth_band_of_a_large_company_is_doubling_a_year():
+    ds = _book()
+    subs = ds.subscriptions.assign(amount=ds.subscriptions["amount"] * 10_000)  # ARR in the tens of millions
+    big = kpi.Dataset(tables={**ds.tables, "subscriptions": subs}, source="big")
+    target, source = growth_target(KpiModel(big, "2025-03"))
+    assert target == pytest.approx(2 ** (1 / 12) - 1) and "$10M and above" in source
+
+
+def test_tiles_follow_the_registry_for_the_period_kind():
+    kpis = headline_kpis(KpiModel(_book(), "2025-Q2"))
+    labels = [t.label for t in kpi_tiles(kpis, kpi.parse_period("2025-Q2"))]
+    assert "Customer churn (period)" in labels and "Customer churn /month" in labels
+    month_labels = [t.label for t in kpi_tiles(headline_kpis(KpiModel(_book(), "2025-06")),
+                                               kpi.parse_period("2025-06"))]
+    assert "Customer churn (period)" not in month_labels and "MRR growth /month" in month_labels
