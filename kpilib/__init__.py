@@ -15,6 +15,10 @@ from ._mrr import customer_mrr, mrr_movements
 from ._asof import as_of
 from ._model import KpiModel
 from ._registry import KPIS, KpiSpec
+from . import _titles as titles
+from ._pages import (STAGE_NAMES, bookings_table, churn_model_table, funnel_notes, funnel_rates_table,
+                     missing_note, unit_economics_note, unit_economics_table, voice_note, voice_trend,
+                     web_table, header as page_header, headline as page_headline, note, table, tiles)
 from ._context import context_html, missing_tables_html, period_coverage
 from ._format import format_change, format_value
 from ._overview import headline_kpis, kpi_table, kpi_tiles, largest_movements, trend_title
@@ -40,7 +44,9 @@ __all__ = [
     "ContractError", "KpiError", "PeriodError", "ReportError",
     "ContractWarning", "Dataset", "load_dataset",
     "customer_mrr", "mrr_movements",
-    "as_of", "KpiModel", "KPIS", "KpiSpec",
+    "as_of", "KpiModel", "KPIS", "KpiSpec", "titles",
+    "STAGE_NAMES", "bookings_table", "churn_model_table", "funnel_notes", "funnel_rates_table",
+    "missing_note", "unit_economics_note", "unit_economics_table", "voice_note", "voice_trend", "web_table", "page_header", "page_headline", "note", "table", "tiles",
     "context_html", "missing_tables_html", "period_coverage", "format_change", "format_value",
     "headline_kpis", "kpi_table", "kpi_tiles", "largest_movements", "trend_title",
     "ReportPeriod", "latest_complete_period", "parse_period",

@@ -54,6 +54,7 @@ class KpiModel:
         self.segment = segment if segment not in (None, "", "all") else None
         self.data = as_of(self.source, self.period.end_date)
         self._models = {} if _cache is None else _cache  # shared by the models of one source
+        self.memo: dict[str, object] = {}  # results of the report layer (e.g. the headline frame)
         self._models.setdefault(self.period.label, self)
 
     @classmethod
@@ -201,6 +202,148 @@ class KpiModel:
         if before is None:
             return _no_wave()
         return pd.concat([period_nps(responses, before, survey).astype(object), pd.Series({"wave": before})])
+
+    # --- frames for the pages -----------------------------------------------------------------
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """An optional table as known at the period's end; ``None`` when absent or empty."""
+        df = self.data.get(name)
+        return None if df is None or df.empty else df
+
+    def recent(self, months: int = 24) -> pd.DataFrame:
+        """Monthly movements and counts of the last ``months`` months to the period's end."""
+        return self.monthly.loc[self.period.last - (months - 1): self.period.last]
+
+    def trend(self, kind: str | None = None, periods: int = 8) -> pd.DataFrame:
+        """Revenue KPIs of the last ``periods`` whole months, quarters or years."""
+        from ._revenue import revenue_trend
+
+        return revenue_trend(self.monthly, kind or self.period.kind).tail(periods)
+
+    def breakdown(self, by: str) -> pd.DataFrame:
+        """MRR and the period's movements per segment, region, channel or plan."""
+        from ._revenue import revenue_breakdown
+
+        d = self.data
+        return revenue_breakdown(d.subscriptions, d.fx_rates, d.customers, self.period, by,
+                                 base_currency=d.base_currency)
+
+    def retention_trend(self, months: int = 24) -> pd.DataFrame:
+        from ._revenue import retention_trend
+
+        return retention_trend(self.wide, self.recent(months).index)
+
+    @cached_property
+    def contracts(self) -> pd.Series:
+        from ._revenue import contract_values
+
+        d = self.data
+        return contract_values(d.subscriptions, d.fx_rates, self.period, base_currency=d.base_currency)
+
+    def movers(self, n: int | None = 8) -> pd.DataFrame:
+        """The accounts whose MRR moved most over the period (all movers with ``n=None``)."""
+        from ._overview import largest_movements
+
+        return largest_movements(self.data, self.period, n=len(self.data.customers) if n is None else n,
+                                 wide=self.wide)
+
+    def cohort_matrix(self, kind: str = "logo", max_age: int = 12, cohorts: int = 18,
+                      by: str | None = None) -> pd.DataFrame:
+        """Logo or revenue retention of the cohorts of the last ``cohorts`` months."""
+        from ._cohorts import logo_retention, revenue_retention
+
+        group = self.data.customers.set_index("customer_id")[by] if by else None
+        fn = logo_retention if kind == "logo" else revenue_retention
+        matrix = fn(self.wide, max_age=max_age, by=group) if group is not None else fn(self.wide, max_age=max_age)
+        if by is None:
+            matrix = matrix.loc[self.period.last - (cohorts - 1):]
+        return matrix
+
+    @cached_property
+    def lifetimes(self) -> pd.DataFrame:
+        from ._cohorts import customer_lifetimes
+
+        return customer_lifetimes(self.wide)
+
+    def segment_retention(self, ages: tuple[int, ...] = (3, 6, 12)) -> pd.DataFrame:
+        """Logo retention per segment at the given ages, cohorts weighted by their size."""
+        matrix = self.cohort_matrix("logo", max_age=max(ages), by="segment")
+        rows = {}
+        for name, m in matrix.groupby(level="segment"):
+            row = {"cohorts": float(len(m)), "customers": float(m["customers"].sum())}
+            for k in ages:
+                seen = m[k].notna()
+                row[f"month {k}"] = ratio((m.loc[seen, k] * m.loc[seen, "customers"]).sum(),
+                                          m.loc[seen, "customers"].sum())
+            rows[name] = row
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("segment")
+
+    @cached_property
+    def churn_model(self) -> dict | None:
+        """The sBG churn model of the pack (the one behind the sBG CLV of the CLV/CAC page).
+
+        Fitted to the twelve monthly cohorts that started 13-24 months before the period's
+        end, observed for 12 months; ``None`` when those cohorts are empty or the fit fails.
+        """
+        from ._acquisition import ANNUAL_DISCOUNT_RATE, DEFAULT_GROSS_MARGIN
+        from ._cohorts import cohort_survivors
+        from ._errors import KpiError
+        from ._sbg import fit_sbg, sbg_clv
+
+        p = self.period
+        try:
+            survivors = cohort_survivors(self.lifetimes, p.last - 24, p.last - 13, 12)
+            fit = fit_sbg(survivors)
+        except KpiError:
+            return None
+        margin = self.rule_of_40["gross_margin"]
+        margin = float(margin) if np.isfinite(margin) else DEFAULT_GROSS_MARGIN
+        discount = (1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1
+        arpa = float(self.revenue["arpa"])
+        return {"fit": fit, "survivors": survivors, "first_cohort": p.last - 24, "last_cohort": p.last - 13,
+                "gross_margin": margin, "margin_from_financials": self.table("financials") is not None,
+                "monthly_discount": discount, "arpa": arpa, "clv": sbg_clv(fit, arpa, margin, discount)}
+
+    @cached_property
+    def new_customers(self) -> pd.DataFrame:
+        """Customers whose first paying month falls in the period, with their channel."""
+        from ._acquisition import new_customers
+        from ._cohorts import cohorts
+
+        return new_customers(cohorts(self.wide), self.data.customers, self.period)
+
+    @cached_property
+    def acquisition_costs(self) -> tuple[pd.DataFrame | None, str]:
+        """Spend, CPL, CAC and CPA per channel and blended, or ``None`` with the reason.
+
+        Spend is recorded per channel, not per segment: a segment pack gets ``None``.
+        """
+        from ._acquisition import acquisition_costs
+
+        spend = self.table("marketing_spend")
+        if spend is None:
+            return None, "no marketing_spend rows: CAC, CPL and CPA cannot be computed"
+        if self.is_segment:
+            return None, ("Marketing and sales spend is recorded per channel, not per segment: CAC, CPL "
+                          "and return per channel are company-wide and not shown for a segment.")
+        return acquisition_costs(spend, self.table("leads"), self.new_customers, self.period), ""
+
+    def channel_return(self) -> pd.DataFrame | None:
+        """New ARR won per unit of spend per channel (``None`` when costs are withheld)."""
+        from ._acquisition import channel_return
+
+        costs, _ = self.acquisition_costs
+        if costs is None:
+            return None
+        new = self.new_customers
+        mrr = self.wide.loc[new["customer_id"], self.period.last] if len(new) else pd.Series(dtype="float64")
+        by_channel = mrr.groupby(new.set_index("customer_id")["channel"]).sum() if len(new) else mrr
+        return channel_return(by_channel, costs)
+
+    def marketing_share(self) -> pd.Series:
+        from ._acquisition import marketing_contribution
+
+        return marketing_contribution(self.wide[self.period.last], self.data.customers)
 
     # --- the headline ------------------------------------------------------------------------
 

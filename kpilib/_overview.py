@@ -125,7 +125,8 @@ def trend_title(values: pd.Series, label: str, currency: str = "USD") -> str:
             f"to {format_value(v.iloc[-1], 'money_short', currency)}")
 
 
-def largest_movements(dataset: Dataset, period: ReportPeriod, n: int = 8) -> pd.DataFrame:
+def largest_movements(dataset: Dataset, period: ReportPeriod, n: int = 8, *,
+                      wide: pd.DataFrame | None = None) -> pd.DataFrame:
     """The accounts whose MRR changed most over ``period``: the "what changed" list.
 
     Each account's MRR at the period's last month end is compared with its MRR at
@@ -141,8 +142,9 @@ def largest_movements(dataset: Dataset, period: ReportPeriod, n: int = 8) -> pd.
         largest absolute change first (ties by customer_id), at most ``n`` rows.
     """
     before_month = period.first - 1
-    wide = customer_mrr(dataset.subscriptions, dataset.fx_rates, end=period.last,
-                        base_currency=dataset.base_currency)
+    if wide is None:
+        wide = customer_mrr(dataset.subscriptions, dataset.fx_rates, end=period.last,
+                            base_currency=dataset.base_currency)
     cols = wide.columns
     after = wide[period.last] if period.last in cols else pd.Series(0.0, index=wide.index)
     before = wide[before_month] if before_month in cols else pd.Series(0.0, index=wide.index)

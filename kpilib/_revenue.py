@@ -243,28 +243,36 @@ def contract_values(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None, 
                     *, base_currency: str = "USD", default_term_months: int = 12) -> pd.Series:
     """Bookings of contracts signed in ``period``: total and annual contract value.
 
-    A contract is a subscription row whose ``start_date`` falls in the period
-    (renewals and plan changes open new rows, so they count as signed again).
+    A contract is a subscription row whose ``start_date`` falls in the period, except a
+    **plan change**: a row that starts on the day another row of the same customer with a
+    different plan ends (the switch is a movement of MRR, not a new signature). A row that
+    takes over from a row of the same plan is a **renewal**; every other row is **new**
+    (a first subscription, an add-on, a return after a gap).
 
-    Formula, per row, in the base currency (constant-currency rate):
-    committed months T = ``term_months``, or ``default_term_months`` (12) when missing
-    or when the column is absent; TCV = row MRR x T + ``setup_fee`` (missing fee = 0);
-    ACV = TCV / (T / 12).
+    Formula, per contract, in the base currency (constant-currency rate):
+    committed months T = ``term_months``, or ``default_term_months`` (12) when missing or
+    when the column is absent; TCV = row MRR x T + ``setup_fee`` (missing fee = 0);
+    ACV = TCV / max(T / 12, 1), the average value of one year of the commitment, so a
+    contract shorter than a year has ACV = TCV and ACV never exceeds TCV.
 
     Returns
     -------
     Series
-        ``contracts`` (rows), ``tcv``, ``acv``, ``setup_fees`` (the one-off part of TCV),
-        ``assumed_terms`` (rows without a term, valued at ``default_term_months``).
-
-    Notes
-    -----
-    ACV spreads the setup fee over the term's years, so for terms under a year ACV is
-    the annualised rate (a 6-month contract of 100/month and no fee: TCV 600, ACV 1,200).
+        ``contracts`` (new + renewals), ``new_contracts``, ``renewals``, ``plan_changes``
+        (not counted as contracts), ``tcv``, ``acv``, ``setup_fees`` (the one-off part of
+        TCV), ``assumed_terms`` (contracts without a term, valued at ``default_term_months``).
     """
     first, last, _ = _period_months(period)
     starts = subscriptions["start_date"]
-    signed = subscriptions[(starts >= first.start_time) & (starts <= last.end_time)]
+    in_period = ((starts >= first.start_time) & (starts <= last.end_time)).to_numpy()
+    ends = subscriptions[subscriptions["end_date"].notna()][["customer_id", "end_date", "plan"]]
+    handover = subscriptions[in_period][["customer_id", "start_date", "plan"]].reset_index().merge(
+        ends, left_on=["customer_id", "start_date"], right_on=["customer_id", "end_date"],
+        suffixes=("", "_before"))
+    changed = set(handover.loc[handover["plan"] != handover["plan_before"], "index"])
+    renewed = set(handover.loc[handover["plan"] == handover["plan_before"], "index"]) - changed
+    signed_mask = in_period & ~subscriptions.index.isin(list(changed))
+    signed = subscriptions[signed_mask]
     mrr = _row_micros(signed, fx_rates, base_currency) / MICROS
     if "term_months" in signed:
         terms = signed["term_months"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
@@ -275,9 +283,11 @@ def contract_values(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None, 
     fees = (signed["setup_fee"].astype("Float64").fillna(0.0).to_numpy(dtype="float64")
             * _fx_factor(signed, fx_rates, base_currency)) if "setup_fee" in signed else np.zeros(len(signed))
     tcv = mrr * terms + fees
-    return pd.Series({"contracts": float(len(signed)), "tcv": float(tcv.sum()),
-                      "acv": float((tcv / (terms / 12)).sum()), "setup_fees": float(fees.sum()),
-                      "assumed_terms": float(assumed.sum())})
+    renewals = float(signed.index.isin(list(renewed)).sum())
+    return pd.Series({"contracts": float(len(signed)), "new_contracts": float(len(signed)) - renewals,
+                      "renewals": renewals, "plan_changes": float(len(changed)), "tcv": float(tcv.sum()),
+                      "acv": float((tcv / np.maximum(terms / 12, 1.0)).sum()),
+                      "setup_fees": float(fees.sum()), "assumed_terms": float(assumed.sum())})
 
 
 def rule_of_40(financials: pd.DataFrame, period: PeriodLike) -> pd.Series:

@@ -185,14 +185,25 @@ def test_contract_values_with_terms_and_fees():
     fx = pd.DataFrame({"currency": ["USD", "EUR"], "rate_to_base": [1.0, 1.1]})
     cv = contract_values(df, fx, parse_period("2024-03"))
     # a: MRR 110 USD x 24 + fee 550 = 3190, ACV 3190 / 2 years
-    # b: no term -> 12 months assumed: 1200, ACV 1200.  c: 100 x 6 = 600 over half a year: ACV 1200
+    # b: no term -> 12 months assumed: 1200, ACV 1200.  c: 100 x 6 = 600 for half a year: ACV = TCV
     assert cv["contracts"] == 3 and cv["assumed_terms"] == 1
     assert cv["tcv"] == pytest.approx(3190 + 1200 + 600)
-    assert cv["acv"] == pytest.approx(1595 + 1200 + 1200)
+    assert cv["acv"] == pytest.approx(1595 + 1200 + 600)
     assert cv["setup_fees"] == pytest.approx(550)
     bare = contract_values(df.drop(columns=["term_months", "setup_fee"]), fx, "2024-03",
                            default_term_months=1)
-    assert bare["tcv"] == pytest.approx(110 + 100 + 100) and bare["acv"] == pytest.approx(12 * 310)
+    assert bare["tcv"] == pytest.approx(110 + 100 + 100) and bare["acv"] == pytest.approx(310)
+
+
+def test_plan_changes_are_not_contracts_and_acv_never_exceeds_tcv():
+    df = subs(("a", "2024-01-01", "2024-03-10", 100, "month", "USD", "Basic"),
+              ("a", "2024-03-10", None, 300, "month", "USD", "Pro"),  # upgrade: a plan change
+              ("b", "2024-03-01", "2024-03-15", 50, "month", "USD", "Basic"),
+              ("b", "2024-03-15", None, 50, "month", "USD", "Basic"),  # same plan: a renewal
+              ("c", "2024-03-20", None, 80, "month", "USD", "Basic"))  # a first subscription
+    cv = contract_values(df, None, "2024-03", default_term_months=1)
+    assert (cv["contracts"], cv["new_contracts"], cv["renewals"], cv["plan_changes"]) == (3, 2, 1, 1)
+    assert cv["tcv"] == pytest.approx(50 + 50 + 80) and cv["acv"] <= cv["tcv"]
 
 
 def test_rule_of_40():

@@ -1,0 +1,74 @@
+"""Words from numbers: each title states what its figures show, and flips when they do."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kpilib import titles
+
+
+def test_largest_gain_names_the_movement_that_added_most():
+    months = pd.DataFrame({"new": [28_767.0], "expansion": [32_142.0], "reactivation": [815.0]})
+    text = titles.largest_gain_title(months, "USD")
+    assert text.startswith("Expansion added the most MRR over 1 months") and "ahead of new business" in text
+    flipped = months.assign(new=[40_000.0])
+    assert titles.largest_gain_title(flipped, "USD").startswith("New business added the most")
+    assert titles.largest_gain_title(months * 0, "USD") == "No MRR was gained in these months"
+
+
+def test_waterfall_title_follows_the_sign_of_net_new_mrr():
+    assert titles.waterfall_title(pd.Series({"net_new_mrr": 36_689.0}), "USD", "December 2025") \
+        .startswith("MRR grew by")
+    assert titles.waterfall_title(pd.Series({"net_new_mrr": -5.0}), "USD", "May 2025").startswith("MRR fell by")
+    assert titles.waterfall_title(pd.Series({"net_new_mrr": 0.0}), "USD", "May 2025") == \
+        "MRR did not change in May 2025"
+
+
+def test_retention_verdict_flips_at_100_percent():
+    month = pd.Period("2025-12", "M")
+    assert titles.retention_title(1.01, 0.81, month).endswith("expansion more than offsets losses")
+    assert titles.retention_title(0.95, 0.81, month).endswith("losses exceed expansion")
+    assert "undefined" in titles.retention_title(float("nan"), float("nan"), month)
+
+
+def test_churn_trend_places_the_average_in_the_band():
+    band = (0.02, 0.05)
+    assert titles.churn_trend_title(pd.Series([0.01] * 6), band).endswith("inside the healthy range")
+    assert titles.churn_trend_title(pd.Series([0.03] * 6), band).endswith("inside the 2-5 % watch band")
+    assert titles.churn_trend_title(pd.Series([0.08] * 6), band).endswith("above the 5 % alarm level")
+    assert "over the last 2 months" in titles.churn_trend_title(pd.Series([0.01, 0.02]), band)
+
+
+def test_engagement_title_never_claims_a_difference_that_is_not_there():
+    assert titles.engagement_title(0.117, 0.029).startswith("Low-engagement accounts churn 4.0x")
+    assert titles.engagement_title(0.02, 0.04).startswith("Highly engaged accounts churn 2.0x")
+    assert titles.engagement_title(0.03, 0.03) == "Engagement does not change how often accounts churn"
+    assert titles.engagement_title(0.05, 0.0).startswith("Highly engaged accounts did not churn")
+
+
+def test_group_titles_name_the_right_group():
+    assert titles.share_title(pd.Series({"SMB": 0.15, "Enterprise": 0.41, "Mid-Market": 0.44})) == \
+        "Mid-Market brings 44 % of MRR"
+    assert titles.cac_title(pd.Series({"Events": 20_000.0, "Content": 4_000.0})) == \
+        "Content wins customers most cheaply"
+    assert titles.survival_title(pd.Series({"SMB": 0.5, "Enterprise": 0.8})).startswith("Enterprise customers")
+    assert titles.survival_title(pd.Series({"SMB": 0.701, "Enterprise": 0.7})).startswith("Every segment")
+    assert titles.bounce_title(pd.Series([0.4, 0.45])) == "Every channel bounces below 50%"
+    assert titles.bounce_title(pd.Series([0.6, 0.45])) == "1 channel bounces at 50% or more"
+    assert titles.bounce_title(pd.Series([0.6, 0.55])) == "2 channels bounce at 50% or more"
+
+
+def test_verdicts_on_undefined_figures_say_so():
+    assert titles.ltv_cac_verdict(float("nan")) == "undefined"
+    assert titles.ltv_cac_verdict(3.86) == "healthy (3:1 or better)"
+    assert titles.ltv_cac_verdict(2.9) == "below the 3:1 target"
+    assert titles.nps_title(float("nan"), float("nan"), 0, None) == "No survey wave has closed yet"
+    assert titles.funnel_title(float("nan"), "May 2025") == "No leads were created in May 2025"
+    assert titles.cycle_title(float("nan"), "May 2025") == "No deal was won in May 2025"
+
+
+def test_cohort_title_weights_cohorts_by_size_and_waits_for_age():
+    matrix = pd.DataFrame({"customers": [10, 30], 12: [0.5, 0.9]})
+    assert titles.cohort_title("logo", matrix) == "Logo retention: 80 % of customers still pay after 12 months"
+    young = pd.DataFrame({"customers": [10], 12: [float("nan")]})
+    assert titles.cohort_title("revenue", young) == "Revenue retention: no cohort is 12 months old yet"
