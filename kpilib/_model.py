@@ -265,6 +265,13 @@ class KpiModel:
 
         return customer_lifetimes(self.wide)
 
+    def survival(self, by: str | None = None) -> pd.DataFrame:
+        """Kaplan-Meier survival of first spells (per customers column ``by``, e.g. segment)."""
+        from ._cohorts import km_survival
+
+        group = self.data.customers.set_index("customer_id")[by] if by else None
+        return km_survival(self.lifetimes, by=group) if group is not None else km_survival(self.lifetimes)
+
     def segment_retention(self, ages: tuple[int, ...] = (3, 6, 12)) -> pd.DataFrame:
         """Logo retention per segment at the given ages, cohorts weighted by their size."""
         matrix = self.cohort_matrix("logo", max_age=max(ages), by="segment")

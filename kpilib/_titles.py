@@ -88,14 +88,14 @@ def cohort_title(kind: str, matrix: pd.DataFrame, age: int = 12) -> str:
     return f"Revenue retention: cohorts keep {_pct(at_age)} of their MRR after {age} months"
 
 
-def survival_title(at_24: pd.Series) -> str:
-    """The group that lasts longest, from survival at 24 months per group."""
-    s = at_24.dropna()
+def survival_title(curves: pd.DataFrame, by: str = "segment", month: int = 24) -> str:
+    """The group that lasts longest, from Kaplan-Meier curves (``month``, ``survival``, ``by``)."""
+    s = curves[curves["month"] <= month].groupby(by)["survival"].last().dropna()
     if s.empty:
         return "Survival by segment"
     if len(s) > 1 and math.isclose(s.max(), s.min(), abs_tol=0.005):
-        return f"Every segment keeps about {_pct(s.mean())} of its customers for 24 months"
-    return f"{s.idxmax()} customers last longest: {_pct(s.max())} still pay after 24 months"
+        return f"Every segment keeps about {_pct(s.mean())} of its customers for {month} months"
+    return f"{s.idxmax()} customers last longest: {_pct(s.max())} still pay after {month} months"
 
 
 def projection_title(survival_36: float) -> str:

@@ -51,8 +51,12 @@ def test_group_titles_name_the_right_group():
         "Mid-Market brings 44 % of MRR"
     assert titles.cac_title(pd.Series({"Events": 20_000.0, "Content": 4_000.0})) == \
         "Content wins customers most cheaply"
-    assert titles.survival_title(pd.Series({"SMB": 0.5, "Enterprise": 0.8})).startswith("Enterprise customers")
-    assert titles.survival_title(pd.Series({"SMB": 0.701, "Enterprise": 0.7})).startswith("Every segment")
+    curves = pd.DataFrame({"segment": ["SMB", "SMB", "Enterprise", "Enterprise"], "month": [0, 24, 0, 30],
+                           "survival": [1.0, 0.5, 1.0, 0.4]})
+    # Enterprise's 0.4 comes after month 24: at 24 months it still has all its customers
+    assert titles.survival_title(curves).startswith("Enterprise customers last longest: 100 %")
+    same = curves.assign(survival=[1.0, 0.7, 0.701, 0.7])
+    assert titles.survival_title(same).startswith("Every segment keeps about 70 %")
     assert titles.bounce_title(pd.Series([0.4, 0.45])) == "Every channel bounces below 50%"
     assert titles.bounce_title(pd.Series([0.6, 0.45])) == "1 channel bounces at 50% or more"
     assert titles.bounce_title(pd.Series([0.6, 0.55])) == "2 channels bounce at 50% or more"
