@@ -279,6 +279,9 @@ class KpiModel:
         for name, m in matrix.groupby(level="segment"):
             row = {"cohorts": float(len(m)), "customers": float(m["customers"].sum())}
             for k in ages:
+                if k not in m.columns:  # no cohort is that old yet
+                    row[f"month {k}"] = float("nan")
+                    continue
                 seen = m[k].notna()
                 row[f"month {k}"] = ratio((m.loc[seen, k] * m.loc[seen, "customers"]).sum(),
                                           m.loc[seen, "customers"].sum())

@@ -103,14 +103,21 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
     return tiles
 
 
+_STATUS_WORDS = {"ok": "healthy", "warn": "watch", "bad": "unhealthy", "none": ""}
+
+
 def kpi_table(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -> pd.DataFrame:
-    """The headline KPIs as a readable table of formatted strings."""
+    """The headline KPIs as a readable table of formatted strings, with each health verdict,
+    the target it was judged against, and notes (survey wave, company-wide scope)."""
     fmt = lambda v, u: format_value(v, u, currency)  # noqa: E731
     return pd.DataFrame({
         "KPI": kpis["label"],
         period.title: [fmt(v, u) for v, u in zip(kpis["value"], kpis["unit"])],
         period.previous().title: [fmt(v, u) for v, u in zip(kpis["previous"], kpis["unit"])],
         period.year_ago().title: [fmt(v, u) for v, u in zip(kpis["year_ago"], kpis["unit"])],
+        "Health": [_STATUS_WORDS[s] for s in kpis["status"]],
+        "Judged against": kpis["target"],
+        "Note": kpis["note"],
     }).set_index("KPI")
 
 

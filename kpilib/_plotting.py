@@ -24,6 +24,7 @@ def use_house_style() -> None:
         "axes.titleweight": "bold", "axes.titlesize": 12, "axes.titlelocation": "left",
         "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
         "svg.hashsalt": "kpilib",
+        "text.parse_math": False,  # titles hold currency symbols: "$734k ... $456k" is not TeX
     })
     try:  # only inside IPython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
