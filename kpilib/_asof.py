@@ -121,3 +121,36 @@ def as_of(dataset: Dataset, end: pd.Timestamp | str) -> Dataset:
             customer_survey = sr["survey"] != "enps"
             tables["survey_responses"] = sr[~(customer_survey & sr["respondent_id"].isin(dropped))]
     return replace(dataset, tables=tables)
+
+
+def subscription_data_end(dataset: Dataset) -> pd.Timestamp:
+    """The last day of the month of the latest subscription start: where the billing data end."""
+    latest = pd.Timestamp(dataset.subscriptions["start_date"].max())
+    return latest.to_period("M").end_time.normalize()
+
+
+def default_period(dataset: Dataset):
+    """The period a report is for when none is asked: the latest complete month of the data,
+    never later than the month of the latest subscription start.
+
+    Returns
+    -------
+    (ReportPeriod, list[str])
+        The period, and one warning per table holding rows dated after its end (a stray
+        future date must not move the report into a month with no billing data).
+    """
+    from ._periods import latest_complete_period
+
+    end = min(dataset.data_end, subscription_data_end(dataset))
+    period = latest_complete_period(end)
+    warnings: list[str] = []
+    for name, df in dataset.tables.items():
+        rule = CUTS[name]
+        if rule.row_date is None or rule.row_date not in df.columns or df.empty:
+            continue
+        later = _after(df[rule.row_date], period.end_date)
+        if later.any():
+            latest = df.loc[later, rule.row_date].max()
+            warnings.append(f"table '{name}' has {int(later.sum()):,} row(s) dated after {period.end_date.date()} "
+                            f"(latest {latest}); they are not in the {period.label} pack")
+    return period, warnings

@@ -19,6 +19,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._errors import ContractError, KpiError, PeriodError, ReportError
 
@@ -27,6 +28,22 @@ EXIT_CODES = {ContractError: 3, PeriodError: 4, ReportError: 5, KpiError: 6}
 _DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per contract table, "
               "a database URL (postgresql+psycopg://..., duckdb:///file.duckdb), or 'database' to read "
               "the URL from KPI_DATABASE_URL (default: the bundled sample company)")
+
+
+def _text(what: str):
+    """An argparse type refusing an empty value (what ``--data "$UNSET_VARIABLE"`` becomes)."""
+    def check(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"{what} is empty (an unset shell variable?)")
+        return value
+    return check
+
+
+def _check_data(parser: argparse.ArgumentParser, data: str | None) -> None:
+    """``--data sample`` must not silently mean the bundled company when ./sample is the user's."""
+    if data == "sample" and Path("sample").exists():
+        parser.error("--data sample is ambiguous: ./sample exists here. Use --data ./sample for that "
+                     "folder, or leave --data out for the bundled sample company.")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,8 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--period", help="a month 2025-12, a quarter 2025-Q4 or a year 2025 "
                      "(default: the latest complete month of the data)")
-    rep.add_argument("--data", help=_DATA_HELP)
-    rep.add_argument("--out", help="parent folder of the pack (default: reports/ in the project)")
+    rep.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
+    rep.add_argument("--out", type=_text("--out"), help="parent folder of the pack (default: reports/ in the project)")
     rep.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
     rep.add_argument("--segment", default="all", help="only accounts of this segment (default: all)")
     rep.add_argument("--notebooks", nargs="+", metavar="NAME",
@@ -60,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a data source against the contract",
                          description="Load every table, check it against the data contract and "
                                      "print a summary; exits 3 on the first violation.")
-    val.add_argument("--data", help=_DATA_HELP)
+    val.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
     val.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
 
     sam = sub.add_parser("sample-data", help="generate the deterministic sample company",
@@ -72,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="copy a contract folder into a database",
                           description="Validate a data source and write every table into a database "
                                       "(replacing tables of the same names).")
-    load.add_argument("--data", help=_DATA_HELP)
+    load.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
     load.add_argument("--to", required=True, metavar="URL",
                       help="target SQLAlchemy URL, or 'database' for KPI_DATABASE_URL")
     load.add_argument("--schema", help="database schema to write into (default: the URL's default)")
@@ -133,7 +150,9 @@ COMMANDS = {"report": _cmd_report, "validate": _cmd_validate, "sample-data": _cm
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_data(parser, getattr(args, "data", None))
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)

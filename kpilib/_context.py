@@ -9,6 +9,8 @@ from IPython.display import HTML
 from ._loading import Dataset
 from ._periods import ReportPeriod
 
+SAMPLE_SOURCE = "the bundled sample company"  # Dataset.source of the bundled sample
+
 
 def period_coverage(dataset: Dataset, period: ReportPeriod) -> str | None:
     """A sentence when the data do not fully cover ``period``, else ``None``."""
@@ -31,6 +33,9 @@ def context_html(dataset: Dataset, period: ReportPeriod) -> HTML:
         f"through {dataset.data_end.date()} &middot; amounts in {html.escape(dataset.base_currency)} "
         "at constant exchange rates</p>"
     )
+    if dataset.source == SAMPLE_SOURCE:
+        line = ('<div class="kpi-sample">These are the figures of the bundled sample company, not your '
+                "data: pass --data (or the notebook's data parameter) to report on your own.</div>") + line
     gap = period_coverage(dataset, period)
     if gap:
         line += f'<div class="kpi-note">{html.escape(gap)}</div>'

@@ -15,6 +15,14 @@ ColumnKind = Literal["id", "text", "date", "month", "money", "count", "number", 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 
+#: Largest amount per row (1e12, a trillion in any currency). MRR is summed in integer
+#: micro-units (int64): kpilib._mrr refuses books whose total MRR exceeds about 4.6e12 (2**62
+#: micro-units), so a sum can never wrap around; real books are many orders of magnitude below.
+MONEY_MAX = 1e12
+COUNT_MAX = 1e12
+NUMBER_MAX = 1e9  # exchange rates
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a contract table."""
@@ -28,6 +36,17 @@ class Column:
     min: float | None = None
     max: float | None = None
     pattern: str | None = None
+
+    @property
+    def upper(self) -> float | None:
+        """The largest value a row may hold: ``max``, or the kit's bound for its kind.
+
+        Every amount is bounded so that sums over any realistic number of rows stay exact
+        in the kit's integer micro-units (see :data:`MONEY_MAX`).
+        """
+        if self.max is not None:
+            return self.max
+        return {"money": MONEY_MAX, "count": COUNT_MAX, "number": NUMBER_MAX}.get(self.kind)
 
     @property
     def type_name(self) -> str:
@@ -249,8 +268,8 @@ def contract_markdown() -> str:
             rule = []
             if c.min is not None:
                 rule.append(f">= {c.min:g}")
-            if c.max is not None:
-                rule.append(f"<= {c.max:g}")
+            if c.upper is not None:
+                rule.append(f"<= {c.upper:g}")
             if c.pattern:
                 rule.append("3 capital letters")
             if c.name in t.foreign_keys:

@@ -219,6 +219,10 @@ def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str
         if bad.any():
             raise ContractError(table, col.name, f"values must be numbers ({col.type_name})",
                                 _rows(bad, offset), file)
+        infinite = out.notna() & ~np.isfinite(out.astype("float64"))
+        if infinite.any():
+            raise ContractError(table, col.name, "values must be finite numbers (not inf or NaN)",
+                                _rows(infinite, offset), file)
         if col.kind == "count":
             frac = out.notna() & (out != np.floor(out.fillna(0)))
             if frac.any():
@@ -268,8 +272,8 @@ def _schema(table: Table, present: Iterable[str]) -> pa.DataFrameSchema:
         checks = []
         if col.min is not None:
             checks.append(pa.Check.ge(col.min, error=f">= {col.min:g}"))
-        if col.max is not None:
-            checks.append(pa.Check.le(col.max, error=f"<= {col.max:g}"))
+        if col.upper is not None:
+            checks.append(pa.Check.le(col.upper, error=f"<= {col.upper:g}"))
         if col.values:
             checks.append(pa.Check.isin(list(col.values), error="one of " + " | ".join(col.values)))
         if col.pattern:
@@ -434,7 +438,10 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
             return load_database(None, base_currency=base_currency)
         if is_database_url(source):
             return load_database(source, base_currency=base_currency)
-    directory = SAMPLE_DATA_DIR if source in (None, "", "sample") else Path(source).expanduser()
+    if isinstance(source, str) and not source.strip():
+        raise KpiError("the data source is empty: name a folder or a database URL, or leave it out "
+                       "for the bundled sample company")
+    directory = SAMPLE_DATA_DIR if source in (None, "sample") else Path(source).expanduser()
     label = "the bundled sample company" if directory == SAMPLE_DATA_DIR else str(directory)
     if not directory.is_dir():
         raise KpiError(f"data source {str(directory)!r} is not a folder")

@@ -61,10 +61,10 @@ class KpiModel:
     def load(cls, data: str | None = None, period: ReportPeriod | str | None = None, *,
              base_currency: str = "USD", segment: str | None = None) -> KpiModel:
         """Load and validate a data source, then build the model (the notebooks' one call)."""
-        from ._periods import latest_complete_period
+        from ._asof import default_period
 
         dataset = load_dataset(data, base_currency=base_currency)
-        chosen = parse_period(period) if period else latest_complete_period(dataset.data_end)
+        chosen = parse_period(period) if period else default_period(dataset)[0]
         return cls(dataset, chosen, segment=segment)
 
     # --- what the model is about ---------------------------------------------------------

@@ -89,9 +89,33 @@ def _fx_factor(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
     return factor / float(rates[base_currency])
 
 
+#: Largest total MRR the kit represents exactly (micro-units in int64 leave a wide margin).
+_SAFE_MICROS = 2 ** 62
+
+
 def _row_micros(subscriptions, fx_rates, base_currency) -> np.ndarray:
-    """Each row's base-currency MRR in integer micro-units (rounded half to even)."""
-    return np.rint(_row_mrr(subscriptions, fx_rates, base_currency) * MICROS).astype(np.int64)
+    """Each row's base-currency MRR in integer micro-units (rounded half to even).
+
+    Raises
+    ------
+    ContractError
+        When a row's MRR is not finite, or when the rows' MRR could sum beyond what int64
+        micro-units hold exactly: a figure that cannot be represented is an error, never a
+        wrapped-around number.
+    """
+    mrr = _row_mrr(subscriptions, fx_rates, base_currency)
+    index = subscriptions.index.to_numpy()
+    lines = (index + 2) if index.dtype.kind in "iu" else np.arange(len(mrr)) + 2  # CSV line numbers
+    bad = ~np.isfinite(mrr)
+    if bad.any():
+        raise ContractError("subscriptions", "amount", "MRR must be a finite number",
+                            rows=lines[bad].tolist())
+    if len(mrr) and float(np.abs(mrr).sum()) * MICROS >= _SAFE_MICROS:
+        big = np.argsort(-np.abs(mrr), kind="stable")[:5]
+        raise ContractError("subscriptions", "amount",
+                            f"amounts too large to add up exactly (total MRR above "
+                            f"{_SAFE_MICROS / MICROS:.3g} in {base_currency})", rows=np.sort(lines[big]).tolist())
+    return np.rint(mrr * MICROS).astype(np.int64)
 
 
 def _as_month(value: MonthLike | pd.Timestamp, edge: str) -> int | None:

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from ._asof import default_period
 from ._errors import KpiError, PeriodError, ReportError
 from ._loading import Dataset, load_dataset
 from ._paths import NOTEBOOKS_DIR, REPORTS_DIR, TEMPLATES_DIR
@@ -246,16 +248,21 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     """
     requested = parse_period(period) if period else None  # a typo fails before any loading
     dataset = load_dataset(data, base_currency=base_currency).filter(segment=segment)
-    rperiod = requested or latest_complete_period(dataset.data_end)
+    if requested is None:
+        rperiod, late = default_period(dataset)
+        for line in late:
+            warnings.warn(line, stacklevel=2)
+    else:
+        rperiod = requested
     _check_covered(rperiod, dataset)
     names = list(notebooks or NOTEBOOKS)
     source_dir = Path(notebook_dir) if notebook_dir else NOTEBOOKS_DIR
     unknown = [n for n in names if not (source_dir / f"{n}.ipynb").exists()]
     if unknown:
         raise KpiError(f"unknown notebook(s): {', '.join(unknown)}")
-    out_root = Path(out) if out else REPORTS_DIR
+    out_root = Path(out).expanduser().resolve() if out else REPORTS_DIR
     staging = _prepare_out(out_root, rperiod.label)
-    notebook_data, saved_env = data, os.environ.get(DATABASE_ENV)
+    notebook_data, saved_env = _for_kernels(data), os.environ.get(DATABASE_ENV)
     if data and data != "database" and "://" in str(data):
         # papermill writes parameters into the notebooks and so into the HTML:
         # a URL with credentials travels to the kernels only through the environment
@@ -283,6 +290,14 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         else:
             os.environ[DATABASE_ENV] = saved_env
     return out_root / rperiod.label
+
+
+def _for_kernels(data: str | None) -> str | None:
+    """The data source as the kernels must see it: kernels run in the notebooks' folder, so a
+    relative folder is made absolute here (a URL or the bundled sample passes unchanged)."""
+    if data in (None, "sample", "database") or "://" in str(data):
+        return data
+    return str(Path(str(data)).expanduser().resolve())
 
 
 def _execute_all(names: Sequence[str], source_dir: Path, staging: Path, params: dict[str, str],

@@ -118,3 +118,58 @@ def test_unwritable_output_folder(tiny_dir, tmp_path, capsys):
                  "--notebooks", "00_overview", "--no-progress"])
     assert code == 5
     assert "cannot write to output folder" in capsys.readouterr().err
+
+
+# --- money that cannot be represented is an error, never a printed number ----------------------
+
+def _sample_copy(tmp_path):
+    import shutil
+
+    from kpilib._paths import SAMPLE_DATA_DIR
+
+    for f in SAMPLE_DATA_DIR.glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e308", "1e13"])
+def test_an_impossible_amount_is_a_contract_error_naming_the_row(tmp_path, value):
+    import pandas as pd
+
+    from kpilib import ContractError, load_dataset
+
+    folder = _sample_copy(tmp_path)
+    subs = pd.read_csv(folder / "subscriptions.csv", dtype=str, keep_default_na=False)
+    subs.loc[4, "amount"] = value
+    subs.to_csv(folder / "subscriptions.csv", index=False)
+    with pytest.raises(ContractError) as err:
+        load_dataset(str(folder))
+    assert err.value.table == "subscriptions" and err.value.column == "amount" and err.value.rows == [6]
+
+
+def test_an_infinite_exchange_rate_is_refused(tmp_path):
+    from kpilib import ContractError, load_dataset
+
+    folder = _sample_copy(tmp_path)
+    text = (folder / "fx_rates.csv").read_text().splitlines()
+    text[2] = text[2].split(",")[0] + ",inf"
+    (folder / "fx_rates.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(ContractError) as err:
+        load_dataset(str(folder))
+    assert (err.value.table, err.value.column, err.value.rows) == ("fx_rates", "rate_to_base", [3])
+
+
+def test_sums_beyond_exact_micro_units_are_refused_not_wrapped():
+    """Built without the loader: rows at the contract's bound whose sum int64 micro-units cannot hold."""
+    import pandas as pd
+
+    from kpilib import ContractError, mrr_movements
+
+    n = 10_000
+    subs = pd.DataFrame({"subscription_id": [f"s{i}" for i in range(n)], "customer_id": [f"c{i}" for i in range(n)],
+                         "plan": "P", "start_date": pd.Timestamp("2025-01-01"), "end_date": pd.NaT,
+                         "amount": 1e12, "billing_interval": "month", "currency": "USD"})
+    with pytest.raises(ContractError, match="too large to add up exactly"):
+        mrr_movements(subs, start="2025-01", end="2025-02")
+    exact = mrr_movements(subs.iloc[:4], start="2025-01", end="2025-01")  # 4e12 still adds up exactly
+    assert exact["closing_mrr"].iloc[0] == 4e12

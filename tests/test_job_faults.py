@@ -1,0 +1,73 @@
+"""The unattended job: no substituted data, no relative-path surprises, no stray future date
+moving the report. Each case goes through the real ``kpi`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kpilib._cli import main
+from kpilib._paths import SAMPLE_DATA_DIR
+
+from conftest import write_table, TINY
+
+
+@pytest.mark.parametrize("argv", [["report", "--data", ""], ["report", "--out", "  "],
+                                  ["validate", "--data", ""], ["load", "--data", "", "--to", "x"]])
+def test_an_empty_data_or_out_is_a_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "is empty (an unset shell variable?)" in capsys.readouterr().err
+
+
+def test_data_sample_is_refused_when_a_sample_folder_is_here(tmp_path, monkeypatch, capsys):
+    (tmp_path / "sample").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["validate", "--data", "sample"])
+    assert info.value.code == 2 and "ambiguous" in capsys.readouterr().err
+
+
+def test_empty_source_never_means_the_sample():
+    from kpilib import KpiError, load_dataset
+
+    with pytest.raises(KpiError, match="empty"):
+        load_dataset("")
+
+
+def test_a_stray_future_date_does_not_move_the_default_period(tmp_path):
+    from kpilib import load_dataset
+    from kpilib._asof import default_period
+
+    for f in SAMPLE_DATA_DIR.glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    with open(tmp_path / "survey_responses.csv", "a", encoding="utf-8") as fh:
+        fh.write("R_FUTURE,nps,C00001,2030-06-15,9,\n")
+    period, late = default_period(load_dataset(str(tmp_path)))
+    assert period.label == "2025-12"
+    assert len(late) == 1 and "survey_responses" in late[0] and "2030-06-15" in late[0]
+
+
+def test_relative_data_and_out_from_another_folder(tmp_path, tiny_dir):
+    """The README's ``--data path/to/export`` form, run from a folder that is not the project's."""
+    work = tmp_path / "job"
+    (work / "export").mkdir(parents=True)
+    for name in TINY:
+        shutil.copy(tiny_dir / f"{name}.csv", work / "export" / f"{name}.csv")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    done = subprocess.run([sys.executable, "-m", "kpilib._cli", "report", "--data", "export", "--out", "packs",
+                           "--period", "2024-03", "--notebooks", "00_overview", "--no-progress"],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    pack = work / "packs" / "2024-03"
+    assert (pack / "00_overview.html").exists()
+    figures = json.loads((pack / "kpis.json").read_text())
+    assert figures["period"] == "2024-03" and figures["data_source"] == "export"
+    assert str((work / "export").resolve()) in (pack / "00_overview.html").read_text()  # what the kernel read
