@@ -35,6 +35,10 @@ from scipy.special import betaln, hyp2f1
 from ._errors import KpiError
 
 
+#: Smallest polarization searched: below it churn is the same for every customer (a geometric model).
+MIN_POLARIZATION = 1e-7
+
+
 class ModelFitError(KpiError):
     """The data cannot identify the model (no churn, too few periods, bad counts)."""
 
@@ -48,6 +52,8 @@ class SBGFit:
     n: int
     periods: int
     log_likelihood: float
+    converged: bool = True
+    iterations: int = 0
 
     @property
     def mean_churn(self) -> float:
@@ -62,7 +68,9 @@ class SBGFit:
 
     @property
     def homogeneous(self) -> bool:
-        """True when the data show no heterogeneity (the fit is a plain geometric model)."""
+        """True when the data show no heterogeneity (the fit is a plain geometric model):
+        alpha and beta ran to the optimiser's bound with their ratio fixed, or polarization
+        is below 0.001 (at the search's edge, alpha and beta are large with a fixed ratio)."""
         return self.polarization < 1e-3
 
     def survival(self, t):
@@ -90,12 +98,25 @@ class SBGFit:
         return float((b + n - 1) / (a + b + n - 1) * hyp2f1(1.0, b + n, a + b + n, 1 / (1 + discount_rate)))
 
 
+def _alpha_beta(mean: float, polarization: float) -> tuple[float, float]:
+    """alpha, beta from the mean churn m = a / (a + b) and the polarization p = 1 / (a + b + 1)."""
+    total = (1 - polarization) / polarization
+    return mean * total, (1 - mean) * total
+
+
 def _neg_log_likelihood(params: np.ndarray, lost: np.ndarray, alive_end: float) -> float:
-    a, b = np.exp(params)
-    t = np.arange(1, len(lost) + 1)
-    log_p = betaln(a + 1, b + t - 1) - betaln(a, b)
-    log_s = betaln(a, b + len(lost)) - betaln(a, b)
-    return -float(np.sum(lost * log_p) + alive_end * log_s)
+    """-log L of the sBG, by the recursion of Fader and Hardie (2007) in log form.
+
+    log S(t) = sum_{j<t} log((b + j) / (a + b + j)) and log P(T = t) = log S(t - 1) +
+    log(a / (a + b + t - 1)): sums of logs stay exact where betaln differences of huge
+    a and b (a homogeneous book) cancel catastrophically.
+    """
+    a, b = _alpha_beta(*params)
+    j = np.arange(len(lost), dtype=float)
+    log_s = np.concatenate([[0.0], np.cumsum(np.log(b + j) - np.log(a + b + j))])  # S(0..T)
+    log_p = log_s[:-1] + np.log(a) - np.log(a + b + j)  # P(T = 1..T)
+    value = float(np.sum(np.where(lost > 0, lost * log_p, 0.0)) + (alive_end * log_s[-1] if alive_end else 0.0))
+    return -value if np.isfinite(value) else 1e300
 
 
 def fit_sbg(survivors: Sequence[float]) -> SBGFit:
@@ -121,15 +142,22 @@ def fit_sbg(survivors: Sequence[float]) -> SBGFit:
     lost = -np.diff(s)
     if lost.sum() == 0:
         raise ModelFitError("no customer churned in this cohort, so retention cannot be modelled")
+    # searched as (mean churn, polarization) in the unit square: the likelihood is smooth there,
+    # and a homogeneous book is the edge polarization -> 0 (a geometric model), not a ridge to infinity
+    churn = float(lost.sum() / (lost * np.arange(1, len(lost) + 1)).sum() if s[-1] == 0 else
+                  lost.sum() / ((lost * np.arange(1, len(lost) + 1)).sum() + s[-1] * len(lost)))
     best = None
-    for start in ((0.0, 0.0), (np.log(0.5), np.log(2.0)), (np.log(2.0), np.log(10.0))):
-        res = minimize(_neg_log_likelihood, np.array(start), args=(lost, s[-1]), method="Nelder-Mead",
-                       options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+    for start in ((min(max(churn, 1e-3), 0.9), 0.01), (min(max(churn, 1e-3), 0.9), 0.3), (0.5, 0.5)):
+        res = minimize(_neg_log_likelihood, np.array(start), args=(lost, s[-1]), method="L-BFGS-B",
+                       bounds=[(1e-9, 1 - 1e-9), (MIN_POLARIZATION, 1 - 1e-9)],
+                       options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
         if best is None or res.fun < best.fun:
             best = res
-    a, b = np.exp(best.x)
+    if not np.isfinite(best.fun):
+        raise ModelFitError("the sBG likelihood could not be evaluated on these counts")
+    a, b = _alpha_beta(*best.x)
     return SBGFit(alpha=float(a), beta=float(b), n=int(s[0]), periods=len(s) - 1,
-                  log_likelihood=-float(best.fun))
+                  log_likelihood=-float(best.fun), converged=bool(best.success), iterations=int(best.nit))
 
 
 def sbg_clv(fit: SBGFit, mrr: float, gross_margin: float, discount_rate: float) -> float:

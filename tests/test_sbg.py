@@ -84,3 +84,10 @@ def test_polarization_and_homogeneous_cohorts():
     geometric = [round(1000 * 0.9 ** t) for t in range(10)]  # one churn rate for all: 10 %
     flat = fit_sbg(geometric)
     assert flat.homogeneous and flat.mean_churn == pytest.approx(0.1, abs=0.002)
+
+
+def test_the_bounded_fit_reports_convergence_on_published_and_flat_books():
+    regular = fit_sbg([1000, 631, 468, 382, 326, 289, 262, 241])
+    assert regular.converged and regular.iterations > 0
+    flat = fit_sbg([1000 * 0.9 ** t for t in range(10)])  # every customer churns 10 % a period
+    assert flat.converged and flat.homogeneous and flat.mean_churn == pytest.approx(0.1, abs=1e-6)
