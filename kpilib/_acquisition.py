@@ -87,26 +87,40 @@ def ltv(arpa: float, gross_margin: float, monthly_churn: float) -> float:
         else float("nan")
 
 
+LTV_ROW = "LTV (new-customer ARPA x margin / churn)"
+LTV_BASE_ROW = "LTV on installed-base ARPA (beside)"
+
+
 def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: float,
                    churn_6m: float, sbg_clv: float | None = None,
                    cac_note: str = "no new customers in the period") -> pd.DataFrame:
     """CAC, CAC payback, LTV and LTV:CAC with the reason for any undefined value.
 
+    **One ARPA basis.** CAC buys *new* customers, so the figures judged against it use the
+    ARPA of the customers it bought (``new_arpa``: new MRR / new customers of the period):
+    CAC payback (months) = CAC / (new ARPA x gross margin) and
+    LTV = new ARPA x gross margin / ``churn_6m``, LTV:CAC = LTV / CAC. The installed-base
+    ARPA version (ChartMogul's LTV basis) is shown beside it, never mixed in.
     ``churn_6m`` is the average monthly customer churn of the six months before the report
     month (ChartMogul's trailing window, current month excluded).
-    CAC payback (months) = CAC / (new-customer ARPA x gross margin).
     """
-    value_ltv = ltv(arpa, gross_margin, churn_6m)
+    value_ltv = ltv(new_arpa, gross_margin, churn_6m)
+    base_ltv = ltv(arpa, gross_margin, churn_6m)
+    no_ltv = "no churn in the last six months" if not (np.isfinite(churn_6m) and churn_6m > 0) \
+        else "no new customers in the period"
     rows = {
         "CAC": (cac, "money", "" if np.isfinite(cac) else cac_note),
+        "ARPA of new customers": (new_arpa, "money", "" if np.isfinite(new_arpa) else "no new customers"),
         "CAC payback (months)": (ratio(cac, new_arpa * gross_margin), "months",
-                                 "" if np.isfinite(cac) else "CAC undefined"),
-        "LTV (ARPA x margin / churn)": (value_ltv, "money",
-                                        "" if np.isfinite(value_ltv) else "no churn in the last six months"),
-        "sBG CLV (cohort model)": (np.nan if sbg_clv is None else sbg_clv, "money",
-                                   "" if sbg_clv is not None else "no cohort model fitted"),
+                                 "" if np.isfinite(ratio(cac, new_arpa * gross_margin)) else "CAC or new ARPA undefined"),
+        LTV_ROW: (value_ltv, "money", "" if np.isfinite(value_ltv) else no_ltv),
         "LTV:CAC": (ratio(value_ltv, cac), "ratio",
                     "" if np.isfinite(ratio(value_ltv, cac)) else "LTV or CAC undefined"),
+        LTV_BASE_ROW: (base_ltv, "money", "" if np.isfinite(base_ltv) else "no churn in the last six months"),
+        "LTV:CAC on installed-base ARPA (beside)": (ratio(base_ltv, cac), "ratio",
+                                                    "" if np.isfinite(ratio(base_ltv, cac)) else "LTV or CAC undefined"),
+        "sBG CLV (cohort model)": (np.nan if sbg_clv is None else sbg_clv, "money",
+                                   "" if sbg_clv is not None else "no cohort model fitted"),
     }
     return pd.DataFrame([(k, v, u, n) for k, (v, u, n) in rows.items()],
                         columns=["metric", "value", "unit", "note"]).set_index("metric")
@@ -179,4 +193,5 @@ def dataset_unit_economics(dataset, period: ReportPeriod) -> tuple[pd.DataFrame,
         note = "no new customers in the period"
     econ = unit_economics(cac=cac, arpa=rev["arpa"], new_arpa=rev["asp_new"], gross_margin=margin,
                           churn_6m=churn_6m, sbg_clv=clv, cac_note=note)
-    return econ, {"arpa": float(rev["arpa"]), "gross_margin": margin, "churn_6m": churn_6m}
+    return econ, {"arpa": float(rev["arpa"]), "new_arpa": float(rev["asp_new"]), "gross_margin": margin,
+                  "churn_6m": churn_6m}

@@ -157,8 +157,10 @@ TABLES: dict[str, Table] = {
                 Column("outcome", "enum", "Deal outcome; empty while open.",
                        nullable=True, values=("won", "lost")),
                 Column("amount", "money",
-                       "Annual contract value of the deal in the base currency.",
+                       "Annual contract value of the deal, in `currency`.",
                        nullable=True, min=0),
+                Column("currency", "text", "ISO 4217 code of `amount` (default: the data currency).",
+                       optional=True, nullable=True, pattern=CURRENCY_PATTERN),
                 Column("customer_id", "id", "Account created from a won lead.", nullable=True),
             ),
             key=("lead_id",),
@@ -179,13 +181,15 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "marketing_spend",
-            "Monthly acquisition spend per channel, in the base currency.",
+            "Monthly acquisition spend per channel.",
             (
                 Column("month", "month", "Calendar month."),
                 Column("channel", "text", "Channel the spend is attributed to."),
                 Column("category", "enum", "Marketing or sales spend.",
                        values=("marketing", "sales")),
-                Column("amount", "money", "Spend in the base currency.", min=0),
+                Column("amount", "money", "Spend, in `currency`.", min=0),
+                Column("currency", "text", "ISO 4217 code of `amount` (default: the data currency).",
+                       optional=True, pattern=CURRENCY_PATTERN),
             ),
             key=("month", "channel", "category"),
         ),
@@ -231,12 +235,14 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "financials",
-            "Monthly profit and loss in the base currency.",
+            "Monthly profit and loss, in `currency`.",
             (
                 Column("month", "month", "Calendar month."),
                 Column("revenue", "money", "Recognised revenue.", min=0),
                 Column("cogs", "money", "Cost of goods sold.", min=0),
                 Column("operating_expenses", "money", "Operating expenses excluding COGS.", min=0),
+                Column("currency", "text", "ISO 4217 code of the amounts (default: the data currency).",
+                       optional=True, pattern=CURRENCY_PATTERN),
             ),
             key=("month",),
         ),
@@ -247,6 +253,9 @@ TABLES: dict[str, Table] = {
 CROSS_RULES: tuple[tuple[str, str], ...] = (
     ("subscriptions", "end_date > start_date when end_date is set"),
     ("subscriptions", "every currency has a rate in fx_rates (or is the base currency)"),
+    ("leads, marketing_spend, financials", "every currency has a rate in fx_rates; without a `currency` "
+     "column, amounts are in the data currency: the fx_rates currency whose rate is 1 (else the base "
+     "currency)"),
     ("leads", "outcome is set exactly when closed_at is set"),
     ("leads", "closed_at >= created_at"),
     ("web_traffic", "bounced_sessions <= sessions"),

@@ -1,10 +1,35 @@
-"""Number formatting for pages: money, counts, rates; missing shown as 'n/a', never inf/NaN."""
+"""Number formatting for pages: money, counts, rates; missing shown as 'n/a', never inf/NaN.
+
+Money is formatted by Babel (CLDR data) for its currency and the reader's locale: the symbol,
+its position and the separators come from the locale, never from a hard-coded ``$``.
+"""
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
-from ._plotting import currency_symbol, short_money
+from babel import Locale
+from babel.numbers import format_compact_currency, parse_pattern
+
+DEFAULT_LOCALE = "en_US"
+
+
+@lru_cache(maxsize=64)
+def _whole_money_pattern(locale: str):
+    pattern = parse_pattern(Locale.parse(locale).currency_formats["standard"].pattern)
+    pattern.frac_prec = (0, 0)
+    return pattern
+
+
+def format_money(x: float, currency: str, locale: str = DEFAULT_LOCALE, *, short: bool = False) -> str:
+    """An amount in ``currency`` for ``locale``: ``$1,396,447``, ``1 396 447 €`` (fr_FR),
+    ``RM1,396,447`` (MYR in ms_MY); ``short``: compact, ``$1.4M``, ``$36.7K``."""
+    if short:
+        digits = 2 if abs(x) >= 1e6 else (1 if abs(x) >= 1e3 else 0)
+        return format_compact_currency(x, currency, locale=locale, fraction_digits=digits)
+    return _whole_money_pattern(locale).apply(x, Locale.parse(locale), currency=currency,
+                                              currency_digits=False)
 
 
 def is_missing(x: object) -> bool:
@@ -24,10 +49,9 @@ def format_value(x: object, unit: str, currency: str = "USD", *, missing: str = 
         return missing
     v = float(x)  # type: ignore[arg-type]
     if unit == "money":
-        sign = "-" if v < 0 else ""
-        return f"{sign}{currency_symbol(currency)}{abs(v):,.0f}"
+        return format_money(v, currency)
     if unit == "money_short":
-        return short_money(v, currency)
+        return format_money(v, currency, short=True)
     if unit == "count":
         return f"{v:,.0f}"
     if unit == "pct":

@@ -138,7 +138,8 @@ def channel_funnel(leads: pd.DataFrame, web: pd.DataFrame | None, period: Report
 def rep_leaderboard(leads: pd.DataFrame, activities: pd.DataFrame | None, period: ReportPeriod) -> pd.DataFrame:
     """Per sales rep: calls per working day (days with an activity row), demos booked and held,
     leads assigned (created in the period), deals won among them, demo conversion = demos held /
-    leads assigned, deal conversion = won / leads assigned. Sorted by deals won."""
+    demos booked (both from sales_activities, so it compares like with like and never exceeds
+    100 %), deal conversion = won / leads assigned (the same leads). Sorted by deals won."""
     pool = leads[_in(leads["created_at"], period)]
     assigned = pool.groupby("owner").size().rename("leads")
     won = pool[pool["outcome"] == "won"].groupby("owner").size().rename("won")
@@ -149,7 +150,7 @@ def rep_leaderboard(leads: pd.DataFrame, activities: pd.DataFrame | None, period
             demos_held=("demos_held", "sum")).astype("float64")
         out = out.join(act, how="outer").fillna({"leads": 0.0, "won": 0.0})
         out["calls_per_day"] = [ratio(c, d) for c, d in zip(out["calls"], out["days"])]
-        out["demo_conversion"] = [ratio(h, n) for h, n in zip(out["demos_held"], out["leads"])]
+        out["demo_conversion"] = [ratio(h, b) for h, b in zip(out["demos_held"], out["demos_booked"])]
     out["deal_conversion"] = [ratio(w, n) for w, n in zip(out["won"], out["leads"])]
     return out.sort_values(["won", "leads"], ascending=False).rename_axis("owner")
 

@@ -379,6 +379,13 @@ def _cross_rules(tables: dict[str, pd.DataFrame], offsets: dict[str, int], files
            else f"amounts not in {base_currency} need an fx_rates table",
            ~subs["currency"].isin(rated), o, f)
 
+    for name in ("leads", "marketing_spend", "financials"):
+        df = tables.get(name)
+        if df is not None and "currency" in df.columns:
+            _check(name, "currency", "every currency needs a rate in fx_rates" if fx is not None
+                   else f"amounts not in {base_currency} need an fx_rates table",
+                   df["currency"].notna() & ~df["currency"].isin(rated), offsets[name], files[name])
+
     customers = set(tables["customers"]["customer_id"])
     for name, df in tables.items():
         spec = TABLES[name]

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._asof import as_of
+from ._currency import in_base_currency
 from ._loading import Dataset, load_dataset
 from ._mrr import customer_mrr
 from ._periods import ReportPeriod, parse_period
@@ -50,7 +51,8 @@ class KpiModel:
     def __init__(self, dataset: Dataset, period: ReportPeriod | str, *, segment: str | None = None,
                  _cache: dict | None = None) -> None:
         self.period = parse_period(period)
-        self.source = dataset.filter(segment=segment) if segment not in (None, "", "all") else dataset
+        source = dataset.filter(segment=segment) if segment not in (None, "", "all") else dataset
+        self.source = in_base_currency(source)  # every amount in the base currency, once
         self.segment = segment if segment not in (None, "", "all") else None
         self.data = as_of(self.source, self.period.end_date)
         self._models = {} if _cache is None else _cache  # shared by the models of one source

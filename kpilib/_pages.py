@@ -35,7 +35,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "opening_mrr": ("Opening MRR", "money"), "closing_mrr": ("Closing MRR", "money"),
     "new": ("New", "money"), "expansion": ("Expansion", "money"), "reactivation": ("Reactivation", "money"),
     "contraction": ("Contraction", "money"), "churn": ("Churn", "money"),
-    "net_new_mrr": ("Net new MRR", "money"), "share": ("Share of MRR", "pct"),
+    "net_new_mrr": ("Net new MRR", "money"), "moved_in": ("Moved in", "money"),
+    "moved_out": ("Moved out", "money"), "share": ("Share of MRR", "pct"),
     "customers": ("Customers", "count"), "mrr_before": ("MRR before", "money"),
     "mrr_after": ("MRR after", "money"), "change": ("Change", "money"),
     "name": ("Name", "text"), "segment": ("Segment", "text"), "movement": ("Movement", "text"),
@@ -272,7 +273,8 @@ def unit_economics_note(model: KpiModel) -> HTML:
     value = econ.loc["LTV:CAC", "value"]
     cur = model.base_currency
     return note(f"LTV:CAC is {format_value(value, 'ratio', missing='undefined')}: {ltv_cac_verdict(value)}. "
-                f"Inputs: ARPA {format_value(inputs['arpa'], 'money', cur)}, gross margin "
+                f"Inputs: ARPA of the period's new customers {format_value(inputs['new_arpa'], 'money', cur)} "
+                f"(the installed base's is {format_value(inputs['arpa'], 'money', cur)}, shown beside), gross margin "
                 f"{format_value(inputs['gross_margin'], 'pct')}, six-month average churn "
                 f"{format_value(inputs['churn_6m'], 'pct')} a month.")
 

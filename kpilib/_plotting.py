@@ -7,13 +7,14 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
+from ._format import format_money
+
 PALETTE = ["#2E5EAA", "#5AA469", "#F2A541", "#D1495B", "#7E6B8F", "#3C9D9B", "#8C8C8C", "#B5651D"]
 MOVEMENT_COLORS = {
     "new": "#2E5EAA", "expansion": "#5AA469", "reactivation": "#3C9D9B",
     "contraction": "#F2A541", "churn": "#D1495B",
 }
 FIGSIZE = (9.0, 4.0)
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 def use_house_style() -> None:
@@ -34,22 +35,9 @@ def use_house_style() -> None:
         pass
 
 
-def currency_symbol(currency: str) -> str:
-    return _SYMBOLS.get(currency.upper(), currency.upper() + " ")
-
-
 def short_money(x: float, currency: str = "USD") -> str:
-    """``$1.2M``, ``$350k``, ``$900`` — for axes and tiles."""
-    sym = currency_symbol(currency)
-    sign = "-" if x < 0 else ""
-    x = abs(x)
-    if x >= 1e6:
-        return f"{sign}{sym}{x / 1e6:.2f}M"
-    if x >= 1e4:
-        return f"{sign}{sym}{x / 1e3:.0f}k"
-    if x >= 1e3:
-        return f"{sign}{sym}{x / 1e3:.1f}k"
-    return f"{sign}{sym}{x:,.0f}"
+    """``$1.4M``, ``$350K``, ``$900`` — for axes and labels (Babel's compact currency format)."""
+    return format_money(x, currency, short=True)
 
 
 def money_axis(ax: plt.Axes, currency: str = "USD", axis: str = "y") -> plt.Axes:

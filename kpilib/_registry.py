@@ -12,7 +12,7 @@ registry: adding a KPI means one spec here and, if new, one function in the metr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -51,6 +51,7 @@ class KpiSpec:
     health: Callable[[float, KpiModel], Verdict] | None = None
     kinds: tuple[str, ...] = ("month", "quarter", "year")  # period kinds showing it as a tile
     company_reason: str = field(default="")
+    source: str = ""
 
 
 # --- health rules -------------------------------------------------------------------------
@@ -140,73 +141,109 @@ def _econ(name: str) -> Callable[[KpiModel], float]:
 
 _SPECS: tuple[KpiSpec, ...] = (
     KpiSpec("mrr", "MRR", "money", "01_revenue", "mrr", "Monthly recurring revenue", _STOCK,
-            lambda m: m.revenue["mrr"]),
-    KpiSpec("arr", "ARR", "money", "01_revenue", "arr", "12 x MRR", _STOCK, lambda m: m.revenue["arr"]),
+            lambda m: m.revenue["mrr"],
+            source='ChartMogul, MRR (month-end snapshot); Stripe, Billing metric definitions'),
+    KpiSpec("arr", "ARR", "money", "01_revenue", "arr", "12 x MRR", _STOCK, lambda m: m.revenue["arr"],
+            source='ChartMogul, ARR = 12 x MRR'),
     KpiSpec("customers", "Paying customers", "count", "01_revenue", "customers",
-            "Customers with MRR > 0", _STOCK, lambda m: m.revenue["customers"]),
+            "Customers with MRR > 0", _STOCK, lambda m: m.revenue["customers"],
+            source='ChartMogul, Customers (MRR > 0)'),
     KpiSpec("arpa", "ARPA", "money", "01_revenue", "arpa", "MRR / paying customers", _STOCK,
-            lambda m: m.revenue["arpa"]),
+            lambda m: m.revenue["arpa"],
+            source='ChartMogul, Average Revenue Per Account'),
     KpiSpec("net_new_mrr", "Net new MRR", "money", "01_revenue", "net-new-mrr",
-            "Closing MRR - opening MRR", _FLOW, lambda m: m.revenue["net_new_mrr"]),
+            "Closing MRR - opening MRR", _FLOW, lambda m: m.revenue["net_new_mrr"],
+            source='ChartMogul, Net MRR movement'),
     KpiSpec("mrr_growth", "MRR growth (period)", "pct", "01_revenue", "mrr-growth",
             "(Closing MRR - opening MRR) / opening MRR",
             {"month": "growth over the month", "quarter": "growth over the quarter",
              "year": "growth over the year"},
-            lambda m: m.revenue["mrr_growth"], kinds=("quarter", "year")),
+            lambda m: m.revenue["mrr_growth"], kinds=("quarter", "year"),
+            source='ChartMogul, MRR growth rate'),
     KpiSpec("mrr_cmgr", "MRR growth /month", "pct", "01_revenue", "mrr-growth",
             "Compounded monthly growth: (closing / opening MRR) ^ (1 / months) - 1",
             {"month": "growth over the month", "quarter": "compounded monthly growth over the quarter",
              "year": "compounded monthly growth over the year"},
-            lambda m: m.revenue["mrr_cmgr"], health=_growth_health),
+            lambda m: m.revenue["mrr_cmgr"], health=_growth_health,
+            source='compounded monthly growth rate (CMGR); target bands: the glossaries, T2D3 (Battery Ventures, 2015)'),
     KpiSpec("customer_churn", "Customer churn (period)", "pct", "02_churn_cohorts", "customer-churn",
             "Customers paying at the period's start and not at its end / customers paying at its start",
             {"month": "share of the month's starting customers lost",
              "quarter": "share of the quarter's starting customers lost",
              "year": "share of the year's starting customers lost"},
-            lambda m: m.revenue["customer_churn"], kinds=("quarter", "year")),
+            lambda m: m.revenue["customer_churn"], kinds=("quarter", "year"),
+            source="ChartMogul, Customer Churn Rate (start-of-period base); Bain & Company's retention arithmetic for the monthly equivalent"),
     KpiSpec("customer_churn_monthly", "Customer churn /month", "pct", "02_churn_cohorts", "customer-churn",
             "Monthly equivalent of the period's customer churn: 1 - (1 - churn) ^ (1 / months)",
             {"month": "share of the month's starting customers lost",
              "quarter": "monthly equivalent of the quarter's churn",
              "year": "monthly equivalent of the year's churn"},
-            lambda m: m.revenue["customer_churn_monthly"], health=_churn_health),
+            lambda m: m.revenue["customer_churn_monthly"], health=_churn_health,
+            source="the glossaries' 2-5 % monthly band"),
     KpiSpec("gross_mrr_churn", "Gross MRR churn", "pct", "02_churn_cohorts", "gross-mrr-churn",
-            "-(churn + contraction) / opening MRR", _FLOW, lambda m: m.revenue["gross_mrr_churn"]),
+            "-(churn + contraction) / opening MRR", _FLOW, lambda m: m.revenue["gross_mrr_churn"],
+            source='ChartMogul, Gross MRR Churn Rate'),
     KpiSpec("nrr", "NRR (12 months)", "pct", "01_revenue", "nrr",
             "MRR now of the customers paying 12 months ago / their MRR then",
-            {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["nrr"]),
+            {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["nrr"],
+            source='ChartMogul, Net MRR Retention (cohort of 12 months ago)'),
     KpiSpec("grr", "GRR (12 months)", "pct", "01_revenue", "grr",
             "As NRR with each customer's MRR capped at its MRR 12 months ago",
             {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["grr"],
-            kinds=()),
+            kinds=(),
+            source='KeyBanc SaaS survey convention: GRR excludes expansion'),
     KpiSpec("quick_ratio", "Quick ratio", "ratio", "01_revenue", "quick-ratio",
             "(New + expansion + reactivation) / |churn + contraction|", _FLOW,
-            lambda m: m.revenue["quick_ratio"]),
-    KpiSpec("ltv_cac", "LTV:CAC", "ratio", "04_clv_cac", "ltv-cac", "LTV / blended CAC",
+            lambda m: m.revenue["quick_ratio"],
+            source='Mamoon Hamid (Social Capital, 2015), SaaS Quick Ratio'),
+    KpiSpec("ltv_cac", "LTV:CAC", "ratio", "04_clv_cac", "ltv-cac",
+            "LTV / blended CAC, LTV = new-customer ARPA x gross margin / six-month churn",
             {"month": "CAC of the month; LTV on the six months before it",
              "quarter": "CAC of the quarter; LTV on the six months before its last month",
              "year": "CAC of the year; LTV on the six months before its last month"},
             _econ("LTV:CAC"), scope="company",
             health=_at_least(3.0, "healthy at 3:1 or more (the glossaries' target)"),
-            company_reason="marketing and sales spend is recorded per channel, not per segment"),
+            company_reason="marketing and sales spend is recorded per channel, not per segment",
+            source='ChartMogul LTV (six-month churn window); 3:1 target: the glossaries, David Skok (For Entrepreneurs)'),
     KpiSpec("cac_payback", "CAC payback", "months", "04_clv_cac", "cac-payback",
-            "CAC / (ARPA of new customers x gross margin)", _FLOW, _econ("CAC payback (months)"),
-            scope="company", company_reason="marketing and sales spend is recorded per channel, not per segment"),
+            "CAC / (ARPA of new customers x gross margin), the same ARPA basis as LTV", _FLOW, _econ("CAC payback (months)"),
+            scope="company", company_reason="marketing and sales spend is recorded per channel, not per segment",
+            source='David Skok (For Entrepreneurs), months to recover CAC'),
     KpiSpec("nps", "NPS", "points", "05_nps", "nps", "% promoters - % detractors", _voice_meaning(),
-            lambda m: m.voice("nps")["nps"]),
+            lambda m: m.voice("nps")["nps"],
+            source='Reichheld (2003), The One Number You Need to Grow, HBR'),
     KpiSpec("win_rate", "Win rate", "pct", "03_funnel", "win-rate",
             "Deals won / deals closed (won or lost) in the period", _FLOW, lambda m: m.win_rate,
-            scope="company", company_reason="leads carry no segment until they become customers"),
+            scope="company", company_reason="leads carry no segment until they become customers",
+            source='won / (won + lost), deals closed in the period'),
     KpiSpec("bounce_rate", "Bounce rate", "pct", "03_funnel", "bounce-rate",
             "Bounced sessions / sessions", _FLOW,
             lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
-            scope="company", health=_bounce_health, company_reason="web traffic is not tied to accounts"),
+            scope="company", health=_bounce_health, company_reason="web traffic is not tied to accounts",
+            source='Google Analytics (Universal) definition: single-page sessions / sessions'),
     KpiSpec("rule_of_40", "Rule of 40", "pct", "01_revenue", "rule-of-40",
             "Revenue growth (year over year) + profit margin, trailing twelve months", _TTM,
             lambda m: m.rule_of_40["rule_of_40"], scope="company",
             health=_at_least(RULE_OF_40, "healthy at 40 % or more (Brad Feld, 2015; the glossaries)",
                              below="warn"),
-            company_reason="financials are the company's profit and loss"),
+            company_reason="financials are the company's profit and loss",
+            source='Brad Feld (2015), The Rule of 40% for a Healthy SaaS Company'),
 )
 
+_SPECS = tuple(replace(s, anchor=f"kpi-{s.key.replace('_', '-')}") for s in _SPECS)  # docs/metrics.md ids
 KPIS: dict[str, KpiSpec] = {s.key: s for s in _SPECS}
+
+
+def registry_markdown() -> str:
+    """The registry as the glossary table of docs/metrics.md (kept in step by a test)."""
+    lines = ["| KPI | unit | scope | month | quarter | year | health target | source |",
+             "|---|---|---|---|---|---|---|---|"]
+    for spec in _SPECS:
+        target = {"mrr_cmgr": "by ARR band: " + "; ".join(b[2] for b in GROWTH_BANDS),
+                  "customer_churn_monthly": f"<= {CHURN_BAND[0]:.0%} healthy, > {CHURN_BAND[1]:.0%} unhealthy",
+                  "ltv_cac": ">= 3", "bounce_rate": "< 50 %", "rule_of_40": ">= 40 %"}.get(spec.key, "-")
+        scope = "company-wide" if spec.scope == "company" else "account"
+        lines.append(f"| <a id=\"kpi-{spec.key.replace('_', '-')}\"></a>**{spec.label}** (`{spec.key}`): "
+                     f"{spec.definition} | {spec.unit} | {scope} | {spec.meaning['month']} | "
+                     f"{spec.meaning['quarter']} | {spec.meaning['year']} | {target} | {spec.source} |")
+    return "\n".join(lines) + "\n"

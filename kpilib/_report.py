@@ -9,10 +9,12 @@ was.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -54,6 +56,27 @@ class NotebookResult:
     cell_index: int | None = None
     ename: str | None = None
     evalue: str | None = None
+
+
+def pack_name(period: ReportPeriod, segment: str | None) -> str:
+    """The pack's folder name: ``2025-12`` for all accounts, ``2025-12-segment-enterprise`` for one
+    segment. The segment part is a slug (lower-case letters, digits and dashes), so a segment
+    value from the data can never name a path outside the output folder."""
+    if segment in (None, "", "all"):
+        return period.label
+    slug = re.sub(r"[^a-z0-9]+", "-", str(segment).lower()).strip("-")
+    if not slug:
+        slug = hashlib.sha256(str(segment).encode("utf-8")).hexdigest()[:10]
+    return f"{period.label}-segment-{slug}"
+
+
+def sibling_packs(out_root: Path, period: ReportPeriod, own: str) -> list[str]:
+    """The other packs of the same period already in the output folder (for the index)."""
+    if not out_root.is_dir():
+        return []
+    names = [p.name for p in out_root.iterdir()
+             if p.is_dir() and (p.name == period.label or p.name.startswith(f"{period.label}-segment-"))]
+    return sorted(n for n in names if n != own)
 
 
 def report_parameters(period: ReportPeriod, data: str | None, base_currency: str,
@@ -121,8 +144,11 @@ def render_html(notebook: Path, target: Path) -> None:
 
 
 def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Sequence[str],
-                segment: str) -> Path:
-    """Write ``index.html`` listing the reports, the period and the data source."""
+                segment: str, siblings: Sequence[str] = ()) -> Path:
+    """Write ``index.html`` listing the reports, the period, the data source and the other packs
+    of the same period (all accounts, other segments) that sit beside this one."""
+    others = "".join(f'<li><a href="../{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in siblings)
+    others = f"<p class=\"meta\">Other packs of this period:</p><ul>{others}</ul>" if siblings else ""
     items = "\n".join(
         f'<li><a href="{html.escape(n)}.html">{html.escape(NOTEBOOKS.get(n, n))}</a></li>' for n in names
     )
@@ -144,6 +170,7 @@ li {{ margin: .4rem 0; font-size: 1.1rem; }}
 <ul>
 {items}
 </ul>
+{others}
 <p class="meta">Data source: {html.escape(dataset.source)}. Data end: {data_end}.
 Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
 <p class="meta">Machine-readable headline figures: <a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>.</p>
@@ -261,7 +288,8 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     if unknown:
         raise KpiError(f"unknown notebook(s): {', '.join(unknown)}")
     out_root = Path(out).expanduser().resolve() if out else REPORTS_DIR
-    staging = _prepare_out(out_root, rperiod.label)
+    folder = pack_name(rperiod, segment)
+    staging = _prepare_out(out_root, folder)
     notebook_data, saved_env = _for_kernels(data), os.environ.get(DATABASE_ENV)
     if data and data != "database" and "://" in str(data):
         # papermill writes parameters into the notebooks and so into the HTML:
@@ -276,9 +304,9 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
             render_html(staging / f"{name}.ipynb", staging / f"{name}.html")
             tick(f"rendered {name}")
         write_figures(staging, rperiod, dataset)
-        write_index(staging, rperiod, dataset, names, segment)
+        write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder))
         tick("index")
-        _swap_in(staging, out_root / rperiod.label)
+        _swap_in(staging, out_root / folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -289,7 +317,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
             os.environ.pop(DATABASE_ENV, None)
         else:
             os.environ[DATABASE_ENV] = saved_env
-    return out_root / rperiod.label
+    return out_root / folder
 
 
 def _for_kernels(data: str | None) -> str | None:

@@ -348,26 +348,74 @@ def churn_status(rate: float, months: int = 1) -> str:
     return "ok" if rate <= CHURN_BAND[0] else ("warn" if rate <= CHURN_BAND[1] else "bad")
 
 
+GROUP_FLOWS = ["new", "expansion", "reactivation", "contraction", "churn", "moved_in", "moved_out"]
+
+
 def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
                       customers: pd.DataFrame, period: PeriodLike, by: str, *,
                       base_currency: str = "USD") -> pd.DataFrame:
-    """MRR at the period end and the period's movements per group.
+    """MRR at the period end and the period's movements per group, adding up to the company.
 
-    ``by`` is a customers column (segment, region, acquisition_channel) or a
-    subscriptions column such as ``plan`` (a plan switch is then churn in one plan and
-    new in the other). Columns: ``mrr, share, customers, arpa, new, expansion,
-    reactivation, contraction, churn, net_new_mrr``; sorted by MRR, largest first.
-    ``share`` and ``arpa`` are NaN when undefined (no MRR, no customers).
+    ``by`` is a customers column (segment, region, acquisition_channel) or a subscriptions
+    column such as ``plan``. Each month, a customer's movement is classified on its *total*
+    MRR, as for the company (:func:`~kpilib.mrr_movements`): new, reactivation and churn are
+    credited to the groups the customer enters or leaves. A customer who keeps paying but
+    changes group (an upgrade to another plan) is **moved out** of the old group at its MRR
+    there and **moved in** to the new one at its MRR there, and any change within a group it
+    stays in is expansion or contraction. So, summed over the groups, new, reactivation and
+    churn equal the company's; moved in and moved out of switching customers plus the groups'
+    expansion and contraction equal the company's expansion and contraction; and net new MRR
+    adds up exactly.
+
+    Returns
+    -------
+    DataFrame
+        One row per group, largest MRR first: ``mrr, share, customers, arpa, new, expansion,
+        reactivation, contraction, churn, moved_in, moved_out, net_new_mrr``. ``share`` and
+        ``arpa`` are NaN when undefined (no MRR, no customers).
     """
+    from ._mrr import customer_mrr
+
     first, last, _ = _period_months(period)
-    key = by if by in subscriptions.columns else customers.set_index("customer_id")[by].rename(by)
-    mov = _movements(subscriptions, fx_rates, first, last, base_currency, key)
-    grouped = mov.groupby(level=0, sort=False)
-    out = grouped[MONEY_FLOWS].sum().assign(
-        mrr=grouped["closing_mrr"].last(), customers=grouped["customers"].last().astype("int64"),
-        net_new_mrr=lambda d: d["mrr"] - grouped["opening_mrr"].first())
+    if by in subscriptions.columns:
+        groups = subscriptions[by].astype("str")
+    else:
+        groups = subscriptions["customer_id"].map(customers.set_index("customer_id")[by]).astype("str")
+    keyed = subscriptions.assign(customer_id=groups + "\x1f" + subscriptions["customer_id"].astype("str"))
+    months = pd.period_range(first - 1, last, freq="M")
+    key_wide = customer_mrr(keyed, fx_rates, end=last, base_currency=base_currency)
+    company = customer_mrr(subscriptions, fx_rates, end=last, base_currency=base_currency)
+    split = key_wide.index.to_series().str.split("\x1f", n=1, expand=True) if len(key_wide) else \
+        pd.DataFrame({0: [], 1: []})
+    key_group, key_customer = split[0].to_numpy(), split[1].to_numpy()
+    g = key_wide.reindex(columns=months, fill_value=0.0).to_numpy()
+    c = company.reindex(index=key_customer, columns=months, fill_value=0.0).to_numpy()
+    earlier = company.loc[:, company.columns < first - 1] if len(company.columns) else company
+    paid_before = ((earlier > 0).any(axis=1) if earlier.shape[1] else pd.Series(False, index=company.index))
+    ever = np.zeros_like(c, dtype=bool)  # paying at some month end before each month's opening
+    ever[:, 0] = paid_before.reindex(key_customer, fill_value=False).to_numpy()
+    for j in range(1, len(months)):
+        ever[:, j] = ever[:, j - 1] | (c[:, j - 1] > 0)
+    prev_g, cur_g, prev_c, cur_c = g[:, :-1], g[:, 1:], c[:, :-1], c[:, 1:]
+    started, stopped, stays = (prev_c == 0) & (cur_c > 0), (prev_c > 0) & (cur_c == 0), (prev_c > 0) & (cur_c > 0)
+    back = ever[:, :-1] | (prev_c > 0)  # paid at some earlier month end: a return is a reactivation
+    flows = {
+        "new": np.where(started & ~back, cur_g, 0.0),
+        "reactivation": np.where(started & back, cur_g, 0.0),
+        "churn": np.where(stopped, -prev_g, 0.0),
+        "moved_in": np.where(stays & (prev_g == 0) & (cur_g > 0), cur_g, 0.0),
+        "moved_out": np.where(stays & (prev_g > 0) & (cur_g == 0), -prev_g, 0.0),
+        "expansion": np.where(stays & (prev_g > 0) & (cur_g > prev_g), cur_g - prev_g, 0.0),
+        "contraction": np.where(stays & (prev_g > 0) & (cur_g > 0) & (cur_g < prev_g), cur_g - prev_g, 0.0),
+    }
+    frame = pd.DataFrame({k: v.sum(axis=1) for k, v in flows.items()})
+    frame["mrr"], frame["opening"] = g[:, -1], g[:, 0]
+    frame["customers"] = (g[:, -1] > 0).astype("int64")
+    frame[by] = key_group
+    out = frame.groupby(by, sort=False).sum()
+    out["net_new_mrr"] = out["mrr"] - out["opening"]
     total = out["mrr"].sum()
     out = out.assign(share=[ratio(m, total) for m in out["mrr"]],
-                     arpa=[ratio(m, c) for m, c in zip(out["mrr"], out["customers"])])
-    cols = ["mrr", "share", "customers", "arpa", *MONEY_FLOWS, "net_new_mrr"]
+                     arpa=[ratio(m, n) for m, n in zip(out["mrr"], out["customers"])])
+    cols = ["mrr", "share", "customers", "arpa", *GROUP_FLOWS, "net_new_mrr"]
     return out[cols].sort_values("mrr", ascending=False, kind="stable").rename_axis(by)

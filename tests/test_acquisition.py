@@ -61,16 +61,20 @@ def test_zero_new_customers_makes_cac_undefined_not_inf(spend, customers):
 
 def test_unit_economics_hand_computed():
     econ = unit_economics(cac=1000, arpa=100, new_arpa=80, gross_margin=0.8, churn_6m=0.02, sbg_clv=3500)
+    # one basis: the ARPA of the new customers CAC bought, for payback and for LTV
     assert econ.loc["CAC payback (months)", "value"] == pytest.approx(1000 / (80 * 0.8))
-    assert econ.loc["LTV (ARPA x margin / churn)", "value"] == pytest.approx(100 * 0.8 / 0.02)
-    assert econ.loc["LTV:CAC", "value"] == pytest.approx(4.0)
+    assert econ.loc["LTV (new-customer ARPA x margin / churn)", "value"] == pytest.approx(80 * 0.8 / 0.02)
+    assert econ.loc["LTV:CAC", "value"] == pytest.approx(3.2)
+    # the installed-base version beside it
+    assert econ.loc["LTV on installed-base ARPA (beside)", "value"] == pytest.approx(100 * 0.8 / 0.02)
+    assert econ.loc["LTV:CAC on installed-base ARPA (beside)", "value"] == pytest.approx(4.0)
     assert econ.loc["sBG CLV (cohort model)", "value"] == 3500
 
 
 def test_zero_churn_makes_ltv_undefined():
     assert math.isnan(ltv(100, 0.8, 0.0))
     econ = unit_economics(cac=500, arpa=100, new_arpa=100, gross_margin=0.8, churn_6m=0.0)
-    assert "no churn" in econ.loc["LTV (ARPA x margin / churn)", "note"]
+    assert "no churn" in econ.loc["LTV (new-customer ARPA x margin / churn)", "note"]
 
 
 @pytest.mark.parametrize(("x", "status"), [(3.0, "ok"), (2.99, "bad"), (float("nan"), "none")])

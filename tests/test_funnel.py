@@ -103,7 +103,10 @@ def test_rep_leaderboard(leads):
     board = rep_leaderboard(leads, acts, JAN)
     assert board.loc["ana", "leads"] == 3 and board.loc["ana", "won"] == 1
     assert board.loc["ana", "calls_per_day"] == 15
-    assert board.loc["ana", "demo_conversion"] == pytest.approx(2 / 3)
+    assert board.loc["ana", "demo_conversion"] == pytest.approx(2 / 3)  # 2 held of 3 booked
+    # cy booked a demo and held none; with no leads, held / leads would be undefined
+    assert board.loc["cy", "demo_conversion"] == 0.0
+    assert (board["demo_conversion"].dropna() <= 1).all()
     assert board.loc["ana", "deal_conversion"] == pytest.approx(1 / 3)
     assert board.loc["cy", "leads"] == 0 and math.isnan(board.loc["cy", "deal_conversion"])
 

@@ -71,3 +71,33 @@ def test_relative_data_and_out_from_another_folder(tmp_path, tiny_dir):
     figures = json.loads((pack / "kpis.json").read_text())
     assert figures["period"] == "2024-03" and figures["data_source"] == "export"
     assert str((work / "export").resolve()) in (pack / "00_overview.html").read_text()  # what the kernel read
+
+
+def test_segment_pack_names_are_slugs_inside_the_output_folder():
+    from kpilib import parse_period
+    from kpilib._report import pack_name
+
+    p = parse_period("2025-12")
+    assert pack_name(p, "all") == "2025-12" and pack_name(p, None) == "2025-12"
+    assert pack_name(p, "Enterprise") == "2025-12-segment-enterprise"
+    assert pack_name(p, "Mid-Market") == "2025-12-segment-mid-market"
+    evil = pack_name(p, "../../evil/SMB")
+    assert evil == "2025-12-segment-evil-smb" and "/" not in evil and ".." not in evil
+    assert pack_name(p, "../..").startswith("2025-12-segment-") and "/" not in pack_name(p, "../..")
+
+
+def test_a_segment_pack_is_written_beside_the_company_pack_never_over_it(tmp_path, tiny_dir):
+    from kpilib import build_report
+
+    out = tmp_path / "packs"
+    company = build_report("2024-03", data=str(tiny_dir), out=out, notebooks=["00_overview"], progress=False)
+    before = {p.name: p.read_bytes() for p in company.iterdir()}
+    smb = build_report("2024-03", data=str(tiny_dir), out=out, segment="SMB", notebooks=["00_overview"],
+                       progress=False)
+    assert smb == out / "2024-03-segment-smb" and company == out / "2024-03"
+    assert {p.name: p.read_bytes() for p in company.iterdir()} == before
+    assert 'href="../2024-03/index.html"' in (smb / "index.html").read_text()
+    figures = json.loads((smb / "kpis.json").read_text())
+    assert figures["filters"] == {"segment": "SMB"}
+    rows = {r["kpi"]: r for r in figures["kpis"]}
+    assert rows["rule_of_40"]["value"] is None and rows["rule_of_40"]["note"].startswith("company-wide")

@@ -111,3 +111,14 @@ def test_tiles_follow_the_registry_for_the_period_kind():
     month_labels = [t.label for t in kpi_tiles(headline_kpis(KpiModel(_book(), "2025-06")),
                                                kpi.parse_period("2025-06"))]
     assert "Customer churn (period)" not in month_labels and "MRR growth /month" in month_labels
+
+
+def test_docs_metrics_holds_the_registry_table_and_every_kpi_has_a_source():
+    from kpilib._paths import PROJECT_DIR
+    from kpilib._registry import registry_markdown
+
+    doc = (PROJECT_DIR / "docs" / "metrics.md").read_text(encoding="utf-8")
+    assert registry_markdown() in doc, "docs/metrics.md is stale: paste kpilib._registry.registry_markdown()"
+    for spec in KPIS.values():
+        assert spec.source and set(spec.meaning) == {"month", "quarter", "year"}, spec.key
+        assert f'id="{spec.anchor}"' in doc

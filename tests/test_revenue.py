@@ -236,6 +236,27 @@ def test_revenue_breakdown_by_segment_and_plan(book):
     assert plan.loc["P", "mrr"] == 280
 
 
+def test_plan_moves_are_their_own_rows_and_groups_add_up_to_the_company():
+    # a: Basic 100 -> Pro 300 on 10 March (an upgrade);  b: new on Basic 50 in March;
+    # c: Pro 200 churns on 15 March;  d: Basic 80 -> Basic 60 (contraction inside its plan)
+    df = subs(("a", "2024-01-01", "2024-03-10", 100, "month", "USD", "Basic"),
+              ("a", "2024-03-10", None, 300, "month", "USD", "Pro"),
+              ("b", "2024-03-05", None, 50, "month", "USD", "Basic"),
+              ("c", "2024-01-01", "2024-03-15", 200, "month", "USD", "Pro"),
+              ("d", "2024-01-01", "2024-03-01", 80, "month", "USD", "Basic"),
+              ("d", "2024-03-01", None, 60, "month", "USD", "Basic"))
+    customers = pd.DataFrame({"customer_id": list("abcd"), "segment": ["S"] * 4})
+    plan = revenue_breakdown(df, None, customers, "2024-03", "plan")
+    assert plan.loc["Basic", ["new", "moved_out", "contraction", "mrr"]].tolist() == [50, -100, -20, 110]
+    assert plan.loc["Pro", ["moved_in", "churn", "new", "mrr"]].tolist() == [300, -200, 0, 300]
+    company = period_revenue(monthly_revenue(df, None, "2024-01", "2024-03"), "2024-03")
+    flows = plan[["new", "reactivation", "churn"]].sum()
+    assert flows.tolist() == [company["new"], company["reactivation"], company["churn"]]  # 50, 0, -200
+    moves = plan[["expansion", "contraction", "moved_in", "moved_out"]].sum().sum()
+    assert moves == company["expansion"] + company["contraction"]  # a's +200 and d's -20
+    assert plan["net_new_mrr"].sum() == company["net_new_mrr"] == 30
+
+
 def test_ratio_rules():
     assert math.isnan(ratio(1, 0)) and math.isnan(ratio(0, 0)) and math.isnan(ratio(1, float("nan")))
     assert math.isnan(ratio(None, 2)) and ratio(1, 4) == 0.25 and ratio(0, 4) == 0.0
