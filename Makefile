@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PERIOD ?=
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help report test unit nbval notebooks sample-data bench clean
+.PHONY: help report test lint unit nbval notebooks sample-data bench clean
 
 help:
 	@echo "make report     build reports/<latest month>/ from the sample company (PERIOD=2025-Q4 to choose)"
@@ -23,7 +23,10 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	env -u MPLBACKEND $(BIN)/kpi report $(if $(PERIOD),--period $(PERIOD),)
 
-test: unit nbval
+test: lint unit nbval
+
+lint: $(STAMP)
+	$(BIN)/ruff check kpilib
 
 unit: $(STAMP)
 	env -u MPLBACKEND $(BIN)/python -m pytest tests -q
@@ -39,6 +42,7 @@ sample-data: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/model.py
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache

@@ -105,20 +105,20 @@ def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: fl
     month (ChartMogul's trailing window, current month excluded).
     """
     value_ltv = ltv(new_arpa, gross_margin, churn_6m)
+    payback = ratio(cac, new_arpa * gross_margin)
     base_ltv = ltv(arpa, gross_margin, churn_6m)
     no_ltv = "no churn in the last six months" if not (np.isfinite(churn_6m) and churn_6m > 0) \
         else "no new customers in the period"
     rows = {
         "CAC": (cac, "money", "" if np.isfinite(cac) else cac_note),
         "ARPA of new customers": (new_arpa, "money", "" if np.isfinite(new_arpa) else "no new customers"),
-        "CAC payback (months)": (ratio(cac, new_arpa * gross_margin), "months",
-                                 "" if np.isfinite(ratio(cac, new_arpa * gross_margin)) else "CAC or new ARPA undefined"),
+        "CAC payback (months)": (payback, "months", "" if np.isfinite(payback) else "CAC or new ARPA undefined"),
         LTV_ROW: (value_ltv, "money", "" if np.isfinite(value_ltv) else no_ltv),
         "LTV:CAC": (ratio(value_ltv, cac), "ratio",
                     "" if np.isfinite(ratio(value_ltv, cac)) else "LTV or CAC undefined"),
         LTV_BASE_ROW: (base_ltv, "money", "" if np.isfinite(base_ltv) else "no churn in the last six months"),
-        "LTV:CAC on installed-base ARPA (beside)": (ratio(base_ltv, cac), "ratio",
-                                                    "" if np.isfinite(ratio(base_ltv, cac)) else "LTV or CAC undefined"),
+        "LTV:CAC on installed-base ARPA (beside)": (
+            ratio(base_ltv, cac), "ratio", "" if np.isfinite(ratio(base_ltv, cac)) else "LTV or CAC undefined"),
         "sBG CLV (cohort model)": (np.nan if sbg_clv is None else sbg_clv, "money",
                                    "" if sbg_clv is not None else "no cohort model fitted"),
     }
@@ -152,36 +152,46 @@ DEFAULT_GROSS_MARGIN = 0.8  # used when the source has no financials table
 ANNUAL_DISCOUNT_RATE = 0.10
 
 
-def dataset_unit_economics(dataset, period: ReportPeriod) -> tuple[pd.DataFrame, dict[str, float]]:
+def dataset_unit_economics(dataset, period: ReportPeriod, *, wide: pd.DataFrame | None = None,
+                           monthly: pd.DataFrame | None = None,
+                           clv_model: dict | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
     """:func:`unit_economics` for a loaded dataset and period, with the inputs used.
 
     Gross margin from financials (or :data:`DEFAULT_GROSS_MARGIN`); churn is the
     average monthly customer churn of the six months before the period's last month
-    (ChartMogul's window); the sBG CLV is fitted to the
-    twelve cohorts that started 13-24 months before the period end (omitted when
-    the model cannot be fitted). Returns ``(economics, inputs)``.
+    (ChartMogul's window). ``wide``, ``monthly`` and ``clv_model`` (the KpiModel's grid,
+    movements and sBG model) are reused when given; otherwise they are computed, with the
+    sBG fitted to the twelve cohorts that started 13-24 months before the period end
+    (omitted when the model cannot be fitted). Returns ``(economics, inputs)``.
     """
     from ._cohorts import cohort_survivors, cohorts, customer_lifetimes
     from ._errors import KpiError
     from ._mrr import customer_mrr
-    from ._revenue import monthly_revenue, period_revenue, revenue_trend, rule_of_40
+    from ._revenue import monthly_revenue, period_revenue, rule_of_40
     from ._sbg import fit_sbg, sbg_clv
 
     subs, fx, base = dataset.subscriptions, dataset.fx_rates, dataset.base_currency
-    wide = customer_mrr(subs, fx, end=period.last, base_currency=base)
-    monthly = monthly_revenue(subs, fx, period.first - 30, period.last, base_currency=base)
+    if wide is None:
+        wide = customer_mrr(subs, fx, end=period.last, base_currency=base)
+    if monthly is None:
+        monthly = monthly_revenue(subs, fx, period.first - 30, period.last, base_currency=base)
     rev = period_revenue(monthly, period)
     # ChartMogul: the six months before the report month, the report month itself excluded
-    churn_6m = float(revenue_trend(monthly, "month")["customer_churn_rate"].iloc[-7:-1].mean())
+    window = monthly.loc[period.last - 6: period.last - 1]
+    rates = [ratio(c, o) for c, o in zip(window["churned_customers"], window["opening_customers"])]
+    churn_6m = float(np.nanmean(rates)) if rates and not np.all(np.isnan(rates)) else float("nan")
     fin = dataset.get("financials")
     margin = float(rule_of_40(fin, period)["gross_margin"]) if fin is not None else DEFAULT_GROSS_MARGIN
     if not np.isfinite(margin):
         margin = DEFAULT_GROSS_MARGIN
-    try:
-        fit = fit_sbg(cohort_survivors(customer_lifetimes(wide), period.last - 24, period.last - 13, 12))
-        clv = sbg_clv(fit, rev["arpa"], margin, (1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1)
-    except KpiError:
-        clv = None
+    if clv_model is not None:
+        clv = clv_model["clv"]
+    else:
+        try:
+            fit = fit_sbg(cohort_survivors(customer_lifetimes(wide), period.last - 24, period.last - 13, 12))
+            clv = sbg_clv(fit, rev["arpa"], margin, (1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1)
+        except KpiError:
+            clv = None
     spend = dataset.get("marketing_spend")
     new = new_customers(cohorts(wide), dataset.customers, period)
     if spend is None:

@@ -9,12 +9,15 @@ Exit codes
 4  the period cannot be parsed or has no data (PeriodError)
 5  the report could not be built: a notebook failed or the output is not writable (ReportError)
 6  any other refusal by the kit (KpiError)
-130 interrupted (Ctrl-C); the previous pack is untouched
+130 interrupted (Ctrl-C, SIGINT); the previous pack is untouched
+143 stopped by SIGTERM (a scheduler's timeout or shutdown); the previous pack is untouched
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import traceback
 import warnings
@@ -30,6 +33,14 @@ _DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per
               "the URL from KPI_DATABASE_URL (default: the bundled sample company)")
 
 
+_SECRET = re.compile(r"(?P<user>[^\s/:@'\"]+):(?P<password>[^\s/@'\"]+)@")
+
+
+def mask_secrets(text: str) -> str:
+    """Mask anything shaped like ``user:password@`` in a message, however the URL was mistyped."""
+    return _SECRET.sub(lambda m: f"{m['user']}:***@", text)
+
+
 def _text(what: str):
     """An argparse type refusing an empty value (what ``--data "$UNSET_VARIABLE"`` becomes)."""
     def check(value: str) -> str:
@@ -37,6 +48,28 @@ def _text(what: str):
             raise argparse.ArgumentTypeError(f"{what} is empty (an unset shell variable?)")
         return value
     return check
+
+
+def _in_range(what: str, low: int, high: int | None):
+    def check(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {value!r}") from None
+        if number < low or (high is not None and number > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{what} must be {bound}, not {number}")
+        return number
+    return check
+
+
+def _notebook_name(value: str) -> str:
+    """Only the kit's notebooks by name: never a path, so nothing is written outside the pack."""
+    from ._report import NOTEBOOKS
+
+    if value not in NOTEBOOKS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of the kit's notebooks: {', '.join(NOTEBOOKS)}")
+    return value
 
 
 def _check_data(parser: argparse.ArgumentParser, data: str | None) -> None:
@@ -68,10 +101,12 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=_text("--out"), help="parent folder of the pack (default: reports/ in the project)")
     rep.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
     rep.add_argument("--segment", default="all", help="only accounts of this segment (default: all)")
-    rep.add_argument("--notebooks", nargs="+", metavar="NAME",
+    rep.add_argument("--notebooks", nargs="+", metavar="NAME", type=_notebook_name,
                      help="run only these notebooks, e.g. 00_overview 01_revenue")
-    rep.add_argument("--workers", type=int, default=2, help="notebooks run in parallel (default: 2)")
-    rep.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default: 600)")
+    rep.add_argument("--workers", type=_in_range("--workers", 1, 4 * (os.cpu_count() or 1)), default=2,
+                     help="notebooks run in parallel, 1 to 4 x the CPU count (default: 2)")
+    rep.add_argument("--timeout", type=_in_range("--timeout", 1, None), default=600,
+                     help="seconds allowed per cell, at least 1 (default: 600)")
     rep.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
 
     val = sub.add_parser("validate", help="check a data source against the contract",
@@ -158,22 +193,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)
         try:
             return COMMANDS[args.command](args)
-        except KeyboardInterrupt:
-            print("interrupted: nothing was replaced", file=sys.stderr)
-            return 130
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", 2)  # Ctrl-C is SIGINT (2)
+            print(f"stopped by {'SIGTERM' if signum == 15 else 'SIGINT'}: nothing was replaced, "
+                  "no staging folder left", file=sys.stderr)
+            return 128 + signum
         except KpiError as exc:
             if args.debug:
                 traceback.print_exc()
             kind = type(exc).__name__
-            print(f"error ({kind}): {exc}", file=sys.stderr)
+            print(f"error ({kind}): {mask_secrets(str(exc))}", file=sys.stderr)
             return next(code for cls, code in EXIT_CODES.items() if isinstance(exc, cls))
         except Exception:
             if args.debug:
                 traceback.print_exc()
             else:
                 exc = sys.exc_info()[1]
-                print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
-                      file=sys.stderr)
+                print(f"internal error: {type(exc).__name__}: {mask_secrets(str(exc))} "
+                      "(rerun with --debug for details)", file=sys.stderr)
             return 1
 
 

@@ -258,6 +258,7 @@ CROSS_RULES: tuple[tuple[str, str], ...] = (
      "currency)"),
     ("leads", "outcome is set exactly when closed_at is set"),
     ("leads", "closed_at >= created_at"),
+    ("leads", "every stage date (mql_at ... activated_at) >= created_at"),
     ("web_traffic", "bounced_sessions <= sessions"),
     ("survey_responses", "ces scores are 1-7"),
     ("all", "customer_id values resolve to customers.customer_id"),

@@ -57,7 +57,8 @@ def show_table(df: pd.DataFrame, formats: Mapping[str, str] | None = None, *,
     df
         The frame to show (index and cells are escaped as HTML text).
     formats
-        Column -> format string, e.g. ``{"rate": "{:.1%}"}`` or a callable (kpilib._pages.table derives them from units).
+        Column -> format string, e.g. ``{"rate": "{:.1%}"}``, or a callable
+        (:func:`kpilib._pages.table` derives them from the columns' units).
         Numeric columns without a format get thousands separators.
     table_id
         Fixed Styler uuid, so stored notebook outputs are stable.

@@ -25,9 +25,8 @@ def _whole_money_pattern(locale: str):
 def format_money(x: float, currency: str, locale: str = DEFAULT_LOCALE, *, short: bool = False) -> str:
     """An amount in ``currency`` for ``locale``: ``$1,396,447``, ``1 396 447 €`` (fr_FR),
     ``RM1,396,447`` (MYR in ms_MY); ``short``: compact, ``$1.4M``, ``$36.7K``."""
-    if short:
-        digits = 2 if abs(x) >= 1e6 else (1 if abs(x) >= 1e3 else 0)
-        return format_compact_currency(x, currency, locale=locale, fraction_digits=digits)
+    if short and abs(x) >= 1e3:  # below a thousand the compact form would not round
+        return format_compact_currency(x, currency, locale=locale, fraction_digits=2 if abs(x) >= 1e6 else 1)
     return _whole_money_pattern(locale).apply(x, Locale.parse(locale), currency=currency,
                                               currency_digits=False)
 

@@ -131,7 +131,7 @@ def channel_funnel(leads: pd.DataFrame, web: pd.DataFrame | None, period: Report
     if web is not None:
         w = web_summary(web, period, by_channel=True)
         out = out.join(w[["unique_visitors", "bounce_rate"]], how="outer")
-        out["visitor_to_lead"] = [ratio(l, v) for l, v in zip(out["lead"].fillna(0), out["unique_visitors"])]
+        out["visitor_to_lead"] = [ratio(n, v) for n, v in zip(out["lead"].fillna(0), out["unique_visitors"])]
     return out.rename_axis("channel")
 
 

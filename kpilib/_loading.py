@@ -12,9 +12,9 @@ import difflib
 import io
 import re
 import warnings
-from datetime import date, datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -162,10 +162,21 @@ def _find_file(directory: Path, table: str) -> Path | None:
     return found[0] if found else None
 
 
+_MAGIC = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive", b"BZh": "bzip2-compressed",
+          b"\xfd7zXZ": "xz-compressed"}
+
+
 def _read_csv(path: Path, table: str) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
         raise ContractError(table, None, "file is empty: it needs at least a header row", file=str(path))
+    for magic, kind in _MAGIC.items():
+        if raw.startswith(magic):
+            raise ContractError(table, None, f"file is {kind}, not CSV text: decompress it first",
+                                rows=[1], file=str(path))
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > len(raw[:200]) // 4:
+        raise ContractError(table, None, "file is UTF-16 text: re-save it as UTF-8 (CSV UTF-8 in Excel)",
+                            rows=[1], file=str(path))
     try:
         text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is harmless: accept it
     except UnicodeDecodeError as exc:
@@ -177,9 +188,16 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
             rows=[line], file=str(path),
         ) from None
     header = text.split("\n", 1)[0]
-    if ";" in header and "," not in header:
-        raise ContractError(table, None,
-                            "file looks semicolon-delimited; the contract expects comma-separated CSV",
+    for delimiter, name in ((";", "semicolon"), ("\t", "tab")):
+        if delimiter in header and "," not in header:
+            raise ContractError(table, None,
+                                f"file looks {name}-delimited; the contract expects comma-separated CSV",
+                                rows=[1], file=str(path))
+    records = [(i, row) for i, row in _records(text)]
+    names = [c.strip() for c in (records[0][1] if records else [])]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise ContractError(table, repeated[0], "column name appears more than once in the header",
                             rows=[1], file=str(path))
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
@@ -189,7 +207,22 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
         raise ContractError(table, None, f"CSV cannot be parsed: {exc}".rstrip(), rows=rows,
                             file=str(path)) from None
     df.columns = [str(c).strip() for c in df.columns]
+    lines = np.array([line for line, _ in records[1:]], dtype=np.int64)
+    if len(lines) == len(df):  # the file line where each record starts, for messages
+        df.attrs["lines"] = lines
     return df
+
+
+def _records(text: str):
+    """(starting line, fields) of each non-blank CSV record: quoted newlines span lines."""
+    import csv
+
+    reader = csv.reader(io.StringIO(text))
+    start = 1
+    for row in reader:
+        if row and any(field != "" for field in row) or (row and len(row) > 1):
+            yield start, row
+        start = reader.line_num + 1
 
 
 def _read_parquet(path: Path, table: str) -> pd.DataFrame:
@@ -202,8 +235,13 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- typing
 
 
-def _rows(mask: pd.Series | np.ndarray, offset: int) -> list[int]:
-    return (np.flatnonzero(np.asarray(mask)) + offset).tolist()
+def _rows(mask: pd.Series | np.ndarray, offset: int | np.ndarray) -> list[int]:
+    """Row numbers as the user counts them: ``offset`` is the first data row's number, or the
+    line number of every record (CSV files whose quoted fields span lines)."""
+    positions = np.flatnonzero(np.asarray(mask))
+    if isinstance(offset, np.ndarray):
+        return offset[positions].tolist()
+    return (positions + offset).tolist()
 
 
 def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str,
@@ -237,10 +275,11 @@ def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str
                                     f"has type {s.dtype}", file=file)
             s = pd.to_datetime(s)
         text = s.astype("str").where(present) if not pd.api.types.is_datetime64_any_dtype(s) else s
-        out = pd.to_datetime(text, format="ISO8601", errors="coerce") \
+        # ISO 8601 with a time or an offset (mixed offsets too) is normalised to UTC, then to the date
+        out = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True) \
             if not pd.api.types.is_datetime64_any_dtype(s) else s
         if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_localize(None)
+            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
         bad = present & out.isna()
         if bad.any():
             raise ContractError(table, col.name, "dates must parse as YYYY-MM-DD",
@@ -260,8 +299,8 @@ def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str
         if col.kind != "id":
             raise ContractError(table, col.name, f"must be text; the Parquet column has type {s.dtype}",
                                 file=file)
-    out = s.astype("str").where(present)
-    return out.str.strip().astype("str")
+    out = s.astype("str").where(present).str.strip()
+    return out.where(out != "").astype("str")  # whitespace-only text is empty, not a value
 
 
 def _schema(table: Table, present: Iterable[str]) -> pa.DataFrameSchema:
@@ -297,7 +336,7 @@ def _validate_values(df: pd.DataFrame, table: Table, offset: int, file: str) -> 
         fc = exc.failure_cases
         first = fc.iloc[0]
         same = fc[(fc["check"] == first["check"]) & (fc["column"].astype(str) == str(first["column"]))]
-        rows = sorted({int(i) + offset for i in same["index"].dropna()})
+        rows = sorted(set(_rows(np.isin(np.arange(len(df)), same["index"].dropna().astype(int)), offset)))
         column = first["column"] if isinstance(first["column"], str) and first["column"] in df.columns else None
         uniqueness = "uniqueness" in str(first["check"]) or str(first["check"]).startswith("duplicates")
         if uniqueness:
@@ -309,7 +348,7 @@ def _validate_values(df: pd.DataFrame, table: Table, offset: int, file: str) -> 
 def _load_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[str], int]:
     from_parquet = path.suffix == ".parquet"
     raw = _read_parquet(path, table.name) if from_parquet else _read_csv(path, table.name)
-    offset = 1 if from_parquet else 2
+    offset = 1 if from_parquet else raw.attrs.get("lines", 2)
     df, notes = validate_frame(raw, table, offset=offset, where=str(path), typed=from_parquet)
     return df, notes, offset
 
@@ -401,6 +440,10 @@ def _cross_rules(tables: dict[str, pd.DataFrame], offsets: dict[str, int], files
                leads["outcome"].isna() != leads["closed_at"].isna(), o, f)
         _check("leads", "closed_at", "closed_at must not be before created_at",
                leads["closed_at"] < leads["created_at"], o, f)
+        for stage in ("mql_at", "sql_at", "opportunity_at", "trial_started_at", "activated_at"):
+            if stage in leads.columns:
+                _check("leads", stage, f"{stage} must not be before created_at",
+                       leads[stage] < leads["created_at"], o, f)
     if "web_traffic" in tables:
         web = tables["web_traffic"]
         _check("web_traffic", "bounced_sessions", "bounced_sessions must not exceed sessions",
@@ -444,7 +487,12 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
         if source == "database":  # the URL, with its credentials, stays in KPI_DATABASE_URL
             return load_database(None, base_currency=base_currency)
         if is_database_url(source):
-            return load_database(source, base_currency=base_currency)
+            try:
+                return load_database(source, base_currency=base_currency)
+            except ValueError as exc:  # e.g. a port that is not a number: a bad URL, not a kit bug
+                from ._sources import mask_url
+
+                raise KpiError(f"the database URL {mask_url(source)} cannot be used: {exc}") from None
     if isinstance(source, str) and not source.strip():
         raise KpiError("the data source is empty: name a folder or a database URL, or leave it out "
                        "for the bundled sample company")

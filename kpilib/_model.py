@@ -27,8 +27,7 @@ from ._currency import in_base_currency
 from ._loading import Dataset, load_dataset
 from ._mrr import customer_mrr
 from ._periods import ReportPeriod, parse_period
-from ._revenue import (monthly_equivalent, monthly_revenue, ratio, retention_rates, revenue_summary,
-                       rule_of_40)
+from ._revenue import monthly_equivalent, monthly_revenue, ratio, retention_rates, revenue_summary, rule_of_40
 from ._voice import period_nps, survey_wave
 
 HISTORY_MONTHS = 36  # months of movements kept before the period for trends and comparisons
@@ -166,7 +165,8 @@ class KpiModel:
         """CAC, payback, LTV, sBG CLV and LTV:CAC with the inputs used."""
         from ._acquisition import dataset_unit_economics
 
-        return dataset_unit_economics(self.data, self.period)
+        return dataset_unit_economics(self.data, self.period, wide=self.wide, monthly=self.monthly,
+                                      clv_model=self.churn_model or {"clv": None})
 
     @cached_property
     def win_rate(self) -> float:
@@ -308,8 +308,9 @@ class KpiModel:
             fit = fit_sbg(survivors)
         except KpiError:
             return None
-        margin = self.rule_of_40["gross_margin"]
-        margin = float(margin) if np.isfinite(margin) else DEFAULT_GROSS_MARGIN
+        fin = self.table("financials")
+        margin = float(rule_of_40(fin, p)["gross_margin"]) if fin is not None else float("nan")
+        margin = margin if np.isfinite(margin) else DEFAULT_GROSS_MARGIN  # the unit economics' margin
         discount = (1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1
         arpa = float(self.revenue["arpa"])
         return {"fit": fit, "survivors": survivors, "first_cohort": p.last - 24, "last_cohort": p.last - 13,

@@ -20,15 +20,13 @@ classified on those cells alone. There is no per-row Python.
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 import pandas as pd
 
 from ._errors import ContractError, PeriodError
 from ._periods import ReportPeriod, parse_period
 
-MonthLike = Union[str, pd.Period, ReportPeriod, None]
+MonthLike = str | pd.Period | ReportPeriod | None
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 MICROS = 1_000_000

@@ -40,7 +40,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "customers": ("Customers", "count"), "mrr_before": ("MRR before", "money"),
     "mrr_after": ("MRR after", "money"), "change": ("Change", "money"),
     "name": ("Name", "text"), "segment": ("Segment", "text"), "movement": ("Movement", "text"),
-    "customer_id": ("Account", "text"), "plan": ("Plan", "text"),
+    "customer_id": ("Account", "text"), "plan": ("Plan", "text"), "channel": ("Channel", "text"),
+    "metric": ("Metric", "text"), "stage": ("Stage", "text"), "owner": ("Sales rep", "text"),
+    "period": ("Period", "text"), "band": ("Engagement band", "text"), "region": ("Region", "text"),
     "nps": ("NPS", "points"), "margin_of_error": ("± margin (95 %)", "points_abs"),
     "promoters": ("Promoters", "count"), "passives": ("Passives", "count"),
     "detractors": ("Detractors", "count"), "n": ("Answers", "count"),
@@ -85,7 +87,7 @@ def header(model: KpiModel, page: str) -> HTML:
         f"<b>{html.escape(title)}</b>" if name == page else
         f'<a href="{html.escape(name)}.html">{html.escape(title)}</a>'
         for name, title in PAGES.items())
-    nav = f'<nav class="kpi-nav"><a href="index.html">Index</a> · {links}</nav>'
+    nav = f'<nav class="kpi-nav"><a href="index.html">Index</a> · {links} · <a href="glossary.html">Glossary</a></nav>'
     scope = ""
     if model.is_segment:
         scope = ('<div class="kpi-note">Segment pack: figures are this segment\'s; company-wide figures '
@@ -203,7 +205,7 @@ def churn_model_table(model: KpiModel) -> pd.DataFrame:
 
 def funnel_rates_table(model: KpiModel) -> pd.DataFrame:
     """Conversion and activity figures of the funnel page (all company-wide), formatted."""
-    from ._funnel import funnel_counts, trial_metrics, win_rate, web_summary
+    from ._funnel import funnel_counts, trial_metrics, web_summary, win_rate
     from ._revenue import ratio
 
     p, leads = model.period, model.table("leads")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
 from ._format import format_money
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PALETTE = ["#2E5EAA", "#5AA469", "#F2A541", "#D1495B", "#7E6B8F", "#3C9D9B", "#8C8C8C", "#B5651D"]
 MOVEMENT_COLORS = {
@@ -54,7 +59,7 @@ def pct_axis(ax: plt.Axes, axis: str = "y", decimals: int = 0) -> plt.Axes:
     return ax
 
 
-def waterfall(ax: plt.Axes, movements: "pd.Series", currency: str = "USD") -> plt.Axes:
+def waterfall(ax: plt.Axes, movements: pd.Series, currency: str = "USD") -> plt.Axes:
     """Opening MRR, each movement as a floating bar, closing MRR."""
     import numpy as np
 
@@ -79,7 +84,7 @@ def waterfall(ax: plt.Axes, movements: "pd.Series", currency: str = "USD") -> pl
     return money_axis(ax, currency)
 
 
-def movement_bars(ax: plt.Axes, movements: "pd.DataFrame", currency: str = "USD") -> plt.Axes:
+def movement_bars(ax: plt.Axes, movements: pd.DataFrame, currency: str = "USD") -> plt.Axes:
     """Monthly movements as stacked bars (gains up, losses down) with net new MRR as a line."""
     import numpy as np
 
@@ -101,7 +106,7 @@ def movement_bars(ax: plt.Axes, movements: "pd.DataFrame", currency: str = "USD"
     return money_axis(ax, currency)
 
 
-def cohort_heatmap(ax: plt.Axes, matrix: "pd.DataFrame", title: str) -> plt.Axes:
+def cohort_heatmap(ax: plt.Axes, matrix: pd.DataFrame, title: str) -> plt.Axes:
     """A cohort x age retention heatmap with percentages (the ``customers`` column is dropped)."""
     data = matrix.drop(columns=["customers"], errors="ignore")
     data.index = [str(i) for i in data.index]

@@ -9,6 +9,7 @@ was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
@@ -16,6 +17,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 import warnings
@@ -30,8 +32,8 @@ import nbformat
 from ._asof import default_period
 from ._errors import KpiError, PeriodError, ReportError
 from ._loading import Dataset, load_dataset
-from ._paths import NOTEBOOKS_DIR, REPORTS_DIR, TEMPLATES_DIR
-from ._periods import ReportPeriod, latest_complete_period, parse_period
+from ._paths import NOTEBOOKS_DIR, PROJECT_DIR, REPORTS_DIR, TEMPLATES_DIR
+from ._periods import ReportPeriod, parse_period
 
 #: Notebooks of the pack, in reading order, with the title shown in the index.
 NOTEBOOKS: dict[str, str] = {
@@ -91,14 +93,18 @@ def report_parameters(period: ReportPeriod, data: str | None, base_currency: str
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
-                     timeout: int = DEFAULT_TIMEOUT) -> NotebookResult:
-    """Execute one notebook with papermill; never raises for a notebook failure."""
+                     timeout: int = DEFAULT_TIMEOUT, log: Path | None = None) -> NotebookResult:
+    """Execute one notebook with papermill; never raises for a notebook failure.
+
+    The executed notebook is made reproducible: cell ids numbered, papermill's timings and
+    timestamps removed, so the same data and options give the same bytes.
+    """
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     # A leaked MPLBACKEND=Agg makes every inline figure vanish from the report.
     os.environ.pop("MPLBACKEND", None)
-    _quiet_kernels()
+    _quiet_kernels(log)
     try:
         pm.execute_notebook(str(source), str(target), parameters=parameters,
                             kernel_name=KERNEL_NAME, progress_bar=False,
@@ -109,21 +115,56 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
         return NotebookResult(source.stem, False, None, "CellTimeoutError", _first_line(str(exc)))
     except DeadKernelError as exc:
         return NotebookResult(source.stem, False, None, "DeadKernelError", _first_line(str(exc)))
+    except RuntimeError as exc:  # "Kernel died before replying to kernel_info" (OOM killer, kill -9)
+        return NotebookResult(source.stem, False, None, "DeadKernelError", _first_line(str(exc)))
+    except OSError as exc:  # the staging folder filled up or became unwritable
+        return NotebookResult(source.stem, False, None, "OSError", _first_line(str(exc)))
+    make_reproducible(target)
     return NotebookResult(source.stem, True)
 
 
-KERNEL_LOG = Path(tempfile.gettempdir()) / "kpi-kernels.log"
+def make_reproducible(path: Path) -> None:
+    """Number the cells' ids and drop run timings, so an executed notebook depends only on its inputs."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
 
 
-def _quiet_kernels() -> None:
-    """Send this worker's stderr, which its kernels inherit, to :data:`KERNEL_LOG`.
+def _quiet_kernels(log: Path | None) -> None:
+    """Send this worker's stderr, which its kernels inherit, to the run's own log file.
 
     ipykernel logs start-up chatter ("running over TCP", shutdown notices) there;
     on a terminal it would tear the progress bar apart. Cell errors still reach the
     user through papermill's exceptions.
     """
-    log = open(KERNEL_LOG, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the worker
-    os.dup2(log.fileno(), 2)
+    if log is None:
+        return
+    handle = open(log, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the worker
+    os.dup2(handle.fileno(), 2)
+
+
+def _watch_parent() -> None:
+    """Pool worker start-up: die with the runner (Linux PR_SET_PDEATHSIG), so a runner killed
+    outright leaves no worker behind; the worker's kernels exit when their parent goes."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still applies
+        pass
+    signal_default()
+
+
+def signal_default() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides; workers stop when told
 
 
 def _first_line(text: str | None) -> str:
@@ -144,11 +185,17 @@ def render_html(notebook: Path, target: Path) -> None:
 
 
 def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Sequence[str],
-                segment: str, siblings: Sequence[str] = ()) -> Path:
+                segment: str, siblings: Sequence[str] = (), kpis=None) -> Path:
     """Write ``index.html`` listing the reports, the period, the data source and the other packs
     of the same period (all accounts, other segments) that sit beside this one."""
     others = "".join(f'<li><a href="../{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in siblings)
     others = f"<p class=\"meta\">Other packs of this period:</p><ul>{others}</ul>" if siblings else ""
+    tiles = ""
+    if kpis is not None:
+        from ._display import tiles_html
+        from ._overview import kpi_tiles
+
+        tiles = tiles_html(kpi_tiles(kpis, period, dataset.base_currency)).data
     items = "\n".join(
         f'<li><a href="{html.escape(n)}.html">{html.escape(NOTEBOOKS.get(n, n))}</a></li>' for n in names
     )
@@ -163,17 +210,21 @@ body {{ font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width
        margin: 2rem auto; padding: 0 1rem; color: #1f2328; }}
 h1 {{ margin-bottom: .2rem; }} .meta {{ color: #57606a; }}
 li {{ margin: .4rem 0; font-size: 1.1rem; }}
+{_page_css()}
 </style></head>
 <body>
 <h1>KPI report &middot; {html.escape(period.title)}</h1>
 <p class="meta">Period {html.escape(period.label)} ({period.start_date.date()} to {period.end_date.date()}){seg}</p>
+{tiles}
 <ul>
 {items}
+<li><a href="glossary.html">Metric definitions (glossary)</a></li>
 </ul>
 {others}
 <p class="meta">Data source: {html.escape(dataset.source)}. Data end: {data_end}.
 Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
-<p class="meta">Machine-readable headline figures: <a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>.</p>
+<p class="meta">Machine-readable headline figures:
+<a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>.</p>
 </body></html>
 """
     path = pack / "index.html"
@@ -181,14 +232,16 @@ Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
     return path
 
 
-def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset) -> None:
+def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset):
     """Write ``kpis.json`` and ``kpis.csv``: the headline figures for BI tools and bots.
 
-    Missing values (undefined for the period) are ``null`` in JSON and empty in CSV.
+    Missing values (undefined for the period) are ``null`` in JSON and empty in CSV. Returns the
+    headline frame (the index shows its tiles).
     """
     from ._overview import headline_kpis
 
     kpis = headline_kpis(dataset, period)
+    shown = kpis.copy()
     digits = kpis["unit"].map({"money": 2, "count": 0}).fillna(6).astype(int)  # money to the cent
     for col in ("value", "previous", "year_ago"):
         kpis[col] = [round(v, d) for v, d in zip(kpis[col].astype(float), digits)]
@@ -204,6 +257,32 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset) -> None:
         "base_currency": dataset.base_currency, "filters": dataset.filters, "kpis": records,
     }
     (pack / "kpis.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return shown
+
+
+def write_glossary(pack: Path) -> Path:
+    """Write ``glossary.html``: docs/metrics.md rendered, so an e-mailed pack carries every definition."""
+    import mistune
+
+    from ._registry import registry_markdown
+
+    source = PROJECT_DIR / "docs" / "metrics.md"
+    text = source.read_text(encoding="utf-8") if source.exists() else \
+        "# Metric definitions\n\n" + registry_markdown()
+    body = mistune.html(text)
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Metric definitions</title>'
+            f"<style>{_page_css()} table {{ border-collapse: collapse; font-size: 13px; }} "
+            "td, th { border: 1px solid #d0d7de; padding: 4px 6px; vertical-align: top; }</style></head>"
+            f'<body><nav class="kpi-nav"><a href="index.html">Index</a></nav>{body}</body></html>\n')
+    path = pack / "glossary.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _page_css() -> str:
+    return ("body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1100px; "
+            "margin: 2rem auto; padding: 0 1rem; color: #1f2328; } "
+            + (TEMPLATES_DIR / "kpi" / "kpi.css").read_text(encoding="utf-8"))
 
 
 def _check_covered(period: ReportPeriod, dataset: Dataset) -> None:
@@ -226,6 +305,9 @@ def _prepare_out(out_root: Path, label: str) -> Path:
 def _swap_in(staging: Path, final: Path) -> None:
     """Replace ``final`` by ``staging`` so that a good pack is always in place."""
     old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    if final.exists() and not final.is_dir():
+        raise ReportError(f"{final} exists and is not a pack folder: move it away; nothing was replaced")
+    _apply_umask(staging)
     if final.exists():
         final.rename(old)
     try:
@@ -235,6 +317,74 @@ def _swap_in(staging: Path, final: Path) -> None:
             old.rename(final)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _apply_umask(folder: Path) -> None:
+    """Give the pack the user's usual permissions (mkdtemp makes a private 0700 folder)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+@contextlib.contextmanager
+def _output_lock(out_root: Path):
+    """One run at a time per output folder: a second run fails fast instead of racing the first.
+
+    Under the lock, staging and old folders left by a run that was killed outright are removed.
+    """
+    import fcntl
+
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        handle = open(out_root / ".kpi.lock", "a+")  # noqa: SIM115 - held for the run
+    except OSError as exc:
+        raise ReportError(f"cannot write to output folder {out_root}: {exc.strerror or exc}; "
+                          "nothing was replaced") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ReportError(f"another kpi report is writing into {out_root}; try again when it has "
+                          "finished (nothing was replaced)") from None
+    try:
+        for stale in list(out_root.glob(".*.building-*")) + list(out_root.glob(".*.old-*")):
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGTERM (cron's timeout, systemd, Airflow, Kubernetes) stops a run like Ctrl-C does."""
+    import signal
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError):  # not in the main thread: leave signals alone
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by a signal; the CLI exits 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+MAX_WORKERS = 4 * (os.cpu_count() or 1)
 
 
 def build_report(period: str | ReportPeriod | None = None, *, data: str | None = None,
@@ -284,12 +434,26 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     _check_covered(rperiod, dataset)
     names = list(notebooks or NOTEBOOKS)
     source_dir = Path(notebook_dir) if notebook_dir else NOTEBOOKS_DIR
-    unknown = [n for n in names if not (source_dir / f"{n}.ipynb").exists()]
+    unknown = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_-]+", n)
+               or (notebook_dir is None and n not in NOTEBOOKS) or not (source_dir / f"{n}.ipynb").exists()]
     if unknown:
-        raise KpiError(f"unknown notebook(s): {', '.join(unknown)}")
+        raise KpiError(f"unknown notebook(s): {', '.join(unknown)}; choose from {', '.join(NOTEBOOKS)}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise KpiError(f"workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    if timeout < 1:
+        raise KpiError(f"timeout must be at least 1 second, not {timeout}")
     out_root = Path(out).expanduser().resolve() if out else REPORTS_DIR
     folder = pack_name(rperiod, segment)
+    with _output_lock(out_root), _stop_on_signals():
+        return _build(rperiod, dataset, data, segment, names, source_dir, out_root, folder, workers,
+                      timeout, progress)
+
+
+def _build(rperiod, dataset, data, segment, names, source_dir, out_root, folder, workers, timeout,
+           progress) -> Path:
     staging = _prepare_out(out_root, folder)
+    log_dir = Path(tempfile.mkdtemp(prefix="kpi-run-"))  # private to this run and this user
+    log = log_dir / "kernels.log"
     notebook_data, saved_env = _for_kernels(data), os.environ.get(DATABASE_ENV)
     if data and data != "database" and "://" in str(data):
         # papermill writes parameters into the notebooks and so into the HTML:
@@ -299,20 +463,27 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment)
     bar, tick = _progress(progress, total=2 * len(names) + 1)
     try:
-        _execute_all(names, source_dir, staging, params, workers, timeout, tick)
+        _execute_all(names, source_dir, staging, params, workers, timeout, tick, log)
         for name in names:
             render_html(staging / f"{name}.ipynb", staging / f"{name}.html")
             tick(f"rendered {name}")
-        write_figures(staging, rperiod, dataset)
-        write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder))
+        kpis = write_figures(staging, rperiod, dataset)
+        write_glossary(staging)
+        write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis)
         tick("index")
         _swap_in(staging, out_root / folder)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ReportError(f"cannot write the pack into {out_root}: {exc.strerror or exc}; nothing was "
+                          f"replaced (kernel log: {log})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         if bar is not None:
             bar.close()
+        if sys.exc_info()[0] is None:  # a good run keeps no log; a failed one names it
+            shutil.rmtree(log_dir, ignore_errors=True)
         if saved_env is None:
             os.environ.pop(DATABASE_ENV, None)
         else:
@@ -329,26 +500,48 @@ def _for_kernels(data: str | None) -> str | None:
 
 
 def _execute_all(names: Sequence[str], source_dir: Path, staging: Path, params: dict[str, str],
-                 workers: int, timeout: int, tick: Callable[[str], None]) -> None:
+                 workers: int, timeout: int, tick: Callable[[str], None], log: Path) -> None:
     jobs = {n: (source_dir / f"{n}.ipynb", staging / f"{n}.ipynb") for n in names}
     failures: list[NotebookResult] = []
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(execute_notebook, src, dst, params, timeout) for src, dst in jobs.values()]
+    pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
+                               initializer=_watch_parent)
+    try:
+        futures = [pool.submit(execute_notebook, src, dst, params, timeout, log) for src, dst in jobs.values()]
         for fut in as_completed(futures):
+            if fut.cancelled():  # cancelled after another notebook failed: not an error of its own
+                continue
             result = fut.result()
             tick(f"ran {result.name}")
             if not result.ok:
                 failures.append(result)
                 for other in futures:
                     other.cancel()
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)
     if failures:
         first = min(failures, key=lambda r: names.index(r.name))
         where = f"cell {first.cell_index}" if first.cell_index is not None else "a cell"
         raise ReportError(
-            f"notebook {first.name} failed in {where}: {first.ename}: {first.evalue} "
-            f"(kernel log: {KERNEL_LOG})",
+            f"notebook {first.name} failed in {where}: {first.ename}: {first.evalue}; nothing was replaced "
+            f"(kernel log: {log})",
             notebook=first.name, cell_index=first.cell_index, ename=first.ename, evalue=first.evalue,
         )
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop at once: cancel what has not started, terminate the workers (their kernels follow)."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=3)
+            if proc.is_alive():
+                proc.kill()
 
 
 def _progress(progress: Callable[[int, str], None] | bool, total: int):

@@ -10,17 +10,22 @@ inf. Definitions with formulas, sources and edge cases: docs/metrics-revenue.md.
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 import pandas as pd
 
 from ._errors import KpiError, PeriodError
-from ._mrr import (COUNT_COLUMNS, MONTHS_PER_INTERVAL, MOVEMENT_COLUMNS, MonthLike, _fx_factor,
-                   _movements, _row_micros, MICROS)
+from ._mrr import (
+    COUNT_COLUMNS,
+    MICROS,
+    MOVEMENT_COLUMNS,
+    MonthLike,
+    _fx_factor,
+    _movements,
+    _row_micros,
+)
 from ._periods import ReportPeriod, parse_period
 
-PeriodLike = Union[ReportPeriod, str, pd.PeriodIndex, tuple]
+PeriodLike = ReportPeriod | str | pd.PeriodIndex | tuple
 
 #: Glossary health thresholds.
 GROWTH_TARGET = 0.15  # early-stage MRR growth per month

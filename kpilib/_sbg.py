@@ -34,7 +34,6 @@ from scipy.special import betaln, hyp2f1
 
 from ._errors import KpiError
 
-
 #: Smallest polarization searched: below it churn is the same for every customer (a geometric model).
 MIN_POLARIZATION = 1e-7
 

@@ -83,3 +83,5 @@ def test_no_hard_coded_dollar_in_pages():
     assert format_value(3126, "money", "EUR") == "€3,126"
     assert format_value(1_396_447, "money_short", "GBP") == "£1.4M"
     assert format_value(float("inf"), "money", "EUR") == "n/a"
+    assert format_value(993.912447785, "money_short", "USD") == "$994"  # compact form rounds too
+    assert format_value(36_688.7, "money_short", "USD") == "$36.7K"

@@ -95,6 +95,10 @@ def test_a_segment_pack_is_written_beside_the_company_pack_never_over_it(tmp_pat
     smb = build_report("2024-03", data=str(tiny_dir), out=out, segment="SMB", notebooks=["00_overview"],
                        progress=False)
     assert smb == out / "2024-03-segment-smb" and company == out / "2024-03"
+    index = (company / "index.html").read_text()
+    assert 'class="kpi-tile' in index and 'href="glossary.html"' in index  # the index shows the tiles
+    glossary = (company / "glossary.html").read_text()
+    assert 'id="kpi-ltv-cac"' in glossary and "As of the period" in glossary
     assert {p.name: p.read_bytes() for p in company.iterdir()} == before
     assert 'href="../2024-03/index.html"' in (smb / "index.html").read_text()
     figures = json.loads((smb / "kpis.json").read_text())
