@@ -1,6 +1,7 @@
 """Churn cohorts: retention matrices, customer lifetimes and Kaplan-Meier survival.
 
-All functions take the wide customer x month MRR frame of :func:`kpilib.customer_mrr`.
+All functions take the wide customer x month MRR frame of :func:`kpilib.customer_mrr`
+(the billing-interval functions also the subscriptions table).
 A customer's **cohort** is the month of its first month-end MRR > 0; this is exact
 only when the frame starts at the data's first month (``customer_mrr`` without
 ``start`` does), otherwise customers who paid earlier get a too-late cohort.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from ._mrr import MONTHS_PER_INTERVAL
 
 
 def cohorts(wide: pd.DataFrame) -> pd.Series:
@@ -147,3 +150,49 @@ def cohort_survivors(lifetimes: pd.DataFrame, first: pd.Period, last: pd.Period,
     pool = lifetimes[(lifetimes["cohort"] >= first) & (lifetimes["cohort"] <= last)]
     return [int(((pool["duration"] > k) | (~pool["churned"] & (pool["duration"] >= k))).sum())
             for k in range(periods + 1)]
+
+
+def billing_intervals(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.Series:
+    """Billing interval (``month``, ``quarter``, ``year``) of each paying customer at acquisition.
+
+    The interval of the paying rows (amount > 0, ``start_date <= d < end_date``) active on the
+    last day of the customer's cohort month; with several, the longest (an annual plan with a
+    monthly add-on leaves at the annual renewal). A customer keeps this interval for its whole
+    first spell, even if it later switches plans.
+    """
+    cohort = cohorts(wide)
+    month_end = pd.Series(cohort.dt.end_time.dt.normalize().to_numpy(), index=cohort.index, name="month_end")
+    rows = subscriptions.loc[subscriptions["amount"] > 0, ["customer_id", "start_date", "end_date",
+                                                            "billing_interval"]]
+    rows = rows.merge(month_end.rename_axis("customer_id").reset_index(), on="customer_id")
+    active = rows[(rows["start_date"] <= rows["month_end"])
+                  & (rows["end_date"].isna() | (rows["end_date"] > rows["month_end"]))]
+    longest = (active.assign(k=active["billing_interval"].map(MONTHS_PER_INTERVAL)).sort_values("k", kind="stable")
+               .groupby("customer_id")["billing_interval"].last())
+    return longest.reindex(cohort.index).astype(object).rename("billing_interval")
+
+
+def interval_lifetimes(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.DataFrame:
+    """First-spell lifetimes counted in renewal periods of each customer's billing interval.
+
+    An annual customer can leave only at a renewal, so its lifetime is in years. With ``duration``
+    the first spell in months (:func:`customer_lifetimes`) and k months per period,
+    ``periods = ceil(duration / k)`` is the number of periods paid for: a churned customer left
+    at the end of period ``periods`` (an annual plan ended after 12 months: 1; cancelled in its
+    second year: 2); a customer still paying at the frame's last month (``churned`` False,
+    right-censored) has renewed ``periods - 1`` times and may renew again.
+
+    Returns ``customer_id, cohort, billing_interval, months_per_period, duration, periods,
+    churned, first_mrr`` (``first_mrr``: MRR in the cohort month).
+    """
+    lt = customer_lifetimes(wide)
+    interval = billing_intervals(wide, subscriptions).reindex(lt["customer_id"]).to_numpy()
+    k = pd.Series(interval, dtype=object).map(MONTHS_PER_INTERVAL).fillna(1).to_numpy(dtype="int64")
+    rows = wide.index.get_indexer(lt["customer_id"])
+    cols = wide.columns.get_indexer(pd.PeriodIndex(lt["cohort"], freq="M")) if len(lt) else rows
+    first_mrr = wide.to_numpy(dtype=float)[rows, cols] if len(lt) else np.array([], dtype=float)
+    duration = lt["duration"].to_numpy(dtype="int64")
+    return pd.DataFrame({"customer_id": lt["customer_id"].to_numpy(), "cohort": lt["cohort"].to_numpy(),
+                         "billing_interval": interval, "months_per_period": k, "duration": duration,
+                         "periods": -(-duration // k), "churned": lt["churned"].to_numpy(dtype=bool),
+                         "first_mrr": first_mrr})

@@ -80,3 +80,53 @@ def test_empty_frame_gives_empty_results():
                          columns=pd.PeriodIndex([], freq="M", name="month"), dtype=float)
     assert cohorts(empty).empty
     assert customer_lifetimes(empty).empty
+
+
+def _subs(rows):
+    return pd.DataFrame(rows, columns=["customer_id", "start_date", "end_date", "amount", "billing_interval"]).assign(
+        start_date=lambda d: pd.to_datetime(d["start_date"]), end_date=lambda d: pd.to_datetime(d["end_date"]))
+
+
+def test_lifetimes_in_renewal_periods():
+    """Hand-worked: months 2024-01 .. 2025-06 (18 month ends)."""
+    cols = pd.period_range("2024-01", "2025-06", freq="M", name="month")
+    subs = _subs([
+        ("y1", "2024-01-15", "2025-01-15", 1200, "year"),      # one year, not renewed: 12 months, 1 period
+        ("y2", "2024-01-10", "2025-01-10", 1200, "year"),      # renewed, then cancelled in year 2
+        ("y2", "2025-01-10", "2025-03-10", 200, "year"),       # 14 months -> churned in period 2
+        ("y3", "2024-01-01", None, 1200, "year"),              # still paying: 18 months, renewed once
+        ("q1", "2024-01-05", "2024-07-05", 300, "quarter"),    # two quarters: 6 months, 2 periods
+        ("m1", "2024-03-01", "2024-08-01", 10, "month"),       # Mar-Jul: 5 months
+        ("m1", "2024-03-01", None, 1200, "year"),              # ... but an annual plan beside: year wins
+        ("m2", "2024-02-01", "2024-05-01", 10, "month"),       # Feb-Apr: 3 months
+        ("z", "2024-01-01", None, 0, "month"),                 # free: never paying
+    ])
+    from kpilib._mrr import MONTHS_PER_INTERVAL
+
+    ids = ["y1", "y2", "y3", "q1", "m1", "m2", "z"]
+    active = lambda s, day: (s["start_date"] <= day) & (s["end_date"].isna() | (s["end_date"] > day))  # noqa: E731
+    wide = pd.DataFrame(0.0, index=pd.Index(ids, name="customer_id"), columns=cols)
+    for m in cols:
+        day = m.end_time.normalize()
+        on = subs[active(subs, day)]
+        mrr = (on["amount"] / on["billing_interval"].map(MONTHS_PER_INTERVAL)).groupby(on["customer_id"]).sum()
+        wide.loc[mrr.index, m] = mrr
+    from kpilib._cohorts import billing_intervals, interval_lifetimes
+
+    assert billing_intervals(wide, subs).to_dict() == {"y1": "year", "y2": "year", "y3": "year", "q1": "quarter",
+                                                       "m1": "year", "m2": "month"}
+    lt = interval_lifetimes(wide, subs).set_index("customer_id")
+    expected = {"y1": (12, 1, True), "y2": (14, 2, True), "y3": (18, 2, False), "q1": (6, 2, True),
+                "m1": (16, 2, False), "m2": (3, 3, True)}
+    got = {c: (int(r.duration), int(r.periods), bool(r.churned)) for c, r in lt.iterrows()}
+    assert got == expected
+    assert lt.loc["y1", "first_mrr"] == 100 and lt.loc["m2", "first_mrr"] == 10
+    assert lt.loc["q1", "months_per_period"] == 3
+
+
+def test_interval_lifetimes_of_an_empty_frame():
+    from kpilib._cohorts import interval_lifetimes
+
+    empty = pd.DataFrame(index=pd.Index(["a"], name="customer_id"),
+                         columns=pd.PeriodIndex([], freq="M", name="month"), dtype=float)
+    assert interval_lifetimes(empty, _subs([])).empty
