@@ -2,12 +2,21 @@
 
 Two views of the same leads (both shown in the reports):
 
-- **cohort view**: the leads *created* in the period and how far they have got so
-  far. It changes retroactively as those leads progress; conversion rates use it.
+- **cohort view**: the leads *created* in the period and how far they had got by the
+  period's end (only stage dates on or before it count, so a pack never shows what
+  happened later). Conversion rates use it.
 - **flow view**: the stage events that *happened* in the period (an MQL date in
   the period counts, whenever the lead was created). Activity volumes use it.
 
-Undefined rates (a zero denominator, an empty period) are NaN, never inf.
+A lead *reached* a stage when the stage's date, or a later stage's date, is set and on or
+before the period's end (won: ``outcome = won`` closed by then). Counting later stages too
+makes every stage a subset of the one before, so every "from -> to" conversion is at most
+100 % even when a date was skipped. Conversions are named "from -> to": lead -> MQL,
+MQL -> SQL, SQL -> opportunity, opportunity -> won (:func:`stage_conversions`).
+
+Undefined rates (a zero denominator, an empty period) are NaN, never inf. Every function
+works on an empty (header-only) leads table, a period without leads or closed deals, and
+a leads table without ``owner``.
 """
 
 from __future__ import annotations
@@ -27,23 +36,38 @@ def _in(dates: pd.Series, period: ReportPeriod) -> pd.Series:
     return (dates >= period.start_date) & (dates <= period.end_date)
 
 
-def _reached(leads: pd.DataFrame, stage: str) -> pd.Series:
-    if stage == "won":
-        return leads["outcome"] == "won"
-    return leads[STAGES[stage]].notna()
+#: How the conversions name the stages ("MQL -> SQL").
+STAGE_LABELS: dict[str, str] = {"lead": "lead", "mql": "MQL", "sql": "SQL", "opportunity": "opportunity",
+                                "won": "won"}
+
+
+def _dated(leads: pd.DataFrame, stage: str, end: pd.Timestamp | None) -> pd.Series:
+    """The stage's own date is set (and on or before ``end``); won also needs ``outcome = won``."""
+    dates = leads[STAGES[stage]]
+    out = dates.notna() if end is None else dates.notna() & (dates <= end)
+    return out & (leads["outcome"] == "won").fillna(False).astype(bool) if stage == "won" else out
+
+
+def _reached(leads: pd.DataFrame, stage: str, end: pd.Timestamp | None = None) -> pd.Series:
+    """Leads that reached ``stage`` or any later stage (by ``end``): a later stage implies this one."""
+    out = pd.Series(False, index=leads.index)
+    for later in list(STAGES)[list(STAGES).index(stage):]:
+        out |= _dated(leads, later, end)
+    return out
 
 
 def funnel_counts(leads: pd.DataFrame, period: ReportPeriod, view: str = "cohort") -> pd.DataFrame:
     """Leads at each stage, lead -> MQL -> SQL -> opportunity -> won.
 
-    ``view="cohort"``: leads created in the period that reached each stage (so far).
+    ``view="cohort"``: leads created in the period that reached each stage by the period's end.
     ``view="flow"``: stage dates falling in the period (won = deals closed won in it).
     Columns ``count, step_conversion`` (from the previous stage) and
-    ``from_lead`` (from the lead stage); both conversions are cohort-meaningful only.
+    ``from_lead`` (from the lead stage); both conversions are cohort-meaningful only (in the
+    flow view they compare different leads and can exceed 100 %: use :func:`stage_conversions`).
     """
     if view == "cohort":
         pool = leads[_in(leads["created_at"], period)]
-        counts = [int(_reached(pool, s).fillna(False).sum()) for s in STAGES]
+        counts = [int(_reached(pool, s, period.end_date).sum()) for s in STAGES]
     elif view == "flow":
         counts = [int(_in(leads[col], period).sum()) for s, col in STAGES.items() if s != "won"]
         counts.append(int((_in(leads["closed_at"], period) & (leads["outcome"] == "won")).sum()))
@@ -57,11 +81,39 @@ def funnel_counts(leads: pd.DataFrame, period: ReportPeriod, view: str = "cohort
     return out
 
 
+def stage_conversions(leads: pd.DataFrame, period: ReportPeriod, view: str = "cohort") -> pd.DataFrame:
+    """Conversion between consecutive stages, named "from -> to", and lead -> won overall.
+
+    ``view="cohort"``: of the leads *created* in the period, ``from_count`` reached the from-stage
+    and ``to_count`` the to-stage by the period's end; conversion = to / from.
+    ``view="flow"``: of the leads that *entered* the from-stage in the period (its date in the
+    period; for lead, created in it), ``to_count`` reached the to-stage by the period's end.
+    Both compare one set of leads with a subset of it, so 0 <= conversion <= 1; NaN when no
+    lead reached the from-stage. Returns ``from_count, to_count, conversion`` indexed by
+    ``conversion`` ("lead -> MQL", "MQL -> SQL", "SQL -> opportunity", "opportunity -> won",
+    "lead -> won").
+    """
+    if view not in ("cohort", "flow"):
+        raise ValueError("view must be 'cohort' or 'flow'")
+    end, stages = period.end_date, list(STAGES)
+    created = leads[_in(leads["created_at"], period)]
+    rows = {}
+    for a, b in [*zip(stages[:-1], stages[1:]), ("lead", "won")]:
+        pool = created[_reached(created, a, end)] if view == "cohort" else leads[_in(leads[STAGES[a]], period)]
+        n_from, n_to = len(pool), int(_reached(pool, b, end).sum())
+        rows[f"{STAGE_LABELS[a]} -> {STAGE_LABELS[b]}"] = (n_from, n_to, ratio(n_to, n_from))
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["from_count", "to_count", "conversion"]) \
+        .rename_axis("conversion")
+
+
 def win_rate(leads: pd.DataFrame, period: ReportPeriod) -> float:
-    """Won / (won + lost) for deals *closed* in the period (the sales-to-close ratio)."""
-    closed = leads[_in(leads["closed_at"], period)]
-    won = int((closed["outcome"] == "won").sum())
-    return ratio(won, len(closed))
+    """Won / (won + lost) for deals *closed* in the period (the sales-to-close ratio).
+
+    Rows closed without a won or lost outcome are not deals decided; NaN with no deal closed.
+    """
+    outcome = leads.loc[_in(leads["closed_at"], period), "outcome"]
+    won, lost = int((outcome == "won").sum()), int((outcome == "lost").sum())
+    return ratio(won, won + lost)
 
 
 def sales_cycle(leads: pd.DataFrame, period: ReportPeriod) -> pd.Series:
@@ -84,25 +136,23 @@ def stage_durations(leads: pd.DataFrame, period: ReportPeriod) -> pd.DataFrame:
     """Median and mean days spent in each stage by leads created in the period
     (from reaching a stage to reaching the next; leads that never moved on are left out)."""
     pool = leads[_in(leads["created_at"], period)]
-    cols = list(STAGES.values())
-    rows = {}
+    end, rows = period.end_date, {}
     for (a, ca), (b, cb) in zip(list(STAGES.items())[:-1], list(STAGES.items())[1:]):
-        moved = pool[ca].notna() & pool[cb].notna() & (_reached(pool, b).fillna(False) if b == "won" else True)
+        moved = _dated(pool, a, end) & _dated(pool, b, end)
         days = (pool.loc[moved, cb] - pool.loc[moved, ca]).dt.days.astype("float64")
         rows[f"{a} -> {b}"] = {"median_days": days.median() if len(days) else np.nan,
                                "mean_days": days.mean() if len(days) else np.nan, "leads": float(len(days))}
-    del cols
-    return pd.DataFrame(rows).T.rename_axis("stage")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("stage")
 
 
 def trial_metrics(leads: pd.DataFrame, period: ReportPeriod) -> pd.Series:
     """Trials started in the period; activation rate = activated / trials; trial -> paid =
     won / trials, both among those trials (cohort view)."""
     trials = leads[_in(leads["trial_started_at"], period)]
-    n = len(trials)
+    n, end = len(trials), period.end_date
     return pd.Series({"trials": float(n),
-                      "activation_rate": ratio(trials["activated_at"].notna().sum(), n),
-                      "trial_to_paid": ratio((trials["outcome"] == "won").sum(), n)})
+                      "activation_rate": ratio((trials["activated_at"] <= end).sum(), n),
+                      "trial_to_paid": ratio(_dated(trials, "won", end).sum(), n)})
 
 
 def web_summary(web: pd.DataFrame, period: ReportPeriod, by_channel: bool = False) -> pd.DataFrame:
@@ -119,15 +169,19 @@ def web_summary(web: pd.DataFrame, period: ReportPeriod, by_channel: bool = Fals
 
 
 def channel_funnel(leads: pd.DataFrame, web: pd.DataFrame | None, period: ReportPeriod) -> pd.DataFrame:
-    """Per channel: cohort stage counts, lead -> customer, win rate, visitor -> lead, bounce rate."""
+    """Per channel: cohort stage counts, lead -> customer, win rate, visitor -> lead, bounce rate.
+
+    Channels with leads created or deals closed in the period (and, with ``web``, traffic).
+    """
     pool = leads[_in(leads["created_at"], period)]
-    out = pd.DataFrame({s: pool.groupby("channel").apply(lambda g, s=s: int(_reached(g, s).fillna(False).sum()),
-                                                          include_groups=False) for s in STAGES})
-    closed = leads[_in(leads["closed_at"], period)]
-    won = closed.groupby("channel")["outcome"].apply(lambda o: (o == "won").sum())
-    total = closed.groupby("channel").size()
+    reached = pd.DataFrame({s: _reached(pool, s, period.end_date) for s in STAGES}, index=pool.index)
+    counts = reached.groupby(pool["channel"]).sum()
+    outcome = leads.loc[_in(leads["closed_at"], period), ["channel", "outcome"]]
+    decided = pd.crosstab(outcome["channel"], outcome["outcome"]).reindex(columns=["won", "lost"], fill_value=0)
+    out = counts.reindex(counts.index.union(decided.index), fill_value=0).astype("int64")
+    decided = decided.reindex(out.index, fill_value=0)
     out["lead_to_customer"] = [ratio(w, n) for w, n in zip(out["won"], out["lead"])]
-    out["win_rate"] = [ratio(won.get(c, 0), total.get(c, 0)) for c in out.index]
+    out["win_rate"] = [ratio(w, w + lo) for w, lo in zip(decided["won"], decided["lost"])]
     if web is not None:
         w = web_summary(web, period, by_channel=True)
         out = out.join(w[["unique_visitors", "bounce_rate"]], how="outer")
@@ -141,8 +195,9 @@ def rep_leaderboard(leads: pd.DataFrame, activities: pd.DataFrame | None, period
     demos booked (both from sales_activities, so it compares like with like and never exceeds
     100 %), deal conversion = won / leads assigned (the same leads). Sorted by deals won."""
     pool = leads[_in(leads["created_at"], period)]
-    assigned = pool.groupby("owner").size().rename("leads")
-    won = pool[pool["outcome"] == "won"].groupby("owner").size().rename("won")
+    owner = pool["owner"] if "owner" in pool else pd.Series(np.nan, index=pool.index, dtype=object)
+    assigned = pool.groupby(owner).size().rename("leads").astype("float64")
+    won = _dated(pool, "won", period.end_date).groupby(owner).sum().rename("won").astype("float64")
     out = pd.concat([assigned, won], axis=1).fillna(0.0)
     if activities is not None:
         act = activities[_in(activities["date"], period)].groupby("owner").agg(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpilib import (channel_funnel, funnel_counts, parse_period, rep_leaderboard, sales_cycle,
-                    stage_durations, trial_metrics, web_summary, win_rate)
+from kpilib import (channel_funnel, cycle_days, funnel_counts, funnel_trend, parse_period, rep_leaderboard,
+                    sales_cycle, stage_durations, trial_metrics, web_summary, win_rate)
+from kpilib._funnel import stage_conversions
 
 T = pd.Timestamp
 N = pd.NaT
@@ -46,9 +48,10 @@ def leads():
 
 def test_cohort_view_counts_leads_created_in_the_period(leads):
     f = funnel_counts(leads, JAN)
-    assert f["count"].tolist() == [5, 4, 3, 3, 2]  # won: lead 1 (Jan) and lead 3 (won in Feb)
+    # by 31 Jan: MQL 1-4; SQL and opportunity 1, 2 (lead 3's are in Feb); won: lead 1 only
+    assert f["count"].tolist() == [5, 4, 2, 2, 1]
     assert f.loc["mql", "step_conversion"] == pytest.approx(4 / 5)
-    assert f.loc["won", "from_lead"] == pytest.approx(2 / 5)
+    assert f.loc["won", "from_lead"] == pytest.approx(1 / 5)
     assert math.isnan(f.loc["lead", "step_conversion"])
 
 
@@ -130,3 +133,100 @@ def test_cohort_funnel_never_widens(specs):
     counts = funnel_counts(df, JAN)["count"].tolist()
     assert counts == sorted(counts, reverse=True)
     assert all(0 <= r <= 1 for r in funnel_counts(df, JAN)["from_lead"])
+
+
+def _as_of(leads, end):
+    """Every stage date after ``end`` blanked (with its outcome): what was known at ``end``."""
+    out = leads.copy()
+    for c in ["mql_at", "sql_at", "opportunity_at", "trial_started_at", "activated_at", "closed_at"]:
+        out[c] = out[c].where(out[c] <= T(end))
+    out["outcome"] = out["outcome"].where(out["closed_at"].notna())
+    return out
+
+
+def test_cohort_view_uses_only_dates_up_to_the_period_end(leads):
+    later = funnel_counts(leads, JAN)
+    known = _as_of(leads, "2024-01-31")
+    assert later["count"].tolist() == [5, 4, 2, 2, 1]  # lead 3's SQL (1 Feb) and win (13 Feb) come later
+    pd.testing.assert_frame_equal(later, funnel_counts(known, JAN))
+    pd.testing.assert_frame_equal(stage_conversions(leads, JAN), stage_conversions(known, JAN))
+
+
+def test_stage_conversions_are_named_from_to(leads):
+    c = stage_conversions(leads, JAN)
+    assert c.index.tolist() == ["lead -> MQL", "MQL -> SQL", "SQL -> opportunity", "opportunity -> won",
+                                "lead -> won"]
+    assert c[["from_count", "to_count"]].to_numpy().tolist() == [[5, 4], [4, 2], [2, 2], [2, 1], [5, 1]]
+    assert c.loc["MQL -> SQL", "conversion"] == pytest.approx(2 / 4)
+    f = stage_conversions(leads, FEB, "flow")
+    # Feb: no lead created and no MQL date; lead 3 reached SQL (1 Feb), opportunity (3 Feb), won (13 Feb)
+    assert math.isnan(f.loc["lead -> MQL", "conversion"]) and math.isnan(f.loc["MQL -> SQL", "conversion"])
+    assert f.loc["SQL -> opportunity"].tolist() == [1, 1, 1.0]
+    assert f.loc["opportunity -> won"].tolist() == [1, 1, 1.0]
+    j = stage_conversions(leads, JAN, "flow")
+    assert j.loc["opportunity -> won"].tolist() == [2, 1, 0.5]  # opportunities 1, 2 in Jan; lead 1 won by 31 Jan
+
+
+def test_win_rate_counts_only_decided_deals(leads):
+    undecided = lead(9, "2024-05-01", "Ads", "ana", closed="2024-06-02")  # closed without an outcome
+    lost = lead(10, "2024-05-01", "Ads", "ana", closed="2024-06-03", outcome="lost")
+    won = lead(11, "2024-05-01", "Ads", "ana", closed="2024-06-04", outcome="won")
+    df = pd.concat([leads, pd.DataFrame([undecided])], ignore_index=True)
+    assert math.isnan(win_rate(df, parse_period("2024-06")))  # no won or lost deal: undefined, not 0 %
+    df = pd.concat([df, pd.DataFrame([lost, won])], ignore_index=True)
+    assert win_rate(df, parse_period("2024-06")) == 0.5
+    assert channel_funnel(df, None, parse_period("2024-06")).loc["Ads", "win_rate"] == 0.5
+
+
+def _every_function(leads, acts, period):
+    return [funnel_counts(leads, period), funnel_counts(leads, period, "flow"), stage_conversions(leads, period),
+            stage_conversions(leads, period, "flow"), win_rate(leads, period), sales_cycle(leads, period),
+            cycle_days(leads, period), stage_durations(leads, period), trial_metrics(leads, period),
+            channel_funnel(leads, None, period), rep_leaderboard(leads, acts, period),
+            rep_leaderboard(leads, None, period), funnel_trend(leads, None, pd.period_range("2024-01", "2024-02",
+                                                                                            freq="M"))]
+
+
+ACTS = pd.DataFrame({"date": [T("2024-01-02")], "owner": ["ana"], "calls": [3], "demos_booked": [1],
+                     "demos_held": [1]})
+
+
+def test_header_only_leads_file_through_the_loader(tiny_dir):
+    from conftest import TINY, write_table
+
+    from kpilib._loading import load_dataset
+
+    write_table(tiny_dir, "leads", [], columns=list(TINY["leads"][0]))
+    empty = load_dataset(str(tiny_dir)).get("leads")
+    assert empty is not None and empty.empty
+    out = _every_function(empty, ACTS, JAN)
+    assert out[0]["count"].sum() == 0 and math.isnan(out[4]) and out[9].empty
+    assert out[2]["conversion"].isna().all()
+    assert out[10].loc["ana", "leads"] == 0 and out[10].loc["ana", "demo_conversion"] == 1.0
+
+
+@pytest.mark.parametrize("case", ["no leads in the period", "no owner column", "owner empty"])
+def test_funnel_edge_cases(leads, case):
+    period = parse_period("2024-06") if case == "no leads in the period" else JAN
+    df = {"no owner column": leads.drop(columns="owner"), "owner empty": leads.assign(owner=None)}.get(case, leads)
+    out = _every_function(df, ACTS, period)
+    rates = [x for x in out if isinstance(x, float)] + [v for x in out if isinstance(x, pd.DataFrame)
+                                                        for v in x.select_dtypes("number").to_numpy().ravel()]
+    assert not any(np.isinf(rates))
+    if case == "no leads in the period":
+        assert math.isnan(out[4]) and out[0]["count"].sum() == 0
+    else:
+        assert out[0]["count"].tolist() == [5, 4, 2, 2, 1]
+        assert out[10]["leads"].sum() == 0  # no owner to assign the leads to
+
+
+@given(st.lists(st.tuples(st.lists(st.sampled_from([N, T("2024-01-20"), T("2024-02-20")]), min_size=4,
+                                   max_size=4), st.sampled_from(["won", "lost"])), min_size=1, max_size=25),
+       st.sampled_from(["cohort", "flow"]))
+def test_conversions_stay_between_0_and_1_even_with_skipped_stages(specs, view):
+    rows = [lead(i, "2024-01-05", "Ads", "ana", *dates[:3], N, N, dates[3],
+                 outcome if dates[3] is not N else None) for i, (dates, outcome) in enumerate(specs)]
+    c = stage_conversions(pd.DataFrame(rows), JAN, view)["conversion"].dropna()
+    assert ((c >= 0) & (c <= 1)).all()
+    counts = funnel_counts(pd.DataFrame(rows), JAN)["count"].tolist()
+    assert counts == sorted(counts, reverse=True)
