@@ -240,9 +240,10 @@ def fit_sbg(survivors: Sequence[float], *, interval: Interval = "month", on_fail
     """Fit alpha and beta by maximum likelihood to counts alive at t = 0..T.
 
     Bounded truncated Newton (scipy's TNC) with the analytic gradient over (mean churn,
-    polarization) in the unit square, from four starts (a few milliseconds: scipy's L-BFGS-B
-    calls BLAS for 2-vectors and stalls for tens of milliseconds when the BLAS threads compete); a homogeneous book is the edge polarization -> 0 (a geometric
-    model), not a ridge to infinity. Convergence is checked on the projected gradient.
+    polarization) in the unit square, from four starts: a few milliseconds (scipy's L-BFGS-B
+    calls BLAS for 2-vectors and stalls for tens of milliseconds when BLAS threads compete).
+    A homogeneous book is the edge polarization -> 0 (a geometric model), not a ridge to
+    infinity. Convergence is checked on the projected gradient.
 
     Parameters
     ----------

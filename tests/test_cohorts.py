@@ -6,8 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpilib._cohorts import (cohort_survivors, cohorts, customer_lifetimes, km_survival,
-                             logo_retention, revenue_retention)
+from kpilib._cohorts import (
+    cohort_survivors,
+    cohorts,
+    customer_lifetimes,
+    km_survival,
+    logo_retention,
+    revenue_retention,
+)
 
 COLS = pd.period_range("2024-01", "2024-05", freq="M", name="month")
 

@@ -10,8 +10,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpilib import (channel_funnel, cycle_days, funnel_counts, funnel_trend, parse_period, rep_leaderboard,
-                    sales_cycle, stage_durations, trial_metrics, web_summary, win_rate)
+from kpilib import (
+    channel_funnel,
+    cycle_days,
+    funnel_counts,
+    funnel_trend,
+    parse_period,
+    rep_leaderboard,
+    sales_cycle,
+    stage_durations,
+    trial_metrics,
+    web_summary,
+    win_rate,
+)
 from kpilib._funnel import stage_conversions
 
 T = pd.Timestamp

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kpilib import KpiError
-from kpilib._sbg import SBGFit, fit_sbg, sbg_clv
+from kpilib._sbg import (
+    IntervalChurnModel,
+    ModelFitError,
+    SBGFit,
+    fit_sbg,
+    fit_sbg_by_interval,
+    fit_sbg_lifetimes,
+    sbg_clv,
+    sbg_verdict,
+)
 
 HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491]
 REGULAR = [1000, 631, 468, 382, 326, 297, 262, 241]
@@ -95,12 +107,6 @@ def test_the_bounded_fit_reports_convergence_on_published_and_flat_books():
 
 # --- convergence, the geometric verdict and lifetimes in renewal periods ------------------------
 
-import time  # noqa: E402
-
-import pandas as pd  # noqa: E402
-
-from kpilib._sbg import (IntervalChurnModel, ModelFitError, fit_sbg_by_interval,  # noqa: E402
-                         fit_sbg_lifetimes, sbg_verdict)
 
 
 def _simulate(rng, n, alpha=None, beta=None, churn=None, horizon=12, interval="month"):
