@@ -63,13 +63,18 @@ def _in_range(what: str, low: int, high: int | None):
     return check
 
 
-def _notebook_name(value: str) -> str:
-    """Only the kit's notebooks by name: never a path, so nothing is written outside the pack."""
+def _check_notebooks(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Notebooks are named, never given as paths, so nothing is written outside the pack."""
     from ._report import NOTEBOOKS
 
-    if value not in NOTEBOOKS:
-        raise argparse.ArgumentTypeError(f"{value!r} is not one of the kit's notebooks: {', '.join(NOTEBOOKS)}")
-    return value
+    folder = Path(args.notebook_dir) if args.notebook_dir else None
+    for name in args.notebooks or []:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            parser.error(f"--notebooks takes notebook names, not paths: {name!r}")
+        if folder is None and name not in NOTEBOOKS:
+            parser.error(f"{name!r} is not one of the kit's notebooks: {', '.join(NOTEBOOKS)}")
+        if folder is not None and not (folder / f"{name}.ipynb").is_file():
+            parser.error(f"{folder} has no notebook {name}.ipynb")
 
 
 def _check_data(parser: argparse.ArgumentParser, data: str | None) -> None:
@@ -101,7 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=_text("--out"), help="parent folder of the pack (default: reports/ in the project)")
     rep.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
     rep.add_argument("--segment", default="all", help="only accounts of this segment (default: all)")
-    rep.add_argument("--notebooks", nargs="+", metavar="NAME", type=_notebook_name,
+    rep.add_argument("--notebook-dir", metavar="DIR", type=_text("--notebook-dir"),
+                     help="run the notebooks of this folder instead of the kit's (your own pages; outputs "
+                          "still go only into the pack)")
+    rep.add_argument("--notebooks", nargs="+", metavar="NAME",
                      help="run only these notebooks, e.g. 00_overview 01_revenue")
     rep.add_argument("--workers", type=_in_range("--workers", 1, 4 * (os.cpu_count() or 1)), default=2,
                      help="notebooks run in parallel, 1 to 4 x the CPU count (default: 2)")
@@ -138,6 +146,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     pack = build_report(args.period, data=args.data, out=args.out, base_currency=args.base_currency,
                         segment=args.segment, notebooks=args.notebooks, workers=args.workers,
+                        notebook_dir=args.notebook_dir,
                         timeout=args.timeout, progress=not args.no_progress)
     print(f"report pack written to {pack}")
     print(f"open {pack / 'index.html'}")
@@ -188,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _check_data(parser, getattr(args, "data", None))
+    if args.command == "report":
+        _check_notebooks(parser, args)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)

@@ -9,29 +9,24 @@ a table or a figure does. nbval then compares fresh runs against them.
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 import nbformat
 
 from ._paths import NOTEBOOKS_DIR
-from ._report import KERNEL_NAME, NOTEBOOKS
+from ._report import KERNEL_NAME, NOTEBOOKS, normalise_addresses
 
 _VOLATILE_CELL_KEYS = ("papermill", "execution")
-_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]{6,16}\b")  # object reprs, e.g. <Styler at 0x7f...>
 
 
 def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove run-specific metadata from a notebook (in place) and return it."""
     nb.metadata.pop("papermill", None)
+    normalise_addresses(nb)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": KERNEL_NAME}
     for cell in nb.cells:
         for key in _VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
-        for out in cell.get("outputs", []):
-            plain = out.get("data", {}).get("text/plain")
-            if isinstance(plain, str):
-                out["data"]["text/plain"] = _ADDRESS.sub("at 0xADDRESS", plain)
         tags = cell.metadata.get("tags")
         if tags is not None and not tags:
             cell.metadata.pop("tags")

@@ -23,6 +23,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -131,7 +132,21 @@ def make_reproducible(path: Path) -> None:
         cell["id"] = f"cell-{i:03d}"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+    normalise_addresses(nb)
     nbformat.write(nb, path)
+
+
+_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]{6,16}\b")  # object reprs, e.g. <Styler at 0x7f...>
+
+
+def normalise_addresses(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Replace memory addresses in plain-text outputs (they differ in every process)."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            plain = out.get("data", {}).get("text/plain")
+            if isinstance(plain, str):
+                out["data"]["text/plain"] = _ADDRESS.sub("at 0xADDRESS", plain)
+    return nb
 
 
 def _quiet_kernels(log: Path | None) -> None:
@@ -245,7 +260,7 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset):
     digits = kpis["unit"].map({"money": 2, "count": 0}).fillna(6).astype(int)  # money to the cent
     for col in ("value", "previous", "year_ago"):
         kpis[col] = [round(v, d) for v, d in zip(kpis[col].astype(float), digits)]
-    kpis.to_csv(pack / "kpis.csv", index=False)
+    neutralise(kpis).to_csv(pack / "kpis.csv", index=False)
     records = [
         {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
         for row in kpis.astype(object).to_dict(orient="records")
@@ -258,6 +273,22 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset):
     }
     (pack / "kpis.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return shown
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(frame):
+    """Text cells a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection).
+
+    Only text columns change; numbers stay numbers (a negative amount is not a formula).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype).startswith(("str", "string")):
+            out[column] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                           for v in out[column]]
+    return out
 
 
 def write_glossary(pack: Path) -> Path:
@@ -432,8 +463,9 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     else:
         rperiod = requested
     _check_covered(rperiod, dataset)
-    names = list(notebooks or NOTEBOOKS)
-    source_dir = Path(notebook_dir) if notebook_dir else NOTEBOOKS_DIR
+    source_dir = Path(notebook_dir).expanduser().resolve() if notebook_dir else NOTEBOOKS_DIR
+    found = NOTEBOOKS if notebook_dir is None else sorted(p.stem for p in source_dir.glob("*.ipynb"))
+    names = list(notebooks or found)
     unknown = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_-]+", n)
                or (notebook_dir is None and n not in NOTEBOOKS) or not (source_dir / f"{n}.ipynb").exists()]
     if unknown:
@@ -516,6 +548,10 @@ def _execute_all(names: Sequence[str], source_dir: Path, staging: Path, params: 
                 failures.append(result)
                 for other in futures:
                     other.cancel()
+    except BrokenProcessPool as exc:  # a worker was killed (OOM killer, kill -9)
+        _stop_pool(pool)
+        raise ReportError(f"a worker process running the notebooks died ({exc}); nothing was replaced "
+                          f"(kernel log: {log})") from None
     except BaseException:
         _stop_pool(pool)
         raise

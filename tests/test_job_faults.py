@@ -105,3 +105,15 @@ def test_a_segment_pack_is_written_beside_the_company_pack_never_over_it(tmp_pat
     assert figures["filters"] == {"segment": "SMB"}
     rows = {r["kpi"]: r for r in figures["kpis"]}
     assert rows["rule_of_40"]["value"] is None and rows["rule_of_40"]["note"].startswith("company-wide")
+
+
+def test_exported_text_never_starts_a_formula():
+    import pandas as pd
+
+    from kpilib._report import neutralise
+
+    hostile = pd.DataFrame({"label": ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx", "MRR"],
+                            "value": [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    safe = neutralise(hostile)
+    assert safe["label"].tolist()[:6] == ["'" + v for v in hostile["label"][:6]]
+    assert safe["label"].iloc[6] == "MRR" and safe["value"].tolist() == hostile["value"].tolist()

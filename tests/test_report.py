@@ -46,7 +46,8 @@ def run(tiny_dir, out, nb_dir, names, **kw):
 def test_success_writes_pack(tiny_dir, nb_dir, tmp_path):
     pack = run(tiny_dir, tmp_path / "reports", nb_dir, ["ok"])
     assert pack == tmp_path / "reports" / "2024-02"
-    assert sorted(p.name for p in pack.iterdir()) == ["index.html", "kpis.csv", "kpis.json", "ok.html", "ok.ipynb"]
+    assert sorted(p.name for p in pack.iterdir()) == ["glossary.html", "index.html", "kpis.csv", "kpis.json",
+                                                      "ok.html", "ok.ipynb"]
     page = (pack / "ok.html").read_text(encoding="utf-8")
     assert "answer 42 2024-02" in page  # parameters were injected and outputs rendered
     text = re.sub(r"<[^>]+>", "", page)
@@ -56,7 +57,7 @@ def test_success_writes_pack(tiny_dir, nb_dir, tmp_path):
     index = (pack / "index.html").read_text(encoding="utf-8")
     assert 'href="ok.html"' in index and "February 2024" in index
     assert str(tiny_dir) in index and "Data end: 2024-03-02" in index
-    assert not list((tmp_path / "reports").glob(".*")), "staging folders left behind"
+    assert [p.name for p in (tmp_path / "reports").glob(".*")] == [".kpi.lock"], "staging folders left behind"
 
 
 def test_failing_notebook_names_notebook_cell_and_error(tiny_dir, nb_dir, tmp_path):
@@ -70,7 +71,7 @@ def test_failing_notebook_names_notebook_cell_and_error(tiny_dir, nb_dir, tmp_pa
     assert err.cell_index == 4  # markdown, parameters, injected parameters, x = 1, raise
     assert "the data are odd" in str(err) and "boom" in str(err)
     assert {p.name: p.read_bytes() for p in good.iterdir()} == before, "good pack was touched"
-    assert not list(out.glob(".*")), "staging folders left behind"
+    assert [p.name for p in out.glob(".*")] == [".kpi.lock"], "staging folders left behind"
 
 
 def test_timeout_is_a_failure(tiny_dir, nb_dir, tmp_path):
