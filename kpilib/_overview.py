@@ -97,7 +97,7 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
             value=format_value(row.value, unit, currency, missing="n/a" if not row.note else "–"),
             changes=(format_change(row.value, row.previous, row.unit, against),
                      format_change(row.value, row.year_ago, row.unit, ago)),
-            status=row.status, href=f"{row.report}.html" if row.report else None,
+            status=row.status, href=f"{row.report}.ipynb" if row.report else None,  # .html in the pack
             title=hover or None,
         ))
     return tiles

@@ -78,14 +78,17 @@ def _css() -> str:
 
 
 def header(model: KpiModel, page: str) -> HTML:
-    """The top of a page: styles, navigation to every page, and what the figures cover."""
+    """The top of a page: styles, navigation to every page, and what the figures cover.
+
+    Links point to the notebooks (``.ipynb``), which is what JupyterLab opens; the pack's renderer
+    turns them into links to the HTML pages."""
     from ._context import context_html
     from ._plotting import use_house_style
 
     use_house_style()
     links = " · ".join(
         f"<b>{html.escape(title)}</b>" if name == page else
-        f'<a href="{html.escape(name)}.html">{html.escape(title)}</a>'
+        f'<a href="{html.escape(name)}.ipynb">{html.escape(title)}</a>'
         for name, title in PAGES.items())
     nav = f'<nav class="kpi-nav"><a href="index.html">Index</a> · {links} · <a href="glossary.html">Glossary</a></nav>'
     scope = ""
@@ -317,3 +320,17 @@ def voice_note(model: KpiModel) -> HTML:
     else:
         text += "; there is no earlier wave to compare with."
     return note(text)
+
+
+def churn_basis_table(model: KpiModel) -> pd.DataFrame:
+    """Who the period's customer churn counts: the starting customers, those lost, and apart from
+    them the customers who started and stopped paying inside the period."""
+    c = model.customer_churn
+    rows = {
+        "Customers paying at the period's start": format_value(c["starting_customers"], "count"),
+        "... of whom no longer paying at its end": format_value(c["lost_customers"], "count"),
+        "Customer churn of the period (share of the starting customers)": format_value(c["customer_churn"], "pct"),
+        "Monthly equivalent": format_value(c["customer_churn_monthly"], "pct"),
+        "Not counted above: started and stopped paying inside the period": format_value(c["won_and_lost"], "count"),
+    }
+    return pd.DataFrame({model.period.title: rows})

@@ -196,7 +196,14 @@ def render_html(notebook: Path, target: Path) -> None:
     nb = nbformat.read(notebook, as_version=4)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": NOTEBOOKS.get(
         notebook.stem, notebook.stem)}})
-    target.write_text(body, encoding="utf-8")
+    target.write_text(html_links(body), encoding="utf-8")
+
+
+def html_links(page: str) -> str:
+    """In a rendered page, links to the kit's notebooks become links to their HTML pages."""
+    for name in NOTEBOOKS:
+        page = page.replace(f'href="{name}.ipynb"', f'href="{name}.html"')
+    return page
 
 
 def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Sequence[str],
@@ -210,7 +217,7 @@ def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Seque
         from ._display import tiles_html
         from ._overview import kpi_tiles
 
-        tiles = tiles_html(kpi_tiles(kpis, period, dataset.base_currency)).data
+        tiles = html_links(tiles_html(kpi_tiles(kpis, period, dataset.base_currency)).data)
     items = "\n".join(
         f'<li><a href="{html.escape(n)}.html">{html.escape(NOTEBOOKS.get(n, n))}</a></li>' for n in names
     )

@@ -229,3 +229,61 @@ def test_pack_files_follow_the_umask(built):
     os.umask(mask)
     assert pack.stat().st_mode & 0o777 == 0o777 & ~mask
     assert (pack / "index.html").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_kernel_killed_mid_run_is_a_report_error_naming_the_notebook(job, tmp_path):
+    dying = tmp_path / "dying"
+    _notebook(dying, "page", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    job["dying"] = dying
+    done = _run(job, "dying")
+    assert done.returncode == 5, done.stderr
+    assert "notebook page failed" in done.stderr and "DeadKernelError" in done.stderr
+    assert "nothing was replaced" in done.stderr
+    _assert_clean(job)
+
+
+def test_a_full_disk_while_writing_is_a_report_error(job, monkeypatch):
+    import errno
+
+    from kpilib import ReportError, build_report
+    from kpilib import _report
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_report, "write_glossary", full)
+    with pytest.raises(ReportError) as err:
+        build_report("2024-03", data=str(job["data"]), out=job["out"], notebook_dir=job["quick"],
+                     progress=False)
+    assert "No space left on device" in str(err.value) and "nothing was replaced" in str(err.value)
+    assert _snapshot(job["out"] / "2024-03") == job["before"]
+    assert not list(job["out"].glob(".*.building-*"))
+
+
+def test_an_infinite_amount_in_the_sample_exits_3_naming_the_row(job, tmp_path):
+    import shutil
+
+    from kpilib._paths import SAMPLE_DATA_DIR
+
+    data = tmp_path / "export"
+    shutil.copytree(SAMPLE_DATA_DIR, data)
+    lines = (data / "subscriptions.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[9].split(",")
+    row[header.index("amount")] = "inf"
+    lines[9] = ",".join(row)
+    (data / "subscriptions.csv").write_text("\n".join(lines) + "\n")
+    job["data"] = data
+    done = _run(job, "quick")
+    assert done.returncode == 3
+    assert "table 'subscriptions', column 'amount'" in done.stderr and "(row 10)" in done.stderr
+    _assert_clean(job)
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg:/u:SuperSecret123@127.0.0.1:1/db",
+                                 "postgresql+psycopg://u:SuperSecret123@127.0.0.1:abc/db"])
+def test_a_password_in_a_mistyped_url_is_masked(job, url):
+    job["data"] = url
+    done = _run(job, "quick")
+    assert done.returncode in (3, 6) and "SuperSecret123" not in done.stdout + done.stderr
+    assert "u:***@" in done.stderr

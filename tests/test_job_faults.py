@@ -97,6 +97,9 @@ def test_a_segment_pack_is_written_beside_the_company_pack_never_over_it(tmp_pat
     assert smb == out / "2024-03-segment-smb" and company == out / "2024-03"
     index = (company / "index.html").read_text()
     assert 'class="kpi-tile' in index and 'href="glossary.html"' in index  # the index shows the tiles
+    page = (company / "00_overview.html").read_text()
+    assert 'href="01_revenue.html"' in page  # JupyterLab's .ipynb links become the pack's pages
+    assert ".ipynb\"" not in page and ".ipynb\"" not in index
     glossary = (company / "glossary.html").read_text()
     assert 'id="kpi-ltv-cac"' in glossary and "As of the period" in glossary
     assert {p.name: p.read_bytes() for p in company.iterdir()} == before

@@ -122,3 +122,9 @@ def test_docs_metrics_holds_the_registry_table_and_every_kpi_has_a_source():
     for spec in KPIS.values():
         assert spec.source and set(spec.meaning) == {"month", "quarter", "year"}, spec.key
         assert f'id="{spec.anchor}"' in doc
+
+
+def test_the_public_api_is_curated_and_complete():
+    assert all(hasattr(kpi, name) for name in kpi.__all__)
+    assert "annotations" not in kpi.__all__ and len(set(kpi.__all__)) == len(kpi.__all__)
+    assert all(issubclass(getattr(kpi, e), kpi.KpiError) for e in ("ContractError", "PeriodError", "ReportError"))
