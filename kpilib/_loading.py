@@ -484,15 +484,15 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
     if source == "database" or (isinstance(source, str) and "://" in source):
         from ._sources import is_database_url, load_database
 
-        if source == "database":  # the URL, with its credentials, stays in KPI_DATABASE_URL
-            return load_database(None, base_currency=base_currency)
-        if is_database_url(source):
+        if source == "database" or is_database_url(source):
+            url = None if source == "database" else source  # None: the URL stays in KPI_DATABASE_URL
             try:
-                return load_database(source, base_currency=base_currency)
+                return load_database(url, base_currency=base_currency)
             except ValueError as exc:  # e.g. a port that is not a number: a bad URL, not a kit bug
                 from ._sources import mask_url
 
-                raise KpiError(f"the database URL {mask_url(source)} cannot be used: {exc}") from None
+                shown = mask_url(url) if url else "in KPI_DATABASE_URL"
+                raise KpiError(f"the database URL {shown} cannot be used: {exc}") from None
     if isinstance(source, str) and not source.strip():
         raise KpiError("the data source is empty: name a folder or a database URL, or leave it out "
                        "for the bundled sample company")

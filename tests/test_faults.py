@@ -287,3 +287,29 @@ def test_a_password_in_a_mistyped_url_is_masked(job, url):
     done = _run(job, "quick")
     assert done.returncode in (3, 6) and "SuperSecret123" not in done.stdout + done.stderr
     assert "u:***@" in done.stderr
+
+
+def test_a_time_zoned_date_in_the_sample_builds_the_pack(job, tmp_path):
+    import shutil
+
+    from kpilib._paths import SAMPLE_DATA_DIR
+
+    data = tmp_path / "export"
+    shutil.copytree(SAMPLE_DATA_DIR, data)
+    text = (data / "subscriptions.csv").read_text().splitlines()
+    header = text[0].split(",")
+    row = text[5].split(",")
+    row[header.index("start_date")] = row[header.index("start_date")] + "T10:00:00+05:00"
+    text[5] = ",".join(row)
+    (data / "subscriptions.csv").write_text("\n".join(text) + "\n")
+    job["data"] = data
+    done = _run(job, "quick")
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_malformed_database_url_in_the_environment_is_masked(job):
+    env = _env(job) | {"KPI_DATABASE_URL": "postgresql+psycopg://u:SuperSecret123@127.0.0.1:abc/db"}
+    done = subprocess.run([sys.executable, "-m", "kpilib._cli", "validate", "--data", "database"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 6 and "SuperSecret123" not in done.stdout + done.stderr
+    assert "cannot be used" in done.stderr and "Traceback" not in done.stderr
