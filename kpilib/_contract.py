@@ -162,6 +162,8 @@ TABLES: dict[str, Table] = {
                 Column("currency", "text", "ISO 4217 code of `amount` (default: the data currency).",
                        optional=True, nullable=True, pattern=CURRENCY_PATTERN),
                 Column("customer_id", "id", "Account created from a won lead.", nullable=True),
+                Column("segment", "text", "Segment the lead belongs to (optional): with it, a segment "
+                       "pack's funnel and win rate are the segment's own.", optional=True, nullable=True),
             ),
             key=("lead_id",),
             foreign_keys={"customer_id": "customers"},

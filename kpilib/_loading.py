@@ -144,6 +144,9 @@ class Dataset:
         if "product_usage" in tables:
             pu = tables["product_usage"]
             tables["product_usage"] = pu[pu["customer_id"].isin(keep)]
+        if "leads" in tables and "segment" in tables["leads"].columns and set(active) == {"segment"}:
+            leads = tables["leads"]  # leads that carry a segment belong to it, like its accounts
+            tables["leads"] = leads[leads["segment"] == active["segment"]]
         if "survey_responses" in tables:
             sr = tables["survey_responses"]
             customer_survey = sr["survey"] != "enps"

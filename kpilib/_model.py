@@ -360,12 +360,24 @@ class KpiModel:
 
     # --- the headline ------------------------------------------------------------------------
 
+    @property
+    def leads_have_segment(self) -> bool:
+        """True when leads carry a ``segment`` column, so a segment pack's funnel is its own."""
+        leads = self.data.get("leads")
+        return leads is not None and "segment" in leads.columns
+
+    def withheld(self, spec) -> bool:
+        """A company-wide KPI in a segment pack, unless the data tie it to the segment's accounts."""
+        if spec.scope != "company" or not self.is_segment:
+            return False
+        return not (spec.segment_ready is not None and spec.segment_ready(self))
+
     def value(self, key: str) -> float:
         """One KPI of the registry for this period (NaN when undefined or withheld)."""
         from ._registry import KPIS
 
         spec = KPIS[key]
-        if spec.scope == "company" and self.is_segment:
+        if self.withheld(spec):
             return float("nan")
         v = float(spec.compute(self))
         return v if np.isfinite(v) else float("nan")

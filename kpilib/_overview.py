@@ -30,7 +30,7 @@ def _model(data: Dataset | KpiModel, period: ReportPeriod | None) -> KpiModel:
 
 
 def _note(spec: KpiSpec, model: KpiModel) -> str:
-    if spec.scope == "company" and model.is_segment:
+    if model.withheld(spec):
         return f"company-wide: {spec.company_reason}; not shown for a segment"
     if spec.key == "nps":
         now, before = model.voice("nps"), model.previous_voice("nps")
@@ -67,7 +67,7 @@ def headline_kpis(data: Dataset | KpiModel, period: ReportPeriod | None = None) 
             previous = model.previous.value(spec.key)
         verdict = spec.health(value, model) if spec.health else None
         status = verdict.status if verdict else "none"
-        if spec.scope == "company" and model.is_segment:
+        if model.withheld(spec):
             status = "none"
         rows.append((spec.key, spec.label, spec.unit, spec.scope, value, previous,
                      model.year_ago.value(spec.key), status, verdict.target if verdict else "",

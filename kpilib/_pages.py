@@ -263,10 +263,13 @@ def missing_note(model: KpiModel, names: list[str]) -> HTML:
 def funnel_notes(model: KpiModel) -> HTML:
     """The funnel page's notes: missing tables, and that every figure on it is company-wide."""
     parts = [missing_note(model, ["leads", "web_traffic", "sales_activities"]).data]
-    if model.is_segment:
+    if model.is_segment and model.leads_have_segment:
+        parts.append(note("Leads carry a segment, so the funnel, win rate and sales cycle are the "
+                          "segment's own; web traffic and rep activity remain company-wide.").data)
+    elif model.is_segment:
         parts.append(note("Company-wide figures: leads, web traffic and rep activity are not tied to "
                           "a segment before a deal is won, so this page shows the whole company's "
-                          "funnel, not the segment's.").data)
+                          "funnel, not the segment's (add a segment column to leads to change that).").data)
     return HTML("".join(parts))
 
 

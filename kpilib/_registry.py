@@ -52,6 +52,8 @@ class KpiSpec:
     kinds: tuple[str, ...] = ("month", "quarter", "year")  # period kinds showing it as a tile
     company_reason: str = field(default="")
     source: str = ""
+    #: for a company-wide KPI: when the data tie it to accounts after all (e.g. leads with a segment)
+    segment_ready: Callable[[KpiModel], bool] | None = None
 
 
 # --- health rules -------------------------------------------------------------------------
@@ -218,7 +220,8 @@ _SPECS: tuple[KpiSpec, ...] = (
     KpiSpec("win_rate", "Win rate", "pct", "03_funnel", "win-rate",
             "Deals won / deals closed (won or lost) in the period", _FLOW, lambda m: m.win_rate,
             scope="company", company_reason="leads carry no segment until they become customers",
-            source='won / (won + lost), deals closed in the period'),
+            source="won / (won + lost), deals closed in the period",
+            segment_ready=lambda m: m.leads_have_segment),
     KpiSpec("bounce_rate", "Bounce rate", "pct", "03_funnel", "bounce-rate",
             "Bounced sessions / sessions", _FLOW,
             lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
@@ -245,7 +248,8 @@ def registry_markdown() -> str:
         target = {"mrr_cmgr": "by ARR band: " + "; ".join(b[2] for b in GROWTH_BANDS),
                   "customer_churn_monthly": f"<= {CHURN_BAND[0]:.0%} healthy, > {CHURN_BAND[1]:.0%} unhealthy",
                   "ltv_cac": ">= 3", "bounce_rate": "< 50 %", "rule_of_40": ">= 40 %"}.get(spec.key, "-")
-        scope = "company-wide" if spec.scope == "company" else "account"
+        scope = "account" if spec.scope == "account" else (
+            "company-wide (the segment's when leads carry a segment)" if spec.segment_ready else "company-wide")
         lines.append(f"| <a id=\"kpi-{spec.key.replace('_', '-')}\"></a>**{spec.label}** (`{spec.key}`): "
                      f"{spec.definition} | {spec.unit} | {scope} | {spec.meaning['month']} | "
                      f"{spec.meaning['quarter']} | {spec.meaning['year']} | {target} | {spec.source} |")

@@ -128,3 +128,21 @@ def test_the_public_api_is_curated_and_complete():
     assert all(hasattr(kpi, name) for name in kpi.__all__)
     assert "annotations" not in kpi.__all__ and len(set(kpi.__all__)) == len(kpi.__all__)
     assert all(issubclass(getattr(kpi, e), kpi.KpiError) for e in ("ContractError", "PeriodError", "ReportError"))
+
+
+def test_win_rate_is_the_segments_own_when_leads_carry_a_segment():
+    base = _book()
+    leads = pd.DataFrame({
+        "lead_id": ["l1", "l2", "l3"], "created_at": pd.to_datetime(["2025-11-01"] * 3), "channel": ["x"] * 3,
+        "owner": ["r"] * 3, "mql_at": pd.NaT, "sql_at": pd.NaT, "opportunity_at": pd.NaT,
+        "trial_started_at": pd.NaT, "activated_at": pd.NaT,
+        "closed_at": pd.to_datetime(["2025-12-05", "2025-12-06", "2025-12-07"]),
+        "outcome": ["won", "lost", "lost"], "amount": [1.0, 1.0, 1.0], "customer_id": [None] * 3})
+    without = kpi.Dataset(tables={**base.tables, "leads": leads}, source="t")
+    assert math.isnan(KpiModel(without, "2025-12", segment="SMB").value("win_rate"))  # company-wide
+    assert KpiModel(without, "2025-12").value("win_rate") == pytest.approx(1 / 3)
+    tagged = kpi.Dataset(tables={**base.tables, "leads": leads.assign(segment=["SMB", "SMB", "Enterprise"])},
+                         source="t")
+    smb = KpiModel(tagged, "2025-12", segment="SMB")
+    assert smb.value("win_rate") == pytest.approx(1 / 2)  # l1 won, l2 lost; l3 is Enterprise's
+    assert headline_kpis(smb).set_index("kpi").loc["win_rate", "note"] == ""
