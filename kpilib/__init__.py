@@ -43,7 +43,7 @@ from ._display import Tile, note_html, show_table, tiles_html
 from ._context import context_html, missing_tables_html, period_coverage
 from ._overview import headline_kpis, kpi_table, kpi_tiles, largest_movements, trend_title
 from ._pages import (STAGE_NAMES, bookings_table, churn_basis_table, churn_model_table, funnel_notes,
-                     funnel_rates_table, missing_note, note, table, tiles, unit_economics_note,
+                     funnel_rates_table, interval_churn_table, missing_note, note, table, tiles, unit_economics_note,
                      unit_economics_table, voice_note, voice_trend, web_table)
 from ._pages import header as page_header
 from ._pages import headline as page_headline
@@ -78,7 +78,7 @@ __all__ = [
     "context_html", "missing_tables_html", "period_coverage",
     "headline_kpis", "kpi_table", "kpi_tiles", "largest_movements", "trend_title",
     "STAGE_NAMES", "bookings_table", "churn_basis_table", "churn_model_table", "funnel_notes",
-    "funnel_rates_table", "missing_note", "note", "table", "tiles", "unit_economics_note",
+    "funnel_rates_table", "interval_churn_table", "missing_note", "note", "table", "tiles", "unit_economics_note",
     "unit_economics_table", "voice_note", "voice_trend", "web_table", "page_header", "page_headline",
     "cohort_heatmap", "money_axis", "movement_bars", "pct_axis", "short_money", "use_house_style", "waterfall",
     # runner

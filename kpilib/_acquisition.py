@@ -119,7 +119,7 @@ def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: fl
         LTV_BASE_ROW: (base_ltv, "money", "" if np.isfinite(base_ltv) else "no churn in the last six months"),
         "LTV:CAC on installed-base ARPA (beside)": (
             ratio(base_ltv, cac), "ratio", "" if np.isfinite(ratio(base_ltv, cac)) else "LTV or CAC undefined"),
-        "sBG CLV (cohort model)": (np.nan if sbg_clv is None else sbg_clv, "money",
+        "sBG CLV (per billing interval, acquisition mix)": (np.nan if sbg_clv is None else sbg_clv, "money",
                                    "" if sbg_clv is not None else "no cohort model fitted"),
     }
     return pd.DataFrame([(k, v, u, n) for k, (v, u, n) in rows.items()],

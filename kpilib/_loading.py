@@ -220,12 +220,15 @@ def _records(text: str):
     """(starting line, fields) of each non-blank CSV record: quoted newlines span lines."""
     import csv
 
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     start = 1
-    for row in reader:
-        if row and any(field != "" for field in row) or (row and len(row) > 1):
-            yield start, row
-        start = reader.line_num + 1
+    try:
+        for row in reader:
+            if row and any(field != "" for field in row) or (row and len(row) > 1):
+                yield start, row
+            start = reader.line_num + 1
+    except csv.Error:  # pandas decides below whether the file parses; rows then count from 2
+        return
 
 
 def _read_parquet(path: Path, table: str) -> pd.DataFrame:

@@ -165,8 +165,43 @@ class KpiModel:
         """CAC, payback, LTV, sBG CLV and LTV:CAC with the inputs used."""
         from ._acquisition import dataset_unit_economics
 
+        by_interval = self.interval_churn
+        clv = by_interval.clv if by_interval is not None and by_interval.coverage > 0 else None
+        if clv is None and self.churn_model is not None:
+            clv = self.churn_model["clv"]
         return dataset_unit_economics(self.data, self.period, wide=self.wide, monthly=self.monthly,
-                                      clv_model=self.churn_model or {"clv": None})
+                                      clv_model={"clv": clv if clv is None or np.isfinite(clv) else None})
+
+    @cached_property
+    def gross_margin(self) -> tuple[float, bool]:
+        """Gross margin of the period from financials, or the kit's default; and whether from data."""
+        from ._acquisition import DEFAULT_GROSS_MARGIN
+
+        fin = self.table("financials")
+        margin = float(rule_of_40(fin, self.period)["gross_margin"]) if fin is not None else float("nan")
+        return (margin, True) if np.isfinite(margin) else (DEFAULT_GROSS_MARGIN, False)
+
+    @cached_property
+    def interval_churn(self):
+        """sBG per billing interval (renewal periods), combined by acquisition mix, or ``None``.
+
+        Annual customers can leave only at a renewal, so each interval's model counts its own
+        periods (:func:`kpilib._sbg.fit_sbg_by_interval` on first-spell lifetimes as known at the
+        period's end). The CLV of the CLV/CAC page comes from it.
+        """
+        from ._acquisition import ANNUAL_DISCOUNT_RATE
+        from ._cohorts import interval_lifetimes
+        from ._errors import KpiError
+        from ._sbg import fit_sbg_by_interval
+
+        lifetimes = interval_lifetimes(self.wide, self.data.subscriptions)
+        if lifetimes.empty:
+            return None
+        try:
+            return fit_sbg_by_interval(lifetimes, gross_margin=self.gross_margin[0],
+                                       annual_discount_rate=ANNUAL_DISCOUNT_RATE, on_failure="flag")
+        except KpiError:
+            return None
 
     @cached_property
     def win_rate(self) -> float:
@@ -297,7 +332,7 @@ class KpiModel:
         Fitted to the twelve monthly cohorts that started 13-24 months before the period's
         end, observed for 12 months; ``None`` when those cohorts are empty or the fit fails.
         """
-        from ._acquisition import ANNUAL_DISCOUNT_RATE, DEFAULT_GROSS_MARGIN
+        from ._acquisition import ANNUAL_DISCOUNT_RATE
         from ._cohorts import cohort_survivors
         from ._errors import KpiError
         from ._sbg import fit_sbg, sbg_clv
@@ -308,13 +343,11 @@ class KpiModel:
             fit = fit_sbg(survivors)
         except KpiError:
             return None
-        fin = self.table("financials")
-        margin = float(rule_of_40(fin, p)["gross_margin"]) if fin is not None else float("nan")
-        margin = margin if np.isfinite(margin) else DEFAULT_GROSS_MARGIN  # the unit economics' margin
+        margin, from_data = self.gross_margin  # the unit economics' margin
         discount = (1 + ANNUAL_DISCOUNT_RATE) ** (1 / 12) - 1
         arpa = float(self.revenue["arpa"])
         return {"fit": fit, "survivors": survivors, "first_cohort": p.last - 24, "last_cohort": p.last - 13,
-                "gross_margin": margin, "margin_from_financials": self.table("financials") is not None,
+                "gross_margin": margin, "margin_from_financials": from_data,
                 "monthly_discount": discount, "arpa": arpa, "clv": sbg_clv(fit, arpa, margin, discount)}
 
     @cached_property

@@ -185,6 +185,8 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
 
 def churn_model_table(model: KpiModel) -> pd.DataFrame:
     """The sBG model's parameters and what they imply, in words and formatted numbers."""
+    from ._sbg import sbg_verdict
+
     cm = model.churn_model
     if cm is None:
         return pd.DataFrame({"value": {}})
@@ -194,8 +196,8 @@ def churn_model_table(model: KpiModel) -> pd.DataFrame:
         f"Cohorts fitted ({cm['first_cohort']} to {cm['last_cohort']}), customers at month 0":
             format_value(cm["survivors"][0], "count"),
         "Mean monthly churn, alpha / (alpha + beta)": format_value(fit.mean_churn, "pct"),
-        "Polarization 1 / (alpha + beta + 1)": f"{fit.polarization:.3f}" + (
-            " (no heterogeneity: churn behaves as one constant rate)" if fit.homogeneous else ""),
+        "What the fit says": sbg_verdict(fit),
+        "Polarization 1 / (alpha + beta + 1)": f"{fit.polarization:.3f}",
         "Month-1 retention r(1)": format_value(fit.retention(1), "pct"),
         "Month-12 retention r(12)": format_value(fit.retention(12), "pct"),
         "DERL of a new customer (months)": f"{fit.derl(d, 0):.1f}",
@@ -337,3 +339,24 @@ def churn_basis_table(model: KpiModel) -> pd.DataFrame:
         "Not counted above: started and stopped paying inside the period": format_value(c["won_and_lost"], "count"),
     }
     return pd.DataFrame({model.period.title: rows})
+
+
+def interval_churn_table(model: KpiModel) -> pd.DataFrame:
+    """The per-billing-interval churn model: who is fitted, churn per renewal and per month, CLV,
+    and what each fit says (its sentence is written from its parameters)."""
+    icm = model.interval_churn
+    if icm is None:
+        return pd.DataFrame({"What the model says": {}})
+    cur = model.base_currency
+    summary = icm.summary
+    shown = pd.DataFrame({
+        "Customers": [format_value(v, "count") for v in summary["customers"]],
+        "Share": [format_value(v, "pct") for v in summary["weight"]],
+        "Churn per renewal": [format_value(v, "pct") for v in summary["period_churn"]],
+        "Monthly equivalent (first year)": [format_value(v, "pct") for v in summary["monthly_churn"]],
+        "CLV of a new customer": [format_value(v, "money", cur) for v in summary["clv"]],
+        "What the model says": summary["verdict"].fillna("").to_numpy(),
+    }, index=[{"month": "Monthly plans", "quarter": "Quarterly plans", "year": "Annual plans",
+               "all": "All (acquisition mix)"}.get(g, g) for g in summary.index])
+    shown.loc["All (acquisition mix)", "Share"] = format_value(icm.coverage, "pct") + " fitted"
+    return shown.rename_axis("Billing interval")

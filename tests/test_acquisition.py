@@ -68,7 +68,7 @@ def test_unit_economics_hand_computed():
     # the installed-base version beside it
     assert econ.loc["LTV on installed-base ARPA (beside)", "value"] == pytest.approx(100 * 0.8 / 0.02)
     assert econ.loc["LTV:CAC on installed-base ARPA (beside)", "value"] == pytest.approx(4.0)
-    assert econ.loc["sBG CLV (cohort model)", "value"] == 3500
+    assert econ.loc["sBG CLV (per billing interval, acquisition mix)", "value"] == 3500
 
 
 def test_zero_churn_makes_ltv_undefined():

@@ -48,7 +48,7 @@ def built(tmp_path_factory):
     for name, rows in TINY.items():
         write_table(data, name, [dict(r) for r in rows])
     quick, slow = base / "quick", base / "slow"
-    _notebook(quick, "page", "import pandas as pd\nprint('ok', period)\npd.DataFrame({'a': [1]}).style")
+    _notebook(quick, "page", "import pandas as pd\nprint('ok', period)\npd.DataFrame({'a': [1]}).style.set_uuid('t')")
     _notebook(slow, "page", "import time\ntime.sleep(60)")
     _notebook(slow, "other", "import time\ntime.sleep(60)")
     job = {"data": data, "quick": quick, "slow": slow, "out": base / "packs", "marker": uuid.uuid4().hex}

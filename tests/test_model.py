@@ -146,3 +146,18 @@ def test_win_rate_is_the_segments_own_when_leads_carry_a_segment():
     smb = KpiModel(tagged, "2025-12", segment="SMB")
     assert smb.value("win_rate") == pytest.approx(1 / 2)  # l1 won, l2 lost; l3 is Enterprise's
     assert headline_kpis(smb).set_index("kpi").loc["win_rate", "note"] == ""
+
+
+def test_the_clv_comes_from_the_per_interval_model_and_its_words_match_its_fits():
+    from kpilib._sbg import sbg_verdict
+
+    model = KpiModel(kpi.load_dataset(None), "2025-12")
+    icm = model.interval_churn
+    assert set(icm.fits) == {"month", "quarter", "year"} and icm.coverage == 1.0
+    assert model.unit_economics[0].loc["sBG CLV (per billing interval, acquisition mix)", "value"] == \
+        pytest.approx(icm.clv)
+    table = kpi.interval_churn_table(model)
+    for interval, label in (("month", "Monthly plans"), ("year", "Annual plans")):
+        assert table.loc[label, "What the model says"] == sbg_verdict(icm.fits[interval])
+    # an annual plan can only be left at its renewal: its churn is per year, far above the monthly rate
+    assert icm.fits["year"].mean_churn > icm.fits["year"].monthly_churn * 6
