@@ -203,7 +203,8 @@ def churn_model_table(model: KpiModel) -> pd.DataFrame:
         "DERL of a new customer (months)": f"{fit.derl(d, 0):.1f}",
         "ARPA (installed base)": format_value(cm["arpa"], "money", cur),
         f"Gross margin ({margin_source})": format_value(cm["gross_margin"], "pct"),
-        "sBG CLV of a new customer": format_value(cm["clv"], "money", cur),
+        "sBG CLV at installed-base ARPA (pooled monthly cohorts; the CLV/CAC page uses the per-interval "
+        "model below)": format_value(cm["clv"], "money", cur),
     }
     return pd.DataFrame({"value": rows})
 
