@@ -137,6 +137,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="target SQLAlchemy URL, or 'database' for KPI_DATABASE_URL")
     load.add_argument("--schema", help="database schema to write into (default: the URL's default)")
 
+    nbs = sub.add_parser("notebooks", help="copy the kit's notebooks into a folder, for JupyterLab",
+                         description="Copy the report notebooks (00_overview ... 05_nps) into DIR to explore "
+                                     "them in JupyterLab; existing files are kept unless --force.")
+    nbs.add_argument("dir", metavar="DIR", type=_text("DIR"), help="folder to copy the notebooks into")
+    nbs.add_argument("--force", action="store_true", help="overwrite notebooks already in DIR")
+
     sub.add_parser("contract", help="print the data contract as Markdown")
     return parser
 
@@ -182,6 +188,25 @@ def _cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    import shutil
+
+    from ._errors import KpiError
+    from ._paths import NOTEBOOKS_DIR
+    from ._report import NOTEBOOKS
+
+    target = Path(args.dir).expanduser()
+    sources = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
+    clash = [s.name for s in sources if (target / s.name).exists()]
+    if clash and not args.force:
+        raise KpiError(f"{target} already has {', '.join(clash)}: nothing was copied (use --force to overwrite)")
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        shutil.copyfile(source, target / source.name)
+    print(f"copied {len(sources)} notebooks to {target}; open them with: jupyter lab {target}")
+    return 0
+
+
 def _cmd_contract(args: argparse.Namespace) -> int:
     from ._contract import contract_markdown
 
@@ -190,7 +215,7 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"report": _cmd_report, "validate": _cmd_validate, "sample-data": _cmd_sample,
-            "load": _cmd_load, "contract": _cmd_contract}
+            "load": _cmd_load, "notebooks": _cmd_notebooks, "contract": _cmd_contract}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

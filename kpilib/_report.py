@@ -33,7 +33,7 @@ import nbformat
 from ._asof import default_period
 from ._errors import KpiError, PeriodError, ReportError
 from ._loading import Dataset, load_dataset
-from ._paths import NOTEBOOKS_DIR, PROJECT_DIR, REPORTS_DIR, TEMPLATES_DIR
+from ._paths import DOCS_DIR, NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
 from ._periods import ReportPeriod, parse_period
 
 #: Notebooks of the pack, in reading order, with the title shown in the index.
@@ -304,7 +304,7 @@ def write_glossary(pack: Path) -> Path:
 
     from ._registry import registry_markdown
 
-    source = PROJECT_DIR / "docs" / "metrics.md"
+    source = DOCS_DIR / "metrics.md"
     text = source.read_text(encoding="utf-8") if source.exists() else \
         "# Metric definitions\n\n" + registry_markdown()
     body = mistune.html(text)
@@ -481,7 +481,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         raise KpiError(f"workers must be between 1 and {MAX_WORKERS}, not {workers}")
     if timeout < 1:
         raise KpiError(f"timeout must be at least 1 second, not {timeout}")
-    out_root = Path(out).expanduser().resolve() if out else REPORTS_DIR
+    out_root = Path(out).expanduser().resolve() if out else default_reports_dir()
     folder = pack_name(rperiod, segment)
     with _output_lock(out_root), _stop_on_signals():
         return _build(rperiod, dataset, data, segment, names, source_dir, out_root, folder, workers,

@@ -28,3 +28,45 @@ def test_python_versions_agree():
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_a_built_wheel_carries_its_data_and_notebooks_and_reports_from_any_folder(tmp_path):
+    """`pip install .` then `kpi report` from any folder builds the sample pack (no checkout needed)."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w",
+                            str(tmp_path / "dist")], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next((tmp_path / "dist").glob("kpilib-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"kpilib/sample_data/subscriptions.csv", "kpilib/notebooks/00_overview.ipynb",
+            "kpilib/docs/metrics.md", "kpilib/templates/kpi/index.html.j2", "kpilib/py.typed"} <= names
+    target, work = tmp_path / "site", tmp_path / "anywhere"
+    work.mkdir()
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                                str(target), str(wheel)], capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"} | {"PYTHONPATH": str(target)}
+    done = subprocess.run([sys.executable, "-m", "kpilib._cli", "report", "--notebooks", "00_overview",
+                           "--no-progress"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pack = work / "reports" / "2025-12"
+    assert (pack / "00_overview.html").exists() and (pack / "glossary.html").exists()
+    import json
+
+    assert json.loads((pack / "kpis.json").read_text())["data_source"] == "the bundled sample company"
+
+
+def test_kpi_notebooks_copies_the_notebooks_and_keeps_existing_files(tmp_path, capsys):
+    from kpilib._cli import main
+
+    assert main(["notebooks", str(tmp_path / "nbs")]) == 0
+    assert sorted(p.name for p in (tmp_path / "nbs").iterdir())[0] == "00_overview.ipynb"
+    (tmp_path / "nbs" / "00_overview.ipynb").write_text("mine")
+    assert main(["notebooks", str(tmp_path / "nbs")]) == 6
+    assert (tmp_path / "nbs" / "00_overview.ipynb").read_text() == "mine"
+    assert "nothing was copied" in capsys.readouterr().err
+    assert main(["notebooks", str(tmp_path / "nbs"), "--force"]) == 0
