@@ -10,7 +10,7 @@ import math
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_compact_currency, parse_pattern
+from babel.numbers import format_compact_currency, format_currency, parse_pattern
 
 DEFAULT_LOCALE = "en_US"
 
@@ -49,6 +49,8 @@ def format_value(x: object, unit: str, currency: str = "USD", *, missing: str = 
     v = float(x)  # type: ignore[arg-type]
     if unit == "money":
         return format_money(v, currency)
+    if unit == "money_cents":  # to the cent, e.g. the bridge's unexplained amount
+        return format_currency(v, currency, locale=DEFAULT_LOCALE)
     if unit == "money_short":
         return format_money(v, currency, short=True)
     if unit == "count":

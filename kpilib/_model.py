@@ -104,9 +104,16 @@ class KpiModel:
     @cached_property
     def monthly(self) -> pd.DataFrame:
         """Movements and customer counts per month, :data:`HISTORY_MONTHS` before the period on."""
+        from ._errors import KpiError
+
         d = self.data
-        return monthly_revenue(d.subscriptions, d.fx_rates, self.period.first - HISTORY_MONTHS,
-                               self.period.last, base_currency=d.base_currency)
+        monthly = monthly_revenue(d.subscriptions, d.fx_rates, self.period.first - HISTORY_MONTHS,
+                                  self.period.last, base_currency=d.base_currency)
+        flows = monthly[["new", "expansion", "reactivation", "contraction", "churn"]].sum(axis=1)
+        gap = (monthly["closing_mrr"] - monthly["opening_mrr"] - flows).abs()
+        if (gap > 0.005).any():  # half a cent: the movements must explain every month's MRR
+            raise KpiError(f"the MRR bridge does not add up in {gap.idxmax()}: {gap.max():.6f} unexplained")
+        return monthly
 
     @cached_property
     def revenue(self) -> pd.Series:

@@ -161,6 +161,8 @@ def revenue_summary(movements: pd.DataFrame, counts: pd.DataFrame | None, period
         "gross_mrr_churn": ratio(-lost, opening),
         "net_mrr_churn": ratio(-(lost + flows["expansion"] + flows["reactivation"]), opening),
         "new_bookings_arr": 12 * gained,
+        # the bridge: opening + new + expansion + reactivation + contraction + churn = closing
+        "unexplained": round(mrr - (opening + gained + lost), 2) + 0.0,  # to the cent; + 0.0: no "-0"
     }
     if wide is not None:
         out.update(retention_rates(wide, last)[["nrr", "grr"]].to_dict())

@@ -281,3 +281,10 @@ def test_growth_target_is_fifteen_percent_a_month():
     monthly = monthly_revenue(df, None, "2024-01", "2024-03")
     assert period_revenue(monthly, "2024-02")["growth_target_met"] == 1.0  # exactly +15 %
     assert period_revenue(monthly, "2024-03")["growth_target_met"] == 0.0  # 17 / 115 < 15 %
+
+
+def test_the_bridge_adds_up_every_month_and_says_so(monthly):
+    trend = revenue_trend(monthly, "month")
+    assert (trend["unexplained"] == 0).all()
+    assert (trend["opening_mrr"] + trend[["new", "expansion", "reactivation", "contraction", "churn"]].sum(axis=1)
+            == trend["mrr"]).all()
