@@ -97,8 +97,11 @@ def header(model: KpiModel, page: str) -> HTML:
         scope = ('<div class="kpi-note">Segment pack: figures are this segment\'s; company-wide figures '
                  "(web traffic, spend, financials, the funnel before a deal is won) are marked as such "
                  "and not shown as the segment's.</div>")
+    from ._manifest import stale_tables
+
     context = context_html(model.data, model.period).data
-    return HTML(f"<style>{_css()}</style>{nav}{context}{scope}")
+    stale = "".join(note(line).data for line in stale_tables(model.source, model.period))
+    return HTML(f"<style>{_css()}</style>{nav}{context}{scope}{stale}")
 
 
 def tiles(model: KpiModel, keys: list[str] | None = None) -> HTML:

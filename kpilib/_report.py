@@ -207,7 +207,7 @@ def html_links(page: str) -> str:
 
 
 def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Sequence[str],
-                segment: str, siblings: Sequence[str] = (), kpis=None) -> Path:
+                segment: str, siblings: Sequence[str] = (), kpis=None, audit: dict | None = None) -> Path:
     """Write ``index.html`` listing the reports, the period, the data source and the other packs
     of the same period (all accounts, other segments) that sit beside this one."""
     others = "".join(f'<li><a href="../{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in siblings)
@@ -247,6 +247,7 @@ li {{ margin: .4rem 0; font-size: 1.1rem; }}
 Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
 <p class="meta">Machine-readable headline figures:
 <a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>.</p>
+{_manifest_html(audit) if audit else ""}
 </body></html>
 """
     path = pack / "index.html"
@@ -296,6 +297,29 @@ def neutralise(frame):
             out[column] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
                            for v in out[column]]
     return out
+
+
+def write_manifest(pack: Path, period: ReportPeriod, dataset: Dataset, parameters: dict[str, str]) -> dict:
+    """Write ``manifest.json``: every input table (rows, dates, hash), parameters, version, commit."""
+    from ._manifest import manifest
+
+    doc = manifest(dataset, period, parameters)
+    (pack / "manifest.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return doc
+
+
+def _manifest_html(doc: dict) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{t['rows']:,}</td><td>{html.escape(str(t['first'] or '–'))}</td>"
+        f"<td>{html.escape(str(t['last'] or '–'))}</td><td>{'stale' if t['stale'] else ''}</td>"
+        f"<td><code>{html.escape(t['sha256'][:12])}</code></td></tr>"
+        for name, t in doc["tables"].items())
+    stale = "".join(f'<div class="kpi-note">{html.escape(s)}</div>' for s in doc["stale"])
+    commit = html.escape(doc["kit_commit"][:12]) if doc["kit_commit"] else "an installed package"
+    return (f"<h2>What went in</h2>{stale}<table class=\"manifest\"><tr><th>table</th><th>rows</th>"
+            f"<th>first</th><th>last</th><th></th><th>content hash</th></tr>{rows}</table>"
+            f"<p class=\"meta\">kpilib {html.escape(doc['kpilib_version'])}, kit commit {commit}. "
+            f'The full record: <a href="manifest.json">manifest.json</a>.</p>')
 
 
 def write_glossary(pack: Path) -> Path:
@@ -508,7 +532,9 @@ def _build(rperiod, dataset, data, segment, names, source_dir, out_root, folder,
             tick(f"rendered {name}")
         kpis = write_figures(staging, rperiod, dataset)
         write_glossary(staging)
-        write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis)
+        audit = write_manifest(staging, rperiod, dataset, params)
+        write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis,
+                    audit)
         tick("index")
         _swap_in(staging, out_root / folder)
     except OSError as exc:

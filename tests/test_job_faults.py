@@ -100,6 +100,7 @@ def test_a_segment_pack_is_written_beside_the_company_pack_never_over_it(tmp_pat
     page = (company / "00_overview.html").read_text()
     assert 'href="01_revenue.html"' in page  # JupyterLab's .ipynb links become the pack's pages
     assert ".ipynb\"" not in page and ".ipynb\"" not in index
+    assert "What went in" in index and json.loads((company / "manifest.json").read_text())["period"] == "2024-03"
     glossary = (company / "glossary.html").read_text()
     assert 'id="kpi-ltv-cac"' in glossary and "As of the period" in glossary
     assert {p.name: p.read_bytes() for p in company.iterdir()} == before

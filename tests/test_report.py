@@ -47,7 +47,7 @@ def test_success_writes_pack(tiny_dir, nb_dir, tmp_path):
     pack = run(tiny_dir, tmp_path / "reports", nb_dir, ["ok"])
     assert pack == tmp_path / "reports" / "2024-02"
     assert sorted(p.name for p in pack.iterdir()) == ["glossary.html", "index.html", "kpis.csv", "kpis.json",
-                                                      "ok.html", "ok.ipynb"]
+                                                      "manifest.json", "ok.html", "ok.ipynb"]
     page = (pack / "ok.html").read_text(encoding="utf-8")
     assert "answer 42 2024-02" in page  # parameters were injected and outputs rendered
     text = re.sub(r"<[^>]+>", "", page)
