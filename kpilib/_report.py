@@ -246,7 +246,9 @@ li {{ margin: .4rem 0; font-size: 1.1rem; }}
 <p class="meta">Data source: {html.escape(dataset.source)}. Data end: {data_end}.
 Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
 <p class="meta">Machine-readable headline figures:
-<a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>.</p>
+<a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>. Who is in each figure:
+<a href="movements.csv">movements.csv</a> (every customer's MRR before and after, each month),
+<a href="customers.csv">customers.csv</a>, and every table in one workbook: <a href="kpis.xlsx">kpis.xlsx</a>.</p>
 {_manifest_html(audit) if audit else ""}
 </body></html>
 """
@@ -255,7 +257,7 @@ Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
     return path
 
 
-def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset):
+def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None):
     """Write ``kpis.json`` and ``kpis.csv``: the headline figures for BI tools and bots.
 
     Missing values (undefined for the period) are ``null`` in JSON and empty in CSV. Returns the
@@ -263,11 +265,13 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset):
     """
     from ._overview import headline_kpis
 
-    kpis = headline_kpis(dataset, period)
+    kpis = headline_kpis(model if model is not None else dataset, period)
     shown = kpis.copy()
     digits = kpis["unit"].map({"money": 2, "count": 0}).fillna(6).astype(int)  # money to the cent
     for col in ("value", "previous", "year_ago"):
         kpis[col] = [round(v, d) for v, d in zip(kpis[col].astype(float), digits)]
+    from ._export import neutralise
+
     neutralise(kpis).to_csv(pack / "kpis.csv", index=False)
     records = [
         {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
@@ -281,22 +285,6 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset):
     }
     (pack / "kpis.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return shown
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(frame):
-    """Text cells a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection).
-
-    Only text columns change; numbers stay numbers (a negative amount is not a formula).
-    """
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or str(out[column].dtype).startswith(("str", "string")):
-            out[column] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-                           for v in out[column]]
-    return out
 
 
 def write_manifest(pack: Path, period: ReportPeriod, dataset: Dataset, parameters: dict[str, str]) -> dict:
@@ -530,7 +518,12 @@ def _build(rperiod, dataset, data, segment, names, source_dir, out_root, folder,
         for name in names:
             render_html(staging / f"{name}.ipynb", staging / f"{name}.html")
             tick(f"rendered {name}")
-        kpis = write_figures(staging, rperiod, dataset)
+        from ._export import write_exports
+        from ._model import KpiModel
+
+        model = KpiModel(dataset, rperiod)
+        kpis = write_figures(staging, rperiod, dataset, model)
+        write_exports(staging, model, kpis)
         write_glossary(staging)
         audit = write_manifest(staging, rperiod, dataset, params)
         write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis,

@@ -114,7 +114,7 @@ def test_a_segment_pack_is_written_beside_the_company_pack_never_over_it(tmp_pat
 def test_exported_text_never_starts_a_formula():
     import pandas as pd
 
-    from kpilib._report import neutralise
+    from kpilib._export import neutralise
 
     hostile = pd.DataFrame({"label": ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx", "MRR"],
                             "value": [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})

@@ -46,8 +46,9 @@ def run(tiny_dir, out, nb_dir, names, **kw):
 def test_success_writes_pack(tiny_dir, nb_dir, tmp_path):
     pack = run(tiny_dir, tmp_path / "reports", nb_dir, ["ok"])
     assert pack == tmp_path / "reports" / "2024-02"
-    assert sorted(p.name for p in pack.iterdir()) == ["glossary.html", "index.html", "kpis.csv", "kpis.json",
-                                                      "manifest.json", "ok.html", "ok.ipynb"]
+    assert sorted(p.name for p in pack.iterdir()) == ["customers.csv", "glossary.html", "index.html", "kpis.csv",
+                                                      "kpis.json", "kpis.xlsx", "manifest.json", "movements.csv",
+                                                      "ok.html", "ok.ipynb"]
     page = (pack / "ok.html").read_text(encoding="utf-8")
     assert "answer 42 2024-02" in page  # parameters were injected and outputs rendered
     text = re.sub(r"<[^>]+>", "", page)

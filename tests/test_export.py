@@ -1,0 +1,69 @@
+"""Exports: who is in each figure, re-importable, and never a live formula."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import kpilib as kpi
+from kpilib._export import customer_rows, movement_rows, write_exports
+
+
+@pytest.fixture(scope="module")
+def model():
+    return kpi.KpiModel(kpi.load_dataset(None), "2025-Q4")
+
+
+def test_movement_rows_add_up_to_the_period_movements(model):
+    rows = movement_rows(model)
+    change = (rows["mrr_after"] - rows["mrr_before"]).groupby(rows["movement"]).sum()
+    for kind in ("new", "expansion", "reactivation", "contraction", "churn"):
+        assert change.get(kind, 0.0) == pytest.approx(model.revenue[kind], abs=0.01), kind
+    assert change.get("unchanged", 0.0) == 0
+    assert set(rows["month"]) == {"2025-10", "2025-11", "2025-12"}
+
+
+def test_customer_rows_sum_to_mrr_and_carry_cohorts(model):
+    rows = customer_rows(model)
+    assert rows["mrr"].sum() == pytest.approx(model.revenue["mrr"], abs=0.01)
+    assert (rows["mrr"] > 0).sum() == model.revenue["customers"]
+    paying = rows[rows["mrr"] > 0]
+    assert (paying["cohort"] != "").all() and (paying["plans"] != "").all()
+
+
+def test_hostile_names_never_become_formulas_in_the_workbook(tiny_dir, tmp_path):
+    from openpyxl import load_workbook
+
+    from conftest import TINY, write_table
+
+    customers = [dict(r) for r in TINY["customers"]]
+    customers[0]["name"] = '=HYPERLINK("http://evil.example","click")'
+    customers[1]["name"] = "@SUM(1+1)"
+    write_table(tiny_dir, "customers", customers)
+    model = kpi.KpiModel(kpi.load_dataset(str(tiny_dir)), "2024-03")
+    headline = kpi.headline_kpis(model)
+    paths = write_exports(tmp_path, model, headline)
+    book = load_workbook(paths[-1])
+    assert {"Headline", "Monthly bridge", "By segment", "By plan", "Movements", "Customers"} <= set(book.sheetnames)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"formula in {sheet.title}!{cell.coordinate}: {cell.value}"
+    names = [c.value for c in book["Customers"]["B"][1:]]
+    assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in names and "'@SUM(1+1)" in names
+    csv = pd.read_csv(tmp_path / "customers.csv")
+    assert csv["name"].str.startswith(("=", "@", "+", "-")).sum() == 0
+    assert csv["mrr"].sum() == pytest.approx(model.revenue["mrr"])  # re-imports to the figure shown
+
+
+def test_the_workbook_is_byte_identical_for_the_same_inputs(model, tmp_path):
+    import time
+
+    headline = kpi.headline_kpis(model)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write_exports(tmp_path / "a", model, headline)
+    time.sleep(1.1)  # a clock-dependent writer would now differ
+    second = write_exports(tmp_path / "b", model, headline)
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes(), a.name
