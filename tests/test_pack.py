@@ -143,3 +143,24 @@ def test_kpis_json_matches_csv(hostile_pack):
     table = pd.read_csv(hostile_pack / "kpis.csv")
     assert figures["period"] == "2025-12"
     assert [k["kpi"] for k in figures["kpis"]] == table["kpi"].tolist()
+
+
+def test_every_table_downloads_as_csv_that_reimports_to_what_is_shown(hostile_pack, browser):
+    import io
+    import urllib.parse
+
+    page = browser.new_page()
+    page.goto((hostile_pack / "01_revenue.html").resolve().as_uri(), wait_until="load")
+    tables = page.eval_on_selector_all(".jp-OutputArea-output table", "els => els.length")
+    links = page.eval_on_selector_all("a.kpi-csv", "els => els.map(e => e.getAttribute('href'))")
+    shown = page.eval_on_selector_all(
+        ".jp-OutputArea-output table",
+        "els => els.map(t => Array.from(t.querySelectorAll('tr')).map("
+        "r => Array.from(r.querySelectorAll('th, td')).map(c => c.innerText.replace(/\\s+/g, ' ').trim())))")
+    page.close()
+    assert tables >= 3 and len(links) == tables  # trend, segment, plan, bookings tables
+    for href, rows in zip(links, shown):
+        text = urllib.parse.unquote(href.split(",", 1)[1])
+        back = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False).to_numpy().tolist()
+        width = max(len(r) for r in rows)
+        assert back == [r + [""] * (width - len(r)) for r in rows]
