@@ -22,11 +22,12 @@ from ._periods import ReportPeriod, latest_complete_period, parse_period
 from ._mrr import customer_mrr, mrr_movements
 from ._revenue import (contract_values, monthly_revenue, period_revenue, retention_rates, retention_trend,
                        revenue_breakdown, revenue_trend, rule_of_40)
-from ._cohorts import (cohort_survivors, cohorts, customer_lifetimes, km_survival, logo_retention,
-                       revenue_retention)
-from ._sbg import SBGFit, fit_sbg, sbg_clv
+from ._cohorts import (billing_intervals, cohort_survivors, cohorts, customer_lifetimes, interval_lifetimes,
+                       km_survival, logo_retention, revenue_retention)
+from ._sbg import (IntervalChurnModel, ModelFitError, SBGFit, fit_sbg, fit_sbg_by_interval, fit_sbg_lifetimes,
+                   sbg_clv, sbg_verdict)
 from ._funnel import (channel_funnel, cycle_days, funnel_counts, funnel_trend, rep_leaderboard, sales_cycle,
-                      stage_durations, trial_metrics, web_summary, win_rate)
+                      stage_conversions, stage_durations, trial_metrics, web_summary, win_rate)
 from ._acquisition import (acquisition_costs, channel_return, dataset_unit_economics, ltv,
                            marketing_contribution, new_customers, period_spend, unit_economics)
 from ._voice import (ces_summary, churn_by_engagement, engagement_scores, notable_comments, nps_by,
@@ -55,7 +56,7 @@ from ._report import NOTEBOOKS, build_report
 
 __all__ = [
     # errors
-    "ContractError", "KpiError", "PeriodError", "ReportError",
+    "ContractError", "KpiError", "ModelFitError", "PeriodError", "ReportError",
     # data layer
     "TABLES", "contract_markdown", "ContractWarning", "Dataset", "load_dataset", "as_of",
     "ReportPeriod", "latest_complete_period", "parse_period",
@@ -63,10 +64,11 @@ __all__ = [
     "customer_mrr", "mrr_movements",
     "contract_values", "monthly_revenue", "period_revenue", "retention_rates", "retention_trend",
     "revenue_breakdown", "revenue_trend", "rule_of_40",
-    "cohort_survivors", "cohorts", "customer_lifetimes", "km_survival", "logo_retention", "revenue_retention",
-    "SBGFit", "fit_sbg", "sbg_clv",
+    "billing_intervals", "cohort_survivors", "cohorts", "customer_lifetimes", "interval_lifetimes",
+    "km_survival", "logo_retention", "revenue_retention",
+    "IntervalChurnModel", "SBGFit", "fit_sbg", "fit_sbg_by_interval", "fit_sbg_lifetimes", "sbg_clv", "sbg_verdict",
     "channel_funnel", "cycle_days", "funnel_counts", "funnel_trend", "rep_leaderboard", "sales_cycle",
-    "stage_durations", "trial_metrics", "web_summary", "win_rate",
+    "stage_conversions", "stage_durations", "trial_metrics", "web_summary", "win_rate",
     "acquisition_costs", "channel_return", "dataset_unit_economics", "ltv", "marketing_contribution",
     "new_customers", "period_spend", "unit_economics",
     "ces_summary", "churn_by_engagement", "engagement_scores", "notable_comments", "nps_by", "nps_summary",
