@@ -26,20 +26,15 @@ STALE_AFTER_DAYS = {"leads": 35, "web_traffic": 35, "marketing_spend": 35, "sale
                     "product_usage": 35, "financials": 35, "survey_responses": 100}
 
 
-def _last_day(column: pd.Series) -> pd.Timestamp | None:
-    if column.dropna().empty:
+def _edge_day(column: pd.Series, last: bool) -> pd.Timestamp | None:
+    """The earliest (or latest) day a date or month column covers; months count to their edge day."""
+    values = column.dropna()
+    if values.empty:
         return None
+    value = values.max() if last else values.min()
     if isinstance(column.dtype, pd.PeriodDtype):
-        return column.max().end_time.normalize()
-    return pd.Timestamp(column.max()).normalize()
-
-
-def _first_day(column: pd.Series) -> pd.Timestamp | None:
-    if column.dropna().empty:
-        return None
-    if isinstance(column.dtype, pd.PeriodDtype):
-        return column.min().start_time.normalize()
-    return pd.Timestamp(column.min()).normalize()
+        return (value.end_time if last else value.start_time).normalize()
+    return pd.Timestamp(value).normalize()
 
 
 def table_hash(frame: pd.DataFrame) -> str:
@@ -59,8 +54,9 @@ def input_tables(dataset: Dataset, period: ReportPeriod | None = None) -> pd.Dat
     rows = []
     for name, frame in dataset.tables.items():
         column = CUTS[name].row_date
-        first = _first_day(frame[column]) if column and column in frame.columns else None
-        last = _last_day(frame[column]) if column and column in frame.columns else None
+        dated = bool(column) and column in frame.columns
+        first = _edge_day(frame[column], last=False) if dated else None
+        last = _edge_day(frame[column], last=True) if dated else None
         stale = False
         if period is not None and last is not None and name in STALE_AFTER_DAYS:
             stale = bool((period.end_date - last).days > STALE_AFTER_DAYS[name])
