@@ -16,14 +16,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from ._contract import TABLES, Column, Table
 from ._errors import ContractError, KpiError
 from ._paths import SAMPLE_DATA_DIR
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 _MONTH_TEXT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _NUMERIC_KINDS = {"money", "count", "number"}
@@ -310,6 +313,8 @@ def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str
 
 
 def _schema(table: Table, present: Iterable[str]) -> pa.DataFrameSchema:
+    import pandera.pandas as pa  # imported when validating: a kernel reading a snapshot never needs it
+
     columns = {}
     for col in table.columns:
         if col.name not in present:
@@ -336,9 +341,11 @@ def _rule_text(check: str, column: str | None, key: tuple[str, ...]) -> str:
 
 
 def _validate_values(df: pd.DataFrame, table: Table, offset: int, file: str) -> None:
+    from pandera.errors import SchemaErrors
+
     try:
         _schema(table, df.columns).validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except SchemaErrors as exc:
         fc = exc.failure_cases
         first = fc.iloc[0]
         same = fc[(fc["check"] == first["check"]) & (fc["column"].astype(str) == str(first["column"]))]

@@ -63,7 +63,13 @@ class KpiModel:
              base_currency: str = "USD", segment: str | None = None) -> KpiModel:
         """Load and validate a data source, then build the model (the notebooks' one call)."""
         from ._asof import default_period
+        from ._snapshot import read_snapshot, snapshot_key
 
+        if period:  # inside ``kpi report``: the runner's model, when it was built for these parameters
+            label = parse_period(period).label
+            shared = read_snapshot(snapshot_key(data, label, base_currency, segment))
+            if shared is not None:
+                return shared
         dataset = load_dataset(data, base_currency=base_currency)
         chosen = parse_period(period) if period else default_period(dataset)[0]
         return cls(dataset, chosen, segment=segment)

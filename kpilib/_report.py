@@ -27,14 +27,16 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from ._asof import default_period
 from ._errors import KpiError, PeriodError, ReportError
 from ._loading import Dataset, load_dataset
 from ._paths import DOCS_DIR, NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
 from ._periods import ReportPeriod, parse_period
+
+if TYPE_CHECKING:  # nbformat is slow to import (jsonschema); kernels never need it
+    import nbformat
 
 #: Notebooks of the pack, in reading order, with the title shown in the index.
 NOTEBOOKS: dict[str, str] = {
@@ -126,6 +128,8 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
 
 def make_reproducible(path: Path) -> None:
     """Number the cells' ids and drop run timings, so an executed notebook depends only on its inputs."""
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     for i, cell in enumerate(nb.cells):
@@ -193,6 +197,8 @@ def render_html(notebook: Path, target: Path) -> None:
     exporter = HTMLExporter(template_name="kpi", extra_template_basedirs=[str(TEMPLATES_DIR)],
                             exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
+    import nbformat
+
     nb = nbformat.read(notebook, as_version=4)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": NOTEBOOKS.get(
         notebook.stem, notebook.stem)}})
@@ -474,7 +480,8 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         A notebook failed or the output cannot be written; the previous pack is untouched.
     """
     requested = parse_period(period) if period else None  # a typo fails before any loading
-    dataset = load_dataset(data, base_currency=base_currency).filter(segment=segment)
+    loaded = load_dataset(data, base_currency=base_currency)
+    dataset = loaded.filter(segment=segment)
     if requested is None:
         rperiod, late = default_period(dataset)
         for line in late:
@@ -496,34 +503,41 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     out_root = Path(out).expanduser().resolve() if out else default_reports_dir()
     folder = pack_name(rperiod, segment)
     with _output_lock(out_root), _stop_on_signals():
-        return _build(rperiod, dataset, data, segment, names, source_dir, out_root, folder, workers,
-                      timeout, progress)
+        return _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root, folder,
+                      workers, timeout, progress)
 
 
-def _build(rperiod, dataset, data, segment, names, source_dir, out_root, folder, workers, timeout,
+def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root, folder, workers, timeout,
            progress) -> Path:
+    from ._export import write_exports
+    from ._model import KpiModel
+    from ._snapshot import SNAPSHOT_ENV, snapshot_key, write_snapshot
+
     staging = _prepare_out(out_root, folder)
     log_dir = Path(tempfile.mkdtemp(prefix="kpi-run-"))  # private to this run and this user
     log = log_dir / "kernels.log"
-    notebook_data, saved_env = _for_kernels(data), os.environ.get(DATABASE_ENV)
+    notebook_data = _for_kernels(data)
+    saved_env = {name: os.environ.get(name) for name in (DATABASE_ENV, SNAPSHOT_ENV)}
     if data and data != "database" and "://" in str(data):
         # papermill writes parameters into the notebooks and so into the HTML:
         # a URL with credentials travels to the kernels only through the environment
         os.environ[DATABASE_ENV] = str(data)
         notebook_data = "database"
     params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment)
-    bar, tick = _progress(progress, total=2 * len(names) + 1)
+    bar, tick = _progress(progress, total=2 * len(names) + 2)
     try:
+        # one model for the whole pack: kpis.json and the exports first, then every notebook
+        # reads the same model from the run's snapshot instead of loading the data again
+        model = KpiModel(loaded, rperiod, segment=segment)
+        kpis = write_figures(staging, rperiod, dataset, model)
+        write_exports(staging, model, kpis)
+        key = snapshot_key(params["data"], rperiod.label, dataset.base_currency, segment)
+        os.environ[SNAPSHOT_ENV] = str(write_snapshot(model, key, log_dir / "model.pickle"))
+        tick("model")
         _execute_all(names, source_dir, staging, params, workers, timeout, tick, log)
         for name in names:
             render_html(staging / f"{name}.ipynb", staging / f"{name}.html")
             tick(f"rendered {name}")
-        from ._export import write_exports
-        from ._model import KpiModel
-
-        model = KpiModel(dataset, rperiod)
-        kpis = write_figures(staging, rperiod, dataset, model)
-        write_exports(staging, model, kpis)
         write_glossary(staging)
         audit = write_manifest(staging, rperiod, dataset, params)
         write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis,
@@ -540,12 +554,14 @@ def _build(rperiod, dataset, data, segment, names, source_dir, out_root, folder,
     finally:
         if bar is not None:
             bar.close()
+        (log_dir / "model.pickle").unlink(missing_ok=True)  # the data never outlive the run
         if sys.exc_info()[0] is None:  # a good run keeps no log; a failed one names it
             shutil.rmtree(log_dir, ignore_errors=True)
-        if saved_env is None:
-            os.environ.pop(DATABASE_ENV, None)
-        else:
-            os.environ[DATABASE_ENV] = saved_env
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return out_root / folder
 
 
