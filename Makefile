@@ -35,7 +35,7 @@ nbval: $(STAMP)
 	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL) notebooks -q -p no:cacheprovider
 
 notebooks: $(STAMP)
-	env -u MPLBACKEND $(BIN)/python -m kpilib._notebooks
+	env -u MPLBACKEND $(BIN)/python -m kpilib.report.notebooks
 
 sample-data: $(STAMP)
 	$(BIN)/kpi sample-data --out data/sample

@@ -20,7 +20,7 @@ import sys
 CHILD = r"""
 import json, time
 import kpilib as kpi
-from kpilib._overview import headline_kpis
+from kpilib.report.overview import headline_kpis
 t0 = time.perf_counter(); ds = kpi.load_dataset(None); t1 = time.perf_counter()
 out = {"load": t1 - t0}
 for label in ("2025-12", "2025-Q4", "2025"):

@@ -5,7 +5,7 @@
 1. Generates raw ``product_events`` and ``web_sessions`` tables directly inside
    a DuckDB file with SQL (``range`` + ``random`` after ``setseed``, one thread so
    the draw is reproducible), plus a small customers/subscriptions pair.
-2. Runs :func:`kpilib._sources.load_database` in a fresh child process, which
+2. Runs :func:`kpilib.data.databases.load_database` in a fresh child process, which
    reports its wall time and peak resident memory (``resource.getrusage``); for
    comparison, another child fetches the raw rows into pandas and aggregates there.
 3. Checks the child's ``product_usage`` and ``web_traffic`` against a reference
@@ -106,7 +106,7 @@ def raw_pandas_bytes(path: Path, table: str, rows: int, sample: int = 200_000) -
 
 def measure(url: str, out: Path) -> None:
     """Child process: load through kpilib, save the aggregates, print time and peak RSS."""
-    from kpilib._sources import load_database
+    from kpilib.data.databases import load_database
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     start = time.perf_counter()

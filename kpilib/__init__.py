@@ -1,58 +1,59 @@
 """kpilib: B2B SaaS KPIs from a documented data contract.
 
-The public surface is re-exported here, grouped by layer; implementation lives in private
-modules, one per concern (see the README's layout section). Imports point one way: the data
-layer, then the metrics, then the model, then the pages and the runner.
+The public surface is re-exported here, grouped by topic. The implementation lives in three
+sub-packages, one module per concern (see the README's layout section): ``kpilib.data`` (contract,
+files, databases, validation, sample company), ``kpilib.metrics`` (one module per KPI family) and
+``kpilib.report`` (the model, pages, exports, runner). Imports point one way, data then metrics
+then report, and tests/test_layout.py keeps it so.
 """
-
-from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
 # --- errors: every error the kit raises on purpose ----------------------------------------------
-from ._errors import ContractError, KpiError, PeriodError, ReportError
+from .errors import ContractError, KpiError, ModelFitError, PeriodError, ReportError
 
 # --- data layer: contract, loading, the as-of rule, currencies, periods --------------------------
-from ._contract import TABLES, contract_markdown
-from ._loading import ContractWarning, Dataset, load_dataset
-from ._asof import as_of
-from ._periods import ReportPeriod, latest_complete_period, parse_period
+from .data.contract import TABLES, contract_markdown
+from .data.dataset import ContractWarning, Dataset
+from .data.load import load_dataset
+from .data.asof import as_of
+from .periods import ReportPeriod, latest_complete_period, parse_period
 
 # --- metrics: one module per KPI family, DataFrame in, DataFrame out ------------------------------
-from ._mrr import customer_mrr, mrr_movements
-from ._revenue import (contract_values, monthly_revenue, period_revenue, retention_rates, retention_trend,
+from .metrics.mrr import customer_mrr, mrr_movements
+from .metrics.revenue import (contract_values, largest_movements, monthly_revenue, period_revenue, retention_rates, retention_trend,
                        revenue_breakdown, revenue_trend, rule_of_40)
-from ._cohorts import (billing_intervals, cohort_survivors, cohorts, customer_lifetimes, interval_lifetimes,
+from .metrics.cohorts import (billing_intervals, cohort_survivors, cohorts, customer_lifetimes, interval_lifetimes,
                        km_survival, logo_retention, revenue_retention)
-from ._sbg import (IntervalChurnModel, ModelFitError, SBGFit, fit_sbg, fit_sbg_by_interval, fit_sbg_lifetimes,
+from .metrics.sbg import (IntervalChurnModel, SBGFit, fit_sbg, fit_sbg_by_interval, fit_sbg_lifetimes,
                    sbg_clv, sbg_verdict)
-from ._funnel import (channel_funnel, cycle_days, funnel_counts, funnel_trend, rep_leaderboard, sales_cycle,
+from .metrics.funnel import (channel_funnel, cycle_days, funnel_counts, funnel_trend, rep_leaderboard, sales_cycle,
                       stage_conversions, stage_durations, trial_metrics, web_summary, win_rate)
-from ._acquisition import (acquisition_costs, channel_return, dataset_unit_economics, ltv,
+from .metrics.acquisition import (acquisition_costs, channel_return, dataset_unit_economics, ltv,
                            marketing_contribution, new_customers, period_spend, unit_economics)
-from ._voice import (ces_summary, churn_by_engagement, engagement_scores, notable_comments, nps_by,
+from .metrics.voice import (ces_summary, churn_by_engagement, engagement_scores, notable_comments, nps_by,
                      nps_summary, nps_trend, period_nps, survey_wave)
 
 # --- the model: one object per (data, period, segment, currency), and the KPI registry ---------
-from ._model import KpiModel
-from ._registry import KPIS, KpiSpec
+from .report.model import KpiModel
+from .report.registry import KPIS, KpiSpec
 
 # --- pages: what notebooks show (formats, titles, tiles, tables, charts) ------------------------
-from . import _titles as titles
-from ._format import format_change, format_money, format_value
-from ._display import Tile, note_html, show_table, tiles_html
-from ._context import context_html, missing_tables_html, period_coverage
-from ._overview import headline_kpis, kpi_table, kpi_tiles, largest_movements, trend_title
-from ._pages import (STAGE_NAMES, bookings_table, churn_basis_table, churn_model_table, funnel_notes,
+from .report import titles as titles
+from .report.format import format_change, format_money, format_value
+from .report.display import Tile, note_html, show_table, tiles_html
+from .report.context import context_html, missing_tables_html, period_coverage
+from .report.overview import headline_kpis, kpi_table, kpi_tiles, trend_title
+from .report.pages import (STAGE_NAMES, bookings_table, churn_basis_table, churn_model_table, funnel_notes,
                      funnel_rates_table, interval_churn_table, missing_note, note, table, tiles, unit_economics_note,
                      unit_economics_table, voice_note, voice_trend, web_table)
-from ._pages import header as page_header
-from ._pages import headline as page_headline
-from ._plotting import (cohort_heatmap, money_axis, movement_bars, pct_axis, short_money, use_house_style,
+from .report.pages import header as page_header
+from .report.pages import headline as page_headline
+from .report.plotting import (cohort_heatmap, money_axis, movement_bars, pct_axis, short_money, use_house_style,
                         waterfall)
 
 # --- the runner -----------------------------------------------------------------------------------
-from ._report import NOTEBOOKS, build_report
+from .report.runner import NOTEBOOKS, build_report
 
 __all__ = [
     # errors
@@ -62,7 +63,7 @@ __all__ = [
     "ReportPeriod", "latest_complete_period", "parse_period",
     # metrics
     "customer_mrr", "mrr_movements",
-    "contract_values", "monthly_revenue", "period_revenue", "retention_rates", "retention_trend",
+    "contract_values", "largest_movements", "monthly_revenue", "period_revenue", "retention_rates", "retention_trend",
     "revenue_breakdown", "revenue_trend", "rule_of_40",
     "billing_intervals", "cohort_survivors", "cohorts", "customer_lifetimes", "interval_lifetimes",
     "km_survival", "logo_retention", "revenue_retention",
@@ -78,7 +79,7 @@ __all__ = [
     # pages
     "titles", "format_change", "format_money", "format_value", "Tile", "note_html", "show_table", "tiles_html",
     "context_html", "missing_tables_html", "period_coverage",
-    "headline_kpis", "kpi_table", "kpi_tiles", "largest_movements", "trend_title",
+    "headline_kpis", "kpi_table", "kpi_tiles", "trend_title",
     "STAGE_NAMES", "bookings_table", "churn_basis_table", "churn_model_table", "funnel_notes",
     "funnel_rates_table", "interval_churn_table", "missing_note", "note", "table", "tiles", "unit_economics_note",
     "unit_economics_table", "voice_note", "voice_trend", "web_table", "page_header", "page_headline",

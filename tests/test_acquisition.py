@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kpilib import acquisition_costs, ltv, marketing_contribution, new_customers, parse_period, unit_economics
-from kpilib._acquisition import channel_return, ltv_cac_status
+from kpilib.metrics.acquisition import channel_return, ltv_cac_status
 
 JAN = parse_period("2024-01")
 

@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 import kpilib as kpi
-from kpilib._asof import CUTS, as_of
-from kpilib._contract import TABLES
-from kpilib._model import KpiModel
-from kpilib._overview import headline_kpis
-from kpilib._paths import SAMPLE_DATA_DIR
+from kpilib.data.asof import CUTS, as_of
+from kpilib.data.contract import TABLES
+from kpilib.report.model import KpiModel
+from kpilib.report.overview import headline_kpis
+from kpilib.paths import SAMPLE_DATA_DIR
 
 # what a table's rows are dated by, and the later events recorded on them (the spec, restated)
 ROW_DATE = {"customers": "created_at", "subscriptions": "start_date", "leads": "created_at",
@@ -133,7 +133,7 @@ def test_a_year_reports_all_of_its_answers(full):
 
 
 def test_survey_waves_close_with_their_quarter():
-    from kpilib._voice import survey_wave
+    from kpilib.metrics.voice import survey_wave
 
     answers = pd.DataFrame({"survey": ["nps"] * 4, "score": [10, 9, 3, 8],
                             "responded_at": pd.to_datetime(["2025-03-25", "2025-03-28", "2025-06-20",

@@ -8,7 +8,7 @@ import copy
 import pandas as pd
 import pytest
 
-from kpilib._cli import main
+from kpilib.cli import main
 
 from conftest import TINY, write_table
 
@@ -125,7 +125,7 @@ def test_unwritable_output_folder(tiny_dir, tmp_path, capsys):
 def _sample_copy(tmp_path):
     import shutil
 
-    from kpilib._paths import SAMPLE_DATA_DIR
+    from kpilib.paths import SAMPLE_DATA_DIR
 
     for f in SAMPLE_DATA_DIR.glob("*.csv"):
         shutil.copy(f, tmp_path / f.name)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kpilib._cli import main
+from kpilib.cli import main
 
 from conftest import TINY, write_table
 
@@ -80,7 +80,7 @@ def test_contract_prints_markdown(capsys):
 
 def test_console_script_runs():
     """The installed entry point works as a real process (exit code, stderr)."""
-    result = subprocess.run([sys.executable, "-m", "kpilib._cli", "report", "--period", "x"],
+    result = subprocess.run([sys.executable, "-m", "kpilib.cli", "report", "--period", "x"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 4
     assert "error (PeriodError)" in result.stderr

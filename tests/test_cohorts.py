@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpilib._cohorts import (
+from kpilib.metrics.cohorts import (
     cohort_survivors,
     cohorts,
     customer_lifetimes,
@@ -107,7 +107,7 @@ def test_lifetimes_in_renewal_periods():
         ("m2", "2024-02-01", "2024-05-01", 10, "month"),       # Feb-Apr: 3 months
         ("z", "2024-01-01", None, 0, "month"),                 # free: never paying
     ])
-    from kpilib._mrr import MONTHS_PER_INTERVAL
+    from kpilib.metrics.mrr import MONTHS_PER_INTERVAL
 
     ids = ["y1", "y2", "y3", "q1", "m1", "m2", "z"]
     active = lambda s, day: (s["start_date"] <= day) & (s["end_date"].isna() | (s["end_date"] > day))  # noqa: E731
@@ -117,7 +117,7 @@ def test_lifetimes_in_renewal_periods():
         on = subs[active(subs, day)]
         mrr = (on["amount"] / on["billing_interval"].map(MONTHS_PER_INTERVAL)).groupby(on["customer_id"]).sum()
         wide.loc[mrr.index, m] = mrr
-    from kpilib._cohorts import billing_intervals, interval_lifetimes
+    from kpilib.metrics.cohorts import billing_intervals, interval_lifetimes
 
     assert billing_intervals(wide, subs).to_dict() == {"y1": "year", "y2": "year", "y3": "year", "q1": "quarter",
                                                        "m1": "year", "m2": "month"}
@@ -131,7 +131,7 @@ def test_lifetimes_in_renewal_periods():
 
 
 def test_interval_lifetimes_of_an_empty_frame():
-    from kpilib._cohorts import interval_lifetimes
+    from kpilib.metrics.cohorts import interval_lifetimes
 
     empty = pd.DataFrame(index=pd.Index(["a"], name="customer_id"),
                          columns=pd.PeriodIndex([], freq="M", name="month"), dtype=float)

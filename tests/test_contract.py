@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kpilib import ContractError, ContractWarning, KpiError, load_dataset
-from kpilib._contract import TABLES, contract_markdown
+from kpilib.data.contract import TABLES, contract_markdown
 
 from conftest import TINY, write_table
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import kpilib as kpi
-from kpilib._currency import data_currency, in_base_currency
-from kpilib._format import format_money, format_value
-from kpilib._overview import headline_kpis
+from kpilib.data.currency import data_currency, in_base_currency
+from kpilib.report.format import format_money, format_value
+from kpilib.report.overview import headline_kpis
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from kpilib import TABLES, ContractError, ContractWarning, KpiError, load_dataset
-from kpilib._sources import (database_url_from_env, is_database_url, load_database,
+from kpilib.data.databases import (database_url_from_env, is_database_url, load_database,
                              load_folder_into_database, mask_url)
 
 

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from kpilib import build_report, load_dataset
-from kpilib._sources import load_folder_into_database
+from kpilib.data.databases import load_folder_into_database
 
 NOTEBOOKS = ["00_overview"]
 
@@ -28,7 +28,7 @@ def csv_figures(tmp_path_factory):
 def _report_from(url: str, out) -> dict:
     """Run the CLI as the monthly job would, with the URL on the command line."""
     env = {k: v for k, v in os.environ.items() if k != "KPI_DATABASE_URL"}
-    result = subprocess.run([sys.executable, "-m", "kpilib._cli", "report", "--period", "2025-12",
+    result = subprocess.run([sys.executable, "-m", "kpilib.cli", "report", "--period", "2025-12",
                              "--data", url, "--out", str(out), "--no-progress", "--notebooks", *NOTEBOOKS],
                             capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
@@ -64,7 +64,7 @@ def test_postgres_pack_equals_csv_pack_and_leaks_no_password(csv_figures, tmp_pa
 
 def test_kpi_load_command(tmp_path):
     url = f"duckdb:///{tmp_path / 'k.duckdb'}"
-    result = subprocess.run([sys.executable, "-m", "kpilib._cli", "load", "--to", url],
+    result = subprocess.run([sys.executable, "-m", "kpilib.cli", "load", "--to", url],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "loaded" in result.stdout and "10 tables" in result.stdout

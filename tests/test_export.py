@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import kpilib as kpi
-from kpilib._export import customer_rows, movement_rows, write_exports
+from kpilib.report.export import customer_rows, movement_rows, write_exports
 
 
 @pytest.fixture(scope="module")

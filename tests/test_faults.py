@@ -71,7 +71,7 @@ def job(built, tmp_path):
 
 
 def _cmd(job, notebooks: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "kpilib._cli", "report", "--period", "2024-03", "--data", str(job["data"]),
+    return [sys.executable, "-m", "kpilib.cli", "report", "--period", "2024-03", "--data", str(job["data"]),
             "--out", str(job["out"]), "--notebook-dir", str(job[notebooks]), "--no-progress", *extra]
 
 
@@ -246,7 +246,7 @@ def test_a_full_disk_while_writing_is_a_report_error(job, monkeypatch):
     import errno
 
     from kpilib import ReportError, build_report
-    from kpilib import _report
+    from kpilib.report import runner as _report
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -263,7 +263,7 @@ def test_a_full_disk_while_writing_is_a_report_error(job, monkeypatch):
 def test_an_infinite_amount_in_the_sample_exits_3_naming_the_row(job, tmp_path):
     import shutil
 
-    from kpilib._paths import SAMPLE_DATA_DIR
+    from kpilib.paths import SAMPLE_DATA_DIR
 
     data = tmp_path / "export"
     shutil.copytree(SAMPLE_DATA_DIR, data)
@@ -292,7 +292,7 @@ def test_a_password_in_a_mistyped_url_is_masked(job, url):
 def test_a_time_zoned_date_in_the_sample_builds_the_pack(job, tmp_path):
     import shutil
 
-    from kpilib._paths import SAMPLE_DATA_DIR
+    from kpilib.paths import SAMPLE_DATA_DIR
 
     data = tmp_path / "export"
     shutil.copytree(SAMPLE_DATA_DIR, data)
@@ -309,7 +309,7 @@ def test_a_time_zoned_date_in_the_sample_builds_the_pack(job, tmp_path):
 
 def test_a_malformed_database_url_in_the_environment_is_masked(job):
     env = _env(job) | {"KPI_DATABASE_URL": "postgresql+psycopg://u:SuperSecret123@127.0.0.1:abc/db"}
-    done = subprocess.run([sys.executable, "-m", "kpilib._cli", "validate", "--data", "database"], env=env,
+    done = subprocess.run([sys.executable, "-m", "kpilib.cli", "validate", "--data", "database"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 6 and "SuperSecret123" not in done.stdout + done.stderr
     assert "cannot be used" in done.stderr and "Traceback" not in done.stderr

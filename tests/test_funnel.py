@@ -23,7 +23,7 @@ from kpilib import (
     web_summary,
     win_rate,
 )
-from kpilib._funnel import stage_conversions
+from kpilib.metrics.funnel import stage_conversions
 
 T = pd.Timestamp
 N = pd.NaT
@@ -205,7 +205,7 @@ ACTS = pd.DataFrame({"date": [T("2024-01-02")], "owner": ["ana"], "calls": [3], 
 def test_header_only_leads_file_through_the_loader(tiny_dir):
     from conftest import TINY, write_table
 
-    from kpilib._loading import load_dataset
+    from kpilib import load_dataset
 
     write_table(tiny_dir, "leads", [], columns=list(TINY["leads"][0]))
     empty = load_dataset(str(tiny_dir)).get("leads")

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpilib import KpiError, load_dataset
-from kpilib._contract import TABLES
+from kpilib.data.contract import TABLES
 
 from conftest import TINY
 

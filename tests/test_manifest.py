@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 import kpilib as kpi
-from kpilib._manifest import input_tables, manifest, stale_tables, table_hash
+from kpilib.report.manifest import input_tables, manifest, stale_tables, table_hash
 
 
 def test_inputs_are_counted_dated_and_hashed(tiny_dir):

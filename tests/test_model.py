@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import kpilib as kpi
-from kpilib._model import KpiModel
-from kpilib._overview import headline_kpis, kpi_tiles
-from kpilib._registry import GROWTH_BANDS, KPIS, growth_target
+from kpilib.report.model import KpiModel
+from kpilib.report.overview import headline_kpis, kpi_tiles
+from kpilib.report.registry import GROWTH_BANDS, KPIS, growth_target
 
 
 def _book(opex_december: float = 70.0) -> kpi.Dataset:
@@ -114,11 +114,11 @@ def test_tiles_follow_the_registry_for_the_period_kind():
 
 
 def test_docs_metrics_holds_the_registry_table_and_every_kpi_has_a_source():
-    from kpilib._paths import PROJECT_DIR
-    from kpilib._registry import registry_markdown
+    from kpilib.paths import PROJECT_DIR
+    from kpilib.report.registry import registry_markdown
 
     doc = (PROJECT_DIR / "docs" / "metrics.md").read_text(encoding="utf-8")
-    assert registry_markdown() in doc, "docs/metrics.md is stale: paste kpilib._registry.registry_markdown()"
+    assert registry_markdown() in doc, "docs/metrics.md is stale: paste kpilib.report.registry.registry_markdown()"
     for spec in KPIS.values():
         assert spec.source and set(spec.meaning) == {"month", "quarter", "year"}, spec.key
         assert f'id="{spec.anchor}"' in doc
@@ -149,7 +149,7 @@ def test_win_rate_is_the_segments_own_when_leads_carry_a_segment():
 
 
 def test_the_clv_comes_from_the_per_interval_model_and_its_words_match_its_fits():
-    from kpilib._sbg import sbg_verdict
+    from kpilib.metrics.sbg import sbg_verdict
 
     model = KpiModel(kpi.load_dataset(None), "2025-12")
     icm = model.interval_churn

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpilib import ContractError, PeriodError, customer_mrr, mrr_movements, parse_period
-from kpilib._mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, movement_counts
+from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, movement_counts
 
 T = pd.Timestamp
 M = pd.Period

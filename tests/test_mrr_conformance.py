@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from kpilib import mrr_movements
-from kpilib._mrr import movement_counts
+from kpilib.metrics.mrr import movement_counts
 
 
 def _reference() -> Path:

@@ -8,8 +8,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-from kpilib._paths import NOTEBOOKS_DIR
-from kpilib._report import NOTEBOOKS
+from kpilib.paths import NOTEBOOKS_DIR
+from kpilib.report.runner import NOTEBOOKS
 
 PARAMETERS = {"period": "2025-12", "data": "sample", "base_currency": "USD", "segment": "all"}
 

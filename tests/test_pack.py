@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from kpilib import build_report
-from kpilib._paths import SAMPLE_DATA_DIR
-from kpilib._report import NOTEBOOKS
+from kpilib.paths import SAMPLE_DATA_DIR
+from kpilib.report.runner import NOTEBOOKS
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

@@ -50,7 +50,7 @@ def test_a_built_wheel_carries_its_data_and_notebooks_and_reports_from_any_folde
                                 str(target), str(wheel)], capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr[-2000:]
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"} | {"PYTHONPATH": str(target)}
-    done = subprocess.run([sys.executable, "-m", "kpilib._cli", "report", "--notebooks", "00_overview",
+    done = subprocess.run([sys.executable, "-m", "kpilib.cli", "report", "--notebooks", "00_overview",
                            "--no-progress"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     pack = work / "reports" / "2025-12"
@@ -61,7 +61,7 @@ def test_a_built_wheel_carries_its_data_and_notebooks_and_reports_from_any_folde
 
 
 def test_kpi_notebooks_copies_the_notebooks_and_keeps_existing_files(tmp_path, capsys):
-    from kpilib._cli import main
+    from kpilib.cli import main
 
     assert main(["notebooks", str(tmp_path / "nbs")]) == 0
     assert sorted(p.name for p in (tmp_path / "nbs").iterdir())[0] == "00_overview.ipynb"

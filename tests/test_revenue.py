@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from kpilib import PeriodError, customer_mrr, mrr_movements, parse_period
-from kpilib._mrr import movement_counts
-from kpilib._revenue import (GROWTH_TARGET, churn_status, contract_values, monthly_equivalent,
+from kpilib.metrics.mrr import movement_counts
+from kpilib.metrics.revenue import (GROWTH_TARGET, churn_status, contract_values, monthly_equivalent,
                              monthly_revenue, period_revenue, ratio, retention_rates, revenue_breakdown,
                              revenue_summary, revenue_trend, rule_of_40)
 

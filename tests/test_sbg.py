@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kpilib import KpiError
-from kpilib._sbg import (
+from kpilib.metrics.sbg import (
     IntervalChurnModel,
     ModelFitError,
     SBGFit,
@@ -181,7 +181,7 @@ def _timed(fn, *args):
 
 
 def test_a_fit_that_does_not_converge_raises_or_is_flagged(monkeypatch):
-    import kpilib._sbg as sbg
+    import kpilib.metrics.sbg as sbg
 
     class Stopped:  # what an optimiser that gave up far from the maximum returns
         x, nit, message, success = np.array([0.5, 0.5]), 1, "iteration limit reached", False

@@ -1,0 +1,254 @@
+"""``kpi``: the command line, a thin wrapper over :func:`kpilib.build_report`.
+
+Exit codes
+----------
+0  success
+1  unexpected internal error (please report it; rerun with --debug)
+2  bad command line (argparse)
+3  the data break the contract (ContractError)
+4  the period cannot be parsed or has no data (PeriodError)
+5  the report could not be built: a notebook failed or the output is not writable (ReportError)
+6  any other refusal by the kit (KpiError)
+130 interrupted (Ctrl-C, SIGINT); the previous pack is untouched
+143 stopped by SIGTERM (a scheduler's timeout or shutdown); the previous pack is untouched
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ContractError, KpiError, PeriodError, ReportError
+
+EXIT_CODES = {ContractError: 3, PeriodError: 4, ReportError: 5, KpiError: 6}
+
+_DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per contract table, "
+              "a database URL (postgresql+psycopg://..., duckdb:///file.duckdb), or 'database' to read "
+              "the URL from KPI_DATABASE_URL (default: the bundled sample company)")
+
+
+_SECRET = re.compile(r"(?P<user>[^\s/:@'\"]+):(?P<password>[^\s/@'\"]+)@")
+
+
+def mask_secrets(text: str) -> str:
+    """Mask anything shaped like ``user:password@`` in a message, however the URL was mistyped."""
+    return _SECRET.sub(lambda m: f"{m['user']}:***@", text)
+
+
+def _text(what: str):
+    """An argparse type refusing an empty value (what ``--data "$UNSET_VARIABLE"`` becomes)."""
+    def check(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"{what} is empty (an unset shell variable?)")
+        return value
+    return check
+
+
+def _in_range(what: str, low: int, high: int | None):
+    def check(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {value!r}") from None
+        if number < low or (high is not None and number > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{what} must be {bound}, not {number}")
+        return number
+    return check
+
+
+def _check_notebooks(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Notebooks are named, never given as paths, so nothing is written outside the pack."""
+    from .report.runner import NOTEBOOKS
+
+    folder = Path(args.notebook_dir) if args.notebook_dir else None
+    for name in args.notebooks or []:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            parser.error(f"--notebooks takes notebook names, not paths: {name!r}")
+        if folder is None and name not in NOTEBOOKS:
+            parser.error(f"{name!r} is not one of the kit's notebooks: {', '.join(NOTEBOOKS)}")
+        if folder is not None and not (folder / f"{name}.ipynb").is_file():
+            parser.error(f"{folder} has no notebook {name}.ipynb")
+
+
+def _check_data(parser: argparse.ArgumentParser, data: str | None) -> None:
+    """``--data sample`` must not silently mean the bundled company when ./sample is the user's."""
+    if data == "sample" and Path("sample").exists():
+        parser.error("--data sample is ambiguous: ./sample exists here. Use --data ./sample for that "
+                     "folder, or leave --data out for the bundled sample company.")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kpi",
+        description="B2B SaaS KPI kit: build shareable HTML KPI reports from a documented data contract.",
+        epilog="Exit codes: 0 ok, 2 bad arguments, 3 data contract error, 4 bad or uncovered period, "
+               "5 report failed, 6 other kit error, 1 internal error. See README.md.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    rep = sub.add_parser(
+        "report", help="build the report pack for a period",
+        description="Run every notebook for one period and write reports/<period>/ "
+                    "(HTML reports, executed notebooks, index.html). The previous pack is "
+                    "replaced only when the new one is complete.",
+    )
+    rep.add_argument("--period", help="a month 2025-12, a quarter 2025-Q4 or a year 2025 "
+                     "(default: the latest complete month of the data)")
+    rep.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
+    rep.add_argument("--out", type=_text("--out"), help="parent folder of the pack (default: reports/ in the project)")
+    rep.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
+    rep.add_argument("--segment", default="all", help="only accounts of this segment (default: all)")
+    rep.add_argument("--notebook-dir", metavar="DIR", type=_text("--notebook-dir"),
+                     help="run the notebooks of this folder instead of the kit's (your own pages; outputs "
+                          "still go only into the pack)")
+    rep.add_argument("--notebooks", nargs="+", metavar="NAME",
+                     help="run only these notebooks, e.g. 00_overview 01_revenue")
+    rep.add_argument("--workers", type=_in_range("--workers", 1, 4 * (os.cpu_count() or 1)), default=2,
+                     help="notebooks run in parallel, 1 to 4 x the CPU count (default: 2)")
+    rep.add_argument("--timeout", type=_in_range("--timeout", 1, None), default=600,
+                     help="seconds allowed per cell, at least 1 (default: 600)")
+    rep.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+
+    val = sub.add_parser("validate", help="check a data source against the contract",
+                         description="Load every table, check it against the data contract and "
+                                     "print a summary; exits 3 on the first violation.")
+    val.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
+    val.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
+
+    sam = sub.add_parser("sample-data", help="generate the deterministic sample company",
+                         description="Write the sample B2B SaaS company (36 months, about 2,000 "
+                                     "accounts) as one CSV per contract table.")
+    sam.add_argument("--out", required=True, help="folder to write the CSV files to")
+    sam.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled seed)")
+
+    load = sub.add_parser("load", help="copy a contract folder into a database",
+                          description="Validate a data source and write every table into a database "
+                                      "(replacing tables of the same names).")
+    load.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
+    load.add_argument("--to", required=True, metavar="URL",
+                      help="target SQLAlchemy URL, or 'database' for KPI_DATABASE_URL")
+    load.add_argument("--schema", help="database schema to write into (default: the URL's default)")
+
+    nbs = sub.add_parser("notebooks", help="copy the kit's notebooks into a folder, for JupyterLab",
+                         description="Copy the report notebooks (00_overview ... 05_nps) into DIR to explore "
+                                     "them in JupyterLab; existing files are kept unless --force.")
+    nbs.add_argument("dir", metavar="DIR", type=_text("DIR"), help="folder to copy the notebooks into")
+    nbs.add_argument("--force", action="store_true", help="overwrite notebooks already in DIR")
+
+    sub.add_parser("contract", help="print the data contract as Markdown")
+    return parser
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report.runner import build_report
+
+    pack = build_report(args.period, data=args.data, out=args.out, base_currency=args.base_currency,
+                        segment=args.segment, notebooks=args.notebooks, workers=args.workers,
+                        notebook_dir=args.notebook_dir,
+                        timeout=args.timeout, progress=not args.no_progress)
+    print(f"report pack written to {pack}")
+    print(f"open {pack / 'index.html'}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .data.load import load_dataset
+
+    ds = load_dataset(args.data, base_currency=args.base_currency)
+    print(f"{ds.source}: valid")
+    for name, df in ds.tables.items():
+        print(f"  {name:<18} {len(df):>9,} rows")
+    print(f"  data from {ds.data_start.date()} to {ds.data_end.date()}")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from .data.sample import DEFAULT_SEED, generate_sample
+
+    paths = generate_sample(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
+    print(f"wrote {len(paths)} tables to {args.out}")
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from .data.databases import database_url_from_env, load_folder_into_database, mask_url
+    from .data.load import load_dataset
+
+    url = database_url_from_env() if args.to == "database" else args.to
+    written = load_folder_into_database(load_dataset(args.data), url, schema=args.schema)
+    print(f"loaded {sum(written.values()):,} rows in {len(written)} tables into {mask_url(url)}")
+    return 0
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .errors import KpiError
+    from .paths import NOTEBOOKS_DIR
+    from .report.runner import NOTEBOOKS
+
+    target = Path(args.dir).expanduser()
+    sources = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
+    clash = [s.name for s in sources if (target / s.name).exists()]
+    if clash and not args.force:
+        raise KpiError(f"{target} already has {', '.join(clash)}: nothing was copied (use --force to overwrite)")
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        shutil.copyfile(source, target / source.name)
+    print(f"copied {len(sources)} notebooks to {target}; open them with: jupyter lab {target}")
+    return 0
+
+
+def _cmd_contract(args: argparse.Namespace) -> int:
+    from .data.contract import contract_markdown
+
+    print(contract_markdown())
+    return 0
+
+
+COMMANDS = {"report": _cmd_report, "validate": _cmd_validate, "sample-data": _cmd_sample,
+            "load": _cmd_load, "notebooks": _cmd_notebooks, "contract": _cmd_contract}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_data(parser, getattr(args, "data", None))
+    if args.command == "report":
+        _check_notebooks(parser, args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)
+        try:
+            return COMMANDS[args.command](args)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", 2)  # Ctrl-C is SIGINT (2)
+            print(f"stopped by {'SIGTERM' if signum == 15 else 'SIGINT'}: nothing was replaced, "
+                  "no staging folder left", file=sys.stderr)
+            return 128 + signum
+        except KpiError as exc:
+            if args.debug:
+                traceback.print_exc()
+            kind = type(exc).__name__
+            print(f"error ({kind}): {mask_secrets(str(exc))}", file=sys.stderr)
+            return next(code for cls, code in EXIT_CODES.items() if isinstance(exc, cls))
+        except Exception:
+            if args.debug:
+                traceback.print_exc()
+            else:
+                exc = sys.exc_info()[1]
+                print(f"internal error: {type(exc).__name__}: {mask_secrets(str(exc))} "
+                      "(rerun with --debug for details)", file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The dataset as it was known at the end of a period: the kit's *as-of* rule.
+
+A pack for period P uses only what was known at P's end. Rows dated after P's end
+do not exist for it, and dates after P's end (a cancellation, a lead closing) were
+still empty. Equivalently: cutting every table at P's end gives the same pack.
+
+:func:`as_of` is the one place that rule is applied; :class:`~kpilib.KpiModel` calls
+it, so every figure of a pack (and every "previous period" figure beside it) is built
+from the tables as they stood at the end of its own period.
+
+Per table (:data:`CUTS`):
+
+- the **row date** says when a row came into existence; rows whose row date is after
+  the cut are dropped (for monthly tables: months after the cut's month);
+- **state dates** record later events on a kept row; a state date after the cut is
+  emptied, together with the columns that only make sense once it happened
+  (a lead's ``outcome`` and ``customer_id`` with ``closed_at``).
+
+Customers created after the cut are dropped, and so are the rows of other tables that
+belong to them, so the cut dataset satisfies the data contract's foreign keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from .dataset import Dataset
+
+
+@dataclass(frozen=True)
+class Cut:
+    """How one contract table is cut at a date."""
+
+    row_date: str | None  # date or month column; None: the table is timeless (fx_rates)
+    state_dates: tuple[str, ...] = ()
+    cleared_with: tuple[tuple[str, tuple[str, ...]], ...] = ()  # state date -> columns emptied with it
+
+
+CUTS: dict[str, Cut] = {
+    "customers": Cut("created_at"),
+    "subscriptions": Cut("start_date", ("end_date",)),
+    "fx_rates": Cut(None),
+    "leads": Cut("created_at",
+                 ("mql_at", "sql_at", "opportunity_at", "trial_started_at", "activated_at", "closed_at"),
+                 (("closed_at", ("outcome", "customer_id")),)),
+    "web_traffic": Cut("date"),
+    "marketing_spend": Cut("month"),
+    "sales_activities": Cut("date"),
+    "survey_responses": Cut("responded_at"),
+    "product_usage": Cut("month"),
+    "financials": Cut("month"),
+}
+
+
+def _after(column: pd.Series, end: pd.Timestamp) -> pd.Series:
+    """Rows whose date (or month) lies after ``end``; missing values never do."""
+    if isinstance(column.dtype, pd.PeriodDtype):
+        return (column > end.to_period("M")).fillna(False).astype(bool)
+    return (column > end).fillna(False).astype(bool)
+
+
+def cut_table(name: str, table: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """One table as known at the end of day ``end`` (see the module notes)."""
+    rule = CUTS[name]
+    out = table
+    if rule.row_date is not None and rule.row_date in out.columns:
+        out = out[~_after(out[rule.row_date], end)]
+    cleared = dict(rule.cleared_with)
+    changed = False
+    for column in rule.state_dates:
+        if column not in out.columns:
+            continue
+        later = _after(out[column], end)
+        if not later.any():
+            continue
+        if not changed:
+            out, changed = out.copy(), True
+        for target in (column, *cleared.get(column, ())):
+            if target in out.columns:
+                out.loc[later, target] = None
+    return out
+
+
+def as_of(dataset: Dataset, end: pd.Timestamp | str) -> Dataset:
+    """The dataset as it was known at the end of day ``end``.
+
+    Parameters
+    ----------
+    dataset
+        A validated dataset.
+    end
+        The last day known (a period's ``end_date``).
+
+    Returns
+    -------
+    Dataset
+        The same source and base currency with every table cut at ``end``. Tables keep
+        their columns and dtypes, even when no row is left.
+    """
+    end = pd.Timestamp(end).normalize()
+    tables = {name: cut_table(name, df, end) for name, df in dataset.tables.items()}
+    known = set(tables["customers"]["customer_id"])
+    dropped = set(dataset.customers["customer_id"]) - known
+    if dropped:
+        for name, df in tables.items():
+            if name == "customers" or "customer_id" not in df.columns:
+                continue
+            orphan = df["customer_id"].isin(dropped)
+            if not orphan.any():
+                continue
+            if name == "leads":  # the lead existed; the account it became did not yet
+                df = df.copy()
+                df.loc[orphan, "customer_id"] = None
+                tables[name] = df
+            else:
+                tables[name] = df[~orphan]
+        if "survey_responses" in tables:  # nps/ces respondents are customers
+            sr = tables["survey_responses"]
+            customer_survey = sr["survey"] != "enps"
+            tables["survey_responses"] = sr[~(customer_survey & sr["respondent_id"].isin(dropped))]
+    return replace(dataset, tables=tables)
+
+
+def subscription_data_end(dataset: Dataset) -> pd.Timestamp:
+    """The last day of the month of the latest subscription start: where the billing data end."""
+    latest = pd.Timestamp(dataset.subscriptions["start_date"].max())
+    return latest.to_period("M").end_time.normalize()
+
+
+def default_period(dataset: Dataset):
+    """The period a report is for when none is asked: the latest complete month of the data,
+    never later than the month of the latest subscription start.
+
+    Returns
+    -------
+    (ReportPeriod, list[str])
+        The period, and one warning per table holding rows dated after its end (a stray
+        future date must not move the report into a month with no billing data).
+    """
+    from ..periods import latest_complete_period
+
+    end = min(dataset.data_end, subscription_data_end(dataset))
+    period = latest_complete_period(end)
+    warnings: list[str] = []
+    for name, df in dataset.tables.items():
+        rule = CUTS[name]
+        if rule.row_date is None or rule.row_date not in df.columns or df.empty:
+            continue
+        later = _after(df[rule.row_date], period.end_date)
+        if later.any():
+            latest = df.loc[later, rule.row_date].max()
+            warnings.append(f"table '{name}' has {int(later.sum()):,} row(s) dated after {period.end_date.date()} "
+                            f"(latest {latest}); they are not in the {period.label} pack")
+    return period, warnings

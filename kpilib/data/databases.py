@@ -1,0 +1,587 @@
+"""Read the data contract from a SQL database, and write a dataset into one.
+
+:func:`load_database` reads the contract tables through SQLAlchemy Core (so every
+identifier is quoted by the dialect and no SQL is built from strings), checks
+each with :func:`~kpilib.data.load.validate_frame` and the cross-table rules with
+:func:`~kpilib.data.load.finish_dataset`, exactly like a folder.
+
+Two monthly/daily tables can instead be computed in the database from raw event
+tables ("pushdown"): only the aggregates travel to pandas.
+
+- ``product_events(customer_id, timestamp, event)`` -> ``product_usage``
+- ``web_sessions(timestamp, channel, visitor_id, bounced)`` -> ``web_traffic``
+
+Credentials come from the ``KPI_DATABASE_URL`` environment variable and are
+masked in everything the kit prints or stores.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import numbers
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from ..errors import ContractError, KpiError
+from .contract import TABLES, Table
+from .dataset import Dataset
+from .validation import finish_dataset, validate_frame
+
+ENV_VAR = "KPI_DATABASE_URL"
+SCHEMA_ENV_VAR = "KPI_DATABASE_SCHEMA"
+MAPPING_ENV_VAR = "KPI_DATABASE_MAPPING"
+
+#: Raw event tables, their columns, and the contract table each aggregates to.
+RAW_TABLES: dict[str, tuple[str, ...]] = {
+    "product_events": ("customer_id", "timestamp", "event"),
+    "web_sessions": ("timestamp", "channel", "visitor_id", "bounced"),
+}
+PUSHDOWN: dict[str, str] = {"product_usage": "product_events", "web_traffic": "web_sessions"}
+
+_NOT_DATABASES = {"file", "http", "https", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "ftp", "sftp"}
+_SECRET_KEYS = re.compile(r"pass|secret|token|key|credential|pwd", re.IGNORECASE)
+_NUMERIC_KINDS = {"money", "count", "number"}
+
+
+# --------------------------------------------------------------------------- URLs and credentials
+
+
+def is_database_url(text: str | Path | None) -> bool:
+    """Whether ``text`` looks like a SQLAlchemy database URL (``dialect[+driver]://...``).
+
+    Folder paths, ``file://`` and object-store URLs are not database URLs.
+    """
+    if not isinstance(text, str):
+        return False
+    match = re.match(r"^([A-Za-z][A-Za-z0-9_]*)(\+[A-Za-z0-9_]+)?://", text.strip())
+    return bool(match) and match[1].lower() not in _NOT_DATABASES
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (and secret-looking query values) replaced by ``***``.
+
+    Safe to print, log and store in a report.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except Exception:  # not parseable: blank anything between "://user:" and "@"
+        return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
+    query = {k: ("***" if _SECRET_KEYS.search(k) else v) for k, v in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True)
+
+
+def database_url_from_env() -> str:
+    """The database URL from ``KPI_DATABASE_URL``.
+
+    The URL is read from the environment so that credentials never appear in
+    notebook parameters, command lines or reports.
+
+    Raises
+    ------
+    KpiError
+        When the variable is unset or empty, or does not hold a database URL.
+    """
+    url = os.environ.get(ENV_VAR, "").strip()
+    if not url:
+        raise KpiError(f"{ENV_VAR} is not set: export {ENV_VAR}=postgresql+psycopg://user:password@host/db "
+                       f"(or duckdb:///path/to/file.duckdb) to read from a database")
+    if not is_database_url(url):
+        raise KpiError(f"{ENV_VAR} does not hold a database URL (dialect+driver://...): {mask_url(url)}")
+    return url
+
+
+def _scrub(message: str, url: sa.URL) -> str:
+    """A driver message, first line, with the password removed should the driver echo it."""
+    line = (message.strip().splitlines() or [""])[0]
+    return line.replace(url.password, "***") if url.password else line
+
+
+def _engine(url: str, *, read_only: bool) -> sa.Engine:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise KpiError(f"not a database URL: {mask_url(url)}") from None
+    connect_args: dict = {}
+    if parsed.get_backend_name() == "duckdb":
+        if read_only and parsed.database not in (None, "", ":memory:"):
+            if not Path(parsed.database).expanduser().exists():
+                raise KpiError(f"DuckDB file {parsed.database} does not exist")
+            connect_args["read_only"] = True  # parallel notebook workers may share the file
+    try:
+        engine = sa.create_engine(parsed, connect_args=connect_args)
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise KpiError(f"no SQLAlchemy driver for {parsed.drivername!r} ({exc}); for PostgreSQL use "
+                       "postgresql+psycopg://, for DuckDB duckdb:///file.duckdb") from None
+    if parsed.get_backend_name() == "duckdb":
+        sa.event.listen(engine, "connect", _quiet_duckdb)
+    return engine
+
+
+def _quiet_duckdb(dbapi_connection, _record) -> None:
+    """DuckDB draws a progress bar for long queries; it must not land in a notebook's output.
+
+    Inside a Jupyter kernel without ipywidgets DuckDB refuses to change the setting; it cannot
+    draw the bar there either, so that refusal is safe to ignore.
+    """
+    try:
+        dbapi_connection.execute("SET enable_progress_bar = false")
+    except Exception as exc:  # duckdb.InvalidInputError, raised only inside Jupyter
+        if "progress bar" not in str(exc):
+            raise
+
+
+@contextmanager
+def _database_errors(url: sa.URL, doing: str) -> Iterator[None]:
+    """Turn driver errors into a :class:`KpiError` that names the masked URL, never the password."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise KpiError(f"{doing} {mask_url(url.render_as_string(hide_password=False))} failed: "
+                       f"{_scrub(str(exc.orig), url)}") from None
+
+
+# --------------------------------------------------------------------------- mapping file
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where one contract or raw table lives in the database."""
+
+    table: str
+    columns: dict[str, str] = field(default_factory=dict)  # contract name -> database name
+    mapped: bool = False
+
+    def column(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+
+def read_mapping(mapping: str | Path | dict | None) -> dict[str, _Source]:
+    """Parse a mapping (a JSON or TOML file, or a dict) into table name -> :class:`_Source`.
+
+    The format is ``{"subscriptions": {"table": "billing_subs", "columns": {"amount": "amt"}}}``;
+    keys are contract tables or the raw tables ``product_events`` / ``web_sessions``.
+    """
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict):
+        path = Path(mapping).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+            mapping = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise KpiError(f"mapping file {path} cannot be read: {exc}") from None
+    known = {**{n: t.column_names for n, t in TABLES.items()}, **RAW_TABLES}
+    out: dict[str, _Source] = {}
+    for name, entry in mapping.items():
+        if name not in known:
+            raise KpiError(f"mapping: unknown table {name!r}; known: {', '.join(known)}")
+        if not isinstance(entry, dict) or set(entry) - {"table", "columns"}:
+            raise KpiError(f"mapping: {name!r} must hold 'table' and/or 'columns' only")
+        columns = entry.get("columns", {})
+        if not isinstance(columns, dict):
+            raise KpiError(f"mapping: 'columns' of {name!r} must map contract column -> database column")
+        bad = [c for c in columns if c not in known[name]]
+        if bad:
+            raise KpiError(f"mapping: {name!r} has no column {bad[0]!r}; its columns: {', '.join(known[name])}")
+        values = [entry.get("table", name), *columns.values()]
+        if not all(isinstance(v, str) and v for v in values):
+            raise KpiError(f"mapping: table and column names of {name!r} must be non-empty text")
+        out[name] = _Source(entry.get("table", name), dict(columns), mapped=True)
+    return out
+
+
+# --------------------------------------------------------------------------- SQL pieces
+
+
+class month_start(FunctionElement):
+    """First day of the month of a date or timestamp, as a DATE, on any dialect."""
+
+    type = sa.Date()
+    name = "month_start"
+    inherit_cache = True
+
+
+@compiles(month_start)
+def _month_start(element: month_start, compiler, **kw) -> str:
+    (arg,) = element.clauses
+    return compiler.process(sa.cast(sa.func.date_trunc(sa.literal_column("'month'"), arg), sa.Date), **kw)
+
+
+@compiles(month_start, "bigquery")
+def _month_start_bigquery(element: month_start, compiler, **kw) -> str:
+    (arg,) = element.clauses  # BigQuery: DATE_TRUNC(date_expression, MONTH)
+    return f"DATE_TRUNC({compiler.process(sa.cast(arg, sa.Date), **kw)}, MONTH)"
+
+
+def _product_usage_query(src: sa.TableClause, s: _Source) -> sa.Select:
+    """product_events -> product_usage: events per customer, month and event."""
+    events = sa.select(
+        src.c[s.column("customer_id")].label("customer_id"),
+        month_start(src.c[s.column("timestamp")]).label("month"),
+        src.c[s.column("event")].label("event"),
+    ).subquery("events")
+    return (sa.select(events.c.customer_id, events.c.month, events.c.event,
+                      sa.func.count().label("count"))
+            .group_by(events.c.customer_id, events.c.month, events.c.event))
+
+
+def _web_traffic_query(src: sa.TableClause, s: _Source) -> sa.Select:
+    """web_sessions -> web_traffic: sessions, visitors, first-time visitors, bounces per day and channel.
+
+    A visitor is new on the day of their first session ever (any channel), in
+    every channel they came through that day.
+    """
+    sessions = sa.select(
+        sa.cast(src.c[s.column("timestamp")], sa.Date).label("day"),
+        src.c[s.column("channel")].label("channel"),
+        src.c[s.column("visitor_id")].label("visitor_id"),
+        sa.cast(src.c[s.column("bounced")], sa.Integer).label("bounced"),
+    ).subquery("sessions")
+    first = (sa.select(sessions.c.visitor_id, sa.func.min(sessions.c.day).label("first_day"))
+             .group_by(sessions.c.visitor_id).subquery("first_seen"))
+    is_new = sa.case((sessions.c.day == first.c.first_day, sessions.c.visitor_id))
+    return (sa.select(sessions.c.day.label("date"), sessions.c.channel,
+                      sa.func.count().label("sessions"),
+                      sa.func.count(sessions.c.visitor_id.distinct()).label("unique_visitors"),
+                      sa.func.count(is_new.distinct()).label("new_visitors"),
+                      sa.func.coalesce(sa.func.sum(sessions.c.bounced), 0).label("bounced_sessions"))
+            .select_from(sessions.outerjoin(first, sessions.c.visitor_id == first.c.visitor_id))
+            .group_by(sessions.c.day, sessions.c.channel))
+
+
+_AGGREGATE = {"product_events": _product_usage_query, "web_sessions": _web_traffic_query}
+
+
+def _ordered(query: sa.Select, key: tuple[str, ...]) -> sa.Select:
+    """Rows in key order (NULLs last on every dialect), so record numbers are stable."""
+    selected = query.selected_columns
+    return query.order_by(*(sa.nulls_last(selected[k].asc()) for k in key))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _fetch(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
+    result = conn.execute(query)
+    return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_))
+
+
+def _typed(raw: pd.DataFrame, spec: Table, where: str) -> pd.DataFrame:
+    """Database values -> the types :func:`validate_frame` expects with ``typed=True``.
+
+    Decimals (NUMERIC columns) and all-NULL columns become float64; month columns
+    stored as dates become datetime64 and must hold first days of months. Values of
+    a wrong type (text in a numeric column...) are left for the contract to reject.
+    """
+    columns = {}
+    for name in raw.columns:
+        s, kind = raw[name], spec.column(name).kind
+        if kind in _NUMERIC_KINDS and s.dtype == object and s.dropna().map(_is_number).all():
+            s = pd.to_numeric(s).astype("float64")
+        elif kind == "month" and (pd.api.types.is_datetime64_any_dtype(s) or (
+                s.dtype == object and s.notna().any()
+                and s.dropna().map(lambda v: isinstance(v, (date, datetime))).all())):
+            s = pd.to_datetime(s)
+            off = s.notna() & (s != s.dt.to_period("M").dt.start_time)
+            if off.any():
+                raise ContractError(spec.name, name, "month dates must be the first day of a month "
+                                    "(or store months as YYYY-MM text)",
+                                    (np.flatnonzero(off) + 1).tolist(), where)
+        columns[name] = s
+    return pd.DataFrame(columns, index=raw.index)
+
+
+def _columns(conn: sa.Connection, table: str, schema: str | None) -> list[str]:
+    """Column names of a table or view.
+
+    Through the dialect's reflection (catalog metadata, never a scan of the data),
+    except on DuckDB, where duckdb-engine's reflection fails with SQLAlchemy
+    >= 2.0.45 (it queries a pg_collation catalog DuckDB lacks): there an empty
+    query names the columns.
+    """
+    if conn.dialect.name != "duckdb":
+        return [c["name"] for c in sa.inspect(conn).get_columns(table, schema=schema)]
+    probe = sa.select(sa.literal_column("*")).select_from(sa.table(table, schema=schema)).limit(0)
+    return list(conn.execute(probe).keys())
+
+
+def _match(name: str, available: Iterable[str]) -> str | None:
+    """``name`` as the database spells it: exact, else the one name equal ignoring case.
+
+    Folded identifiers differ by dialect (PostgreSQL lower-cases, Snowflake upper-cases),
+    so ``Amount`` in a mapping still finds ``amount``.
+    """
+    available = list(available)
+    if name in available:
+        return name
+    folded = [a for a in available if a.casefold() == name.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _resolve(wanted: list[tuple[str, str]], have: list[str]) -> list[tuple[str, str]]:
+    """(contract name, database name) pairs, database names as spelled in ``have`` when found."""
+    return [(contract, _match(db, have) or db) for contract, db in wanted]
+
+
+def _require_columns(name: str, wanted: list[tuple[str, str]], have: list[str], where: str) -> None:
+    """Raise when a required column is absent: ``wanted`` is (contract name, database name)."""
+    for contract, db in wanted:
+        if db not in have:
+            spare = [c for c in have if c not in {d for _, d in wanted}]
+            hint = difflib.get_close_matches(db, spare, n=1)
+            did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
+            mapped = f" (mapped to '{db}')" if db != contract else ""
+            raise ContractError(name, contract, f"required column is missing{mapped}{did_you_mean}",
+                                file=where)
+
+
+@dataclass
+class _Reader:
+    """One connection, the tables it holds, and the notes gathered while reading."""
+
+    conn: sa.Connection
+    schema: str | None
+    label: str  # the masked URL
+    sources: dict[str, _Source]
+    present: set[str]
+    notes: list[str] = field(default_factory=list)
+
+    def source(self, name: str) -> _Source | None:
+        s = self.sources.get(name, _Source(name))
+        table = _match(s.table, self.present)
+        if table is not None:
+            return replace(s, table=table)
+        if s.mapped:
+            raise ContractError(name, None, f"mapped table '{s.table}' does not exist in {self.label}")
+        return None
+
+    def where(self, table: str) -> str:
+        return f"table {self.schema + '.' if self.schema else ''}{table} in {self.label}"
+
+    def table(self, s: _Source, columns: list[str]) -> sa.TableClause:
+        return sa.table(s.table, *(sa.column(c) for c in columns), schema=self.schema)
+
+    def read_contract(self, spec: Table, s: _Source) -> tuple[pd.DataFrame, str]:
+        where = self.where(s.table)
+        have = _columns(self.conn, s.table, self.schema)
+        wanted = _resolve([(c.name, s.column(c.name)) for c in spec.columns], have)
+        _require_columns(spec.name, [w for w in wanted if not spec.column(w[0]).optional], have, where)
+        found = [(c, db) for c, db in wanted if db in have]
+        extra = [c for c in have if c not in {db for _, db in found}]
+        if extra:
+            self.notes.append(f"table '{spec.name}' ({where}): columns not in the contract are not read: "
+                              + ", ".join(extra))
+        src = self.table(s, [db for _, db in found])
+        query = _ordered(sa.select(*(src.c[db].label(c) for c, db in found)), spec.key)
+        return _typed(_fetch(self.conn, query), spec, where), where
+
+    def read_raw(self, spec: Table, raw_name: str, s: _Source) -> tuple[pd.DataFrame, str]:
+        where = f"{spec.name} aggregated from {self.where(s.table)}"
+        have = _columns(self.conn, s.table, self.schema)
+        wanted = _resolve([(c, s.column(c)) for c in RAW_TABLES[raw_name]], have)
+        _require_columns(raw_name, wanted, have, where)
+        s = replace(s, columns=dict(wanted))
+        query = _ordered(_AGGREGATE[raw_name](self.table(s, [db for _, db in wanted]), s), spec.key)
+        return _typed(_fetch(self.conn, query), spec, where), where
+
+    def read(self, spec: Table) -> tuple[pd.DataFrame, str] | None:
+        s = self.source(spec.name)
+        raw_name = PUSHDOWN.get(spec.name)
+        raw = self.source(raw_name) if raw_name else None
+        if s is not None:
+            if raw is not None:
+                self.notes.append(f"table '{spec.name}' is read as stored; the raw table "
+                                  f"'{raw.table}' also exists and was not aggregated")
+            return self.read_contract(spec, s)
+        return self.read_raw(spec, raw_name, raw) if raw is not None else None
+
+
+def _has_schema(names: list[str], schema: str) -> bool:
+    """DuckDB lists schemas as ``database.schema``; other dialects as ``schema``."""
+    return any(n.replace('"', "") == schema or n.replace('"', "").endswith("." + schema) for n in names)
+
+
+def _snapshot(conn: sa.Connection) -> sa.Connection:
+    """One consistent, read-only view of every table where the dialect offers it."""
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return conn
+
+
+def load_database(url: str | None = None, *, base_currency: str = "USD", schema: str | None = None,
+                  mapping: str | Path | dict | None = None) -> Dataset:
+    """Load and validate the contract tables from a SQL database.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL, e.g. ``postgresql+psycopg://user:password@host/db`` or
+        ``duckdb:///path/file.duckdb``. ``None`` reads the connection from the
+        environment: ``KPI_DATABASE_URL``, and ``KPI_DATABASE_SCHEMA`` and
+        ``KPI_DATABASE_MAPPING`` unless ``schema`` / ``mapping`` are given.
+    base_currency
+        ISO 4217 code all amounts are reported in.
+    schema
+        Database schema holding the tables (default: the connection's default).
+    mapping
+        A JSON or TOML file (or dict) naming the database table and columns of a
+        contract table when they differ: ``{"subscriptions": {"table":
+        "billing_subs", "columns": {"amount": "amt"}}}``.
+
+    Returns
+    -------
+    Dataset
+        With ``source`` the URL with its password masked.
+
+    Notes
+    -----
+    Rows are read in key order, so the record numbers in a
+    :class:`~kpilib.ContractError` (from 1) count rows sorted by the table's key.
+    When ``product_usage`` or ``web_traffic`` is absent but the raw
+    ``product_events`` or ``web_sessions`` table exists, the aggregate is computed
+    in the database and only its result is read.
+
+    Raises
+    ------
+    ContractError
+        On the first contract violation, naming table, column, rule and records.
+    KpiError
+        When the database cannot be reached or read, or the mapping is invalid.
+    """
+    if url is None:
+        url = database_url_from_env()
+        schema = schema if schema is not None else os.environ.get(SCHEMA_ENV_VAR) or None
+        mapping = mapping if mapping is not None else os.environ.get(MAPPING_ENV_VAR) or None
+    sources = read_mapping(mapping)
+    engine = _engine(url, read_only=True)
+    label = mask_url(url)
+    tables: dict[str, pd.DataFrame] = {}
+    wheres: dict[str, str] = {}
+    try:
+        with _database_errors(engine.url, "reading"), _snapshot(engine.connect()) as conn, conn.begin():
+            inspector = sa.inspect(conn)
+            if schema is not None and not _has_schema(inspector.get_schema_names(), schema):
+                raise KpiError(f"schema {schema!r} does not exist in {label}")
+            listed = schema if schema is not None else inspector.default_schema_name  # DuckDB lists all
+            present = set(inspector.get_table_names(schema=listed)) | set(inspector.get_view_names(schema=listed))
+            reader = _Reader(conn, schema, label, sources, present)
+            for name, spec in TABLES.items():
+                found = reader.read(spec)
+                if found is None:
+                    continue
+                raw, wheres[name] = found
+                tables[name], notes = validate_frame(raw, spec, offset=1, where=wheres[name], typed=True)
+                reader.notes.extend(notes)
+    finally:
+        engine.dispose()
+    return finish_dataset(tables, offsets=dict.fromkeys(tables, 1), wheres=wheres, notes=reader.notes,
+                          source=label, base_currency=base_currency)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+_SQL_TYPES = {"id": sa.Text, "text": sa.Text, "enum": sa.Text, "date": sa.Date, "month": lambda: sa.String(7),
+              "money": sa.Double, "number": sa.Double, "count": sa.BigInteger}
+
+
+def _sql_table(spec: Table, columns: list[str], metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(spec.name, metadata, *(
+        sa.Column(c, _SQL_TYPES[spec.column(c).kind](), primary_key=c in spec.key,
+                  nullable=spec.column(c).nullable) for c in columns))
+
+
+def _records(df: pd.DataFrame, spec: Table) -> pd.DataFrame:
+    """The table with database-ready values: months as 'YYYY-MM', dates as dates, NULL for missing."""
+    out = {}
+    for name in df.columns:
+        s, kind = df[name], spec.column(name).kind
+        if kind == "month":
+            s = s.dt.strftime("%Y-%m")
+        elif kind == "date":
+            s = s.dt.date
+        out[name] = [None if pd.isna(v) else v for v in s.tolist()]
+    return pd.DataFrame(out, columns=df.columns, dtype=object)
+
+
+def _insert(conn: sa.Connection, table: sa.Table, records: pd.DataFrame) -> None:
+    if records.empty:
+        return
+    if conn.dialect.name == "duckdb":  # bulk path: DuckDB scans the frame itself
+        view = "kpilib_load_" + table.name  # lives on this connection, which is disposed of after
+        duck = conn.connection.driver_connection
+        duck.register(view, records)
+        frame = sa.table(view, *(sa.column(c) for c in records.columns))
+        conn.execute(table.insert().from_select(list(records.columns), sa.select(frame)))
+        duck.unregister(view)
+        return
+    conn.execute(table.insert(), records.to_dict("records"))
+
+
+def load_folder_into_database(dataset: Dataset, url: str, *, schema: str | None = None,
+                              if_exists: str = "replace") -> dict[str, int]:
+    """Write every table of a validated dataset into a database, in one transaction.
+
+    Tables get the contract names, a primary key on the contract key, months as
+    ``'YYYY-MM'`` text, dates as DATE, amounts as double precision and counts as
+    BIGINT, so :func:`load_database` reads back the same dataset.
+
+    Parameters
+    ----------
+    dataset
+        A validated :class:`Dataset` (e.g. from ``load_dataset(folder)``).
+    url
+        SQLAlchemy URL of the target database.
+    schema
+        Schema to write into; created when missing.
+    if_exists
+        ``"replace"`` drops and recreates contract tables that exist, ``"append"``
+        adds rows to them, ``"fail"`` refuses to touch an existing table.
+
+    Returns
+    -------
+    dict
+        Table name -> rows written.
+    """
+    if if_exists not in ("replace", "append", "fail"):
+        raise KpiError(f"if_exists must be 'replace', 'append' or 'fail', not {if_exists!r}")
+    engine = _engine(url, read_only=False)
+    try:
+        with _database_errors(engine.url, "writing to"), engine.begin() as conn:
+            if schema is not None:
+                conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+            else:  # named, because DuckDB looks for unqualified names in every schema
+                schema = sa.inspect(conn).default_schema_name
+            metadata = sa.MetaData(schema=schema)
+            targets = {name: _sql_table(TABLES[name], list(df.columns), metadata)
+                       for name, df in dataset.tables.items()}
+            existing = set(sa.inspect(conn).get_table_names(schema=schema)) & set(targets)
+            if existing and if_exists == "fail":
+                raise KpiError(f"tables already exist in {mask_url(url)}: {', '.join(sorted(existing))} "
+                               "(use if_exists='replace' or 'append')")
+            if if_exists == "replace":
+                for name in existing:
+                    targets[name].drop(conn)
+            metadata.create_all(conn, checkfirst=True)
+            for name, df in dataset.tables.items():
+                _insert(conn, targets[name], _records(df, TABLES[name]))
+    finally:
+        engine.dispose()
+    return {name: len(df) for name, df in dataset.tables.items()}

@@ -1,0 +1,138 @@
+"""The validated tables of one data source: :class:`Dataset`, and the warning for data that is
+accepted but probably not what the user meant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from ..errors import KpiError
+from .contract import TABLES
+
+
+class ContractWarning(UserWarning):
+    """Data that is accepted but probably not what the user meant (e.g. an extra column)."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The validated tables of one data source.
+
+    Attributes
+    ----------
+    tables
+        Contract table name -> DataFrame, for the tables the source provides.
+    source
+        Where the data came from, safe to print (never holds credentials).
+    base_currency
+        Currency every amount is reported in.
+    notes
+        Warnings raised while loading (unknown columns...), for the report.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    source: str
+    base_currency: str = "USD"
+    notes: tuple[str, ...] = ()
+    filters: dict[str, str] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        """The table, or ``None`` when the source lacks this optional table."""
+        return self.tables.get(name)
+
+    def require(self, name: str) -> pd.DataFrame:
+        """The table, or a :class:`KpiError` saying plainly that it is missing."""
+        if name not in self.tables:
+            raise KpiError(f"this analysis needs the '{name}' table, which {self.source} does not provide")
+        return self.tables[name]
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        return self.tables["customers"]
+
+    @property
+    def subscriptions(self) -> pd.DataFrame:
+        return self.tables["subscriptions"]
+
+    @property
+    def fx_rates(self) -> pd.DataFrame | None:
+        return self.tables.get("fx_rates")
+
+    @property
+    def data_end(self) -> pd.Timestamp:
+        """The last day the data describe.
+
+        The latest dated event in any table: subscription starts, account
+        creation, lead and survey dates, traffic and activity days, and the last
+        day of the latest month in monthly tables. Future-dated subscription ends
+        (scheduled cancellations) do not extend it.
+        """
+        ends: list[pd.Timestamp] = []
+        for name, df in self.tables.items():
+            if df.empty:
+                continue
+            for col in TABLES[name].columns:
+                if col.name not in df.columns or col.name == "end_date":
+                    continue
+                if col.kind == "date":
+                    ends.append(df[col.name].max())
+                elif col.kind == "month":
+                    ends.append(df[col.name].max().end_time.normalize())
+        return max(pd.Timestamp(t) for t in ends if pd.notna(t))
+
+    @property
+    def data_start(self) -> pd.Timestamp:
+        """The first subscription start."""
+        return pd.Timestamp(self.subscriptions["start_date"].min())
+
+    def segments(self, column: str = "segment") -> list[str]:
+        return sorted(self.customers[column].dropna().unique().tolist())
+
+    def filter(self, **criteria: str | None) -> Dataset:
+        """Keep only accounts matching every criterion; ``None``/``"all"`` means no filter.
+
+        Criteria are customers columns (``segment``, ``region``,
+        ``acquisition_channel``) or ``plan`` (subscription lines). Customer-keyed
+        tables (customers, subscriptions, product_usage, nps/ces responses) are
+        filtered; company-wide tables (leads, web traffic, spend, activities,
+        financials, eNPS) are left whole.
+        """
+        active = {k: v for k, v in criteria.items() if v not in (None, "", "all")}
+        if not active:
+            return self
+        customers = self.customers
+        subs = self.subscriptions
+        for column, value in active.items():
+            if column == "plan":
+                known = subs["plan"]
+                subs = subs[subs["plan"] == value]
+            elif column in customers.columns:
+                known = self.customers[column]
+                customers = customers[customers[column] == value]
+            else:
+                raise KpiError(f"cannot filter on {column!r}: use segment, region, acquisition_channel or plan")
+            if not (known == value).any():
+                choices = ", ".join(sorted(known.dropna().unique().tolist()))
+                raise KpiError(f"no accounts with {column} = {value!r}; known values: {choices}")
+        keep = set(customers["customer_id"]) & set(subs["customer_id"]) if "plan" in active \
+            else set(customers["customer_id"])
+        tables = dict(self.tables)
+        tables["customers"] = customers[customers["customer_id"].isin(keep)]
+        tables["subscriptions"] = subs[subs["customer_id"].isin(keep)]
+        if "product_usage" in tables:
+            pu = tables["product_usage"]
+            tables["product_usage"] = pu[pu["customer_id"].isin(keep)]
+        if "leads" in tables and "segment" in tables["leads"].columns and set(active) == {"segment"}:
+            leads = tables["leads"]  # leads that carry a segment belong to it, like its accounts
+            tables["leads"] = leads[leads["segment"] == active["segment"]]
+        if "survey_responses" in tables:
+            sr = tables["survey_responses"]
+            customer_survey = sr["survey"] != "enps"
+            tables["survey_responses"] = sr[~customer_survey | sr["respondent_id"].isin(keep)]
+        return replace(self, tables=tables, filters={**self.filters, **active})
+
+

@@ -1,0 +1,127 @@
+"""Reading a folder of CSV or Parquet files, one per contract table, with clear refusals for
+files that are not what they claim (compressed, another encoding, ragged rows)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ContractError
+from .contract import TABLES, Table
+from .dataset import Dataset
+from .validation import finish_dataset, validate_frame
+
+# --------------------------------------------------------------------------- reading
+
+
+def _find_file(directory: Path, table: str) -> Path | None:
+    found = [p for p in (directory / f"{table}.csv", directory / f"{table}.parquet") if p.exists()]
+    if len(found) > 1:
+        raise ContractError(table, None, "both a .csv and a .parquet file exist; keep exactly one",
+                            file=str(directory))
+    return found[0] if found else None
+
+
+_MAGIC = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive", b"BZh": "bzip2-compressed",
+          b"\xfd7zXZ": "xz-compressed"}
+
+
+def _read_csv(path: Path, table: str) -> pd.DataFrame:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ContractError(table, None, "file is empty: it needs at least a header row", file=str(path))
+    for magic, kind in _MAGIC.items():
+        if raw.startswith(magic):
+            raise ContractError(table, None, f"file is {kind}, not CSV text: decompress it first",
+                                rows=[1], file=str(path))
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > len(raw[:200]) // 4:
+        raise ContractError(table, None, "file is UTF-16 text: re-save it as UTF-8 (CSV UTF-8 in Excel)",
+                            rows=[1], file=str(path))
+    try:
+        text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is harmless: accept it
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ContractError(
+            table, None,
+            f"file is not UTF-8 (byte 0x{raw[exc.start]:02x} cannot be decoded); "
+            "re-save it as UTF-8 (it is probably Latin-1/Windows-1252)",
+            rows=[line], file=str(path),
+        ) from None
+    header = text.split("\n", 1)[0]
+    for delimiter, name in ((";", "semicolon"), ("\t", "tab")):
+        if delimiter in header and "," not in header:
+            raise ContractError(table, None,
+                                f"file looks {name}-delimited; the contract expects comma-separated CSV",
+                                rows=[1], file=str(path))
+    records = [(i, row) for i, row in _records(text)]
+    names = [c.strip() for c in (records[0][1] if records else [])]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise ContractError(table, repeated[0], "column name appears more than once in the header",
+                            rows=[1], file=str(path))
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, ValueError) as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        rows = [int(match[1])] if match else []
+        raise ContractError(table, None, f"CSV cannot be parsed: {exc}".rstrip(), rows=rows,
+                            file=str(path)) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    lines = np.array([line for line, _ in records[1:]], dtype=np.int64)
+    if len(lines) == len(df):  # the file line where each record starts, for messages
+        df.attrs["lines"] = lines
+    return df
+
+
+def _records(text: str):
+    """(starting line, fields) of each non-blank CSV record: quoted newlines span lines."""
+    import csv
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    try:
+        for row in reader:
+            if row and any(field != "" for field in row) or (row and len(row) > 1):
+                yield start, row
+            start = reader.line_num + 1
+    except csv.Error:  # pandas decides below whether the file parses; rows then count from 2
+        return
+
+
+def _read_parquet(path: Path, table: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        raise ContractError(table, None, f"Parquet file cannot be read: {exc}", file=str(path)) from None
+
+
+def _load_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[str], int]:
+    from_parquet = path.suffix == ".parquet"
+    raw = _read_parquet(path, table.name) if from_parquet else _read_csv(path, table.name)
+    offset = 1 if from_parquet else raw.attrs.get("lines", 2)
+    df, notes = validate_frame(raw, table, offset=offset, where=str(path), typed=from_parquet)
+    return df, notes, offset
+
+
+def load_folder(directory: Path, label: str, *, base_currency: str) -> Dataset:
+    """Read and validate one ``<table>.csv`` or ``<table>.parquet`` per contract table in ``directory``."""
+    tables: dict[str, pd.DataFrame] = {}
+    offsets: dict[str, int] = {}
+    files: dict[str, str] = {}
+    notes: list[str] = []
+    for name, spec in TABLES.items():
+        path = _find_file(directory, name)
+        if path is None:
+            if spec.required:
+                raise ContractError(name, None, f"required table is missing: expected {name}.csv or "
+                                    f"{name}.parquet in {directory}")
+            continue
+        tables[name], table_notes, offsets[name] = _load_table(path, spec)
+        files[name] = str(path)
+        notes.extend(table_notes)
+    return finish_dataset(tables, offsets=offsets, wheres=files, notes=notes, source=label,
+                          base_currency=base_currency)

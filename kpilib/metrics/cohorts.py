@@ -1,0 +1,198 @@
+"""Churn cohorts: retention matrices, customer lifetimes and Kaplan-Meier survival.
+
+All functions take the wide customer x month MRR frame of :func:`kpilib.customer_mrr`
+(the billing-interval functions also the subscriptions table).
+A customer's **cohort** is the month of its first month-end MRR > 0; this is exact
+only when the frame starts at the data's first month (``customer_mrr`` without
+``start`` does), otherwise customers who paid earlier get a too-late cohort.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .mrr import MONTHS_PER_INTERVAL
+
+
+def cohorts(wide: pd.DataFrame) -> pd.Series:
+    """Cohort month per paying customer (customers never paying are left out)."""
+    if wide.shape[1] == 0:
+        return pd.Series([], index=wide.index[:0], name="cohort", dtype="period[M]")
+    paying = wide.to_numpy() > 0
+    ever = paying.any(axis=1)
+    first = paying.argmax(axis=1)
+    return pd.Series(wide.columns[first[ever]], index=wide.index[ever], name="cohort")
+
+
+def _aligned(wide: pd.DataFrame, values: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Rows shifted so column k is the customer's age k months; NaN once beyond the data."""
+    cohort = cohorts(wide)
+    rows = wide.index.get_indexer(cohort.index)
+    start = wide.columns.get_indexer(cohort.to_numpy()).astype(np.int64)
+    n = wide.shape[1]
+    ages = np.arange(n)
+    idx = start[:, None] + ages[None, :]
+    inside = idx < n
+    out = np.full((len(rows), n), np.nan)
+    out[inside] = values[rows][:, :][np.nonzero(inside)[0], idx[inside]]
+    return cohort, out
+
+
+def _matrix(wide: pd.DataFrame, kind: str, max_age: int | None, by: pd.Series | None) -> pd.DataFrame:
+    values = wide.to_numpy(dtype=float)
+    cohort, aligned = _aligned(wide, values)
+    base = aligned[:, 0]
+    if kind == "logo":
+        numer = np.where(np.isnan(aligned), np.nan, (aligned > 0).astype(float))
+        denom = np.ones_like(base)
+    else:
+        numer, denom = aligned, base
+    keys = [cohort.to_numpy()]
+    names = ["cohort"]
+    if by is not None:
+        keys.insert(0, by.reindex(cohort.index).to_numpy())
+        names.insert(0, by.name or "group")
+    index = pd.MultiIndex.from_arrays(keys, names=names)
+    frame = pd.DataFrame(numer, index=index)
+    sums = frame.groupby(level=names).sum(min_count=1)
+    observed = frame.notna().groupby(level=names).sum()
+    base_sum = pd.Series(denom, index=index).groupby(level=names).sum()
+    # only ages observed for the whole cohort (a cohort shares one start month)
+    out = sums.where(observed == observed.iloc[:, [0]].to_numpy()).div(base_sum, axis=0)
+    sizes = pd.Series(1.0, index=index).groupby(level=names).sum()
+    if max_age is not None:
+        out = out.iloc[:, : max_age + 1]
+    out.columns = pd.RangeIndex(out.shape[1], name="age")
+    out = out.dropna(axis=1, how="all")
+    out.insert(0, "customers", sizes.astype("int64"))
+    if by is None:
+        out.index = pd.PeriodIndex(out.index, freq="M", name="cohort")
+    return out
+
+
+def logo_retention(wide: pd.DataFrame, *, max_age: int | None = None,
+                   by: pd.Series | None = None) -> pd.DataFrame:
+    """Share of each cohort paying (MRR > 0) at age k months.
+
+    Returns a frame indexed by cohort (or (group, cohort) with ``by``, a Series
+    customer_id -> group) with a ``customers`` column (cohort size) and columns
+    0, 1, ... for ages. Age 0 is 100 % by construction. A customer who churned
+    and came back counts as retained at the ages it pays again. Ages not yet
+    observed for a cohort are NaN, distinct from 0 %.
+    """
+    return _matrix(wide, "logo", max_age, by)
+
+
+def revenue_retention(wide: pd.DataFrame, *, max_age: int | None = None,
+                      by: pd.Series | None = None) -> pd.DataFrame:
+    """Cohort MRR at age k / cohort MRR at age 0 (can exceed 100 % through expansion).
+
+    Same shape and rules as :func:`logo_retention`.
+    """
+    return _matrix(wide, "revenue", max_age, by)
+
+
+def customer_lifetimes(wide: pd.DataFrame) -> pd.DataFrame:
+    """Length of each customer's first paying spell, for survival analysis.
+
+    ``duration`` = months from the cohort month to the first month end with MRR 0
+    (a customer paying in Jan and Feb only has duration 2); ``churned`` is False
+    when the customer still pays at the frame's last month (right-censored).
+    Later reactivations do not extend the first spell.
+
+    Returns ``customer_id, cohort, duration, churned``.
+    """
+    values = wide.to_numpy(dtype=float)
+    cohort, aligned = _aligned(wide, values)
+    if aligned.size == 0:
+        return pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "cohort": cohort.to_numpy(),
+                             "duration": pd.Series([], dtype="int64"), "churned": pd.Series([], dtype=bool)})
+    paying = aligned > 0
+    observed = ~np.isnan(aligned)
+    stopped = observed & ~paying
+    has_stop = stopped.any(axis=1)
+    first_stop = np.where(has_stop, stopped.argmax(axis=1), observed.sum(axis=1))
+    return pd.DataFrame({"customer_id": cohort.index, "cohort": cohort.to_numpy(),
+                         "duration": first_stop.astype("int64"), "churned": has_stop})
+
+
+def km_survival(lifetimes: pd.DataFrame, by: pd.Series | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan-Meier survival of customer lifetimes with (1 - alpha) confidence bands (lifelines).
+
+    Returns ``[group,] month, survival, ci_lower, ci_upper, at_risk``.
+    """
+    from lifelines import KaplanMeierFitter
+
+    groups = [(None, lifetimes)] if by is None else \
+        list(lifetimes.groupby(lifetimes["customer_id"].map(by), sort=True))
+    frames = []
+    for name, part in groups:
+        kmf = KaplanMeierFitter(alpha=alpha)
+        kmf.fit(part["duration"], event_observed=part["churned"])
+        ci = kmf.confidence_interval_survival_function_
+        frame = pd.DataFrame({
+            "month": kmf.survival_function_.index.astype("int64"),
+            "survival": kmf.survival_function_.iloc[:, 0].to_numpy(),
+            "ci_lower": ci.iloc[:, 0].to_numpy(), "ci_upper": ci.iloc[:, 1].to_numpy(),
+            "at_risk": kmf.event_table["at_risk"].to_numpy(),
+        })
+        if by is not None:
+            frame.insert(0, by.name or "group", name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def cohort_survivors(lifetimes: pd.DataFrame, first: pd.Period, last: pd.Period,
+                     periods: int) -> list[int]:
+    """Counts still in their first paying spell at ages 0..``periods`` for the
+    cohorts ``first``..``last`` pooled (each must be observed for ``periods`` months)."""
+    pool = lifetimes[(lifetimes["cohort"] >= first) & (lifetimes["cohort"] <= last)]
+    return [int(((pool["duration"] > k) | (~pool["churned"] & (pool["duration"] >= k))).sum())
+            for k in range(periods + 1)]
+
+
+def billing_intervals(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.Series:
+    """Billing interval (``month``, ``quarter``, ``year``) of each paying customer at acquisition.
+
+    The interval of the paying rows (amount > 0, ``start_date <= d < end_date``) active on the
+    last day of the customer's cohort month; with several, the longest (an annual plan with a
+    monthly add-on leaves at the annual renewal). A customer keeps this interval for its whole
+    first spell, even if it later switches plans.
+    """
+    cohort = cohorts(wide)
+    month_end = pd.Series(cohort.dt.end_time.dt.normalize().to_numpy(), index=cohort.index, name="month_end")
+    rows = subscriptions.loc[subscriptions["amount"] > 0, ["customer_id", "start_date", "end_date",
+                                                            "billing_interval"]]
+    rows = rows.merge(month_end.rename_axis("customer_id").reset_index(), on="customer_id")
+    active = rows[(rows["start_date"] <= rows["month_end"])
+                  & (rows["end_date"].isna() | (rows["end_date"] > rows["month_end"]))]
+    longest = (active.assign(k=active["billing_interval"].map(MONTHS_PER_INTERVAL)).sort_values("k", kind="stable")
+               .groupby("customer_id")["billing_interval"].last())
+    return longest.reindex(cohort.index).astype(object).rename("billing_interval")
+
+
+def interval_lifetimes(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.DataFrame:
+    """First-spell lifetimes counted in renewal periods of each customer's billing interval.
+
+    An annual customer can leave only at a renewal, so its lifetime is in years. With ``duration``
+    the first spell in months (:func:`customer_lifetimes`) and k months per period,
+    ``periods = ceil(duration / k)`` is the number of periods paid for: a churned customer left
+    at the end of period ``periods`` (an annual plan ended after 12 months: 1; cancelled in its
+    second year: 2); a customer still paying at the frame's last month (``churned`` False,
+    right-censored) has renewed ``periods - 1`` times and may renew again.
+
+    Returns ``customer_id, cohort, billing_interval, months_per_period, duration, periods,
+    churned, first_mrr`` (``first_mrr``: MRR in the cohort month).
+    """
+    lt = customer_lifetimes(wide)
+    interval = billing_intervals(wide, subscriptions).reindex(lt["customer_id"]).to_numpy()
+    k = pd.Series(interval, dtype=object).map(MONTHS_PER_INTERVAL).fillna(1).to_numpy(dtype="int64")
+    rows = wide.index.get_indexer(lt["customer_id"])
+    cols = wide.columns.get_indexer(pd.PeriodIndex(lt["cohort"], freq="M")) if len(lt) else rows
+    first_mrr = wide.to_numpy(dtype=float)[rows, cols] if len(lt) else np.array([], dtype=float)
+    duration = lt["duration"].to_numpy(dtype="int64")
+    return pd.DataFrame({"customer_id": lt["customer_id"].to_numpy(), "cohort": lt["cohort"].to_numpy(),
+                         "billing_interval": interval, "months_per_period": k, "duration": duration,
+                         "periods": -(-duration // k), "churned": lt["churned"].to_numpy(dtype=bool),
+                         "first_mrr": first_mrr})

@@ -1,0 +1,167 @@
+"""Customer and employee voice (NPS, eNPS, CES) and the product engagement score.
+
+NPS: promoters score 9-10, passives 7-8, detractors 0-6; NPS = % promoters -
+% detractors, in points from -100 to 100 (Reichheld 2003, "The One Number You Need
+to Grow", Harvard Business Review). Its 95 % margin of error comes from the variance
+of the difference of the two shares: [p + d - (p - d)^2] / n.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..periods import ReportPeriod
+
+ENGAGEMENT_WEIGHTS: dict[str, float] = {"login": 1.0, "dashboard_viewed": 1.0, "report_created": 3.0,
+                                        "user_invited": 5.0, "api_call": 0.01}
+BANDS = (("low", 0, 33.3), ("medium", 33.3, 66.7), ("high", 66.7, 100.01))
+
+
+def nps_summary(scores) -> pd.Series:
+    """NPS of 0-10 scores: ``nps, promoters, passives, detractors, n, margin_of_error``.
+
+    Counts for the three groups; nps and its 95 % margin of error in points.
+    With no answers nps and margin are NaN (undefined); all promoters gives margin 0.
+    """
+    s = pd.Series(scores, dtype="float64").dropna()
+    n = len(s)
+    promoters, detractors = int((s >= 9).sum()), int((s <= 6).sum())
+    passives = n - promoters - detractors
+    if n == 0:
+        nps = moe = float("nan")
+    else:
+        p, d = promoters / n, detractors / n
+        nps = 100 * (p - d)
+        moe = 100 * 1.96 * np.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+    return pd.Series({"nps": nps, "promoters": promoters, "passives": passives, "detractors": detractors,
+                      "n": n, "margin_of_error": moe}, dtype="float64")
+
+
+def _survey(responses: pd.DataFrame, survey: str, period: ReportPeriod | None = None) -> pd.DataFrame:
+    rows = responses[responses["survey"] == survey]
+    if period is not None:
+        rows = rows[(rows["responded_at"] >= period.start_date) & (rows["responded_at"] <= period.end_date)]
+    return rows
+
+
+def nps_trend(responses: pd.DataFrame, survey: str = "nps", freq: str = "Q") -> pd.DataFrame:
+    """NPS (or eNPS with ``survey="enps"``) per quarter (``freq="Q"``) or month."""
+    rows = _survey(responses, survey)
+    key = rows["responded_at"].dt.to_period(freq).rename("period")
+    return rows.groupby(key)["score"].apply(nps_summary).unstack()
+
+
+def nps_by(responses: pd.DataFrame, customers: pd.DataFrame, period: ReportPeriod,
+           by: str = "segment") -> pd.DataFrame:
+    """NPS per customer group (respondent_id = customer_id) for answers in the period."""
+    rows = _survey(responses, "nps", period)
+    group = rows["respondent_id"].map(customers.set_index("customer_id")[by]).rename(by)
+    return rows.groupby(group)["score"].apply(nps_summary).unstack()
+
+
+def period_nps(responses: pd.DataFrame, period: ReportPeriod, survey: str = "nps") -> pd.Series:
+    return nps_summary(_survey(responses, survey, period)["score"])
+
+
+def survey_wave(responses: pd.DataFrame | None, period: ReportPeriod, survey: str = "nps", *,
+                before: ReportPeriod | None = None) -> ReportPeriod | None:
+    """The survey wave a pack for ``period`` reports: the latest one closed by the period's end.
+
+    Surveys run in quarterly waves: a wave is the calendar quarter of its answers, and it
+    has closed once its quarter has ended. A month or quarter pack reports the latest wave
+    whose quarter ended on or before the period's end (so a November pack shows the Q3 wave,
+    never December answers); a year pack reports all answers of the year.
+
+    Parameters
+    ----------
+    before
+        Return the latest wave strictly before this one instead (the comparison wave).
+
+    Returns
+    -------
+    ReportPeriod or None
+        The wave's quarter (or the year), or ``None`` when no closed wave has answers.
+    """
+    if responses is None:
+        return None
+    dates = responses.loc[responses["survey"] == survey, "responded_at"]
+    if period.kind == "year" and before is None:
+        inside = dates.between(period.start_date, period.end_date)
+        return period if inside.any() else None
+    if before is not None and before.kind == "year":
+        previous = before.previous()
+        inside = dates.between(previous.start_date, previous.end_date)
+        return previous if inside.any() else None
+    limit = period.end_date if before is None else before.start_date - pd.Timedelta(days=1)
+    quarters = pd.PeriodIndex(dates[dates <= limit].dt.to_period("Q").unique(), freq="Q")
+    closed = [q for q in quarters if q.end_time.normalize() <= limit]
+    if not closed:
+        return None
+    q = max(closed)
+    first = pd.Period(q.start_time, freq="M")
+    return ReportPeriod("quarter", first, first + 2)
+
+
+def ces_summary(responses: pd.DataFrame, period: ReportPeriod) -> pd.Series:
+    """Customer effort score (1-7, 7 = very easy): mean, n and the count of each score."""
+    s = _survey(responses, "ces", period)["score"].astype("float64")
+    dist = s.value_counts().reindex(range(1, 8), fill_value=0)
+    return pd.concat([pd.Series({"mean": s.mean() if len(s) else np.nan, "n": float(len(s))}),
+                      dist.rename(lambda k: f"score_{k}").astype("float64")])
+
+
+def notable_comments(responses: pd.DataFrame, period: ReportPeriod, n: int = 5) -> pd.DataFrame:
+    """The most recent commented answers of promoters (9-10) and detractors (0-6) in the period.
+
+    Text is returned raw: display it only through escaping helpers (``show_table``).
+    """
+    rows = _survey(responses, "nps", period)
+    rows = rows[rows["comment"].notna() & (rows["comment"].str.strip() != "")]
+    rows = rows.sort_values(["responded_at", "response_id"], ascending=[False, True])
+    pick = pd.concat([rows[rows["score"] >= 9].head(n).assign(group="promoter"),
+                      rows[rows["score"] <= 6].head(n).assign(group="detractor")])
+    return pick[["group", "score", "responded_at", "comment"]].reset_index(drop=True)
+
+
+def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = None) -> pd.DataFrame:
+    """Engagement score per account and month, 0-100.
+
+    raw = log(1 + sum over events of weight x count); score = its percentile rank
+    among the accounts active in the same month x 100 (ties share the average rank).
+    Events without a weight count 0. Deterministic: no sampling.
+    """
+    weights = ENGAGEMENT_WEIGHTS if weights is None else weights
+    weighted = usage.assign(w=usage["count"].astype("float64") * usage["event"].map(weights).fillna(0.0))
+    raw = weighted.groupby(["customer_id", "month"], sort=True)["w"].sum().map(np.log1p).rename("raw")
+    frame = raw.reset_index()
+    frame["score"] = frame.groupby("month")["raw"].rank(pct=True) * 100
+    frame["band"] = pd.cut(frame["score"], [b[1] for b in BANDS] + [BANDS[-1][2]],
+                           labels=[b[0] for b in BANDS], right=False)
+    return frame
+
+
+def churn_by_engagement(scores: pd.DataFrame, wide: pd.DataFrame, horizon: int = 3) -> pd.DataFrame:
+    """Churn rate in the following ``horizon`` months by engagement band.
+
+    For each account paying at a month end with a score, churned = its MRR is 0 at
+    some month end within the next ``horizon`` months. Only months with the full
+    horizon observed count.
+    """
+    months = list(wide.columns)
+    pos = {m: i for i, m in enumerate(months)}
+    paying = wide.to_numpy() > 0
+    rows = wide.index.get_indexer(scores["customer_id"])
+    cols = scores["month"].map(pos)
+    ok = (rows >= 0) & cols.notna().to_numpy()
+    s = scores[ok].copy()
+    r, c = rows[ok], cols[ok].astype(int).to_numpy()
+    full = c + horizon < len(months)
+    s, r, c = s[full], r[full], c[full]
+    now = paying[r, c]
+    later = np.stack([paying[r, c + k] for k in range(1, horizon + 1)], axis=1)
+    s = s.assign(paying=now, churned=now & ~later.all(axis=1))
+    s = s[s["paying"]]
+    out = s.groupby("band", observed=False).agg(account_months=("churned", "size"), churned=("churned", "sum"))
+    out["churn_rate"] = out["churned"] / out["account_months"].replace(0, np.nan)
+    return out

@@ -1,0 +1,99 @@
+"""The audit trail of a pack: what went in, from where, and whether any table had stopped early.
+
+:func:`input_tables` describes every input table (rows, first and last date, a content hash);
+:func:`stale_tables` names the tables whose data stop well before the period's end, which every
+page flags; :func:`manifest` gathers these with the parameters, the kpilib version and the kit's
+git commit into the pack's ``manifest.json``. Nothing in it depends on the clock, so the same
+inputs give the same manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+
+import pandas as pd
+
+from ..data.asof import CUTS
+from ..data.dataset import Dataset
+from ..paths import PROJECT_DIR
+from ..periods import ReportPeriod
+
+#: Feeds expected to have rows every month (quarterly for surveys): a table is stale when its last
+#: row is more than this many days before the period's end. Customers and subscriptions are dated by
+#: sales, and a month without a sale is not a stale export, so they are never flagged.
+STALE_AFTER_DAYS = {"leads": 35, "web_traffic": 35, "marketing_spend": 35, "sales_activities": 35,
+                    "product_usage": 35, "financials": 35, "survey_responses": 100}
+
+
+def _edge_day(column: pd.Series, last: bool) -> pd.Timestamp | None:
+    """The earliest (or latest) day a date or month column covers; months count to their edge day."""
+    values = column.dropna()
+    if values.empty:
+        return None
+    value = values.max() if last else values.min()
+    if isinstance(column.dtype, pd.PeriodDtype):
+        return (value.end_time if last else value.start_time).normalize()
+    return pd.Timestamp(value).normalize()
+
+
+def table_hash(frame: pd.DataFrame) -> str:
+    """SHA-256 of a table's content (values and column names, not row order of the source file)."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def input_tables(dataset: Dataset, period: ReportPeriod | None = None) -> pd.DataFrame:
+    """One row per input table: ``rows, first, last, sha256, stale``.
+
+    ``first`` and ``last`` are the earliest and latest row dates (months count to their last day);
+    ``stale`` is True when a feed ends more than :data:`STALE_AFTER_DAYS` days before the
+    period's end.
+    """
+    rows = []
+    for name, frame in dataset.tables.items():
+        column = CUTS[name].row_date
+        dated = bool(column) and column in frame.columns
+        first = _edge_day(frame[column], last=False) if dated else None
+        last = _edge_day(frame[column], last=True) if dated else None
+        stale = False
+        if period is not None and last is not None and name in STALE_AFTER_DAYS:
+            stale = bool((period.end_date - last).days > STALE_AFTER_DAYS[name])
+        rows.append({"table": name, "rows": len(frame), "first": first.date().isoformat() if first else None,
+                     "last": last.date().isoformat() if last else None, "sha256": table_hash(frame),
+                     "stale": stale})
+    return pd.DataFrame(rows).set_index("table")
+
+
+def stale_tables(dataset: Dataset, period: ReportPeriod) -> list[str]:
+    """Sentences naming the tables whose data stop well before the period's end."""
+    tables = input_tables(dataset, period)
+    return [f"'{name}' ends on {row['last']}, {(period.end_date - pd.Timestamp(row['last'])).days} days "
+            f"before the period's end: its figures are stale" for name, row in tables[tables["stale"]].iterrows()]
+
+
+def kit_commit() -> str | None:
+    """The git commit of the kit's checkout, or ``None`` for an installed package."""
+    if not (PROJECT_DIR / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True,
+                              timeout=10, check=False)
+    except OSError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def manifest(dataset: Dataset, period: ReportPeriod, parameters: dict[str, str]) -> dict:
+    """The pack's manifest: inputs, parameters, kpilib version and kit commit (no timestamps)."""
+    from .. import __version__
+
+    tables = input_tables(dataset, period)
+    return {
+        "period": period.label, "parameters": parameters, "data_source": dataset.source,
+        "kpilib_version": __version__, "kit_commit": kit_commit(),
+        "tables": {name: {k: (None if pd.isna(v) else v) if not isinstance(v, (bool, int)) else v
+                          for k, v in row.items()} for name, row in tables.astype(object).iterrows()},
+        "stale": stale_tables(dataset, period),
+    }

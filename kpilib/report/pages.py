@@ -1,0 +1,367 @@
+"""What a notebook page shows, built from a :class:`~kpilib.KpiModel`.
+
+Notebooks call these and nothing else for layout: the page header (house style, the
+styles the tiles and notes need, navigation, what the page covers), KPI tiles from the
+registry, and tables whose headers are words and whose formats follow each column's
+unit. So a notebook looks the same in JupyterLab as in the pack, and no format or label
+is typed in a notebook.
+"""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+
+import pandas as pd
+from IPython.display import HTML
+
+from .display import show_table, tiles_html
+from .format import format_value
+from .model import KpiModel
+
+#: Pages of the pack, in reading order (file stem -> title).
+PAGES: dict[str, str] = {
+    "00_overview": "Overview",
+    "01_revenue": "Revenue",
+    "02_churn_cohorts": "Churn and cohorts",
+    "03_funnel": "Funnel",
+    "04_clv_cac": "CAC and lifetime value",
+    "05_nps": "Customer voice",
+}
+
+#: Table column -> (header, unit). Units: money, count, pct, ratio, months, days, points, text.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "mrr": ("MRR", "money"), "arr": ("ARR", "money"), "arpa": ("ARPA", "money"),
+    "opening_mrr": ("Opening MRR", "money"), "closing_mrr": ("Closing MRR", "money"),
+    "new": ("New", "money"), "expansion": ("Expansion", "money"), "reactivation": ("Reactivation", "money"),
+    "contraction": ("Contraction", "money"), "churn": ("Churn", "money"),
+    "net_new_mrr": ("Net new MRR", "money"), "moved_in": ("Moved in", "money"),
+    "moved_out": ("Moved out", "money"), "unexplained": ("Unexplained (must be 0)", "money_cents"),
+    "share": ("Share of MRR", "pct"),
+    "customers": ("Customers", "count"), "mrr_before": ("MRR before", "money"),
+    "mrr_after": ("MRR after", "money"), "change": ("Change", "money"),
+    "name": ("Name", "text"), "segment": ("Segment", "text"), "movement": ("Movement", "text"),
+    "customer_id": ("Account", "text"), "plan": ("Plan", "text"), "channel": ("Channel", "text"),
+    "metric": ("Metric", "text"), "stage": ("Stage", "text"), "owner": ("Sales rep", "text"),
+    "period": ("Period", "text"), "band": ("Engagement band", "text"), "region": ("Region", "text"),
+    "nps": ("NPS", "points"), "margin_of_error": ("± margin (95 %)", "points_abs"),
+    "promoters": ("Promoters", "count"), "passives": ("Passives", "count"),
+    "detractors": ("Detractors", "count"), "n": ("Answers", "count"),
+    "account_months": ("Account-months", "count"), "churned": ("Churned", "count"),
+    "churn_rate": ("Churn within 3 months", "pct"),
+    "marketing": ("Marketing spend", "money"), "sales": ("Sales spend", "money"),
+    "total": ("Total spend", "money"), "cac": ("CAC", "money"), "cpl": ("CPL", "money"),
+    "cpa": ("CPA", "money"), "new_customers": ("New customers", "count"), "leads": ("Leads", "count"),
+    "won_deals": ("Deals won", "count"), "note": ("Why undefined", "text"),
+    "new_arr": ("New ARR", "money"), "return": ("New ARR per unit of spend", "ratio"),
+    "cohorts": ("Cohorts", "count"), "month 3": ("Month 3", "pct"), "month 6": ("Month 6", "pct"),
+    "month 12": ("Month 12", "pct"),
+    "group": ("Group", "text"), "score": ("Score", "count"), "responded_at": ("Answered on", "text"),
+    "comment": ("Comment", "text"),
+    "lead_to_customer": ("Lead -> customer", "pct"), "win_rate": ("Win rate", "pct"),
+    "bounce_rate": ("Bounce rate", "pct"), "visitor_to_lead": ("Visitor -> lead", "pct"),
+    "unique_visitors": ("Unique visitors", "count"), "sessions": ("Sessions", "count"),
+    "new_visitors": ("New visitors", "count"), "bounced_sessions": ("Bounced sessions", "count"),
+    "median_days": ("Median days", "days"), "mean_days": ("Mean days", "days"),
+    "won": ("Won", "count"), "days": ("Active days", "count"), "calls": ("Calls", "count"),
+    "demos_booked": ("Demos booked", "count"), "demos_held": ("Demos held", "count"),
+    "calls_per_day": ("Calls per day", "ratio"), "demo_conversion": ("Demos held / booked", "pct"),
+    "deal_conversion": ("Deals won / leads", "pct"),
+    "count": ("Leads", "count"), "step_conversion": ("From the stage before", "pct"),
+    "from_lead": ("From lead", "pct"), "flow": ("Flow: events in the period", "count"),
+    "cohort": ("Cohort: leads created in the period", "count"),
+    "starting_customers": ("Customers at the start", "count"), "lost_customers": ("Lost", "count"),
+}
+
+
+def _css() -> str:
+    return resources.files("kpilib").joinpath("templates/kpi/kpi.css").read_text(encoding="utf-8")
+
+
+def header(model: KpiModel, page: str) -> HTML:
+    """The top of a page: styles, navigation to every page, and what the figures cover.
+
+    Links point to the notebooks (``.ipynb``), which is what JupyterLab opens; the pack's renderer
+    turns them into links to the HTML pages."""
+    from .context import context_html
+    from .plotting import use_house_style
+
+    use_house_style()
+    links = " · ".join(
+        f"<b>{html.escape(title)}</b>" if name == page else
+        f'<a href="{html.escape(name)}.ipynb">{html.escape(title)}</a>'
+        for name, title in PAGES.items())
+    nav = f'<nav class="kpi-nav"><a href="index.html">Index</a> · {links} · <a href="glossary.html">Glossary</a></nav>'
+    scope = ""
+    if model.is_segment:
+        scope = ('<div class="kpi-note">Segment pack: figures are this segment\'s; company-wide figures '
+                 "(web traffic, spend, financials, the funnel before a deal is won) are marked as such "
+                 "and not shown as the segment's.</div>")
+    from .manifest import stale_tables
+
+    context = context_html(model.data, model.period).data
+    stale = "".join(note(line).data for line in stale_tables(model.source, model.period))
+    return HTML(f"<style>{_css()}</style>{nav}{context}{scope}{stale}")
+
+
+def tiles(model: KpiModel, keys: list[str] | None = None) -> HTML:
+    """KPI tiles of the registry (all shown for the period kind, or ``keys``)."""
+    from .overview import kpi_tiles
+
+    return tiles_html(kpi_tiles(headline(model), model.period, model.base_currency, keys=keys))
+
+
+def headline(model: KpiModel) -> pd.DataFrame:
+    """:func:`~kpilib.headline_kpis` of the model, computed once per model."""
+    from .overview import headline_kpis
+
+    if "headline" not in model.memo:
+        model.memo["headline"] = headline_kpis(model)
+    return model.memo["headline"]
+
+
+def table(frame: pd.DataFrame, model: KpiModel, table_id: str, *, caption: str | None = None,
+          hide_index: bool = False, units: dict[str, str] | None = None):
+    """A table with worded headers and formats from each column's unit (:data:`COLUMNS`).
+
+    ``units`` overrides or adds units for columns not in :data:`COLUMNS`. Money is formatted
+    in the model's base currency; missing values read "–".
+    """
+    units = {c: COLUMNS[c][1] for c in frame.columns if c in COLUMNS} | dict(units or {})
+    currency = model.base_currency
+    formats = {}
+    for column, unit in units.items():
+        if column not in frame.columns or unit == "text":
+            continue
+        if unit == "points_abs":
+            formats[column] = lambda v: format_value(v, "points", currency, missing="–").lstrip("+")
+        else:
+            formats[column] = (lambda u: lambda v: format_value(v, u, currency, missing="–"))(unit)
+    shown = frame.rename(columns=lambda c: COLUMNS.get(c, (c, ""))[0])
+    formats = {COLUMNS.get(c, (c, ""))[0]: f for c, f in formats.items()}
+    index_name = frame.index.name
+    if index_name in COLUMNS:
+        shown = shown.rename_axis(COLUMNS[index_name][0])
+    return show_table(shown, formats, table_id=table_id, caption=caption, hide_index=hide_index)
+
+
+def note(text: str) -> HTML:
+    from .display import note_html
+
+    return note_html(text)
+
+
+def bookings_table(model: KpiModel) -> pd.DataFrame:
+    """Bookings and efficiency figures of the revenue page, formatted, one column for the period.
+
+    Rule of 40 items are company-wide (financials): withheld from a segment pack with the reason.
+    """
+    rev, con, r40 = model.revenue, model.contracts, model.rule_of_40
+    cur = model.base_currency
+    company = "company-wide: not shown for a segment"
+
+    def fmt(v: float, unit: str) -> str:
+        return format_value(v, unit, cur, missing="n/a")
+
+    rows = {
+        "Quick ratio": fmt(rev["quick_ratio"], "ratio"),
+        "New bookings (ARR of new, expansion and reactivation MRR)": fmt(rev["new_bookings_arr"], "money"),
+        "Contracts signed (new + renewals)": f"{fmt(con['contracts'], 'count')} "
+                                             f"({fmt(con['new_contracts'], 'count')} new, "
+                                             f"{fmt(con['renewals'], 'count')} renewals)",
+        "Plan changes (not contracts)": fmt(con["plan_changes"], "count"),
+        "TCV signed (committed term)": fmt(con["tcv"], "money"),
+        "ACV signed (one year of each commitment)": fmt(con["acv"], "money"),
+        "ASP of new business (MRR per new customer)": fmt(rev["asp_new"], "money"),
+    }
+    ttm = {"Revenue growth, trailing 12 months (YoY)": ("revenue_growth", "pct"),
+           "Profit margin, trailing 12 months": ("profit_margin", "pct"),
+           "Rule of 40, trailing 12 months (target 40 %)": ("rule_of_40", "pct")}
+    for label, (key, unit) in ttm.items():
+        if model.is_segment:
+            rows[label] = company
+        elif model.table("financials") is None:
+            rows[label] = "n/a: no financials table"
+        else:
+            rows[label] = fmt(r40[key], unit)
+    return pd.DataFrame({model.period.title: rows})
+
+
+def churn_model_table(model: KpiModel) -> pd.DataFrame:
+    """The sBG model's parameters and what they imply, in words and formatted numbers."""
+    from ..metrics.sbg import sbg_verdict
+
+    cm = model.churn_model
+    if cm is None:
+        return pd.DataFrame({"value": {}})
+    fit, cur, d = cm["fit"], model.base_currency, cm["monthly_discount"]
+    margin_source = "from financials" if cm["margin_from_financials"] else "default: no financials table"
+    rows = {
+        f"Cohorts fitted ({cm['first_cohort']} to {cm['last_cohort']}), customers at month 0":
+            format_value(cm["survivors"][0], "count"),
+        "Mean monthly churn, alpha / (alpha + beta)": format_value(fit.mean_churn, "pct"),
+        "What the fit says": sbg_verdict(fit),
+        "Polarization 1 / (alpha + beta + 1)": f"{fit.polarization:.3f}",
+        "Month-1 retention r(1)": format_value(fit.retention(1), "pct"),
+        "Month-12 retention r(12)": format_value(fit.retention(12), "pct"),
+        "DERL of a new customer (months)": f"{fit.derl(d, 0):.1f}",
+        "ARPA (installed base)": format_value(cm["arpa"], "money", cur),
+        f"Gross margin ({margin_source})": format_value(cm["gross_margin"], "pct"),
+        "sBG CLV at installed-base ARPA (pooled monthly cohorts; the CLV/CAC page uses the per-interval "
+        "model below)": format_value(cm["clv"], "money", cur),
+    }
+    return pd.DataFrame({"value": rows})
+
+
+def funnel_rates_table(model: KpiModel) -> pd.DataFrame:
+    """Conversion and activity figures of the funnel page (all company-wide), formatted."""
+    from ..metrics.funnel import funnel_counts, trial_metrics, web_summary, win_rate
+    from ..metrics.revenue import ratio
+
+    p, leads = model.period, model.table("leads")
+    web, activities = model.table("web_traffic"), model.table("sales_activities")
+    cohort = funnel_counts(leads, p, "cohort")
+    trials = trial_metrics(leads, p)
+    visitors = web_summary(web, p).iloc[0]["unique_visitors"] if web is not None else float("nan")
+    in_period = activities["date"].between(p.start_date, p.end_date) if activities is not None else None
+    booked = activities.loc[in_period, "demos_booked"].sum() if activities is not None else float("nan")
+    held = activities.loc[in_period, "demos_held"].sum() if activities is not None else float("nan")
+    won = leads[leads["closed_at"].between(p.start_date, p.end_date) & (leads["outcome"] == "won")]
+    pct = lambda v: format_value(v, "pct")  # noqa: E731
+    rows = {
+        "Visitor -> lead (leads created / unique visitors)": pct(ratio(cohort.loc["lead", "count"], visitors)),
+        "Lead -> SQL (leads created in the period that reached SQL)": pct(cohort.loc["sql", "from_lead"]),
+        "Lead -> customer (same leads, won so far)": pct(cohort.loc["won", "from_lead"]),
+        "Win rate (won / deals closed in the period)": pct(win_rate(leads, p)),
+        "Trials started": format_value(trials["trials"], "count"),
+        "Activation rate (activated / trials)": pct(trials["activation_rate"]),
+        "Trial -> paid": pct(trials["trial_to_paid"]),
+        "Demos booked": format_value(booked, "count"),
+        "Demos held / demos booked": pct(ratio(held, booked)),
+        "ASP of deals won (ACV)": format_value(won["amount"].mean() if len(won) else float("nan"), "money",
+                                               model.base_currency),
+    }
+    return pd.DataFrame({p.title: rows})
+
+
+#: Funnel stages as readers name them.
+STAGE_NAMES = {"lead": "Lead", "mql": "MQL", "sql": "SQL", "opportunity": "Opportunity", "won": "Won"}
+
+
+def web_table(model: KpiModel) -> pd.DataFrame:
+    """Web traffic per channel with the total row, for the funnel page."""
+    from ..metrics.funnel import web_summary
+
+    web = model.table("web_traffic")
+    by_channel = web_summary(web, model.period, by_channel=True).sort_values("bounce_rate")
+    return pd.concat([by_channel, web_summary(web, model.period).rename(index={"total": "All channels"})])
+
+
+def missing_note(model: KpiModel, names: list[str]) -> HTML:
+    """A note naming the optional tables a page needs that the data lack (or have no rows)."""
+    missing = [n for n in names if model.table(n) is None]
+    if not missing:
+        return HTML("")
+    listed = ", ".join(f"'{n}'" for n in missing)
+    return note(f"{model.data.source} has no rows in {listed} up to {model.period.end_date.date()}: "
+                "the sections that need them are left out.")
+
+
+def funnel_notes(model: KpiModel) -> HTML:
+    """The funnel page's notes: missing tables, and that every figure on it is company-wide."""
+    parts = [missing_note(model, ["leads", "web_traffic", "sales_activities"]).data]
+    if model.is_segment and model.leads_have_segment:
+        parts.append(note("Leads carry a segment, so the funnel, win rate and sales cycle are the "
+                          "segment's own; web traffic and rep activity remain company-wide.").data)
+    elif model.is_segment:
+        parts.append(note("Company-wide figures: leads, web traffic and rep activity are not tied to "
+                          "a segment before a deal is won, so this page shows the whole company's "
+                          "funnel, not the segment's (add a segment column to leads to change that).").data)
+    return HTML("".join(parts))
+
+
+def unit_economics_note(model: KpiModel) -> HTML:
+    """The LTV:CAC verdict with the inputs it rests on, written from the figures."""
+    from .titles import ltv_cac_verdict
+
+    econ, inputs = model.unit_economics
+    value = econ.loc["LTV:CAC", "value"]
+    cur = model.base_currency
+    return note(f"LTV:CAC is {format_value(value, 'ratio', missing='undefined')}: {ltv_cac_verdict(value)}. "
+                f"Inputs: ARPA of the period's new customers {format_value(inputs['new_arpa'], 'money', cur)} "
+                f"(the installed base's is {format_value(inputs['arpa'], 'money', cur)}, shown beside), gross margin "
+                f"{format_value(inputs['gross_margin'], 'pct')}, six-month average churn "
+                f"{format_value(inputs['churn_6m'], 'pct')} a month.")
+
+
+def unit_economics_table(model: KpiModel) -> pd.DataFrame:
+    """CAC, payback, LTV, sBG CLV and LTV:CAC formatted, with why any is undefined."""
+    econ, _ = model.unit_economics
+    return pd.DataFrame({"value": [format_value(v, u, model.base_currency, missing="undefined")
+                                   for v, u in zip(econ["value"], econ["unit"])],
+                         "why undefined": econ["note"]}, index=econ.index)
+
+
+def voice_trend(model: KpiModel, survey: str = "nps", waves: int = 8) -> pd.DataFrame | None:
+    """NPS (or eNPS) of the last ``waves`` closed waves up to the pack's wave; ``None`` if none.
+
+    A quarter still open at the period's end (answers still coming in) is left out.
+    """
+    from ..metrics.voice import nps_trend
+
+    wave = model.wave(survey)
+    responses = model.table("survey_responses")
+    if wave is None or responses is None:
+        return None
+    trend = nps_trend(responses, survey)
+    closed = trend[[q.end_time.normalize() <= model.period.end_date for q in trend.index]]
+    return closed.tail(waves)
+
+
+def voice_note(model: KpiModel) -> HTML:
+    """Which wave the page reports and what it is compared with, or that none has closed."""
+    now, before = model.voice("nps"), model.previous_voice("nps")
+    if now["wave"] is None:
+        return note(f"No NPS survey wave had closed by {model.period.end_date.date()}: NPS is not shown.")
+    text = (f"NPS {now['nps']:+.0f} ± {now['margin_of_error']:.0f} from the {now['wave'].title} wave "
+            f"({now['n']:.0f} answers, {now['wave'].start_date.date()} to {now['wave'].end_date.date()})")
+    if before["wave"] is not None:
+        text += f"; the {before['wave'].title} wave gave {before['nps']:+.0f} ({before['n']:.0f} answers)."
+    else:
+        text += "; there is no earlier wave to compare with."
+    return note(text)
+
+
+def churn_basis_table(model: KpiModel) -> pd.DataFrame:
+    """Who the period's customer churn counts: the starting customers, those lost, and apart from
+    them the customers who started and stopped paying inside the period."""
+    c = model.customer_churn
+    rows = {
+        "Customers paying at the period's start": format_value(c["starting_customers"], "count"),
+        "... of whom no longer paying at its end": format_value(c["lost_customers"], "count"),
+        "Customer churn of the period (share of the starting customers)": format_value(c["customer_churn"], "pct"),
+        "Monthly equivalent": format_value(c["customer_churn_monthly"], "pct"),
+        "Not counted above: started and stopped paying inside the period": format_value(c["won_and_lost"], "count"),
+    }
+    return pd.DataFrame({model.period.title: rows})
+
+
+def interval_churn_table(model: KpiModel) -> pd.DataFrame:
+    """The per-billing-interval churn model: who is fitted, churn per renewal and per month, CLV,
+    and what each fit says (its sentence is written from its parameters)."""
+    icm = model.interval_churn
+    if icm is None:
+        return pd.DataFrame({"What the model says": {}})
+    cur = model.base_currency
+    summary = icm.summary
+    shown = pd.DataFrame({
+        "Customers": [format_value(v, "count") for v in summary["customers"]],
+        "Share": [format_value(v, "pct") for v in summary["weight"]],
+        "Churn per renewal": [format_value(v, "pct") for v in summary["period_churn"]],
+        "Monthly equivalent (first year)": [format_value(v, "pct") for v in summary["monthly_churn"]],
+        "CLV of a new customer": [format_value(v, "money", cur) for v in summary["clv"]],
+        "What the model says": summary["verdict"].fillna("").to_numpy(),
+    }, index=[{"month": "Monthly plans", "quarter": "Quarterly plans", "year": "Annual plans",
+               "all": "All (acquisition mix)"}.get(g, g) for g in summary.index])
+    shown.loc["All (acquisition mix)", "Share"] = format_value(icm.coverage, "pct") + " fitted"
+    return shown.rename_axis("Billing interval")

@@ -1,0 +1,117 @@
+"""One house style for every chart, and axis formatters for money and rates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import seaborn as sns
+from matplotlib.ticker import FuncFormatter
+
+from .format import format_money
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PALETTE = ["#2E5EAA", "#5AA469", "#F2A541", "#D1495B", "#7E6B8F", "#3C9D9B", "#8C8C8C", "#B5651D"]
+MOVEMENT_COLORS = {
+    "new": "#2E5EAA", "expansion": "#5AA469", "reactivation": "#3C9D9B",
+    "contraction": "#F2A541", "churn": "#D1495B",
+}
+FIGSIZE = (9.0, 4.0)
+
+
+def use_house_style() -> None:
+    """Apply the kit's chart style and make inline figures PNG (deterministic, small)."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
+    mpl.rcParams.update({
+        "figure.figsize": FIGSIZE, "figure.dpi": 100, "savefig.dpi": 100,
+        "axes.titleweight": "bold", "axes.titlesize": 12, "axes.titlelocation": "left",
+        "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
+        "svg.hashsalt": "kpilib",
+        "text.parse_math": False,  # titles hold currency symbols: "$734k ... $456k" is not TeX
+    })
+    try:  # only inside IPython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except Exception:  # pragma: no cover - outside a kernel
+        pass
+
+
+def short_money(x: float, currency: str = "USD") -> str:
+    """``$1.4M``, ``$350K``, ``$900`` — for axes and labels (Babel's compact currency format)."""
+    return format_money(x, currency, short=True)
+
+
+def money_axis(ax: plt.Axes, currency: str = "USD", axis: str = "y") -> plt.Axes:
+    """Format an axis as money in ``currency``."""
+    fmt = FuncFormatter(lambda v, _pos: short_money(v, currency))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    return ax
+
+
+def pct_axis(ax: plt.Axes, axis: str = "y", decimals: int = 0) -> plt.Axes:
+    """Format an axis holding fractions (0.05) as percentages (5%)."""
+    fmt = FuncFormatter(lambda v, _pos: f"{v * 100:.{decimals}f}%")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    return ax
+
+
+def waterfall(ax: plt.Axes, movements: pd.Series, currency: str = "USD") -> plt.Axes:
+    """Opening MRR, each movement as a floating bar, closing MRR."""
+    import numpy as np
+
+    steps = ["new", "expansion", "reactivation", "contraction", "churn"]
+    labels = ["Opening", "New", "Expansion", "Reactivation", "Contraction", "Churn", "Closing"]
+    closing = movements["closing_mrr"] if "closing_mrr" in movements else movements["mrr"]
+    values = [float(movements["opening_mrr"]), *(float(movements[s]) for s in steps), float(closing)]
+    bottoms, level = [0.0], values[0]
+    for v in values[1:-1]:
+        bottoms.append(level if v >= 0 else level + v)
+        level += v
+    bottoms.append(0.0)
+    heights = [values[0], *(abs(v) for v in values[1:-1]), values[-1]]
+    colors = ["#8C8C8C", *(MOVEMENT_COLORS[s] for s in steps), "#2E5EAA"]
+    ax.bar(np.arange(len(labels)), heights, bottom=bottoms, color=colors, width=0.65)
+    for i, (b, h, v) in enumerate(zip(bottoms, heights, values)):
+        ax.annotate(short_money(v, currency), (i, b + h), ha="center", va="bottom", fontsize=8,
+                    xytext=(0, 2), textcoords="offset points")
+    ax.set_xticks(np.arange(len(labels)), labels)
+    lo = min(bottoms[1:-1] + [values[0], values[-1]])
+    ax.set_ylim(max(0.0, lo * 0.9), max(b + h for b, h in zip(bottoms, heights)) * 1.06)
+    return money_axis(ax, currency)
+
+
+def movement_bars(ax: plt.Axes, movements: pd.DataFrame, currency: str = "USD") -> plt.Axes:
+    """Monthly movements as stacked bars (gains up, losses down) with net new MRR as a line."""
+    import numpy as np
+
+    x = np.arange(len(movements))
+    up = np.zeros(len(movements))
+    down = np.zeros(len(movements))
+    for name in ("new", "expansion", "reactivation", "contraction", "churn"):
+        v = movements[name].to_numpy(dtype=float)
+        base = np.where(v >= 0, up, down)
+        ax.bar(x, v, bottom=base, color=MOVEMENT_COLORS[name], label=name.capitalize(), width=0.8)
+        up = np.where(v >= 0, up + v, up)
+        down = np.where(v < 0, down + v, down)
+    net = movements["closing_mrr"].to_numpy(dtype=float) - movements["opening_mrr"].to_numpy(dtype=float)
+    ax.plot(x, net, color="#1f2328", marker="o", markersize=3, linewidth=1.5, label="Net new MRR")
+    ax.axhline(0, color="#57606a", linewidth=0.8)
+    ticks = x[:: max(1, len(x) // 8)]
+    ax.set_xticks(ticks, [str(movements.index[i]) for i in ticks])
+    ax.legend(ncol=6, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12))
+    return money_axis(ax, currency)
+
+
+def cohort_heatmap(ax: plt.Axes, matrix: pd.DataFrame, title: str) -> plt.Axes:
+    """A cohort x age retention heatmap with percentages (the ``customers`` column is dropped)."""
+    data = matrix.drop(columns=["customers"], errors="ignore")
+    data.index = [str(i) for i in data.index]
+    sns.heatmap(data, ax=ax, cmap="Blues", vmin=0, vmax=max(1.0, float(data.max().max())),
+                annot=True, fmt=".0%", annot_kws={"fontsize": 6}, cbar=False, linewidths=0.3)
+    ax.set(title=title, xlabel="Months since first payment (age)", ylabel="Cohort (first paying month)")
+    ax.tick_params(labelsize=7)
+    return ax

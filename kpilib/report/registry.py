@@ -1,0 +1,256 @@
+"""The KPI registry: one specification per headline KPI.
+
+A :class:`KpiSpec` declares everything the pack says about a KPI once: its label, unit,
+scope (an account-level figure that a segment pack recomputes, or a company-wide one it
+withholds), what it means for a month, a quarter and a year, its health rule with the
+source of the target, the anchor of its definition in docs/metrics.md, the report page
+that explains it, and the function that reads it from a :class:`~kpilib.KpiModel`.
+Tiles, ``kpis.json``/``kpis.csv``, the tables' headers and the glossary all read this
+registry: adding a KPI means one spec here and, if new, one function in the metrics layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..metrics.revenue import CHURN_BAND, RULE_OF_40
+
+if TYPE_CHECKING:
+    from .model import KpiModel
+
+Unit = Literal["money", "count", "pct", "ratio", "months", "points"]
+Scope = Literal["account", "company"]
+Status = Literal["ok", "warn", "bad", "none"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A health judgement: the status and the target it was judged against, with its source."""
+
+    status: Status
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """One headline KPI (see the module docstring)."""
+
+    key: str
+    label: str
+    unit: Unit
+    page: str
+    anchor: str
+    definition: str
+    meaning: dict[str, str]
+    compute: Callable[[KpiModel], float]
+    scope: Scope = "account"
+    health: Callable[[float, KpiModel], Verdict] | None = None
+    kinds: tuple[str, ...] = ("month", "quarter", "year")  # period kinds showing it as a tile
+    company_reason: str = field(default="")
+    source: str = ""
+    #: for a company-wide KPI: when the data tie it to accounts after all (e.g. leads with a segment)
+    segment_ready: Callable[[KpiModel], bool] | None = None
+
+
+# --- health rules -------------------------------------------------------------------------
+
+#: MRR growth targets per month by ARR band (upper bound in USD, target, source).
+GROWTH_BANDS: tuple[tuple[float, float, str], ...] = (
+    (1e6, 0.15, "early stage (ARR under $1M): 15 %/month, the glossaries' target"),
+    (1e7, 3 ** (1 / 12) - 1, "ARR $1M-$10M: tripling a year (9.6 %/month), T2D3, Battery Ventures 2015"),
+    (float("inf"), 2 ** (1 / 12) - 1,
+     "ARR $10M and above: doubling a year (5.9 %/month), T2D3, Battery Ventures 2015"),
+)
+
+
+def usd_arr(model: KpiModel) -> tuple[float, bool]:
+    """The model's ARR in USD for choosing a growth band, and whether a USD rate was used.
+
+    Without a USD rate in fx_rates, the base-currency ARR is taken as it is (said on the tile).
+    """
+    arr = float(model.revenue["arr"])
+    fx = model.data.fx_rates
+    base = model.base_currency
+    if base == "USD":
+        return arr, True
+    if fx is not None and "USD" in set(fx["currency"]):
+        rates = fx.set_index("currency")["rate_to_base"].astype(float)
+        return arr * rates[base] / rates["USD"], True
+    return arr, False
+
+
+def growth_target(model: KpiModel) -> tuple[float, str]:
+    """The monthly MRR growth target that fits the company's stage (its ARR band)."""
+    arr, in_usd = usd_arr(model)
+    for bound, target, source in GROWTH_BANDS:
+        if arr < bound:
+            return target, source + ("" if in_usd else f" (bands read in {model.base_currency}: no USD rate)")
+    raise AssertionError("the last band is unbounded")
+
+
+def _growth_health(value: float, model: KpiModel) -> Verdict:
+    target, source = growth_target(model)
+    if not np.isfinite(value):
+        return Verdict("none", source)
+    return Verdict("ok" if value >= target else "warn", source)
+
+
+def _churn_health(value: float, model: KpiModel) -> Verdict:
+    text = (f"healthy at {CHURN_BAND[0]:.0%} a month or less, unhealthy above {CHURN_BAND[1]:.0%} "
+            "(the glossaries' band)")
+    if not np.isfinite(value):
+        return Verdict("none", text)
+    return Verdict("ok" if value <= CHURN_BAND[0] else "warn" if value <= CHURN_BAND[1] else "bad", text)
+
+
+def _at_least(target: float, text: str, below: Status = "bad") -> Callable[[float, KpiModel], Verdict]:
+    def rule(value: float, model: KpiModel) -> Verdict:
+        if not np.isfinite(value):
+            return Verdict("none", text)
+        return Verdict("ok" if value >= target else below, text)
+    return rule
+
+
+def _bounce_health(value: float, model: KpiModel) -> Verdict:
+    text = "healthy below 50 % (the glossaries' target)"
+    if not np.isfinite(value):
+        return Verdict("none", text)
+    return Verdict("ok" if value < 0.5 else "bad", text)
+
+
+# --- the registry ----------------------------------------------------------------------------
+
+_STOCK = {"month": "at the month's end", "quarter": "at the quarter's last month end",
+          "year": "at the year's last month end"}
+_FLOW = {"month": "over the month", "quarter": "summed over the quarter's three months",
+         "year": "summed over the year's twelve months"}
+_TTM = {k: "trailing twelve months to the period's end" for k in ("month", "quarter", "year")}
+_COMPANY = "company-wide by nature: not attributed to segments"
+
+
+def _voice_meaning() -> dict[str, str]:
+    return {"month": "the latest quarterly survey wave closed by the month's end",
+            "quarter": "the quarter's survey wave", "year": "every answer of the year"}
+
+
+def _econ(name: str) -> Callable[[KpiModel], float]:
+    return lambda m: float(m.unit_economics[0].loc[name, "value"])
+
+
+_SPECS: tuple[KpiSpec, ...] = (
+    KpiSpec("mrr", "MRR", "money", "01_revenue", "mrr", "Monthly recurring revenue", _STOCK,
+            lambda m: m.revenue["mrr"],
+            source='ChartMogul, MRR (month-end snapshot); Stripe, Billing metric definitions'),
+    KpiSpec("arr", "ARR", "money", "01_revenue", "arr", "12 x MRR", _STOCK, lambda m: m.revenue["arr"],
+            source='ChartMogul, ARR = 12 x MRR'),
+    KpiSpec("customers", "Paying customers", "count", "01_revenue", "customers",
+            "Customers with MRR > 0", _STOCK, lambda m: m.revenue["customers"],
+            source='ChartMogul, Customers (MRR > 0)'),
+    KpiSpec("arpa", "ARPA", "money", "01_revenue", "arpa", "MRR / paying customers", _STOCK,
+            lambda m: m.revenue["arpa"],
+            source='ChartMogul, Average Revenue Per Account'),
+    KpiSpec("net_new_mrr", "Net new MRR", "money", "01_revenue", "net-new-mrr",
+            "Closing MRR - opening MRR", _FLOW, lambda m: m.revenue["net_new_mrr"],
+            source='ChartMogul, Net MRR movement'),
+    KpiSpec("mrr_growth", "MRR growth (period)", "pct", "01_revenue", "mrr-growth",
+            "(Closing MRR - opening MRR) / opening MRR",
+            {"month": "growth over the month", "quarter": "growth over the quarter",
+             "year": "growth over the year"},
+            lambda m: m.revenue["mrr_growth"], kinds=("quarter", "year"),
+            source='ChartMogul, MRR growth rate'),
+    KpiSpec("mrr_cmgr", "MRR growth /month", "pct", "01_revenue", "mrr-growth",
+            "Compounded monthly growth: (closing / opening MRR) ^ (1 / months) - 1",
+            {"month": "growth over the month", "quarter": "compounded monthly growth over the quarter",
+             "year": "compounded monthly growth over the year"},
+            lambda m: m.revenue["mrr_cmgr"], health=_growth_health,
+            source="compounded monthly growth rate (CMGR); target bands: the glossaries, "
+                   "T2D3 (Battery Ventures, 2015)"),
+    KpiSpec("customer_churn", "Customer churn (period)", "pct", "02_churn_cohorts", "customer-churn",
+            "Customers paying at the period's start and not at its end / customers paying at its start",
+            {"month": "share of the month's starting customers lost",
+             "quarter": "share of the quarter's starting customers lost",
+             "year": "share of the year's starting customers lost"},
+            lambda m: m.revenue["customer_churn"], kinds=("quarter", "year"),
+            source="ChartMogul, Customer Churn Rate (customers at the period's start as the base)"),
+    KpiSpec("customer_churn_monthly", "Customer churn /month", "pct", "02_churn_cohorts", "customer-churn",
+            "Monthly equivalent of the period's customer churn: 1 - (1 - churn) ^ (1 / months)",
+            {"month": "share of the month's starting customers lost",
+             "quarter": "monthly equivalent of the quarter's churn",
+             "year": "monthly equivalent of the year's churn"},
+            lambda m: m.revenue["customer_churn_monthly"], health=_churn_health,
+            source="the glossaries' 2-5 % monthly band"),
+    KpiSpec("gross_mrr_churn", "Gross MRR churn", "pct", "02_churn_cohorts", "gross-mrr-churn",
+            "-(churn + contraction) / opening MRR", _FLOW, lambda m: m.revenue["gross_mrr_churn"],
+            source='ChartMogul, Gross MRR Churn Rate'),
+    KpiSpec("nrr", "NRR (12 months)", "pct", "01_revenue", "nrr",
+            "MRR now of the customers paying 12 months ago / their MRR then",
+            {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["nrr"],
+            source='ChartMogul, Net MRR Retention (cohort of 12 months ago)'),
+    KpiSpec("grr", "GRR (12 months)", "pct", "01_revenue", "grr",
+            "As NRR with each customer's MRR capped at its MRR 12 months ago",
+            {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["grr"],
+            kinds=(),
+            source="common convention: NRR without expansion, each customer capped at its MRR then"),
+    KpiSpec("quick_ratio", "Quick ratio", "ratio", "01_revenue", "quick-ratio",
+            "(New + expansion + reactivation) / |churn + contraction|", _FLOW,
+            lambda m: m.revenue["quick_ratio"],
+            source='Mamoon Hamid (Social Capital, 2015), SaaS Quick Ratio'),
+    KpiSpec("ltv_cac", "LTV:CAC", "ratio", "04_clv_cac", "ltv-cac",
+            "LTV / blended CAC, LTV = new-customer ARPA x gross margin / six-month churn",
+            {"month": "CAC of the month; LTV on the six months before it",
+             "quarter": "CAC of the quarter; LTV on the six months before its last month",
+             "year": "CAC of the year; LTV on the six months before its last month"},
+            _econ("LTV:CAC"), scope="company",
+            health=_at_least(3.0, "healthy at 3:1 or more (the glossaries' target)"),
+            company_reason="marketing and sales spend is recorded per channel, not per segment",
+            source="ChartMogul LTV (six-month churn window); 3:1 target: the glossaries, "
+                   "David Skok (For Entrepreneurs)"),
+    KpiSpec("cac_payback", "CAC payback", "months", "04_clv_cac", "cac-payback",
+            "CAC / (ARPA of new customers x gross margin), the same ARPA basis as LTV", _FLOW,
+            _econ("CAC payback (months)"),
+            scope="company", company_reason="marketing and sales spend is recorded per channel, not per segment",
+            source='David Skok (For Entrepreneurs), months to recover CAC'),
+    KpiSpec("nps", "NPS", "points", "05_nps", "nps", "% promoters - % detractors", _voice_meaning(),
+            lambda m: m.voice("nps")["nps"],
+            source='Reichheld (2003), The One Number You Need to Grow, HBR'),
+    KpiSpec("win_rate", "Win rate", "pct", "03_funnel", "win-rate",
+            "Deals won / deals closed (won or lost) in the period", _FLOW, lambda m: m.win_rate,
+            scope="company", company_reason="leads carry no segment until they become customers",
+            source="won / (won + lost), deals closed in the period",
+            segment_ready=lambda m: m.leads_have_segment),
+    KpiSpec("bounce_rate", "Bounce rate", "pct", "03_funnel", "bounce-rate",
+            "Bounced sessions / sessions", _FLOW,
+            lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
+            scope="company", health=_bounce_health, company_reason="web traffic is not tied to accounts",
+            source='Google Analytics (Universal) definition: single-page sessions / sessions'),
+    KpiSpec("rule_of_40", "Rule of 40", "pct", "01_revenue", "rule-of-40",
+            "Revenue growth (year over year) + profit margin, trailing twelve months", _TTM,
+            lambda m: m.rule_of_40["rule_of_40"], scope="company",
+            health=_at_least(RULE_OF_40, "healthy at 40 % or more (Brad Feld, 2015; the glossaries)",
+                             below="warn"),
+            company_reason="financials are the company's profit and loss",
+            source='Brad Feld (2015), The Rule of 40% for a Healthy SaaS Company'),
+)
+
+_SPECS = tuple(replace(s, anchor=f"kpi-{s.key.replace('_', '-')}") for s in _SPECS)  # docs/metrics.md ids
+KPIS: dict[str, KpiSpec] = {s.key: s for s in _SPECS}
+
+
+def registry_markdown() -> str:
+    """The registry as the glossary table of docs/metrics.md (kept in step by a test)."""
+    lines = ["| KPI | unit | scope | month | quarter | year | health target | source |",
+             "|---|---|---|---|---|---|---|---|"]
+    for spec in _SPECS:
+        target = {"mrr_cmgr": "by ARR band: " + "; ".join(b[2] for b in GROWTH_BANDS),
+                  "customer_churn_monthly": f"<= {CHURN_BAND[0]:.0%} healthy, > {CHURN_BAND[1]:.0%} unhealthy",
+                  "ltv_cac": ">= 3", "bounce_rate": "< 50 %", "rule_of_40": ">= 40 %"}.get(spec.key, "-")
+        scope = "account" if spec.scope == "account" else (
+            "company-wide (the segment's when leads carry a segment)" if spec.segment_ready else "company-wide")
+        lines.append(f"| <a id=\"kpi-{spec.key.replace('_', '-')}\"></a>**{spec.label}** (`{spec.key}`): "
+                     f"{spec.definition} | {spec.unit} | {scope} | {spec.meaning['month']} | "
+                     f"{spec.meaning['quarter']} | {spec.meaning['year']} | {target} | {spec.source} |")
+    return "\n".join(lines) + "\n"

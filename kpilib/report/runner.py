@@ -1,0 +1,640 @@
+"""The report runner: a thin layer over papermill and nbconvert.
+
+:func:`build_report` validates the data, executes every notebook for one period
+(in parallel, under one progress bar), renders each to self-contained HTML
+without code, writes an index, and only then swaps the finished pack into
+``<out>/<period>/``. A failed or interrupted run leaves the previous pack as it
+was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import uuid
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..data.asof import default_period
+from ..data.dataset import Dataset
+from ..data.load import load_dataset
+from ..errors import KpiError, PeriodError, ReportError
+from ..paths import DOCS_DIR, NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
+from ..periods import ReportPeriod, parse_period
+
+if TYPE_CHECKING:  # nbformat is slow to import (jsonschema); kernels never need it
+    import nbformat
+
+#: Notebooks of the pack, in reading order, with the title shown in the index.
+NOTEBOOKS: dict[str, str] = {
+    "00_overview": "Overview: how did we do?",
+    "01_revenue": "Revenue: MRR, ARR and movements",
+    "02_churn_cohorts": "Churn and cohorts",
+    "03_funnel": "Funnel and sales activity",
+    "04_clv_cac": "Acquisition cost and lifetime value",
+    "05_nps": "Customer voice and engagement",
+}
+KERNEL_NAME = "python3"
+DATABASE_ENV = "KPI_DATABASE_URL"
+DEFAULT_TIMEOUT = 600  # seconds per cell
+
+
+@dataclass(frozen=True)
+class NotebookResult:
+    """Outcome of executing one notebook in a worker process (picklable)."""
+
+    name: str
+    ok: bool
+    cell_index: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+
+
+def pack_name(period: ReportPeriod, segment: str | None) -> str:
+    """The pack's folder name: ``2025-12`` for all accounts, ``2025-12-segment-enterprise`` for one
+    segment. The segment part is a slug (lower-case letters, digits and dashes), so a segment
+    value from the data can never name a path outside the output folder."""
+    if segment in (None, "", "all"):
+        return period.label
+    slug = re.sub(r"[^a-z0-9]+", "-", str(segment).lower()).strip("-")
+    if not slug:
+        slug = hashlib.sha256(str(segment).encode("utf-8")).hexdigest()[:10]
+    return f"{period.label}-segment-{slug}"
+
+
+def sibling_packs(out_root: Path, period: ReportPeriod, own: str) -> list[str]:
+    """The other packs of the same period already in the output folder (for the index)."""
+    if not out_root.is_dir():
+        return []
+    names = [p.name for p in out_root.iterdir()
+             if p.is_dir() and (p.name == period.label or p.name.startswith(f"{period.label}-segment-"))]
+    return sorted(n for n in names if n != own)
+
+
+def report_parameters(period: ReportPeriod, data: str | None, base_currency: str,
+                      segment: str) -> dict[str, str]:
+    """The papermill parameters of every notebook.
+
+    Only safe values go here: papermill writes parameters into the executed
+    notebook and so into the HTML. Credentials never travel as parameters.
+    """
+    return {"period": period.label, "data": data or "sample",
+            "base_currency": base_currency, "segment": segment or "all"}
+
+
+def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
+                     timeout: int = DEFAULT_TIMEOUT, log: Path | None = None) -> NotebookResult:
+    """Execute one notebook with papermill; never raises for a notebook failure.
+
+    The executed notebook is made reproducible: cell ids numbered, papermill's timings and
+    timestamps removed, so the same data and options give the same bytes.
+    """
+    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    # A leaked MPLBACKEND=Agg makes every inline figure vanish from the report.
+    os.environ.pop("MPLBACKEND", None)
+    _quiet_kernels(log)
+    try:
+        pm.execute_notebook(str(source), str(target), parameters=parameters,
+                            kernel_name=KERNEL_NAME, progress_bar=False,
+                            execution_timeout=timeout, cwd=str(source.parent))
+    except pm.PapermillExecutionError as exc:
+        return NotebookResult(source.stem, False, exc.cell_index, exc.ename, _first_line(exc.evalue))
+    except CellTimeoutError as exc:
+        return NotebookResult(source.stem, False, None, "CellTimeoutError", _first_line(str(exc)))
+    except DeadKernelError as exc:
+        return NotebookResult(source.stem, False, None, "DeadKernelError", _first_line(str(exc)))
+    except RuntimeError as exc:  # "Kernel died before replying to kernel_info" (OOM killer, kill -9)
+        return NotebookResult(source.stem, False, None, "DeadKernelError", _first_line(str(exc)))
+    except OSError as exc:  # the staging folder filled up or became unwritable
+        return NotebookResult(source.stem, False, None, "OSError", _first_line(str(exc)))
+    make_reproducible(target)
+    return NotebookResult(source.stem, True)
+
+
+def make_reproducible(path: Path) -> None:
+    """Number the cells' ids and drop run timings, so an executed notebook depends only on its inputs."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    normalise_addresses(nb)
+    nbformat.write(nb, path)
+
+
+_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]{6,16}\b")  # object reprs, e.g. <Styler at 0x7f...>
+
+
+def normalise_addresses(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Replace memory addresses in plain-text outputs (they differ in every process)."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            plain = out.get("data", {}).get("text/plain")
+            if isinstance(plain, str):
+                out["data"]["text/plain"] = _ADDRESS.sub("at 0xADDRESS", plain)
+    return nb
+
+
+def _quiet_kernels(log: Path | None) -> None:
+    """Send this worker's stderr, which its kernels inherit, to the run's own log file.
+
+    ipykernel logs start-up chatter ("running over TCP", shutdown notices) there;
+    on a terminal it would tear the progress bar apart. Cell errors still reach the
+    user through papermill's exceptions.
+    """
+    if log is None:
+        return
+    handle = open(log, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the worker
+    os.dup2(handle.fileno(), 2)
+
+
+def _watch_parent() -> None:
+    """Pool worker start-up: die with the runner (Linux PR_SET_PDEATHSIG), so a runner killed
+    outright leaves no worker behind; the worker's kernels exit when their parent goes."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still applies
+        pass
+    signal_default()
+
+
+def signal_default() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides; workers stop when told
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0][:500] if (text or "").strip() else ""
+
+
+def render_html(notebook: Path, target: Path) -> None:
+    """Render an executed notebook to HTML: no code, no prompts, no external requests."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="kpi", extra_template_basedirs=[str(TEMPLATES_DIR)],
+                            exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": NOTEBOOKS.get(
+        notebook.stem, notebook.stem)}})
+    target.write_text(html_links(body), encoding="utf-8")
+
+
+def html_links(page: str) -> str:
+    """In a rendered page, links to the kit's notebooks become links to their HTML pages."""
+    for name in NOTEBOOKS:
+        page = page.replace(f'href="{name}.ipynb"', f'href="{name}.html"')
+    return page
+
+
+def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Sequence[str],
+                segment: str, siblings: Sequence[str] = (), kpis=None, audit: dict | None = None) -> Path:
+    """Write ``index.html`` listing the reports, the period, the data source and the other packs
+    of the same period (all accounts, other segments) that sit beside this one."""
+    others = "".join(f'<li><a href="../{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in siblings)
+    others = f"<p class=\"meta\">Other packs of this period:</p><ul>{others}</ul>" if siblings else ""
+    tiles = ""
+    if kpis is not None:
+        from .display import tiles_html
+        from .overview import kpi_tiles
+
+        tiles = html_links(tiles_html(kpi_tiles(kpis, period, dataset.base_currency)).data)
+    items = "\n".join(
+        f'<li><a href="{html.escape(n)}.html">{html.escape(NOTEBOOKS.get(n, n))}</a></li>' for n in names
+    )
+    seg = "" if segment in ("", "all") else f" &middot; segment {html.escape(segment)}"
+    data_end = dataset.data_end.date().isoformat()
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>KPI report {html.escape(period.title)}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 760px;
+       margin: 2rem auto; padding: 0 1rem; color: #1f2328; }}
+h1 {{ margin-bottom: .2rem; }} .meta {{ color: #57606a; }}
+li {{ margin: .4rem 0; font-size: 1.1rem; }}
+{_page_css()}
+</style></head>
+<body>
+<h1>KPI report &middot; {html.escape(period.title)}</h1>
+<p class="meta">Period {html.escape(period.label)} ({period.start_date.date()} to {period.end_date.date()}){seg}</p>
+{tiles}
+<ul>
+{items}
+<li><a href="glossary.html">Metric definitions (glossary)</a></li>
+</ul>
+{others}
+<p class="meta">Data source: {html.escape(dataset.source)}. Data end: {data_end}.
+Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
+<p class="meta">Machine-readable headline figures:
+<a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>. Who is in each figure:
+<a href="movements.csv">movements.csv</a> (every customer's MRR before and after, each month),
+<a href="customers.csv">customers.csv</a>, and every table in one workbook: <a href="kpis.xlsx">kpis.xlsx</a>.</p>
+{_manifest_html(audit) if audit else ""}
+</body></html>
+"""
+    path = pack / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None):
+    """Write ``kpis.json`` and ``kpis.csv``: the headline figures for BI tools and bots.
+
+    Missing values (undefined for the period) are ``null`` in JSON and empty in CSV. Returns the
+    headline frame (the index shows its tiles).
+    """
+    from .overview import headline_kpis
+
+    kpis = headline_kpis(model if model is not None else dataset, period)
+    shown = kpis.copy()
+    digits = kpis["unit"].map({"money": 2, "count": 0}).fillna(6).astype(int)  # money to the cent
+    for col in ("value", "previous", "year_ago"):
+        kpis[col] = [round(v, d) for v, d in zip(kpis[col].astype(float), digits)]
+    from .export import neutralise
+
+    neutralise(kpis).to_csv(pack / "kpis.csv", index=False)
+    records = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+        for row in kpis.astype(object).to_dict(orient="records")
+    ]
+    doc = {
+        "period": period.label, "period_kind": period.kind,
+        "start": period.start_date.date().isoformat(), "end": period.end_date.date().isoformat(),
+        "data_source": dataset.source, "data_end": dataset.data_end.date().isoformat(),
+        "base_currency": dataset.base_currency, "filters": dataset.filters, "kpis": records,
+    }
+    (pack / "kpis.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return shown
+
+
+def write_manifest(pack: Path, period: ReportPeriod, dataset: Dataset, parameters: dict[str, str]) -> dict:
+    """Write ``manifest.json``: every input table (rows, dates, hash), parameters, version, commit."""
+    from .manifest import manifest
+
+    doc = manifest(dataset, period, parameters)
+    (pack / "manifest.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return doc
+
+
+def _manifest_html(doc: dict) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{t['rows']:,}</td><td>{html.escape(str(t['first'] or '–'))}</td>"
+        f"<td>{html.escape(str(t['last'] or '–'))}</td><td>{'stale' if t['stale'] else ''}</td>"
+        f"<td><code>{html.escape(t['sha256'][:12])}</code></td></tr>"
+        for name, t in doc["tables"].items())
+    stale = "".join(f'<div class="kpi-note">{html.escape(s)}</div>' for s in doc["stale"])
+    commit = html.escape(doc["kit_commit"][:12]) if doc["kit_commit"] else "an installed package"
+    return (f"<h2>What went in</h2>{stale}<table class=\"manifest\"><tr><th>table</th><th>rows</th>"
+            f"<th>first</th><th>last</th><th></th><th>content hash</th></tr>{rows}</table>"
+            f"<p class=\"meta\">kpilib {html.escape(doc['kpilib_version'])}, kit commit {commit}. "
+            f'The full record: <a href="manifest.json">manifest.json</a>.</p>')
+
+
+def write_glossary(pack: Path) -> Path:
+    """Write ``glossary.html``: docs/metrics.md rendered, so an e-mailed pack carries every definition."""
+    import mistune
+
+    from .registry import registry_markdown
+
+    source = DOCS_DIR / "metrics.md"
+    text = source.read_text(encoding="utf-8") if source.exists() else \
+        "# Metric definitions\n\n" + registry_markdown()
+    body = mistune.html(text)
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Metric definitions</title>'
+            f"<style>{_page_css()} table {{ border-collapse: collapse; font-size: 13px; }} "
+            "td, th { border: 1px solid #d0d7de; padding: 4px 6px; vertical-align: top; }</style></head>"
+            f'<body><nav class="kpi-nav"><a href="index.html">Index</a></nav>{body}</body></html>\n')
+    path = pack / "glossary.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _page_css() -> str:
+    return ("body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1100px; "
+            "margin: 2rem auto; padding: 0 1rem; color: #1f2328; } "
+            + (TEMPLATES_DIR / "kpi" / "kpi.css").read_text(encoding="utf-8"))
+
+
+def _check_covered(period: ReportPeriod, dataset: Dataset) -> None:
+    end = dataset.data_end
+    start = dataset.data_start
+    if period.start_date > end or period.end_date < start:
+        raise PeriodError(
+            f"period {period.label} has no data: the data run from {start.date()} to {end.date()}"
+        )
+
+
+def _prepare_out(out_root: Path, label: str) -> Path:
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{label}.building-", dir=out_root))
+    except OSError as exc:
+        raise ReportError(f"cannot write to output folder {out_root}: {exc.strerror or exc}") from None
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging`` so that a good pack is always in place."""
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    if final.exists() and not final.is_dir():
+        raise ReportError(f"{final} exists and is not a pack folder: move it away; nothing was replaced")
+    _apply_umask(staging)
+    if final.exists():
+        final.rename(old)
+    try:
+        staging.rename(final)
+    except OSError:
+        if old.exists():
+            old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _apply_umask(folder: Path) -> None:
+    """Give the pack the user's usual permissions (mkdtemp makes a private 0700 folder)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+@contextlib.contextmanager
+def _output_lock(out_root: Path):
+    """One run at a time per output folder: a second run fails fast instead of racing the first.
+
+    Under the lock, staging and old folders left by a run that was killed outright are removed.
+    """
+    import fcntl
+
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        handle = open(out_root / ".kpi.lock", "a+")  # noqa: SIM115 - held for the run
+    except OSError as exc:
+        raise ReportError(f"cannot write to output folder {out_root}: {exc.strerror or exc}; "
+                          "nothing was replaced") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ReportError(f"another kpi report is writing into {out_root}; try again when it has "
+                          "finished (nothing was replaced)") from None
+    try:
+        for stale in list(out_root.glob(".*.building-*")) + list(out_root.glob(".*.old-*")):
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGTERM (cron's timeout, systemd, Airflow, Kubernetes) stops a run like Ctrl-C does."""
+    import signal
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError):  # not in the main thread: leave signals alone
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by a signal; the CLI exits 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+MAX_WORKERS = 4 * (os.cpu_count() or 1)
+
+
+def build_report(period: str | ReportPeriod | None = None, *, data: str | None = None,
+                 out: str | Path | None = None, base_currency: str = "USD", segment: str = "all",
+                 notebooks: Sequence[str] | None = None, notebook_dir: str | Path | None = None,
+                 workers: int = 2,
+                 timeout: int = DEFAULT_TIMEOUT,
+                 progress: Callable[[int, str], None] | bool = True) -> Path:
+    """Build the report pack for one period and return its folder.
+
+    Parameters
+    ----------
+    period
+        ``2025-12``, ``2025-Q4`` or ``2025``; default: the latest complete month.
+    data
+        Data source (a folder); default: the bundled sample company.
+    out
+        Parent folder of the pack; default ``reports/`` of the project.
+    base_currency, segment
+        Passed to every notebook.
+    notebooks
+        Subset of :data:`NOTEBOOKS` to run (default: all).
+    notebook_dir
+        Folder of the source notebooks (default: the kit's ``notebooks/``).
+    workers
+        Notebooks executed in parallel.
+    timeout
+        Seconds allowed per cell.
+    progress
+        ``True`` for a tqdm bar, ``False`` for none, or a callback ``(step, label)``.
+
+    Raises
+    ------
+    ContractError, PeriodError
+        Before anything is written.
+    ReportError
+        A notebook failed or the output cannot be written; the previous pack is untouched.
+    """
+    requested = parse_period(period) if period else None  # a typo fails before any loading
+    loaded = load_dataset(_for_kernels(data), base_currency=base_currency)  # the source as the pages name it
+    dataset = loaded.filter(segment=segment)
+    if requested is None:
+        rperiod, late = default_period(dataset)
+        for line in late:
+            warnings.warn(line, stacklevel=2)
+    else:
+        rperiod = requested
+    _check_covered(rperiod, dataset)
+    source_dir = Path(notebook_dir).expanduser().resolve() if notebook_dir else NOTEBOOKS_DIR
+    found = NOTEBOOKS if notebook_dir is None else sorted(p.stem for p in source_dir.glob("*.ipynb"))
+    names = list(notebooks or found)
+    unknown = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_-]+", n)
+               or (notebook_dir is None and n not in NOTEBOOKS) or not (source_dir / f"{n}.ipynb").exists()]
+    if unknown:
+        raise KpiError(f"unknown notebook(s): {', '.join(unknown)}; choose from {', '.join(NOTEBOOKS)}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise KpiError(f"workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    if timeout < 1:
+        raise KpiError(f"timeout must be at least 1 second, not {timeout}")
+    out_root = Path(out).expanduser().resolve() if out else default_reports_dir()
+    folder = pack_name(rperiod, segment)
+    with _output_lock(out_root), _stop_on_signals():
+        return _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root, folder,
+                      workers, timeout, progress)
+
+
+def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root, folder, workers, timeout,
+           progress) -> Path:
+    from .export import write_exports
+    from .model import KpiModel
+    from .snapshot import SNAPSHOT_ENV, snapshot_key, write_snapshot
+
+    staging = _prepare_out(out_root, folder)
+    log_dir = Path(tempfile.mkdtemp(prefix="kpi-run-"))  # private to this run and this user
+    log = log_dir / "kernels.log"
+    notebook_data = _for_kernels(data)
+    saved_env = {name: os.environ.get(name) for name in (DATABASE_ENV, SNAPSHOT_ENV)}
+    if data and data != "database" and "://" in str(data):
+        # papermill writes parameters into the notebooks and so into the HTML:
+        # a URL with credentials travels to the kernels only through the environment
+        os.environ[DATABASE_ENV] = str(data)
+        notebook_data = "database"
+    params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment)
+    bar, tick = _progress(progress, total=2 * len(names) + 2)
+    try:
+        # one model for the whole pack: kpis.json and the exports first, then every notebook
+        # reads the same model from the run's snapshot instead of loading the data again
+        model = KpiModel(loaded, rperiod, segment=segment)
+        kpis = write_figures(staging, rperiod, dataset, model)
+        write_exports(staging, model, kpis)
+        key = snapshot_key(params["data"], rperiod.label, dataset.base_currency, segment)
+        os.environ[SNAPSHOT_ENV] = str(write_snapshot(model, key, log_dir / "model.pickle"))
+        tick("model")
+        _execute_all(names, source_dir, staging, params, workers, timeout, tick, log)
+        for name in names:
+            render_html(staging / f"{name}.ipynb", staging / f"{name}.html")
+            tick(f"rendered {name}")
+        write_glossary(staging)
+        audit = write_manifest(staging, rperiod, dataset, params)
+        write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis,
+                    audit)
+        tick("index")
+        _swap_in(staging, out_root / folder)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ReportError(f"cannot write the pack into {out_root}: {exc.strerror or exc}; nothing was "
+                          f"replaced (kernel log: {log})") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        (log_dir / "model.pickle").unlink(missing_ok=True)  # the data never outlive the run
+        if sys.exc_info()[0] is None:  # a good run keeps no log; a failed one names it
+            shutil.rmtree(log_dir, ignore_errors=True)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return out_root / folder
+
+
+def _for_kernels(data: str | None) -> str | None:
+    """The data source as the kernels must see it: kernels run in the notebooks' folder, so a
+    relative folder is made absolute here (a URL or the bundled sample passes unchanged)."""
+    if data in (None, "sample", "database") or "://" in str(data):
+        return data
+    return str(Path(str(data)).expanduser().resolve())
+
+
+def _execute_all(names: Sequence[str], source_dir: Path, staging: Path, params: dict[str, str],
+                 workers: int, timeout: int, tick: Callable[[str], None], log: Path) -> None:
+    jobs = {n: (source_dir / f"{n}.ipynb", staging / f"{n}.ipynb") for n in names}
+    failures: list[NotebookResult] = []
+    pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
+                               initializer=_watch_parent)
+    try:
+        futures = [pool.submit(execute_notebook, src, dst, params, timeout, log) for src, dst in jobs.values()]
+        for fut in as_completed(futures):
+            if fut.cancelled():  # cancelled after another notebook failed: not an error of its own
+                continue
+            result = fut.result()
+            tick(f"ran {result.name}")
+            if not result.ok:
+                failures.append(result)
+                for other in futures:
+                    other.cancel()
+    except BrokenProcessPool as exc:  # a worker was killed (OOM killer, kill -9)
+        _stop_pool(pool)
+        raise ReportError(f"a worker process running the notebooks died ({exc}); nothing was replaced "
+                          f"(kernel log: {log})") from None
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)
+    if failures:
+        first = min(failures, key=lambda r: names.index(r.name))
+        where = f"cell {first.cell_index}" if first.cell_index is not None else "a cell"
+        raise ReportError(
+            f"notebook {first.name} failed in {where}: {first.ename}: {first.evalue}; nothing was replaced "
+            f"(kernel log: {log})",
+            notebook=first.name, cell_index=first.cell_index, ename=first.ename, evalue=first.evalue,
+        )
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop at once: cancel what has not started, terminate the workers (their kernels follow)."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=3)
+            if proc.is_alive():
+                proc.kill()
+
+
+def _progress(progress: Callable[[int, str], None] | bool, total: int):
+    if callable(progress):
+        count = iter(range(1, total + 1))
+        return None, lambda label: progress(next(count), label)
+    if not progress:
+        return None, lambda label: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="KPI report", unit="step")
+
+    def tick(label: str) -> None:
+        bar.set_postfix_str(label)
+        bar.update(1)
+
+    return bar, tick
