@@ -26,7 +26,7 @@ report: $(STAMP)
 test: lint unit nbval
 
 lint: $(STAMP)
-	$(BIN)/ruff check kpilib
+	$(BIN)/ruff check kpilib tests benchmarks
 
 unit: $(STAMP)
 	env -u MPLBACKEND $(BIN)/python -m pytest tests -q

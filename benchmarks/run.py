@@ -51,6 +51,7 @@ def _impl(name: str):
         return cohorts
     if name == "funnel":
         import kpilib
+
         from datagen import leads
 
         table = leads(1_000_000)
@@ -95,7 +96,7 @@ def check_equal(rows: int, naive: bool) -> None:
     others = {"duckdb": _impl("duckdb")(subs, FX)}
     if naive:
         others["naive"] = _impl("naive")(subs, FX)
-    for name, frame in others.items():
+    for frame in others.values():
         pd.testing.assert_frame_equal(ours, frame, check_dtype=False, check_names=False, atol=0.01, rtol=0)
     print(f"  equal results: kpilib = {' = '.join(others)} (to the cent, every month {START}..{END})")
 

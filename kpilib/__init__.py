@@ -49,8 +49,9 @@ from .report.pages import (STAGE_NAMES, bookings_table, churn_basis_table, churn
                      unit_economics_table, voice_note, voice_trend, web_table)
 from .report.pages import header as page_header
 from .report.pages import headline as page_headline
-from .report.plotting import (cohort_heatmap, money_axis, movement_bars, pct_axis, short_money, use_house_style,
-                        waterfall)
+# charts: matplotlib and seaborn load on first use (the runner and the model never need them)
+_PLOTTING = ("cohort_heatmap", "money_axis", "movement_bars", "pct_axis", "short_money", "use_house_style",
+             "waterfall")
 
 # --- the runner -----------------------------------------------------------------------------------
 from .report.runner import NOTEBOOKS, build_report
@@ -92,3 +93,11 @@ try:
     __version__ = version("kpilib")
 except PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0.0.0+unknown"
+
+
+def __getattr__(name: str):
+    if name in _PLOTTING:
+        from .report import plotting
+
+        return getattr(plotting, name)
+    raise AttributeError(f"module 'kpilib' has no attribute {name!r}")

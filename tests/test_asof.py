@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import kpilib as kpi
 from kpilib.data.asof import CUTS, as_of
 from kpilib.data.contract import TABLES
+from kpilib.paths import SAMPLE_DATA_DIR
 from kpilib.report.model import KpiModel
 from kpilib.report.overview import headline_kpis
-from kpilib.paths import SAMPLE_DATA_DIR
 
 # what a table's rows are dated by, and the later events recorded on them (the spec, restated)
 ROW_DATE = {"customers": "created_at", "subscriptions": "start_date", "leads": "created_at",

@@ -20,8 +20,13 @@ import pytest
 import sqlalchemy as sa
 
 from kpilib import TABLES, ContractError, ContractWarning, KpiError, load_dataset
-from kpilib.data.databases import (database_url_from_env, is_database_url, load_database,
-                             load_folder_into_database, mask_url)
+from kpilib.data.databases import (
+    database_url_from_env,
+    is_database_url,
+    load_database,
+    load_folder_into_database,
+    mask_url,
+)
 
 
 def _postgres_url() -> str:

@@ -104,7 +104,8 @@ def the_data_on_the_first_of_december():
     return frames, "2025-11", "all"
 
 
-CASES = [the_data_on_the_first_of_december, one_customer, first_month_of_the_data, no_survey_no_leads_no_traffic, quarter_without_a_survey_wave,
+CASES = [the_data_on_the_first_of_december, one_customer, first_month_of_the_data, no_survey_no_leads_no_traffic,
+         quarter_without_a_survey_wave,
          segment_of_three_accounts, no_churn_ever, only_the_required_tables]
 
 

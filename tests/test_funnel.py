@@ -203,9 +203,9 @@ ACTS = pd.DataFrame({"date": [T("2024-01-02")], "owner": ["ana"], "calls": [3], 
 
 
 def test_header_only_leads_file_through_the_loader(tiny_dir):
-    from conftest import TINY, write_table
-
     from kpilib import load_dataset
+
+    from conftest import TINY, write_table
 
     write_table(tiny_dir, "leads", [], columns=list(TINY["leads"][0]))
     empty = load_dataset(str(tiny_dir)).get("leads")

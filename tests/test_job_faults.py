@@ -8,14 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from kpilib.cli import main
 from kpilib.paths import SAMPLE_DATA_DIR
 
-from conftest import write_table, TINY
+from conftest import TINY
 
 
 @pytest.mark.parametrize("argv", [["report", "--data", ""], ["report", "--out", "  "],

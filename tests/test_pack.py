@@ -109,10 +109,10 @@ def test_pages_in_a_real_browser(hostile_pack, browser):
         errors: list[str] = []
         dialogs: list[str] = []
         requests: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        page.on("dialog", lambda d, dialogs=dialogs: (dialogs.append(d.message), d.dismiss()))
+        page.on("request", lambda r, requests=requests: requests.append(r.url))
         page.goto(url, wait_until="load")
         assert errors == [], f"console errors in {page_file.name}: {errors}"
         assert dialogs == [], f"script ran in {page_file.name}"

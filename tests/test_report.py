@@ -114,7 +114,7 @@ def test_progress_callback_counts_steps(tiny_dir, nb_dir, tmp_path):
     steps: list[tuple[int, str]] = []
     build_report("2024-02", data=str(tiny_dir), out=tmp_path / "r", notebooks=["ok"],
                  notebook_dir=nb_dir, progress=lambda i, label: steps.append((i, label)))
-    assert steps == [(1, "model"), (2, "ran ok"), (3, "rendered ok"), (4, "index")]
+    assert steps == [(1, "model"), (2, "rendered ok"), (3, "index")]
 
 
 def test_render_escapes_untrusted_output(tmp_path):

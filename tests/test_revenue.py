@@ -10,9 +10,20 @@ import pytest
 
 from kpilib import PeriodError, customer_mrr, mrr_movements, parse_period
 from kpilib.metrics.mrr import movement_counts
-from kpilib.metrics.revenue import (GROWTH_TARGET, churn_status, contract_values, monthly_equivalent,
-                             monthly_revenue, period_revenue, ratio, retention_rates, revenue_breakdown,
-                             revenue_summary, revenue_trend, rule_of_40)
+from kpilib.metrics.revenue import (
+    GROWTH_TARGET,
+    churn_status,
+    contract_values,
+    monthly_equivalent,
+    monthly_revenue,
+    period_revenue,
+    ratio,
+    retention_rates,
+    revenue_breakdown,
+    revenue_summary,
+    revenue_trend,
+    rule_of_40,
+)
 
 from test_mrr import subs
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from kpilib import load_dataset, mrr_movements
+from kpilib.data.sample import DEFAULT_SEED, generate_sample
 from kpilib.metrics.mrr import movement_counts
 from kpilib.paths import SAMPLE_DATA_DIR
-from kpilib.data.sample import DEFAULT_SEED, generate_sample
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpilib import (ces_summary, churn_by_engagement, engagement_scores, notable_comments, nps_by,
-                    nps_summary, nps_trend, parse_period)
+from kpilib import (
+    ces_summary,
+    churn_by_engagement,
+    engagement_scores,
+    notable_comments,
+    nps_by,
+    nps_summary,
+    nps_trend,
+    parse_period,
+)
 
 
 def test_nps_hand_computed():
@@ -56,7 +64,8 @@ def responses():
 
 def test_trend_segment_ces_and_comments(responses):
     trend = nps_trend(responses)
-    assert trend.loc[pd.Period("2024Q1", "Q"), "n"] == 3 and trend.loc[pd.Period("2024Q1", "Q"), "nps"] == pytest.approx(100 / 3)
+    q1 = trend.loc[pd.Period("2024Q1", "Q")]
+    assert q1["n"] == 3 and q1["nps"] == pytest.approx(100 / 3)
     enps = nps_trend(responses, "enps")
     assert enps["nps"].tolist() == [100.0]
     customers = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["SMB", "Ent"]})

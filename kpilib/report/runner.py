@@ -525,31 +525,37 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
         os.environ[DATABASE_ENV] = str(data)
         notebook_data = "database"
     params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment)
-    bar, tick = _progress(progress, total=2 * len(names) + 2)
+    bar, tick = _progress(progress, total=len(names) + 2)
+    pool = None
     try:
-        # one model for the whole pack: kpis.json and the exports first, then every notebook
-        # reads the same model from the run's snapshot instead of loading the data again
+        # the workers start and import the notebook machinery while this process builds the model
+        pool = _start_pool(workers, log)
+        # one model for the whole pack: kpis.json first, then every notebook reads the same model
+        # from the run's snapshot instead of loading the data again
         model = KpiModel(loaded, rperiod, segment=segment)
         kpis = write_figures(staging, rperiod, dataset, model)
-        write_exports(staging, model, kpis)
         key = snapshot_key(params["data"], rperiod.label, dataset.base_currency, segment)
         os.environ[SNAPSHOT_ENV] = str(write_snapshot(model, key, log_dir / "model.pickle"))
         tick("model")
-        _execute_all(names, source_dir, staging, params, workers, timeout, tick, log)
-        for name in names:
-            render_html(staging / f"{name}.ipynb", staging / f"{name}.html")
-            tick(f"rendered {name}")
+        handed = {k: os.environ[k] for k in (DATABASE_ENV, SNAPSHOT_ENV) if k in os.environ}
+        jobs = {n: pool.submit(build_page, source_dir / f"{n}.ipynb", staging / f"{n}.ipynb", params, timeout,
+                               handed) for n in names}
+        # while the kernels run: the exports, the glossary and the audit record
+        write_exports(staging, model, kpis)
         write_glossary(staging)
         audit = write_manifest(staging, rperiod, dataset, params)
+        _collect(jobs, names, pool, tick, log)
         write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis,
                     audit)
         tick("index")
         _swap_in(staging, out_root / folder)
     except OSError as exc:
+        _stop_pool(pool)
         shutil.rmtree(staging, ignore_errors=True)
         raise ReportError(f"cannot write the pack into {out_root}: {exc.strerror or exc}; nothing was "
                           f"replaced (kernel log: {log})") from None
     except BaseException:
+        _stop_pool(pool)
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
@@ -574,30 +580,55 @@ def _for_kernels(data: str | None) -> str | None:
     return str(Path(str(data)).expanduser().resolve())
 
 
-def _execute_all(names: Sequence[str], source_dir: Path, staging: Path, params: dict[str, str],
-                 workers: int, timeout: int, tick: Callable[[str], None], log: Path) -> None:
-    jobs = {n: (source_dir / f"{n}.ipynb", staging / f"{n}.ipynb") for n in names}
-    failures: list[NotebookResult] = []
+def _start_pool(workers: int, log: Path) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
-                               initializer=_watch_parent)
+                               initializer=_start_worker, initargs=(log,))
+    for _ in range(max(1, workers)):  # start every worker now: their imports overlap the model's build
+        pool.submit(int)
+    return pool
+
+
+def _start_worker(log: Path) -> None:
+    """Pool worker start-up: die with the runner, leave signals to it, import what pages need."""
+    _watch_parent()
+    _quiet_kernels(log)
+    _skip_slow_imports()
+    import nbconvert  # noqa: F401 - imported once per worker, before its first page
+    import papermill  # noqa: F401
+
+
+def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: int,
+               environ: dict[str, str] | None = None) -> NotebookResult:
+    """Execute one notebook, then render its HTML beside it (run in a pool worker)."""
+    if environ:  # the snapshot and database variables, set by the runner after this worker started
+        os.environ.update(environ)
+    result = execute_notebook(source, target, parameters, timeout)
+    if not result.ok:
+        return result
     try:
-        futures = [pool.submit(execute_notebook, src, dst, params, timeout, log) for src, dst in jobs.values()]
-        for fut in as_completed(futures):
+        render_html(target, target.with_suffix(".html"))
+    except OSError as exc:  # the staging folder filled up or became unwritable
+        return NotebookResult(source.stem, False, None, "OSError", _first_line(str(exc)))
+    return result
+
+
+def _collect(jobs: dict, names: Sequence[str], pool: ProcessPoolExecutor, tick: Callable[[str], None],
+             log: Path) -> None:
+    """Wait for every page; on the first failure cancel the rest and name the notebook and cell."""
+    failures: list[NotebookResult] = []
+    try:
+        for fut in as_completed(list(jobs.values())):
             if fut.cancelled():  # cancelled after another notebook failed: not an error of its own
                 continue
             result = fut.result()
-            tick(f"ran {result.name}")
+            tick(f"rendered {result.name}")
             if not result.ok:
                 failures.append(result)
-                for other in futures:
+                for other in jobs.values():
                     other.cancel()
     except BrokenProcessPool as exc:  # a worker was killed (OOM killer, kill -9)
-        _stop_pool(pool)
         raise ReportError(f"a worker process running the notebooks died ({exc}); nothing was replaced "
                           f"(kernel log: {log})") from None
-    except BaseException:
-        _stop_pool(pool)
-        raise
     pool.shutdown(wait=True, cancel_futures=True)
     if failures:
         first = min(failures, key=lambda r: names.index(r.name))
@@ -609,9 +640,19 @@ def _execute_all(names: Sequence[str], source_dir: Path, staging: Path, params: 
         )
 
 
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
+def _skip_slow_imports() -> None:
+    """jsonschema, which nbformat imports, builds an RFC 3987 grammar at import time when the
+    optional ``rfc3987_syntax`` package is installed (about 1.4 s); it only serves the "iri"
+    formats, which the notebook schema never uses. The kit's runner processes go without it."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _stop_pool(pool: ProcessPoolExecutor | None) -> None:
     """Stop at once: cancel what has not started, terminate the workers (their kernels follow)."""
-    processes = list(getattr(pool, "_processes", {}).values())
+    if pool is None:
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # None once shut down
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         with contextlib.suppress(Exception):
