@@ -27,6 +27,7 @@ test: lint unit nbval
 
 lint: $(STAMP)
 	$(BIN)/ruff check kpilib tests benchmarks
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	env -u MPLBACKEND $(BIN)/python -m pytest tests -q

@@ -240,12 +240,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             kind = type(exc).__name__
             print(f"error ({kind}): {mask_secrets(str(exc))}", file=sys.stderr)
             return next(code for cls, code in EXIT_CODES.items() if isinstance(exc, cls))
-        except Exception:
+        except Exception as err:
             if args.debug:
                 traceback.print_exc()
             else:
-                exc = sys.exc_info()[1]
-                print(f"internal error: {type(exc).__name__}: {mask_secrets(str(exc))} "
+                print(f"internal error: {type(err).__name__}: {mask_secrets(str(err))} "
                       "(rerun with --debug for details)", file=sys.stderr)
             return 1
 

@@ -23,11 +23,12 @@ import numbers
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ def is_database_url(text: str | Path | None) -> bool:
     if not isinstance(text, str):
         return False
     match = re.match(r"^([A-Za-z][A-Za-z0-9_]*)(\+[A-Za-z0-9_]+)?://", text.strip())
-    return bool(match) and match[1].lower() not in _NOT_DATABASES
+    return match is not None and match[1].lower() not in _NOT_DATABASES
 
 
 def mask_url(url: str) -> str:
@@ -318,7 +319,7 @@ def _columns(conn: sa.Connection, table: str, schema: str | None) -> list[str]:
     """
     if conn.dialect.name != "duckdb":
         return [c["name"] for c in sa.inspect(conn).get_columns(table, schema=schema)]
-    probe = sa.select(sa.literal_column("*")).select_from(sa.table(table, schema=schema)).limit(0)
+    probe: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(sa.table(table, schema=schema)).limit(0)
     return list(conn.execute(probe).keys())
 
 
@@ -410,7 +411,7 @@ class _Reader:
                 self.notes.append(f"table '{spec.name}' is read as stored; the raw table "
                                   f"'{raw.table}' also exists and was not aggregated")
             return self.read_contract(spec, s)
-        return self.read_raw(spec, raw_name, raw) if raw is not None else None
+        return self.read_raw(spec, raw_name, raw) if raw_name and raw is not None else None
 
 
 def _has_schema(names: list[str], schema: str) -> bool:
@@ -498,8 +499,9 @@ def load_database(url: str | None = None, *, base_currency: str = "USD", schema:
 # --------------------------------------------------------------------------- writing
 
 
-_SQL_TYPES = {"id": sa.Text, "text": sa.Text, "enum": sa.Text, "date": sa.Date, "month": lambda: sa.String(7),
-              "money": sa.Double, "number": sa.Double, "count": sa.BigInteger}
+_SQL_TYPES: dict[str, Callable[[], Any]] = {
+    "id": sa.Text, "text": sa.Text, "enum": sa.Text, "date": sa.Date, "month": lambda: sa.String(7),
+    "money": sa.Double, "number": sa.Double, "count": sa.BigInteger}
 
 
 def _sql_table(spec: Table, columns: list[str], metadata: sa.MetaData) -> sa.Table:
@@ -527,6 +529,8 @@ def _insert(conn: sa.Connection, table: sa.Table, records: pd.DataFrame) -> None
     if conn.dialect.name == "duckdb":  # bulk path: DuckDB scans the frame itself
         view = "kpilib_load_" + table.name  # lives on this connection, which is disposed of after
         duck = conn.connection.driver_connection
+        if duck is None:
+            raise KpiError(f"the DuckDB connection closed while writing table '{table.name}'")
         duck.register(view, records)
         frame = sa.table(view, *(sa.column(c) for c in records.columns))
         conn.execute(table.insert().from_select(list(records.columns), sa.select(frame)))

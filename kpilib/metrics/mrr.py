@@ -20,13 +20,16 @@ classified on those cells alone. There is no per-row Python.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeAlias
+
 import numpy as np
 import pandas as pd
 
 from ..errors import ContractError, PeriodError
 from ..periods import ReportPeriod, parse_period
 
-MonthLike = str | pd.Period | ReportPeriod | None
+MonthLike: TypeAlias = str | pd.Period | ReportPeriod | None
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 MICROS = 1_000_000
@@ -130,7 +133,7 @@ def _as_month(value: MonthLike | pd.Timestamp, edge: str) -> int | None:
     raise PeriodError(f"{edge} must be 'YYYY-MM' or a pandas Period, not {value!r}")
 
 
-def _months(codes: np.ndarray) -> pd.PeriodIndex:
+def _months(codes: Sequence[int] | np.ndarray) -> pd.PeriodIndex:
     return pd.PeriodIndex.from_ordinals(np.asarray(codes, dtype=np.int64), freq="M").rename("month")
 
 

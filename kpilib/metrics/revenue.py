@@ -10,7 +10,7 @@ inf. Definitions with formulas, sources and edge cases: docs/metrics-revenue.md.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from .mrr import (
     customer_mrr,
 )
 
-PeriodLike = ReportPeriod | str | pd.PeriodIndex | tuple
+PeriodLike: TypeAlias = ReportPeriod | str | pd.PeriodIndex | tuple
 
 #: Glossary health thresholds.
 GROWTH_TARGET = 0.15  # early-stage MRR growth per month

@@ -214,12 +214,10 @@ def _fit_counts(lost: np.ndarray, censored: np.ndarray, *, interval: str, on_fai
     n = float(lost.sum() + censored.sum())
     q, geo_ll = _geometric(lost, censored)
     first = min(max(lost[0] / n, 1e-3), 0.9)
-    best = None
-    for start in ((min(max(q, 1e-3), 0.9), 1e-4), (first, 0.05), (first, 0.3), (0.5, 0.7)):
-        res = minimize(_nll_and_grad, np.array(start), args=(lost / n, censored / n), jac=True,
-                       method="TNC", bounds=_BOUNDS, options={"ftol": 1e-14, "gtol": 1e-10, "maxfun": 500})
-        if best is None or res.fun < best.fun:
-            best = res
+    starts = ((min(max(q, 1e-3), 0.9), 1e-4), (first, 0.05), (first, 0.3), (0.5, 0.7))
+    best = min((minimize(_nll_and_grad, np.array(start), args=(lost / n, censored / n), jac=True, method="TNC",
+                         bounds=_BOUNDS, options={"ftol": 1e-14, "gtol": 1e-10, "maxfun": 500})
+                for start in starts), key=lambda res: res.fun)  # the first of equals, as before
     value, grad = _nll_and_grad(best.x, lost / n, censored / n)
     converged = bool(np.isfinite(value) and value < 1e299 and np.max(np.abs(_projected_gradient(best.x, grad))) < 1e-5)
     message = "" if converged else f"the sBG optimiser did not converge ({best.message})"
@@ -398,7 +396,7 @@ class IntervalChurnModel:
         homogeneous, churn per period, monthly-equivalent churn, MRR, CLV, verdict or failure."""
         rows = {}
         total = sum(self.weights.values())
-        for g in sorted(self.weights, key=INTERVAL_MONTHS.get):
+        for g in sorted(self.weights, key=lambda g: INTERVAL_MONTHS[g]):
             f = self.fits.get(g)
             rows[g] = {"customers": self.weights[g], "weight": self.weights[g] / total if total else np.nan,
                        "alpha": f.alpha if f else np.nan, "beta": f.beta if f else np.nan,

@@ -7,8 +7,9 @@ so a notebook cannot show untrusted text live.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from IPython.display import HTML
@@ -47,7 +48,7 @@ def note_html(text: str) -> HTML:
     return HTML(f'<div class="kpi-note">{html.escape(text)}</div>')
 
 
-def show_table(df: pd.DataFrame, formats: Mapping[str, str] | None = None, *,
+def show_table(df: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], str]] | None = None, *,
                table_id: str = "t", caption: str | None = None, na_rep: str = "–",
                hide_index: bool = False):
     """A deterministic, escaped, readable table.

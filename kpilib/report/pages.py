@@ -15,6 +15,7 @@ from importlib import resources
 import pandas as pd
 from IPython.display import HTML
 
+from ..errors import KpiError
 from .display import show_table, tiles_html
 from .format import format_value
 from .model import KpiModel
@@ -214,11 +215,15 @@ def churn_model_table(model: KpiModel) -> pd.DataFrame:
 
 
 def funnel_rates_table(model: KpiModel) -> pd.DataFrame:
-    """Conversion and activity figures of the funnel page (all company-wide), formatted."""
+    """Conversion and activity figures of the funnel page (all company-wide), formatted.
+
+    Without a leads table there is no funnel: the page says so instead of calling this."""
     from ..metrics.funnel import funnel_counts, trial_metrics, web_summary, win_rate
     from ..metrics.revenue import ratio
 
     p, leads = model.period, model.table("leads")
+    if leads is None:
+        raise KpiError("the funnel rates need a leads table with rows in the data")
     web, activities = model.table("web_traffic"), model.table("sales_activities")
     cohort = funnel_counts(leads, p, "cohort")
     trials = trial_metrics(leads, p)

@@ -644,8 +644,8 @@ def _skip_slow_imports() -> None:
     """jsonschema, which nbformat imports, builds an RFC 3987 grammar at import time when the
     optional ``rfc3987_syntax`` package is installed (about 1.4 s); it only serves the "iri"
     formats, which the notebook schema never uses. The kit's runner processes go without it."""
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # None in sys.modules: "not installed"
 
 
 def _stop_pool(pool: ProcessPoolExecutor | None) -> None:
