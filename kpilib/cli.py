@@ -144,6 +144,15 @@ def _parser() -> argparse.ArgumentParser:
     nbs.add_argument("--force", action="store_true", help="overwrite notebooks already in DIR")
 
     sub.add_parser("contract", help="print the data contract as Markdown")
+
+    dif = sub.add_parser("diff", help="what changed between two report packs (restatements)",
+                         description="Compare two report packs: the same period built twice, or a pack "
+                                     "and the one of the period just before it. Prints every headline "
+                                     "figure whose stored value changed and the customers behind it. When "
+                                     "NEW was built beside OLD, prints the comparison NEW recorded then.")
+    dif.add_argument("old", metavar="OLD", type=_text("OLD"), help="the earlier pack folder, e.g. reports/2025-11")
+    dif.add_argument("new", metavar="NEW", type=_text("NEW"), help="the later pack folder, e.g. reports/2025-12")
+    dif.add_argument("--all", action="store_true", help="list every changed customer-month (default: 20)")
     return parser
 
 
@@ -207,6 +216,13 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from .report.restatement import diff_packs
+
+    print("\n".join(diff_packs(Path(args.old), Path(args.new)).lines(None if args.all else 20)))
+    return 0
+
+
 def _cmd_contract(args: argparse.Namespace) -> int:
     from .data.contract import contract_markdown
 
@@ -215,7 +231,7 @@ def _cmd_contract(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"report": _cmd_report, "validate": _cmd_validate, "sample-data": _cmd_sample,
-            "load": _cmd_load, "notebooks": _cmd_notebooks, "contract": _cmd_contract}
+            "load": _cmd_load, "notebooks": _cmd_notebooks, "contract": _cmd_contract, "diff": _cmd_diff}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,3 +76,15 @@ def test_cohort_title_weights_cohorts_by_size_and_waits_for_age():
     assert titles.cohort_title("logo", matrix) == "Logo retention: 80 % of customers still pay after 12 months"
     young = pd.DataFrame({"customers": [10], 12: [float("nan")]})
     assert titles.cohort_title("revenue", young) == "Revenue retention: no cohort is 12 months old yet"
+
+
+def test_a_pair_of_values_never_prints_alike_when_they_differ():
+    from kpilib.report.format import format_pair
+
+    assert format_pair(0.032405, 0.032394, "pct") == ("3.241%", "3.239%")
+    assert format_pair(986.05, 986.35, "money") == ("$986.05", "$986.35")
+    assert format_pair(0.5, 0.5, "pct") == ("50.0%", "50.0%")
+    assert format_pair(2.384, 2.386, "ratio") == ("2.38", "2.39")  # already apart: the usual format
+    assert format_pair(2.3841, 2.3843, "ratio") == ("2.3841", "2.3843")
+    assert format_pair(None, 0.25, "pct") == ("n/a", "25.0%")
+    assert format_pair(1000.0, 1000.0, "money", "EUR") == ("€1,000", "€1,000")

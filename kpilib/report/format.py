@@ -68,6 +68,29 @@ def format_value(x: object, unit: str, currency: str = "USD", *, missing: str = 
     return f"{v:,.2f}"
 
 
+_FINER = {  # a unit's format with ``d`` decimals, for two values its usual format prints alike
+    "money": lambda v, c, d: format_value(v, "money_cents", c),
+    "pct": lambda v, c, d: f"{v * 100:.{d}f}%",
+    "ratio": lambda v, c, d: f"{v:.{d + 1}f}",
+    "months": lambda v, c, d: f"{v:.{d}f} months",
+    "days": lambda v, c, d: f"{v:.{d}f} days",
+    "points": lambda v, c, d: f"{v:+.{d}f}",
+}
+
+
+def format_pair(was: object, now: object, unit: str, currency: str = "USD") -> tuple[str, str]:
+    """Two values of one figure formatted so that a reader sees that they differ: the unit's
+    usual format, with more decimals when it would print both alike (``3.24%`` and ``3.23%``,
+    not ``3.2%`` twice). Equal values stay equal."""
+    a, b = format_value(was, unit, currency), format_value(now, unit, currency)
+    digits = 2
+    while a == b and unit in _FINER and digits <= 6 and not is_missing(was) and not is_missing(now) \
+            and float(was) != float(now):  # type: ignore[arg-type]
+        a, b = (_FINER[unit](float(v), currency, digits) for v in (was, now))  # type: ignore[arg-type]
+        digits += 1
+    return a, b
+
+
 def format_change(value: object, base: object, unit: str, against: str) -> str:
     """``+4.2% vs Nov 2025``; for rates the change is in percentage points."""
     if is_missing(value) or is_missing(base):

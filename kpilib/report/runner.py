@@ -39,6 +39,8 @@ from ..periods import ReportPeriod, parse_period
 if TYPE_CHECKING:  # nbformat is slow to import (jsonschema); kernels never need it
     import nbformat
 
+    from .restatement import Restatement
+
 #: Notebooks of the pack, in reading order, with the title shown in the index.
 NOTEBOOKS: dict[str, str] = {
     "00_overview": "Overview: how did we do?",
@@ -214,7 +216,8 @@ def html_links(page: str) -> str:
 
 
 def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Sequence[str],
-                segment: str, siblings: Sequence[str] = (), kpis=None, audit: dict | None = None) -> Path:
+                segment: str, siblings: Sequence[str] = (), kpis=None, audit: dict | None = None,
+                restated: Restatement | None = None) -> Path:
     """Write ``index.html`` listing the reports, the period, the data source and the other packs
     of the same period (all accounts, other segments) that sit beside this one."""
     others = "".join(f'<li><a href="../{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in siblings)
@@ -256,6 +259,7 @@ Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
 <a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>. Who is in each figure:
 <a href="movements.csv">movements.csv</a> (every customer's MRR before and after, each month),
 <a href="customers.csv">customers.csv</a>, and every table in one workbook: <a href="kpis.xlsx">kpis.xlsx</a>.</p>
+{_restatement_html(restated, dataset.base_currency) if restated is not None else ""}
 {_manifest_html(audit) if audit else ""}
 </body></html>
 """
@@ -273,11 +277,12 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None
     from .overview import headline_kpis
 
     kpis = headline_kpis(model if model is not None else dataset, period)
-    shown = kpis.copy()
-    digits = kpis["unit"].map({"money": 2, "count": 0}).fillna(6).astype(int)  # money to the cent
-    for col in ("value", "previous", "year_ago"):
-        kpis[col] = [round(v, d) for v, d in zip(kpis[col].astype(float), digits)]
     from .export import neutralise
+    from .restatement import stored_value
+
+    shown = kpis.copy()
+    for col in ("value", "previous", "year_ago"):  # money to the cent, counts whole, the rest 6 digits
+        kpis[col] = [stored_value(v, u) for v, u in zip(kpis[col].astype(float), kpis["unit"])]
 
     neutralise(kpis).to_csv(pack / "kpis.csv", index=False)
     records = [
@@ -294,13 +299,48 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None
     return shown
 
 
-def write_manifest(pack: Path, period: ReportPeriod, dataset: Dataset, parameters: dict[str, str]) -> dict:
-    """Write ``manifest.json``: every input table (rows, dates, hash), parameters, version, commit."""
+def write_manifest(pack: Path, period: ReportPeriod, dataset: Dataset, parameters: dict[str, str],
+                   restated: Restatement | None = None) -> dict:
+    """Write ``manifest.json``: every input table (rows, dates, hash), parameters, version, commit,
+    and the comparison with the earlier pack beside this one (``restatement``, null without one)."""
     from .manifest import manifest
 
     doc = manifest(dataset, period, parameters)
+    doc["restatement"] = restated.to_dict() if restated is not None else None
     (pack / "manifest.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return doc
+
+
+SHOWN_ACCOUNTS = 20  # restated customer-months listed on the index; manifest.json holds them all
+
+
+def _restatement_html(r: Restatement, currency: str) -> str:
+    from .format import format_pair
+
+    cell = lambda *texts: "".join(f"<td>{html.escape(str(t))}</td>" for t in texts)  # noqa: E731
+    against = f'<a href="../{html.escape(r.against)}/index.html">{html.escape(r.against)}</a>'
+    parts = [f"<h2>Restated since the {against} pack</h2>",
+             f'<div class="{"kpi-note" if r.changed else "meta"}">{html.escape(r.note())}.</div>']
+    if len(r.figures):
+        rows = "".join(f"<tr>{cell(f.label, *format_pair(f.was, f.now, f.unit, currency))}</tr>"
+                       for f in r.figures.itertuples())
+        parts.append(f'<table class="manifest restated-figures"><tr><th>figure</th><th>in that pack</th>'
+                     f"<th>rebuilt from this data</th></tr>{rows}</table>")
+    if len(r.accounts):
+        shown = r.accounts.head(SHOWN_ACCOUNTS)
+        rows = ""
+        for a in shown.itertuples():
+            was, now = format_pair(a.mrr_after_was, a.mrr_after_now, "money", currency)
+            moved = (f"{was} ({a.movement_was})", f"{now} ({a.movement_now})")
+            rows += f"<tr>{cell(a.customer_id, a.name, a.month, *moved)}</tr>"
+        more = (f'<p class="meta">{len(r.accounts) - len(shown):,} more in '
+                f'<a href="manifest.json">manifest.json</a>.</p>' if len(r.accounts) > len(shown) else "")
+        parts.append(f'<table class="manifest restated-accounts"><tr><th>customer</th><th>name</th><th>month</th>'
+                     f"<th>MRR at month end, in that pack</th><th>rebuilt from this data</th></tr>{rows}</table>"
+                     f"{more}")
+    if r.caveat and r.changed:
+        parts.append(f'<p class="meta">{html.escape(r.caveat)}.</p>')
+    return "\n".join(parts)
 
 
 def _manifest_html(doc: dict) -> str:
@@ -512,6 +552,7 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
            progress) -> Path:
     from .export import write_exports
     from .model import KpiModel
+    from .restatement import restatement_beside
     from .snapshot import SNAPSHOT_ENV, snapshot_key, write_snapshot
 
     staging = _prepare_out(out_root, folder)
@@ -543,10 +584,11 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
         # while the kernels run: the exports, the glossary and the audit record
         write_exports(staging, model, kpis)
         write_glossary(staging)
-        audit = write_manifest(staging, rperiod, dataset, params)
+        restated = restatement_beside(out_root, rperiod, folder, model)  # the earlier pack, rebuilt
+        audit = write_manifest(staging, rperiod, dataset, params, restated)
         _collect(jobs, names, pool, tick, log)
         write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis,
-                    audit)
+                    audit, restated)
         tick("index")
         _swap_in(staging, out_root / folder)
     except OSError as exc:

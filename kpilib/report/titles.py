@@ -174,3 +174,29 @@ def marketing_share_title(share: float) -> str:
     if is_missing(share):
         return "No MRR to attribute to marketing"
     return f"Marketing-sourced customers bring {_pct(share)} of MRR"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def restatement_note(period_title: str, figures: int, accounts: int, customers: int, *,
+                     later: str = "when rebuilt from this data", accounts_compared: bool = True,
+                     not_compared: str = "") -> str:
+    """What a later build of an earlier period showed, in one sentence.
+
+    ``figures``: headline figures whose stored value changed; ``accounts``: customer-months whose
+    MRR or movement changed; ``customers``: the distinct customers among them; ``later``: where
+    the later figures come from ("when rebuilt from this data", "in 2025-12")."""
+    if not_compared:
+        return f"The {period_title} pack was {not_compared}"
+    if figures == 0 and accounts == 0:
+        same = "the same figures and customer movements" if accounts_compared else "the same figures"
+        return f"Nothing restated: {later}, {period_title} has {same} as in its pack"
+    what = _count(figures, "figure", "figures") if figures else "no headline figure"
+    if accounts == 0:
+        moved = ", without a customer's MRR moving" if accounts_compared else ""
+        return f"Restated: {what} of the {period_title} pack changed {later}{moved}"
+    return (f"Restated: {what} of the {period_title} pack changed {later}; "
+            f"{_count(accounts, 'customer-month', 'customer-months')} moved, from "
+            f"{_count(customers, 'customer', 'customers')}")
