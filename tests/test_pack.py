@@ -164,3 +164,42 @@ def test_every_table_downloads_as_csv_that_reimports_to_what_is_shown(hostile_pa
         back = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False).to_numpy().tolist()
         width = max(len(r) for r in rows)
         assert back == [r + [""] * (width - len(r)) for r in rows]
+
+
+def test_each_movement_opens_the_customers_whose_mrr_sums_to_it(hostile_pack, browser):
+    from kpilib import KpiModel
+
+    figures = json.loads((hostile_pack / "kpis.json").read_text(encoding="utf-8"))
+    bridge = KpiModel.load(figures["data_source"], "2025-12").revenue  # the bridge, computed on its own path
+    page = browser.new_page()
+    page.goto((hostile_pack / "01_revenue.html").resolve().as_uri(), wait_until="load")
+    drills = page.locator("details.kpi-drill")
+    assert drills.count() == 5
+    for i in range(5):
+        drill = drills.nth(i)
+        movement = drill.get_attribute("data-movement")
+        assert not drill.locator("table").is_visible()
+        drill.locator("summary").click()
+        table = drill.locator("table.kpi-drill-list")
+        assert table.is_visible(), f"{movement} did not open"
+        changes = [float(v) for v in table.locator("td.kpi-change").evaluate_all(
+            "cells => cells.map(c => c.getAttribute('data-value'))")]
+        assert sum(changes) == pytest.approx(float(bridge[movement]), abs=0.005), movement
+        assert float(drill.get_attribute("data-total")) == pytest.approx(float(bridge[movement]), abs=0.005)
+        assert len(changes) == table.locator("tbody tr").count() > 0
+    # search keeps the matching rows; a click on "Change" sorts by the exact amount, again reverses
+    new = drills.nth(0)
+    first_id = new.locator("tbody tr").first.locator("td").first.inner_text()
+    new.locator("input.kpi-drill-search").fill(first_id)
+    assert new.locator("tbody tr:visible").count() >= 1
+    assert all(first_id in t for t in new.locator("tbody tr:visible").all_inner_texts())
+    new.locator("input.kpi-drill-search").fill("")
+    header = new.locator("th", has_text="Change")
+    header.click()
+    down = [float(v) for v in new.locator("td.kpi-change").evaluate_all(
+        "cells => cells.map(c => c.getAttribute('data-value'))")]
+    header.click()
+    up = [float(v) for v in new.locator("td.kpi-change").evaluate_all(
+        "cells => cells.map(c => c.getAttribute('data-value'))")]
+    page.close()
+    assert down == sorted(down, reverse=True) and up == sorted(up) and len(up) == len(down)

@@ -16,12 +16,15 @@ def test_largest_gain_names_the_movement_that_added_most():
     assert titles.largest_gain_title(months * 0, "USD") == "No MRR was gained in these months"
 
 
-def test_waterfall_title_follows_the_sign_of_net_new_mrr():
-    assert titles.waterfall_title(pd.Series({"net_new_mrr": 36_689.0}), "USD", "December 2025") \
-        .startswith("MRR grew by")
-    assert titles.waterfall_title(pd.Series({"net_new_mrr": -5.0}), "USD", "May 2025").startswith("MRR fell by")
-    assert titles.waterfall_title(pd.Series({"net_new_mrr": 0.0}), "USD", "May 2025") == \
-        "MRR did not change in May 2025"
+def test_waterfall_title_follows_the_change_of_mrr_and_names_the_fx_impact():
+    def title(opening, mrr, fx=0.0, month="December 2025"):
+        return titles.waterfall_title(pd.Series({"opening_mrr": opening, "mrr": mrr, "fx_impact": fx}), "USD", month)
+
+    assert title(1_359_758.0, 1_396_447.0) == "MRR grew by $36.7K in December 2025"
+    assert title(100.0, 95.0).startswith("MRR fell by $5")
+    assert title(100.0, 100.0) == "MRR did not change in December 2025"
+    # movements +30, FX impact -40: MRR fell, and the title says how much the rates took
+    assert title(1_000.0, 990.0, fx=-40.0) == "MRR fell by $10 in December 2025, of which FX impact -$40"
 
 
 def test_retention_verdict_flips_at_100_percent():

@@ -33,7 +33,7 @@ from .dataset import Dataset
 class Cut:
     """How one contract table is cut at a date."""
 
-    row_date: str | None  # date or month column; None: the table is timeless (fx_rates)
+    row_date: str | None  # date or month column (absent from a table: the table is timeless)
     state_dates: tuple[str, ...] = ()
     cleared_with: tuple[tuple[str, tuple[str, ...]], ...] = ()  # state date -> columns emptied with it
 
@@ -41,7 +41,7 @@ class Cut:
 CUTS: dict[str, Cut] = {
     "customers": Cut("created_at"),
     "subscriptions": Cut("start_date", ("end_date",)),
-    "fx_rates": Cut(None),
+    "fx_rates": Cut("month"),  # constant rates (no month column) are timeless
     "leads": Cut("created_at",
                  ("mql_at", "sql_at", "opportunity_at", "trial_started_at", "activated_at", "closed_at"),
                  (("closed_at", ("outcome", "customer_id")),)),

@@ -130,15 +130,19 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "fx_rates",
-            "Constant-currency conversion: one fixed rate per currency. "
+            "Currency conversion. Without `month`: one fixed rate per currency (constant currency). "
+            "With `month`: dated rates, each applying from its month until the currency's next one "
+            "(a month before a currency's first rate takes that first rate); MRR is then converted at "
+            "each month's rate and currency moves are reported as FX impact. "
             "Optional when every amount is already in the base currency.",
             (
                 Column("currency", "text", "ISO 4217 code.", pattern=CURRENCY_PATTERN),
                 Column("rate_to_base", "number",
                        "Units of the pivot currency per 1 unit of `currency` "
                        "(the pivot currency has rate 1).", min=0),
+                Column("month", "month", "Month the rate applies from (dated rates).", optional=True),
             ),
-            key=("currency",),
+            key=("currency", "month"),
         ),
         Table(
             "leads",

@@ -269,7 +269,7 @@ _AGGREGATE = {"product_events": _product_usage_query, "web_sessions": _web_traff
 def _ordered(query: sa.Select, key: tuple[str, ...]) -> sa.Select:
     """Rows in key order (NULLs last on every dialect), so record numbers are stable."""
     selected = query.selected_columns
-    return query.order_by(*(sa.nulls_last(selected[k].asc()) for k in key))
+    return query.order_by(*(sa.nulls_last(selected[k].asc()) for k in key if k in selected))
 
 
 # --------------------------------------------------------------------------- reading

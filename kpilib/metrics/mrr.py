@@ -7,6 +7,12 @@ Definitions (normative; docs/metrics-revenue.md gathers them):
 - Row MRR = ``amount / months(billing_interval)`` (month 1, quarter 3, year 12),
   converted at the fixed ``fx_rates`` rate (constant currency).
 - A customer's MRR for month *M* is the sum over its rows active on the last day of *M*.
+- With **dated** ``fx_rates`` (a ``month`` column), month *M* is computed exactly as in constant
+  currency at the rates in force in *M* (:func:`kpilib.data.currency.rates_at`): each month's MRR
+  at its own rates, and its movements classified on the previous month's MRR revalued at *M*'s
+  rates. The revaluation, previous MRR at *M*'s rates minus previous MRR at its own, is the
+  month's ``fx_impact``, so opening + fx_impact + movements = closing and a currency move is never
+  expansion or contraction (ChartMogul's "FX impact" line).
 
 How it is computed: months are integer codes (``Period[M]`` ordinals). A row is
 active at the month ends ``month(start_date) <= m < month(end_date)``, so it adds
@@ -26,6 +32,7 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
+from ..data.currency import dated_factors, is_dated, rate_schedule, rates_at
 from ..errors import ContractError, PeriodError
 from ..periods import ReportPeriod, parse_period
 
@@ -35,6 +42,7 @@ MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 MICROS = 1_000_000
 MOVEMENT_COLUMNS = ["opening_mrr", "new", "expansion", "reactivation", "contraction", "churn",
                     "closing_mrr", "customers"]
+FX_COLUMN = "fx_impact"  # with dated rates only: the revaluation of the opening MRR, after opening_mrr
 COUNT_COLUMNS = ["opening_customers", "new_customers", "expanded_customers", "reactivated_customers",
                  "contracted_customers", "churned_customers", "customers"]
 NO_GROUP = "(none)"  # group label of customers a ``by`` mapping does not cover
@@ -78,9 +86,13 @@ def _row_mrr(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
 
 def _fx_factor(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
                base_currency: str) -> np.ndarray:
-    """Base-currency units per unit of each row's currency: rate[currency] / rate[base]."""
+    """Base-currency units per unit of each row's currency: rate[currency] / rate[base] (with
+    dated rates, those in force in the row's start month: a contract's value when signed)."""
     if fx_rates is None:
         return np.ones(len(subscriptions))
+    if is_dated(fx_rates):
+        starts = pd.to_datetime(subscriptions["start_date"]).dt.to_period("M")
+        return dated_factors(subscriptions["currency"], starts, fx_rates, base_currency)
     rates = fx_rates.set_index("currency")["rate_to_base"].astype("float64")
     if base_currency not in rates.index:
         raise ContractError("fx_rates", "currency", f"the base currency {base_currency} has no rate")
@@ -221,6 +233,8 @@ def customer_mrr(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None = No
     last day of a month does not count at that month end, and a row starting and ending
     within one month never counts.
     """
+    if is_dated(fx_rates):
+        return _dated_customer_mrr(subscriptions, fx_rates, start, end, base_currency)
     book = _Book(subscriptions, fx_rates, base_currency)
     codes, customers = pd.factorize(subscriptions["customer_id"], sort=True)
     index = pd.Index(customers, name="customer_id")
@@ -231,6 +245,44 @@ def customer_mrr(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None = No
     n = hi - lo + 1
     grid = np.cumsum(book.grid(codes.astype(np.int64), len(customers), lo, n), axis=1)[:, :n]
     return pd.DataFrame(grid / MICROS, index=index, columns=_months(np.arange(lo, hi + 1)))
+
+
+def _dated_window(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame, start: MonthLike, end: MonthLike,
+                  base_currency: str) -> tuple[int, int] | None:
+    """The reported months with dated rates (they do not depend on the rates)."""
+    any_rates = rates_at(fx_rates, pd.Period("1970-01", freq="M"))
+    return _Book(subscriptions, any_rates, base_currency).window(start, end)
+
+
+def _dated_customer_mrr(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame, start: MonthLike,
+                        end: MonthLike, base_currency: str, revalue: int = 0) -> pd.DataFrame:
+    """:func:`customer_mrr` with dated rates: each month end at the rates in force ``revalue``
+    months later (0: its own month; 1: the next month, the next bridge's revalued opening)."""
+    window = _dated_window(subscriptions, fx_rates, start, end, base_currency)
+    index = pd.Index(pd.unique(subscriptions["customer_id"]), name="customer_id").sort_values()
+    if window is None:
+        return pd.DataFrame(index=index, columns=_months([]), dtype="float64")
+    columns, schedule = [], rate_schedule(fx_rates)
+    for m in range(window[0], window[1] + 1):
+        month = _months([m])[0]
+        rates = schedule(month + revalue)
+        columns.append(customer_mrr(subscriptions, rates, month, month, base_currency=base_currency))
+    return pd.concat(columns, axis=1).reindex(index, fill_value=0.0)
+
+
+def customer_mrr_revalued(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
+                          start: MonthLike = None, end: MonthLike = None, *,
+                          base_currency: str = "USD") -> pd.DataFrame:
+    """Each customer's MRR at each month end, converted at the **next** month's rates.
+
+    Column M is what month M + 1's bridge opens with before its FX impact: the previous MRR
+    revalued, against which M + 1's movements are classified. Equal to :func:`customer_mrr`
+    with constant rates.
+    """
+    if not is_dated(fx_rates):
+        return customer_mrr(subscriptions, fx_rates, start, end, base_currency=base_currency)
+    assert fx_rates is not None
+    return _dated_customer_mrr(subscriptions, fx_rates, start, end, base_currency, revalue=1)
 
 
 # --- movements -----------------------------------------------------------------------------
@@ -263,7 +315,45 @@ def _keys(subscriptions: pd.DataFrame, by: str | pd.Series | None):
 def _movements(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None, start: MonthLike,
                end: MonthLike, base_currency: str, by: str | pd.Series | None) -> pd.DataFrame:
     """Movement amounts and customer counts per (group,) month: all of MOVEMENT_COLUMNS and
-    COUNT_COLUMNS in one frame."""
+    COUNT_COLUMNS in one frame (and FX_COLUMN with dated rates)."""
+    if is_dated(fx_rates):
+        assert fx_rates is not None
+        return _dated_movements(subscriptions, fx_rates, start, end, base_currency, by)
+    return _constant_movements(subscriptions, fx_rates, start, end, base_currency, by)
+
+
+def _dated_movements(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame, start: MonthLike,
+                     end: MonthLike, base_currency: str, by: str | pd.Series | None) -> pd.DataFrame:
+    """Month M's movements at the rates of M, opening at M - 1's closing at M - 1's rates; the
+    difference between the two openings is M's ``fx_impact``."""
+    window = _dated_window(subscriptions, fx_rates, start, end, base_currency)
+    if window is None:
+        empty = _constant_movements(subscriptions, rates_at(fx_rates, pd.Period("1970-01", freq="M")),
+                                    start, end, base_currency, by)
+        return empty.assign(**{FX_COLUMN: 0.0})
+
+    schedule = rate_schedule(fx_rates)
+
+    def at_own_rates(m: int) -> pd.DataFrame:
+        month = _months([m])[0]
+        return _constant_movements(subscriptions, schedule(month), month, month, base_currency, by)
+
+    closing = at_own_rates(window[0] - 1)["closing_mrr"].to_numpy()
+    frames = []
+    for m in range(window[0], window[1] + 1):
+        frame = at_own_rates(m)
+        revalued = frame["opening_mrr"].to_numpy()
+        frame.insert(1, FX_COLUMN, np.round(revalued - closing, 6))
+        frame["opening_mrr"] = closing
+        closing = frame["closing_mrr"].to_numpy()
+        frames.append(frame)
+    out = pd.concat(frames)
+    return out.sort_index(level=[0, 1], sort_remaining=False) if by is not None else out
+
+
+def _constant_movements(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None, start: MonthLike,
+                        end: MonthLike, base_currency: str, by: str | pd.Series | None) -> pd.DataFrame:
+    """:func:`_movements` at one constant rate per currency."""
     book = _Book(subscriptions, fx_rates, base_currency)
     keys, key_group, labels, name = _keys(subscriptions, by)
     window = book.window(start, end)
@@ -352,7 +442,13 @@ def mrr_movements(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None = N
     churn: >0 -> 0 (minus the previous MRR). A free (zero-amount) row never makes a
     customer paying.
     """
-    return _movements(subscriptions, fx_rates, start, end, base_currency, by)[MOVEMENT_COLUMNS]
+    out = _movements(subscriptions, fx_rates, start, end, base_currency, by)
+    return out[_with_fx(MOVEMENT_COLUMNS, out)]
+
+
+def _with_fx(columns: list[str], frame: pd.DataFrame) -> list[str]:
+    """``columns`` with FX_COLUMN after ``opening_mrr`` when the frame has one (dated rates)."""
+    return columns[:1] + [FX_COLUMN] + columns[1:] if FX_COLUMN in frame.columns else columns
 
 
 def movement_counts(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None = None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import numpy as np
 import pandas as pd
 
+from ..data.currency import is_dated
 from ..errors import KpiError, PeriodError
 from ..periods import ReportPeriod, parse_period
 
@@ -22,13 +23,16 @@ if TYPE_CHECKING:
     from ..data.dataset import Dataset
 from .mrr import (
     COUNT_COLUMNS,
+    FX_COLUMN,
     MICROS,
     MOVEMENT_COLUMNS,
     MonthLike,
     _fx_factor,
     _movements,
     _row_micros,
+    _with_fx,
     customer_mrr,
+    customer_mrr_revalued,
 )
 
 PeriodLike: TypeAlias = ReportPeriod | str | pd.PeriodIndex | tuple
@@ -65,7 +69,7 @@ def monthly_revenue(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
     new versus reactivation.
     """
     out = _movements(subscriptions, fx_rates, start, end, base_currency, by)
-    return out[MOVEMENT_COLUMNS[:-1] + COUNT_COLUMNS]
+    return out[_with_fx(MOVEMENT_COLUMNS[:-1], out) + COUNT_COLUMNS]
 
 
 def _period_months(period: PeriodLike) -> tuple[pd.Period, pd.Period, str]:
@@ -111,7 +115,9 @@ def revenue_summary(movements: pd.DataFrame, counts: pd.DataFrame | None, period
     Series (float64), named after the period
         Stocks at the period end: ``mrr``, ``arr`` (12 x MRR), ``customers``; at its start:
         ``opening_mrr``, ``opening_customers``. Flows summed over its months: ``new,
-        expansion, reactivation, contraction, churn`` (losses negative), ``net_new_mrr``
+        expansion, reactivation, contraction, churn`` (losses negative), ``fx_impact`` (the
+        revaluation of each month's opening MRR with dated rates, else 0), ``net_new_mrr``
+        (the five movements, without FX impact)
         and the counts ``new_customers, expanded_customers, reactivated_customers,
         contracted_customers, churned_customers``. Ratios (fractions, 0.05 = 5 %):
 
@@ -147,6 +153,7 @@ def revenue_summary(movements: pd.DataFrame, counts: pd.DataFrame | None, period
         raise PeriodError(f"the monthly figures do not cover {label}: missing {', '.join(map(str, missing))}")
     sub = monthly.loc[months]
     flows = sub[MONEY_FLOWS + COUNT_FLOWS].sum().astype("float64")
+    fx_impact = float(sub[FX_COLUMN].sum()) if FX_COLUMN in sub.columns else 0.0
     opening, mrr = float(sub["opening_mrr"].iloc[0]), float(sub["closing_mrr"].iloc[-1])
     opening_customers, customers = float(sub["opening_customers"].iloc[0]), float(sub["customers"].iloc[-1])
     gained = flows["new"] + flows["expansion"] + flows["reactivation"]
@@ -155,7 +162,8 @@ def revenue_summary(movements: pd.DataFrame, counts: pd.DataFrame | None, period
     cmgr = growth if len(months) == 1 or not np.isfinite(growth) else (1 + growth) ** (1 / len(months)) - 1
     out = {
         "opening_mrr": opening, **flows[MONEY_FLOWS].to_dict(), "mrr": mrr, "arr": 12 * mrr,
-        "net_new_mrr": mrr - opening,
+        "fx_impact": fx_impact,
+        "net_new_mrr": mrr - opening - fx_impact,
         "opening_customers": opening_customers, **flows[COUNT_FLOWS].to_dict(), "customers": customers,
         "arpa": ratio(mrr, customers),
         "asp_new": ratio(flows["new"], flows["new_customers"]),
@@ -167,8 +175,8 @@ def revenue_summary(movements: pd.DataFrame, counts: pd.DataFrame | None, period
         "gross_mrr_churn": ratio(-lost, opening),
         "net_mrr_churn": ratio(-(lost + flows["expansion"] + flows["reactivation"]), opening),
         "new_bookings_arr": 12 * gained,
-        # the bridge: opening + new + expansion + reactivation + contraction + churn = closing
-        "unexplained": round(mrr - (opening + gained + lost), 2) + 0.0,  # to the cent; + 0.0: no "-0"
+        # the bridge: opening + FX impact + new + expansion + reactivation + contraction + churn = closing
+        "unexplained": round(mrr - (opening + fx_impact + gained + lost), 2) + 0.0,  # to the cent; no "-0"
     }
     if wide is not None:
         out.update(retention_rates(wide, last)[["nrr", "grr"]].to_dict())
@@ -378,7 +386,8 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
     stays in is expansion or contraction. So, summed over the groups, new, reactivation and
     churn equal the company's; moved in and moved out of switching customers plus the groups'
     expansion and contraction equal the company's expansion and contraction; and net new MRR
-    adds up exactly.
+    adds up exactly. With dated rates a month's movements are classified on the previous MRR
+    revalued at the month's rates, and the revaluation is the group's ``fx_impact`` column.
 
     Returns
     -------
@@ -387,8 +396,6 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
         reactivation, contraction, churn, moved_in, moved_out, net_new_mrr``. ``share`` and
         ``arpa`` are NaN when undefined (no MRR, no customers).
     """
-    from .mrr import customer_mrr
-
     first, last, _ = _period_months(period)
     if by in subscriptions.columns:
         groups = subscriptions[by].astype("str")
@@ -397,11 +404,14 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
     keyed = subscriptions.assign(customer_id=groups + "\x1f" + subscriptions["customer_id"].astype("str"))
     months = pd.period_range(first - 1, last, freq="M")
     key_wide = customer_mrr(keyed, fx_rates, end=last, base_currency=base_currency)
+    # each month's movements are classified on the previous MRR revalued at its rates (dated rates)
+    key_revalued = customer_mrr_revalued(keyed, fx_rates, end=last, base_currency=base_currency)
     company = customer_mrr(subscriptions, fx_rates, end=last, base_currency=base_currency)
     split = key_wide.index.to_series().str.split("\x1f", n=1, expand=True) if len(key_wide) else \
         pd.DataFrame({0: [], 1: []})
     key_group, key_customer = split[0].to_numpy(), split[1].to_numpy()
     g = key_wide.reindex(columns=months, fill_value=0.0).to_numpy()
+    g_revalued = key_revalued.reindex(index=key_wide.index, columns=months, fill_value=0.0).to_numpy()
     c = company.reindex(index=key_customer, columns=months, fill_value=0.0).to_numpy()
     earlier = company.loc[:, company.columns < first - 1] if len(company.columns) else company
     paid_before = ((earlier > 0).any(axis=1) if earlier.shape[1] else pd.Series(False, index=company.index))
@@ -409,7 +419,7 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
     ever[:, 0] = paid_before.reindex(key_customer, fill_value=False).to_numpy()
     for j in range(1, len(months)):
         ever[:, j] = ever[:, j - 1] | (c[:, j - 1] > 0)
-    prev_g, cur_g, prev_c, cur_c = g[:, :-1], g[:, 1:], c[:, :-1], c[:, 1:]
+    prev_g, cur_g, prev_c, cur_c = g_revalued[:, :-1], g[:, 1:], c[:, :-1], c[:, 1:]
     started, stopped, stays = (prev_c == 0) & (cur_c > 0), (prev_c > 0) & (cur_c == 0), (prev_c > 0) & (cur_c > 0)
     back = ever[:, :-1] | (prev_c > 0)  # paid at some earlier month end: a return is a reactivation
     flows = {
@@ -422,15 +432,18 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
         "contraction": np.where(stays & (prev_g > 0) & (cur_g > 0) & (cur_g < prev_g), cur_g - prev_g, 0.0),
     }
     frame = pd.DataFrame({k: v.sum(axis=1) for k, v in flows.items()})
+    frame["fx_impact"] = (prev_g - g[:, :-1]).sum(axis=1)
     frame["mrr"], frame["opening"] = g[:, -1], g[:, 0]
     frame["customers"] = (g[:, -1] > 0).astype("int64")
     frame[by] = key_group
     out = frame.groupby(by, sort=False).sum()
-    out["net_new_mrr"] = out["mrr"] - out["opening"]
+    out["net_new_mrr"] = out["mrr"] - out["opening"] - out["fx_impact"]
     total = out["mrr"].sum()
     out = out.assign(share=[ratio(m, total) for m in out["mrr"]],
                      arpa=[ratio(m, n) for m, n in zip(out["mrr"], out["customers"])])
     cols = ["mrr", "share", "customers", "arpa", *GROUP_FLOWS, "net_new_mrr"]
+    if is_dated(fx_rates):
+        cols.insert(4, "fx_impact")
     return out[cols].sort_values("mrr", ascending=False, kind="stable").rename_axis(by)
 
 

@@ -6,6 +6,7 @@ import html
 
 from IPython.display import HTML
 
+from ..data.currency import rate_basis
 from ..data.dataset import Dataset
 from ..periods import ReportPeriod
 
@@ -31,7 +32,7 @@ def context_html(dataset: Dataset, period: ReportPeriod) -> HTML:
         f"<p><b>{html.escape(period.title)}</b> ({period.start_date.date()} to {period.end_date.date()})"
         f" &middot; {html.escape(filters)} &middot; data: {html.escape(dataset.source)}, "
         f"through {dataset.data_end.date()} &middot; amounts in {html.escape(dataset.base_currency)} "
-        "at constant exchange rates</p>"
+        f"{html.escape(rate_basis(dataset.fx_rates))}</p>"
     )
     if dataset.source == SAMPLE_SOURCE:
         line = ('<div class="kpi-sample">These are the figures of the bundled sample company, not your '

@@ -41,16 +41,20 @@ def movement_rows(model: KpiModel) -> pd.DataFrame:
     """Per customer and month of the period: ``mrr_before``, ``mrr_after`` and ``movement``.
 
     Rows with MRR 0 on both sides are left out; ``unchanged`` marks a paying customer whose MRR
-    did not move. Summed by class, ``mrr_after - mrr_before`` gives the period's movements.
+    did not move. Summed by class, ``mrr_after - mrr_before`` gives the period's movements. With
+    dated rates ``mrr_before`` is the previous month's MRR at this month's rates and an
+    ``fx_impact`` column holds its revaluation (summed: the bridge's FX impact row).
     """
-    wide, p = model.wide, model.period
+    wide, revalued, p = model.wide, model.wide_revalued, model.period
     months = [m for m in p.months if m in wide.columns]
     info = model.data.customers.set_index("customer_id")[["name", "segment"]]
     paid_before = (wide.loc[:, wide.columns < p.first - 1] > 0).any(axis=1) if len(wide.columns) else \
         pd.Series(False, index=wide.index)
     frames = []
     for m in months:
-        before = wide[m - 1] if m - 1 in wide.columns else pd.Series(0.0, index=wide.index)
+        # the previous MRR at this month's rates (dated rates; the revaluation is the fx_impact column)
+        before = revalued[m - 1] if m - 1 in wide.columns else pd.Series(0.0, index=wide.index)
+        own = wide[m - 1] if m - 1 in wide.columns else before
         after = wide[m]
         was = paid_before | (before > 0)
         movement = np.select(
@@ -58,14 +62,16 @@ def movement_rows(model: KpiModel) -> pd.DataFrame:
              (before > 0) & (after == 0), after > before, after < before],
             ["new", "reactivation", "churn", "expansion", "contraction"], default="unchanged")
         frame = pd.DataFrame({"customer_id": wide.index, "month": str(m), "mrr_before": before.to_numpy(),
-                              "mrr_after": after.to_numpy(), "movement": movement})
+                              "mrr_after": after.to_numpy(), "movement": movement,
+                              "fx_impact": (before - own).round(6).to_numpy()})
         frames.append(frame[(frame["mrr_before"] > 0) | (frame["mrr_after"] > 0)])
         paid_before = was | (after > 0)
     if not frames:
         return pd.DataFrame(columns=["customer_id", "name", "segment", "month", "mrr_before", "mrr_after",
                                      "movement"])
     out = pd.concat(frames, ignore_index=True).join(info, on="customer_id")
-    return out[["customer_id", "name", "segment", "month", "mrr_before", "mrr_after", "movement"]]
+    columns = ["customer_id", "name", "segment", "month", "mrr_before", "mrr_after", "movement"]
+    return out[columns + (["fx_impact"] if model.dated_rates else [])]
 
 
 def customer_rows(model: KpiModel) -> pd.DataFrame:
@@ -93,8 +99,9 @@ def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame) -> list[P
     neutralise(customers).to_csv(pack / "customers.csv", index=False)
     sheets = {
         "Headline": headline[["label", "unit", "value", "previous", "year_ago", "status", "target", "note"]],
-        "Monthly bridge": model.recent(24)[["opening_mrr", "new", "expansion", "reactivation", "contraction",
-                                            "churn", "closing_mrr", "customers"]].reset_index()
+        "Monthly bridge": model.recent(24)[["opening_mrr", *(["fx_impact"] if model.dated_rates else []), "new",
+                                            "expansion", "reactivation", "contraction", "churn", "closing_mrr",
+                                            "customers"]].reset_index()
         .assign(month=lambda d: d["month"].astype(str)),
         "By segment": model.breakdown("segment").reset_index(),
         "By plan": model.breakdown("plan").reset_index(),
@@ -108,7 +115,7 @@ def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame) -> list[P
 
 _MONEY_COLUMNS = {"value", "previous", "year_ago", "opening_mrr", "new", "expansion", "reactivation",
                   "contraction", "churn", "closing_mrr", "mrr", "arpa", "net_new_mrr", "moved_in", "moved_out",
-                  "mrr_before", "mrr_after"}
+                  "mrr_before", "mrr_after", "fx_impact"}
 
 
 def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str) -> None:

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..data.asof import as_of
-from ..data.currency import in_base_currency
+from ..data.currency import in_base_currency, is_dated, rates_at
 from ..data.dataset import Dataset
 from ..data.load import load_dataset
-from ..metrics.mrr import customer_mrr
+from ..metrics.mrr import customer_mrr, customer_mrr_revalued
 from ..metrics.revenue import (
     largest_movements,
     monthly_equivalent,
@@ -117,6 +117,22 @@ class KpiModel:
         return customer_mrr(d.subscriptions, d.fx_rates, end=self.period.last, base_currency=d.base_currency)
 
     @cached_property
+    def wide_revalued(self) -> pd.DataFrame:
+        """:attr:`wide` with each month end at the next month's rates: the MRR each month's movements
+        start from (:func:`~kpilib.metrics.mrr.customer_mrr_revalued`); :attr:`wide` itself with
+        constant rates."""
+        d = self.data
+        if not is_dated(d.fx_rates):
+            return self.wide
+        return customer_mrr_revalued(d.subscriptions, d.fx_rates, end=self.period.last,
+                                     base_currency=d.base_currency)
+
+    @property
+    def dated_rates(self) -> bool:
+        """True when fx_rates are dated: MRR moves with the rates and the bridge has an FX impact row."""
+        return is_dated(self.data.fx_rates)
+
+    @cached_property
     def monthly(self) -> pd.DataFrame:
         """Movements and customer counts per month, :data:`HISTORY_MONTHS` before the period on."""
         from ..errors import KpiError
@@ -124,7 +140,8 @@ class KpiModel:
         d = self.data
         monthly = monthly_revenue(d.subscriptions, d.fx_rates, self.period.first - HISTORY_MONTHS,
                                   self.period.last, base_currency=d.base_currency)
-        flows = monthly[["new", "expansion", "reactivation", "contraction", "churn"]].sum(axis=1)
+        flows = monthly[[c for c in ("fx_impact", "new", "expansion", "reactivation", "contraction", "churn")
+                         if c in monthly.columns]].sum(axis=1)
         gap = (monthly["closing_mrr"] - monthly["opening_mrr"] - flows).abs()
         if (gap > 0.005).any():  # half a cent: the movements must explain every month's MRR
             raise KpiError(f"the MRR bridge does not add up in {gap.idxmax()}: {gap.max():.6f} unexplained")
@@ -301,8 +318,13 @@ class KpiModel:
 
     def movers(self, n: int | None = 8) -> pd.DataFrame:
         """The accounts whose MRR moved most over the period (all movers with ``n=None``)."""
+        wide = self.wide
+        if self.dated_rates:  # both ends at the period end's rates: a currency move is not a movement
+            d = self.data
+            wide = customer_mrr(d.subscriptions, rates_at(d.fx_rates, self.period.last), end=self.period.last,
+                                base_currency=d.base_currency)
         return largest_movements(self.data, self.period, n=len(self.data.customers) if n is None else n,
-                                 wide=self.wide)
+                                 wide=wide)
 
     def cohort_matrix(self, kind: str = "logo", max_age: int = 12, cohorts: int = 18,
                       by: str | None = None) -> pd.DataFrame:

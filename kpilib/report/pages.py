@@ -37,6 +37,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "new": ("New", "money"), "expansion": ("Expansion", "money"), "reactivation": ("Reactivation", "money"),
     "contraction": ("Contraction", "money"), "churn": ("Churn", "money"),
     "net_new_mrr": ("Net new MRR", "money"), "moved_in": ("Moved in", "money"),
+    "fx_impact": ("FX impact", "money"),
     "moved_out": ("Moved out", "money"), "unexplained": ("Unexplained (must be 0)", "money_cents"),
     "share": ("Share of MRR", "pct"),
     "customers": ("Customers", "count"), "mrr_before": ("MRR before", "money"),
@@ -150,6 +151,30 @@ def note(text: str) -> HTML:
     from .display import note_html
 
     return note_html(text)
+
+
+def movement_drilldown(model: KpiModel) -> HTML:
+    """The period's movements, each openable to the customers behind it (:mod:`~kpilib.report.drill`)."""
+    from .drill import movement_accounts, movement_drilldown_html
+
+    return HTML(movement_drilldown_html(movement_accounts(model), model.revenue, model.base_currency))
+
+
+def bridge_trend(model: KpiModel) -> pd.DataFrame:
+    """The revenue page's bridge by month, quarter or year: MRR, the movements (and the FX impact
+    with dated rates), net new MRR, the unexplained remainder (must be 0), customers and ARPA."""
+    fx = ["fx_impact"] if model.dated_rates else []
+    return model.trend()[["mrr", *fx, "new", "expansion", "reactivation", "contraction", "churn", "net_new_mrr",
+                          "unexplained", "customers", "arpa"]]
+
+
+def bridge_caption(model: KpiModel) -> str:
+    """The bridge table's caption: its unit and the identity it satisfies."""
+    p = model.period
+    if model.dated_rates:
+        return (f"By {p.kind}, in {model.base_currency} at each month's exchange rates: opening MRR + FX impact "
+                f"+ the movements = closing MRR (unexplained 0)")
+    return f"By {p.kind}, in {model.base_currency}: opening MRR + the movements = closing MRR (unexplained 0)"
 
 
 def bookings_table(model: KpiModel) -> pd.DataFrame:

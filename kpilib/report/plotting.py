@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 PALETTE = ["#2E5EAA", "#5AA469", "#F2A541", "#D1495B", "#7E6B8F", "#3C9D9B", "#8C8C8C", "#B5651D"]
 MOVEMENT_COLORS = {
     "new": "#2E5EAA", "expansion": "#5AA469", "reactivation": "#3C9D9B",
-    "contraction": "#F2A541", "churn": "#D1495B",
+    "contraction": "#F2A541", "churn": "#D1495B", "fx_impact": "#9A6FB0",
 }
 FIGSIZE = (9.0, 4.0)
 
@@ -60,11 +60,14 @@ def pct_axis(ax: plt.Axes, axis: str = "y", decimals: int = 0) -> plt.Axes:
 
 
 def waterfall(ax: plt.Axes, movements: pd.Series, currency: str = "USD") -> plt.Axes:
-    """Opening MRR, each movement as a floating bar, closing MRR."""
+    """Opening MRR, each movement as a floating bar, closing MRR (with an FX impact bar after the
+    opening when the rates moved it, dated rates only)."""
     import numpy as np
 
     steps = ["new", "expansion", "reactivation", "contraction", "churn"]
     labels = ["Opening", "New", "Expansion", "Reactivation", "Contraction", "Churn", "Closing"]
+    if float(movements.get("fx_impact", 0.0)) != 0.0:
+        steps, labels = ["fx_impact", *steps], ["Opening", "FX impact", *labels[1:]]
     closing = movements["closing_mrr"] if "closing_mrr" in movements else movements["mrr"]
     values = [float(movements["opening_mrr"]), *(float(movements[s]) for s in steps), float(closing)]
     bottoms, level = [0.0], values[0]
@@ -91,10 +94,13 @@ def movement_bars(ax: plt.Axes, movements: pd.DataFrame, currency: str = "USD") 
     x = np.arange(len(movements))
     up = np.zeros(len(movements))
     down = np.zeros(len(movements))
-    for name in ("new", "expansion", "reactivation", "contraction", "churn"):
+    names = ("fx_impact",) * ("fx_impact" in movements.columns) + ("new", "expansion", "reactivation",
+                                                                     "contraction", "churn")
+    for name in names:
         v = movements[name].to_numpy(dtype=float)
         base = np.where(v >= 0, up, down)
-        ax.bar(x, v, bottom=base, color=MOVEMENT_COLORS[name], label=name.capitalize(), width=0.8)
+        label = "FX impact" if name == "fx_impact" else name.capitalize()
+        ax.bar(x, v, bottom=base, color=MOVEMENT_COLORS[name], label=label, width=0.8)
         up = np.where(v >= 0, up + v, up)
         down = np.where(v < 0, down + v, down)
     net = movements["closing_mrr"].to_numpy(dtype=float) - movements["opening_mrr"].to_numpy(dtype=float)

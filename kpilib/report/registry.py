@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from ..data.currency import rates_at
 from ..metrics.revenue import CHURN_BAND, RULE_OF_40
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def usd_arr(model: KpiModel) -> tuple[float, bool]:
     Without a USD rate in fx_rates, the base-currency ARR is taken as it is (said on the tile).
     """
     arr = float(model.revenue["arr"])
-    fx = model.data.fx_rates
+    fx = rates_at(model.data.fx_rates, model.period.last)
     base = model.base_currency
     if base == "USD":
         return arr, True

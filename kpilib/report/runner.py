@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..data.asof import default_period
+from ..data.currency import rate_basis
 from ..data.dataset import Dataset
 from ..data.load import load_dataset
 from ..errors import KpiError, PeriodError, ReportError
@@ -254,7 +255,7 @@ li {{ margin: .4rem 0; font-size: 1.1rem; }}
 </ul>
 {others}
 <p class="meta">Data source: {html.escape(dataset.source)}. Data end: {data_end}.
-Amounts in {html.escape(dataset.base_currency)} at constant exchange rates.</p>
+Amounts in {html.escape(dataset.base_currency)} {html.escape(rate_basis(dataset.fx_rates))}.</p>
 <p class="meta">Machine-readable headline figures:
 <a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>. Who is in each figure:
 <a href="movements.csv">movements.csv</a> (every customer's MRR before and after, each month),

@@ -26,12 +26,15 @@ def _pct(x: float, decimals: int = 0) -> str:
 
 
 def waterfall_title(summary: pd.Series, currency: str, period_title: str) -> str:
-    """``MRR grew by $36.7k in December 2025`` (or fell, or did not change)."""
-    change = float(summary["net_new_mrr"])
+    """``MRR grew by $36.7k in December 2025`` (or fell, or did not change); with dated rates that
+    moved it, ``..., of which FX impact -$1.2k``."""
+    change = float(summary["mrr"]) - float(summary["opening_mrr"])
     if is_missing(change) or change == 0:
         return f"MRR did not change in {period_title}"
     verb = "grew" if change > 0 else "fell"
-    return f"MRR {verb} by {_money(abs(change), currency)} in {period_title}"
+    fx = float(summary.get("fx_impact", 0.0))
+    of_which = f", of which FX impact {_money(fx, currency)}" if fx and not is_missing(fx) else ""
+    return f"MRR {verb} by {_money(abs(change), currency)} in {period_title}{of_which}"
 
 
 def largest_gain_title(movements: pd.DataFrame, currency: str) -> str:
