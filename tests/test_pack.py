@@ -177,7 +177,7 @@ def test_each_movement_opens_the_customers_whose_mrr_sums_to_it(hostile_pack, br
     assert drills.count() == 5
     for i in range(5):
         drill = drills.nth(i)
-        movement = drill.get_attribute("data-movement")
+        movement = drill.get_attribute("data-drill")
         assert not drill.locator("table").is_visible()
         drill.locator("summary").click()
         table = drill.locator("table.kpi-drill-list")

@@ -25,6 +25,37 @@ def cohorts(wide: pd.DataFrame) -> pd.Series:
     return pd.Series(wide.columns[first[ever]], index=wide.index[ever], name="cohort")
 
 
+def _ranges(ages: np.ndarray) -> str:
+    """``0-5, 8-11`` from sorted ages."""
+    if len(ages) == 0:
+        return ""
+    breaks = np.flatnonzero(np.diff(ages) != 1)
+    starts = np.r_[ages[0], ages[breaks + 1]]
+    ends = np.r_[ages[breaks], ages[-1]]
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in zip(starts, ends))
+
+
+def cohort_members(wide: pd.DataFrame) -> pd.DataFrame:
+    """Who is in each cohort cell: per paying customer, its cohort and the ages it paid at.
+
+    Columns: ``cohort`` (first paid month), ``paid_at_ages`` (the ages, in months since the cohort
+    month, with MRR > 0 at the month end, as ranges such as ``0-5, 8-11``: the customer is in
+    the logo-retention cell of every age listed), ``ages_paid`` (how many), ``first_mrr`` (MRR at
+    age 0) and ``last_mrr`` (MRR at the frame's last month). A reactivated customer is in the
+    cells of the ages it pays again, exactly as :func:`logo_retention` counts it.
+    """
+    cohort, aligned = _aligned(wide, wide.to_numpy(dtype=float))
+    paying = np.nan_to_num(aligned, nan=0.0) > 0
+    last = wide.iloc[:, -1].reindex(cohort.index) if wide.shape[1] else pd.Series(0.0, index=cohort.index)
+    return pd.DataFrame({
+        "cohort": cohort.to_numpy(),
+        "paid_at_ages": [_ranges(np.flatnonzero(row)) for row in paying],
+        "ages_paid": paying.sum(axis=1).astype("int64"),
+        "first_mrr": aligned[:, 0] if aligned.shape[1] else np.zeros(len(cohort)),
+        "last_mrr": last.to_numpy(dtype=float),
+    }, index=cohort.index)
+
+
 def _aligned(wide: pd.DataFrame, values: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """Rows shifted so column k is the customer's age k months; NaN once beyond the data."""
     cohort = cohorts(wide)

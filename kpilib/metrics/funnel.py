@@ -57,6 +57,27 @@ def _reached(leads: pd.DataFrame, stage: str, end: pd.Timestamp | None = None) -
     return out
 
 
+def _at_stage(leads: pd.DataFrame, period: ReportPeriod, stage: str, view: str) -> pd.Series:
+    """The leads a stage of :func:`funnel_counts` counts, as a mask over ``leads``."""
+    if view == "cohort":
+        return _in(leads["created_at"], period) & _reached(leads, stage, period.end_date)
+    if view == "flow":
+        inside = _in(leads[STAGES[stage]], period)
+        return inside & (leads["outcome"] == "won").fillna(False).astype(bool) if stage == "won" else inside
+    raise KpiError("view must be 'cohort' or 'flow'")
+
+
+def stage_leads(leads: pd.DataFrame, period: ReportPeriod, stage: str, view: str = "cohort") -> pd.DataFrame:
+    """The leads behind one stage's count in :func:`funnel_counts` (same rule, same view).
+
+    Returns the leads' rows (every column of the table), oldest first, so a page can list who
+    is in a stage; ``len()`` equals the stage's count.
+    """
+    if stage not in STAGES:
+        raise KpiError(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    return leads[_at_stage(leads, period, stage, view)].sort_values(["created_at", "lead_id"], kind="stable")
+
+
 def funnel_counts(leads: pd.DataFrame, period: ReportPeriod, view: str = "cohort") -> pd.DataFrame:
     """Leads at each stage, lead -> MQL -> SQL -> opportunity -> won.
 
@@ -66,14 +87,7 @@ def funnel_counts(leads: pd.DataFrame, period: ReportPeriod, view: str = "cohort
     ``from_lead`` (from the lead stage); both conversions are cohort-meaningful only (in the
     flow view they compare different leads and can exceed 100 %: use :func:`stage_conversions`).
     """
-    if view == "cohort":
-        pool = leads[_in(leads["created_at"], period)]
-        counts = [int(_reached(pool, s, period.end_date).sum()) for s in STAGES]
-    elif view == "flow":
-        counts = [int(_in(leads[col], period).sum()) for s, col in STAGES.items() if s != "won"]
-        counts.append(int((_in(leads["closed_at"], period) & (leads["outcome"] == "won")).sum()))
-    else:
-        raise KpiError("view must be 'cohort' or 'flow'")
+    counts = [int(_at_stage(leads, period, s, view).sum()) for s in STAGES]
     out = pd.DataFrame({"count": counts}, index=pd.Index(list(STAGES), name="stage"))
     prev = out["count"].shift(1)
     out["step_conversion"] = [ratio(c, p) if i else float("nan")

@@ -45,6 +45,22 @@ def _survey(responses: pd.DataFrame, survey: str, period: ReportPeriod | None = 
     return rows
 
 
+def nps_group(scores: pd.Series) -> pd.Series:
+    """``promoter`` (9-10), ``passive`` (7-8) or ``detractor`` (0-6) per score, as :func:`nps_summary`
+    counts them."""
+    s = scores.astype("float64")
+    return pd.Series(np.select([s >= 9, s <= 6], ["promoter", "detractor"], default="passive"),
+                     index=scores.index, name="group")
+
+
+def nps_answers(responses: pd.DataFrame, period: ReportPeriod) -> pd.DataFrame:
+    """The NPS answers of ``period`` (a wave), each with its group: who is behind each count of
+    :func:`period_nps`. Columns: those of the table plus ``group``; lowest score first."""
+    rows = _survey(responses, "nps", period)
+    return (rows.assign(group=nps_group(rows["score"]))
+            .sort_values(["score", "responded_at", "response_id"], kind="stable"))
+
+
 def nps_trend(responses: pd.DataFrame, survey: str = "nps", freq: str = "Q") -> pd.DataFrame:
     """NPS (or eNPS with ``survey="enps"``) per quarter (``freq="Q"``) or month."""
     rows = _survey(responses, survey)

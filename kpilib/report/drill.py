@@ -1,17 +1,23 @@
-"""Who is in a figure: the accounts behind each MRR movement, openable on the page itself.
+"""Who is in a figure: the accounts or leads behind it, openable on the page itself.
 
-Each movement of the period's bridge (new, expansion, reactivation, contraction, churn) becomes
-a ``<details>`` element whose summary is the figure and whose body lists the customer-months
-behind it, so an e-mailed page answers "who?" offline. The lists are plain HTML tables (the
-pack's template makes them searchable, sortable and downloadable); without scripts they still
-open and read. At most :data:`DRILL_ROWS` rows per movement are written, the largest first, so
-a page stays small at any number of customers; the rest are in ``movements.csv``.
+Each figure that counts accounts or leads (each MRR movement, the churned accounts, each cohort,
+each funnel stage, each NPS group) becomes a ``<details>`` element whose summary states the
+figure and whose body lists the rows behind it, so an e-mailed page answers "who?" offline. The
+lists are plain HTML tables (the pack's template makes them searchable, sortable and
+downloadable as CSV); without scripts they still open and read.
+
+**Size limit.** A list holds at most its ``limit`` rows (:data:`DRILL_ROWS`, 1,000; a cohort
+:data:`COHORT_ROWS`, 250), the largest or first by the list's own order, and then says how many
+more there are and where they all are (``movements.csv``, ``customers.csv``, or the source
+table). A page therefore carries at most a few thousand list rows whatever the size of the
+company: about 1 MB of HTML more at the most (docs/performance.md gives the measured sizes).
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -20,21 +26,75 @@ from .format import format_value
 if TYPE_CHECKING:
     from .model import KpiModel
 
-#: rows written per movement list; above it the largest are shown and the page says how many more
+#: rows written per list; above it the first ones are shown and the page says how many more
 DRILL_ROWS = 1000
+#: rows written per cohort (18 cohorts on the churn page)
+COHORT_ROWS = 250
 
 MOVEMENTS = {"new": "New business", "expansion": "Expansion", "reactivation": "Reactivation",
              "contraction": "Contraction", "churn": "Churn"}
 
+CellUnit = Literal["text", "money", "count"]
+
+
+@dataclass(frozen=True)
+class Drill:
+    """One openable list: ``summary`` is the figure in words, ``rows`` the rows behind it, shown
+    in the order given with ``columns`` (key, header, unit). ``total`` is the figure itself,
+    written as ``data-total`` so a reader (or a test) can check the list against it."""
+
+    key: str
+    summary: str
+    rows: pd.DataFrame
+    columns: tuple[tuple[str, str, CellUnit], ...]
+    total: float | None = None
+    where_all: str = ""  # where every row is when the list is cut: "movements.csv", ...
+    limit: int = DRILL_ROWS
+
+
+def _cell(value: object, unit: CellUnit, currency: str, key: str) -> str:
+    if unit == "text":
+        return f"<td>{html.escape('' if pd.isna(value) else str(value))}</td>"
+    css = ' class="kpi-change"' if key == "change" else ""
+    if pd.isna(value):
+        return f"<td{css}></td>"
+    text = format_value(value, "money" if unit == "money" else "count", currency)
+    return f'<td{css} data-value="{float(value)!r}">{html.escape(text)}</td>'  # type: ignore[arg-type]
+
+
+def drill_html(drills: list[Drill], currency: str) -> str:
+    """The lists as ``<details>`` elements in one ``<div class="kpi-drills">``."""
+    parts = []
+    for d in drills:
+        shown = d.rows.head(d.limit)
+        head = "".join(f"<th>{html.escape(header)}</th>" for _, header, _ in d.columns)
+        body = "".join("<tr>" + "".join(_cell(row[k], unit, currency, k) for k, _, unit in d.columns) + "</tr>"
+                       for row in shown.to_dict("records"))
+        table = (f'<table class="kpi-drill-list"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+                 if len(shown) else "")
+        more = ""
+        if len(d.rows) > len(shown):
+            where = f"; all of them are in {html.escape(d.where_all)}" if d.where_all else ""
+            more = f'<p class="kpi-drill-more">The first {len(shown):,} of {len(d.rows):,} are listed{where}.</p>'
+        total = f' data-total="{float(d.total)!r}"' if d.total is not None else ""
+        parts.append(f'<details class="kpi-drill" data-drill="{html.escape(d.key)}"{total}>'
+                     f"<summary>{html.escape(d.summary)}</summary>{table}{more}</details>")
+    return '<div class="kpi-drills">' + "".join(parts) + "</div>"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+# --- revenue: the movements ------------------------------------------------------------------
 
 def movement_accounts(model: KpiModel) -> pd.DataFrame:
     """The customer-months behind the period's movements, largest change first.
 
     Columns: ``customer_id, name, segment, plans`` (active at the period's end, or for a customer
-    no longer paying, those of its last subscriptions), ``cohort`` (first
-    paid month), ``month``, ``tenure`` (months since the cohort month), ``mrr_before``,
-    ``mrr_after``, ``change`` (after - before) and ``movement``. Summed by movement, ``change``
-    gives the bridge's figures."""
+    no longer paying, those of its last subscriptions), ``cohort`` (first paid month), ``month``,
+    ``tenure`` (months since the cohort month), ``mrr_before``, ``mrr_after``, ``change``
+    (after - before) and ``movement``. Summed by movement, ``change`` gives the bridge's figures."""
     from .export import customer_rows, movement_rows
 
     rows = movement_rows(model)
@@ -64,36 +124,133 @@ def last_plans(model: KpiModel) -> pd.Series:
     return last.groupby("customer_id")["plan"].agg(lambda s: " + ".join(sorted(set(s))))
 
 
-_HEADERS = ["Customer", "Name", "Segment", "Plans (current or last)", "Cohort", "Month", "Tenure (months)",
-            "MRR before", "MRR after", "Change"]
+_MOVEMENT_COLUMNS: tuple[tuple[str, str, CellUnit], ...] = (
+    ("customer_id", "Customer", "text"), ("name", "Name", "text"), ("segment", "Segment", "text"),
+    ("plans", "Plans (current or last)", "text"), ("cohort", "Cohort", "text"), ("month", "Month", "text"),
+    ("tenure", "Tenure (months)", "text"), ("mrr_before", "MRR before", "money"),
+    ("mrr_after", "MRR after", "money"), ("change", "Change", "money"))
 
 
-def movement_drilldown_html(accounts: pd.DataFrame, totals: pd.Series, currency: str,
-                            limit: int = DRILL_ROWS) -> str:
-    """One openable list per movement: the summary states the figure and the number of customers,
-    the table lists them (``data-value`` holds each change exactly, ``data-total`` the figure)."""
+def movement_drills(accounts: pd.DataFrame, totals: pd.Series, currency: str,
+                    limit: int = DRILL_ROWS) -> list[Drill]:
+    """One list per movement: the summary states the figure and the number of customers."""
     money = lambda v: format_value(v, "money", currency)  # noqa: E731
-    parts = []
+    drills = []
     for movement, words in MOVEMENTS.items():
         rows = accounts[accounts["movement"] == movement]
         total = float(totals.get(movement, 0.0))
         customers = rows["customer_id"].nunique()
-        summary = (f"{words}: {money(total)} from {customers:,} customer{'s' if customers != 1 else ''}"
-                   if len(rows) else f"{words}: {money(total)}, no customer")
-        shown = rows.head(limit)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                r.customer_id, r.name, r.segment, r.plans, r.cohort, r.month,
-                "" if pd.isna(r.tenure) else r.tenure)) +
-            f'<td data-value="{float(r.mrr_before)!r}">{money(r.mrr_before)}</td>'
-            f'<td data-value="{float(r.mrr_after)!r}">{money(r.mrr_after)}</td>'
-            f'<td class="kpi-change" data-value="{float(r.change)!r}">{money(r.change)}</td></tr>'
-            for r in shown.itertuples())
-        more = (f'<p class="kpi-drill-more">The {len(shown):,} largest of {len(rows):,} are listed; all of them '
-                f"are in movements.csv.</p>" if len(rows) > len(shown) else "")
-        head = "".join(f"<th>{h}</th>" for h in _HEADERS)
-        table = (f'<table class="kpi-drill-list"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-                 if len(rows) else "")
-        parts.append(f'<details class="kpi-drill" data-movement="{movement}" data-total="{total!r}">'
-                     f"<summary>{html.escape(summary)}</summary>{table}{more}</details>")
-    return '<div class="kpi-drills">' + "".join(parts) + "</div>"
+        summary = (f"{words}: {money(total)} from {_count(customers, 'customer')}" if len(rows)
+                   else f"{words}: {money(total)}, no customer")
+        drills.append(Drill(movement, summary, rows, _MOVEMENT_COLUMNS, total, "movements.csv", limit))
+    return drills
+
+
+def movement_drilldown_html(accounts: pd.DataFrame, totals: pd.Series, currency: str,
+                            limit: int = DRILL_ROWS) -> str:
+    """The revenue page's lists, one per movement (see :func:`movement_drills`)."""
+    return drill_html(movement_drills(accounts, totals, currency, limit), currency)
+
+
+# --- churn: the churned accounts and the cohorts ---------------------------------------------
+
+def churned_accounts(model: KpiModel) -> pd.DataFrame:
+    """The customers paying at the period's start and not at its end (the churn rate's numerator),
+    largest MRR lost first: ``customer_id, name, segment, plans, cohort, tenure`` (months from the
+    cohort month to the period's end), ``mrr_before`` (MRR at the start)."""
+    movers = model.movers(None)
+    rows = movers[movers["movement"] == "churn"].copy()
+    rows = rows.join(last_plans(model).rename("plans"), on="customer_id")
+    members = model.cohort_members
+    rows["cohort"] = rows["customer_id"].map(members["cohort"].astype(str))
+    rows["tenure"] = [(model.period.last - pd.Period(c, freq="M")).n if isinstance(c, str) else pd.NA
+                      for c in rows["cohort"]]
+    return rows[["customer_id", "name", "segment", "plans", "cohort", "tenure", "mrr_before"]].reset_index(drop=True)
+
+
+def churned_drill(model: KpiModel) -> Drill:
+    rows = churned_accounts(model)
+    lost = float(rows["mrr_before"].sum())
+    money = format_value(lost, "money", model.base_currency)
+    summary = (f"Churned accounts: {_count(len(rows), 'customer')} paying at the period's start, not at its end "
+               f"({money} of MRR at the start)" if len(rows) else "Churned accounts: none in this period")
+    columns: tuple[tuple[str, str, CellUnit], ...] = (
+        ("customer_id", "Customer", "text"), ("name", "Name", "text"), ("segment", "Segment", "text"),
+        ("plans", "Last plans", "text"), ("cohort", "Cohort", "text"), ("tenure", "Months since cohort", "text"),
+        ("mrr_before", "MRR at the start", "money"))
+    return Drill("churned", summary, rows, columns, float(len(rows)), "movements.csv")
+
+
+def cohort_drills(model: KpiModel, cohorts: pd.PeriodIndex) -> list[Drill]:
+    """One list per cohort of the heatmaps: its customers and the ages they paid at (a customer is
+    in the logo-retention cell of each age listed)."""
+    members = model.cohort_members
+    info = model.data.customers.set_index("customer_id")[["name", "segment"]]
+    columns: tuple[tuple[str, str, CellUnit], ...] = (
+        ("customer_id", "Customer", "text"), ("name", "Name", "text"), ("segment", "Segment", "text"),
+        ("paid_at_ages", "Paying at ages (months)", "text"), ("ages_paid", "Months paid", "count"),
+        ("first_mrr", "MRR at age 0", "money"), ("last_mrr", f"MRR at {model.period.last}", "money"))
+    drills = []
+    for cohort in cohorts:
+        rows = members[members["cohort"] == cohort].join(info).rename_axis("customer_id").reset_index()
+        rows = rows.sort_values(["first_mrr", "customer_id"], ascending=[False, True], kind="stable")
+        paying = int((rows["last_mrr"] > 0).sum())
+        summary = (f"Cohort {cohort}: {_count(len(rows), 'customer')}, {paying:,} paying at {model.period.last}")
+        drills.append(Drill(f"cohort-{cohort}", summary, rows, columns, float(len(rows)), "customers.csv",
+                            COHORT_ROWS))
+    return drills
+
+
+# --- funnel: each stage ----------------------------------------------------------------------
+
+def funnel_drills(model: KpiModel, stage_names: dict[str, str]) -> list[Drill]:
+    """One list per funnel stage (cohort view): the leads created in the period that reached it."""
+    from ..metrics.funnel import STAGES, stage_leads
+
+    leads = model.table("leads")
+    if leads is None:
+        return []
+    columns: tuple[tuple[str, str, CellUnit], ...] = (
+        ("lead_id", "Lead", "text"), ("channel", "Channel", "text"), ("owner", "Sales rep", "text"),
+        ("created", "Created", "text"), ("reached", "Reached the stage", "text"), ("outcome", "Outcome", "text"),
+        ("customer_id", "Customer", "text"))
+    drills = []
+    for stage, column in STAGES.items():
+        rows = stage_leads(leads, model.period, stage)
+        shown = pd.DataFrame({
+            "lead_id": rows["lead_id"], "channel": rows["channel"],
+            "owner": rows["owner"] if "owner" in rows else "",
+            "created": rows["created_at"].dt.date.astype(str),
+            "reached": rows[column].dt.date.astype(str).where(rows[column].notna(), "(a later stage)"),
+            "outcome": rows["outcome"], "customer_id": rows["customer_id"] if "customer_id" in rows else ""})
+        summary = f"{stage_names[stage]}: {_count(len(rows), 'lead')}"
+        drills.append(Drill(f"stage-{stage}", summary, shown, columns, float(len(rows)), "the leads table"))
+    return drills
+
+
+# --- voice: each NPS group -------------------------------------------------------------------
+
+_GROUPS = {"promoter": "Promoters (9-10)", "passive": "Passives (7-8)", "detractor": "Detractors (0-6)"}
+
+
+def nps_drills(model: KpiModel) -> list[Drill]:
+    """One list per NPS group of the wave the page reports: who answered what, and when."""
+    from ..metrics.voice import nps_answers
+
+    wave = model.wave("nps")
+    responses = model.table("survey_responses")
+    if wave is None or responses is None:
+        return []
+    answers = nps_answers(responses, wave)
+    info = model.data.customers.set_index("customer_id")[["name", "segment"]]
+    answers = answers.join(info, on="respondent_id").assign(
+        answered=answers["responded_at"].dt.date.astype(str))
+    columns: tuple[tuple[str, str, CellUnit], ...] = (
+        ("respondent_id", "Customer", "text"), ("name", "Name", "text"), ("segment", "Segment", "text"),
+        ("score", "Score", "count"), ("answered", "Answered on", "text"), ("comment", "Comment", "text"))
+    drills = []
+    for group, words in _GROUPS.items():
+        rows = answers[answers["group"] == group]
+        drills.append(Drill(f"nps-{group}", f"{words}: {_count(len(rows), 'answer')} in the {wave.title} wave",
+                            rows, columns, float(len(rows)), "the survey_responses table"))
+    return drills

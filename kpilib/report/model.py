@@ -339,6 +339,13 @@ class KpiModel:
         return matrix
 
     @cached_property
+    def cohort_members(self) -> pd.DataFrame:
+        """Per paying customer: cohort and the ages it paid at (:func:`~kpilib.metrics.cohorts.cohort_members`)."""
+        from ..metrics.cohorts import cohort_members
+
+        return cohort_members(self.wide)
+
+    @cached_property
     def lifetimes(self) -> pd.DataFrame:
         from ..metrics.cohorts import customer_lifetimes
 

@@ -160,6 +160,38 @@ def movement_drilldown(model: KpiModel) -> HTML:
     return HTML(movement_drilldown_html(movement_accounts(model), model.revenue, model.base_currency))
 
 
+def churn_drilldown(model: KpiModel) -> HTML:
+    """Every churned account of the period, openable (the churn rate's numerator)."""
+    from .drill import churned_drill, drill_html
+
+    return HTML(drill_html([churned_drill(model)], model.base_currency))
+
+
+def cohort_drilldown(model: KpiModel) -> HTML:
+    """Each cohort of the heatmaps, openable to its customers and the ages they paid at."""
+    from .drill import cohort_drills, drill_html
+
+    shown = pd.PeriodIndex(model.cohort_matrix("logo").index, freq="M")
+    return HTML(drill_html(cohort_drills(model, shown[::-1]), model.base_currency))
+
+
+def funnel_drilldown(model: KpiModel) -> HTML:
+    """Each funnel stage (cohort view), openable to its leads; a note when there are no leads."""
+    from .drill import drill_html, funnel_drills
+
+    drills = funnel_drills(model, STAGE_NAMES)
+    return HTML(drill_html(drills, model.base_currency)) if drills else note("No leads table: no stage to open.")
+
+
+def nps_drilldown(model: KpiModel) -> HTML:
+    """Promoters, passives and detractors of the reported wave, each openable to the answers."""
+    from .drill import drill_html, nps_drills
+
+    drills = nps_drills(model)
+    return HTML(drill_html(drills, model.base_currency)) if drills else \
+        note("No NPS wave has closed by the period's end: no answers to open.")
+
+
 def bridge_trend(model: KpiModel) -> pd.DataFrame:
     """The revenue page's bridge by month, quarter or year: MRR, the movements (and the FX impact
     with dated rates), net new MRR, the unexplained remainder (must be 0), customers and ARPA."""
