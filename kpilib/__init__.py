@@ -43,11 +43,14 @@ from .report import titles as titles
 from .report.format import format_change, format_money, format_value
 from .report.display import Tile, note_html, show_table, tiles_html
 from .report.context import context_html, missing_tables_html, period_coverage
-from .report.overview import headline_kpis, kpi_table, kpi_tiles, trend_title
-from .report.pages import (STAGE_NAMES, bookings_table, bridge_caption, bridge_trend, churn_basis_table,
-                     churn_drilldown, churn_model_table, cohort_drilldown, funnel_drilldown, funnel_notes,
-                     funnel_rates_table, interval_churn_table, missing_note, movement_drilldown, note, nps_drilldown,
-                     table, tiles, unit_economics_note, unit_economics_table, voice_note, voice_trend, web_table)
+from .report.overview import headline_kpis, kpi_table, kpi_tiles
+from .report.titles import trend_title
+from .report.pages import (STAGE_NAMES, bookings_table, bridge_caption, bridge_trend, caption, changes_table,
+                     channel_table, churn_basis_table, churn_drilldown, churn_model_table, churned_table,
+                     cohort_drilldown, comments_table, costs_table, engagement_table, funnel_drilldown, funnel_notes,
+                     funnel_rates_table, funnel_table, interval_churn_table, missing_note, movement_drilldown, note,
+                     nps_drilldown, nps_segment_table, rep_table, stage_table, table, tiles, unit_economics_note,
+                     unit_economics_table, voice_note, voice_trend, web_table)
 from .report.pages import header as page_header
 from .report.pages import headline as page_headline
 # charts: matplotlib and seaborn load on first use (the runner and the model never need them)
@@ -82,12 +85,14 @@ __all__ = [
     "titles", "format_change", "format_money", "format_value", "Tile", "note_html", "show_table", "tiles_html",
     "context_html", "missing_tables_html", "period_coverage",
     "headline_kpis", "kpi_table", "kpi_tiles", "trend_title",
-    "STAGE_NAMES", "bookings_table", "bridge_caption", "bridge_trend", "churn_basis_table", "churn_model_table", "funnel_notes",
-    "funnel_rates_table", "interval_churn_table", "missing_note", "movement_drilldown", "note",
-    "churn_drilldown", "cohort_drilldown", "funnel_drilldown", "nps_drilldown", "table", "tiles",
-    "unit_economics_note",
+    "STAGE_NAMES", "bookings_table", "bridge_caption", "bridge_trend", "caption", "changes_table", "channel_table",
+    "churn_basis_table", "churn_drilldown", "churn_model_table", "churned_table", "cohort_drilldown",
+    "comments_table", "costs_table", "engagement_table", "funnel_drilldown", "funnel_notes", "funnel_rates_table",
+    "funnel_table", "interval_churn_table", "missing_note", "movement_drilldown", "note", "nps_drilldown",
+    "nps_segment_table", "rep_table", "stage_table", "table", "tiles", "unit_economics_note",
     "unit_economics_table", "voice_note", "voice_trend", "web_table", "page_header", "page_headline",
     "cohort_heatmap", "money_axis", "movement_bars", "pct_axis", "short_money", "use_house_style", "waterfall",
+    "chart",
     # runner
     "NOTEBOOKS", "build_report",
 ]
@@ -103,4 +108,8 @@ def __getattr__(name: str):
         from .report import plotting
 
         return getattr(plotting, name)
+    if name == "chart":  # every chart of the pages, by name (kpilib.report.charts)
+        from .report.charts import chart
+
+        return chart
     raise AttributeError(f"module 'kpilib' has no attribute {name!r}")

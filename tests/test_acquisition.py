@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from kpilib import acquisition_costs, ltv, marketing_contribution, new_customers, parse_period, unit_economics
-from kpilib.metrics.acquisition import channel_return, ltv_cac_status
+from kpilib.metrics.acquisition import channel_return
+from kpilib.report.registry import KPIS
 
 JAN = parse_period("2024-01")
 
@@ -78,7 +79,13 @@ def test_zero_churn_makes_ltv_undefined():
 
 @pytest.mark.parametrize(("x", "status"), [(3.0, "ok"), (2.99, "bad"), (float("nan"), "none")])
 def test_ltv_cac_flag(x, status):
-    assert ltv_cac_status(x) == status
+    assert KPIS["ltv_cac"].health(x, None).status == status
+
+
+@pytest.mark.parametrize(("rate", "status"), [(0.015, "ok"), (0.02, "ok"), (0.03, "warn"), (0.05, "warn"),
+                                              (0.06, "bad"), (float("nan"), "none")])
+def test_churn_band(rate, status):
+    assert KPIS["customer_churn_monthly"].health(rate, None).status == status
 
 
 def test_marketing_contribution_and_return(customers, spend):

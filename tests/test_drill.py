@@ -9,8 +9,15 @@ import pytest
 
 from kpilib import KpiModel, load_dataset
 from kpilib.metrics.funnel import funnel_counts
-from kpilib.report.drill import (MOVEMENTS, churned_accounts, cohort_drills, funnel_drills, movement_accounts,
-                                 movement_drilldown_html, nps_drills)
+from kpilib.report.drill import (
+    MOVEMENTS,
+    churned_accounts,
+    cohort_drills,
+    funnel_drills,
+    movement_accounts,
+    movement_drilldown_html,
+    nps_drills,
+)
 from kpilib.report.pages import STAGE_NAMES
 
 

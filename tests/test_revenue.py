@@ -11,8 +11,6 @@ import pytest
 from kpilib import PeriodError, customer_mrr, mrr_movements, parse_period
 from kpilib.metrics.mrr import movement_counts
 from kpilib.metrics.revenue import (
-    GROWTH_TARGET,
-    churn_status,
     contract_values,
     monthly_equivalent,
     monthly_revenue,
@@ -58,7 +56,6 @@ def test_month(monthly):
     assert dec["arpa"] == pytest.approx(280 / 3)
     assert dec["mrr_growth"] == pytest.approx(-70 / 350)
     assert dec["mrr_cmgr"] == pytest.approx(-70 / 350)
-    assert dec["growth_target_met"] == 0.0
     assert dec["quick_ratio"] == pytest.approx((50 + 80) / 200)
     assert dec["customer_churn_rate"] == pytest.approx(1 / 3)
     assert dec["gross_mrr_churn"] == pytest.approx(200 / 350)
@@ -78,7 +75,6 @@ def test_quarter_sums_flows_and_takes_stocks_at_the_ends(monthly):
     assert q4["asp_new"] == pytest.approx(350 / 3)
     assert q4["mrr_growth"] == pytest.approx(220 / 60)
     assert q4["mrr_cmgr"] == pytest.approx((280 / 60) ** (1 / 3) - 1)
-    assert q4["growth_target_met"] == 1.0
     assert q4["quick_ratio"] == pytest.approx(480 / 260)
     # churned customers over the quarter / customers at its start: b was won inside Q4
     assert q4["customer_churn_rate"] == pytest.approx(2 / 1)
@@ -115,7 +111,7 @@ def test_undefined_values_are_missing_never_inf(monthly):
         assert math.isnan(aug[key]), key
     assert aug["customer_churn_rate"] == 0.0 and aug["gross_mrr_churn"] == 0.0
     jun = period_revenue(monthly, "2024-06")  # nobody pays at all
-    for key in ["arpa", "asp_new", "mrr_growth", "mrr_cmgr", "growth_target_met", "quick_ratio",
+    for key in ["arpa", "asp_new", "mrr_growth", "mrr_cmgr", "quick_ratio",
                 "customer_churn_rate", "gross_mrr_churn", "net_mrr_churn"]:
         assert math.isnan(jun[key]), key
     trend = revenue_trend(monthly, "month")
@@ -125,7 +121,7 @@ def test_undefined_values_are_missing_never_inf(monthly):
 def test_quick_ratio_with_losses_only_is_zero(monthly):
     apr = period_revenue(monthly, "2024-04")  # d's quarter ends Apr 1: churn 80, no gains
     assert apr["churn"] == -80 and apr["quick_ratio"] == 0.0
-    assert apr["mrr_cmgr"] == -1.0 and apr["growth_target_met"] == 0.0
+    assert apr["mrr_cmgr"] == -1.0
 
 
 def test_trend_by_quarter_matches_period(monthly):
@@ -273,25 +269,10 @@ def test_ratio_rules():
     assert math.isnan(ratio(None, 2)) and ratio(1, 4) == 0.25 and ratio(0, 4) == 0.0
 
 
-@pytest.mark.parametrize(("rate", "months", "status"), [
-    (0.015, 1, "ok"), (0.03, 1, "warn"), (0.06, 1, "bad"), (float("nan"), 1, "none"),
-    (1 - 0.99 ** 3, 3, "ok"), (1 - 0.94 ** 3, 3, "bad")])
-def test_churn_health(rate, months, status):
-    assert churn_status(rate, months) == status
-
-
 def test_monthly_equivalent():
     assert monthly_equivalent(1 - 0.9 ** 12, 12) == pytest.approx(0.1)
-    assert math.isnan(monthly_equivalent(1.0, 3))
-
-
-def test_growth_target_is_fifteen_percent_a_month():
-    assert GROWTH_TARGET == 0.15
-    df = subs(("a", "2024-01-01", None, 100, "month"), ("b", "2024-02-01", None, 15, "month"),
-              ("c", "2024-03-01", None, 17, "month"))
-    monthly = monthly_revenue(df, None, "2024-01", "2024-03")
-    assert period_revenue(monthly, "2024-02")["growth_target_met"] == 1.0  # exactly +15 %
-    assert period_revenue(monthly, "2024-03")["growth_target_met"] == 0.0  # 17 / 115 < 15 %
+    assert monthly_equivalent(1.0, 3) == 1.0  # everyone lost: 100 % a month, not undefined
+    assert math.isnan(monthly_equivalent(float("nan"), 3))
 
 
 def test_the_bridge_adds_up_every_month_and_says_so(monthly):

@@ -126,12 +126,6 @@ def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: fl
                         columns=["metric", "value", "unit", "note"]).set_index("metric")
 
 
-def ltv_cac_status(x: float) -> str:
-    if not np.isfinite(x):
-        return "none"
-    return "ok" if x >= LTV_CAC_TARGET else "bad"
-
-
 def marketing_contribution(mrr: pd.Series, customers: pd.DataFrame,
                            channels: frozenset[str] = MARKETING_CHANNELS) -> pd.Series:
     """Share of MRR from marketing-sourced customers (``mrr``: customer_id -> MRR now)."""

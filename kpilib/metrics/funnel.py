@@ -239,3 +239,35 @@ def funnel_trend(leads: pd.DataFrame, web: pd.DataFrame | None, months: pd.Perio
                        bounce_rate=w["bounce_rate"])
         rows[m] = row
     return pd.DataFrame(rows).T.rename_axis("month")
+
+
+def funnel_rates(leads: pd.DataFrame, web: pd.DataFrame | None, activities: pd.DataFrame | None,
+                 period: ReportPeriod) -> pd.Series:
+    """The funnel page's conversion and activity figures for one period.
+
+    ``visitor_to_lead`` = leads created / unique visitors (NaN without web traffic);
+    ``lead_to_sql``, ``lead_to_customer``: of the leads created in the period, the share that
+    reached SQL / won by its end (cohort view); ``win_rate`` (:func:`win_rate`); ``trials``,
+    ``activation_rate``, ``trial_to_paid`` (:func:`trial_metrics`); ``demos_booked`` and
+    ``demo_conversion`` = demos held / demos booked, both from ``sales_activities`` in the period
+    (like with like; NaN without the table); ``asp_won`` = mean ``amount`` of the deals closed won in
+    the period (the deal's ACV).
+    """
+    cohort = funnel_counts(leads, period, "cohort")
+    trials = trial_metrics(leads, period)
+    visitors = web_summary(web, period).iloc[0]["unique_visitors"] if web is not None else float("nan")
+    if activities is not None:
+        inside = _in(activities["date"], period)
+        booked = float(activities.loc[inside, "demos_booked"].sum())
+        held = float(activities.loc[inside, "demos_held"].sum())
+    else:
+        booked = held = float("nan")
+    won = leads[_in(leads["closed_at"], period) & (leads["outcome"] == "won")]
+    return pd.Series({
+        "visitor_to_lead": ratio(cohort.loc["lead", "count"], visitors),
+        "lead_to_sql": cohort.loc["sql", "from_lead"], "lead_to_customer": cohort.loc["won", "from_lead"],
+        "win_rate": win_rate(leads, period), "trials": trials["trials"],
+        "activation_rate": trials["activation_rate"], "trial_to_paid": trials["trial_to_paid"],
+        "demos_booked": booked, "demo_conversion": ratio(held, booked),
+        "asp_won": float(won["amount"].mean()) if len(won) else float("nan"),
+    }, dtype="float64")

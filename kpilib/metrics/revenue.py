@@ -38,7 +38,6 @@ from .mrr import (
 PeriodLike: TypeAlias = ReportPeriod | str | pd.PeriodIndex | tuple
 
 #: Glossary health thresholds.
-GROWTH_TARGET = 0.15  # early-stage MRR growth per month
 CHURN_BAND = (0.02, 0.05)  # monthly customer churn: <= 2 % healthy, > 5 % unhealthy
 RULE_OF_40 = 0.40
 
@@ -125,8 +124,8 @@ def revenue_summary(movements: pd.DataFrame, counts: pd.DataFrame | None, period
         - ``asp_new`` = new MRR / new customers;
         - ``mrr_growth`` = (MRR - opening MRR) / opening MRR over the whole period;
         - ``mrr_cmgr`` = (MRR / opening MRR) ** (1 / months) - 1, the compounded monthly
-          growth (equals ``mrr_growth`` for a month); ``growth_target_met`` = 1.0 when
-          it reaches ``GROWTH_TARGET`` (15 %/month), 0.0 when not;
+          growth (equals ``mrr_growth`` for a month; its health target depends on the company's
+          stage: :func:`kpilib.report.registry.growth_target`);
         - ``quick_ratio`` = (new + expansion + reactivation) / |churn + contraction|;
         - ``customer_churn_rate`` = churned customers / customers at the period start;
         - ``gross_mrr_churn`` = -(churn + contraction) / opening MRR (a loss is positive);
@@ -169,7 +168,6 @@ def revenue_summary(movements: pd.DataFrame, counts: pd.DataFrame | None, period
         "asp_new": ratio(flows["new"], flows["new_customers"]),
         "mrr_growth": growth,
         "mrr_cmgr": cmgr,
-        "growth_target_met": float(cmgr >= GROWTH_TARGET) if np.isfinite(cmgr) else float("nan"),
         "quick_ratio": ratio(gained, -lost),
         "customer_churn_rate": ratio(flows["churned_customers"], opening_customers),
         "gross_mrr_churn": ratio(-lost, opening),
@@ -354,19 +352,12 @@ def rule_of_40(financials: pd.DataFrame, period: PeriodLike) -> pd.Series:
 
 
 def monthly_equivalent(rate: float, months: int) -> float:
-    """The constant monthly rate that compounds to ``rate`` over ``months`` (NaN if rate >= 1)."""
-    if not np.isfinite(rate) or rate >= 1:
+    """The constant monthly rate that compounds to ``rate`` over ``months``: 1 - (1 - rate) ** (1 / months).
+
+    Losing everyone (rate 1) is 100 % a month; NaN when the rate is undefined or above 1."""
+    if not np.isfinite(rate) or rate > 1:
         return float("nan")
     return 1 - (1 - rate) ** (1 / months)
-
-
-def churn_status(rate: float, months: int = 1) -> str:
-    """Health of a customer churn rate over ``months`` against the 2-5 %/month band:
-    ``ok`` (<= 2 %), ``warn`` (<= 5 %), ``bad``, or ``none`` when undefined."""
-    rate = monthly_equivalent(rate, months)
-    if not np.isfinite(rate):
-        return "none"
-    return "ok" if rate <= CHURN_BAND[0] else ("warn" if rate <= CHURN_BAND[1] else "bad")
 
 
 GROUP_FLOWS = ["new", "expansion", "reactivation", "contraction", "churn", "moved_in", "moved_out"]

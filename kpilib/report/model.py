@@ -40,6 +40,7 @@ from ..metrics.voice import period_nps, survey_wave
 from ..periods import ReportPeriod, parse_period
 
 HISTORY_MONTHS = 36  # months of movements kept before the period for trends and comparisons
+ENGAGEMENT_HORIZON = 3  # months after an account-month in which churn counts against its engagement band
 
 
 class KpiModel:
@@ -257,6 +258,28 @@ class KpiModel:
         if web is None or web.empty:
             return None
         return web_summary(web, self.period).iloc[0]
+
+    @cached_property
+    def funnel_rates(self) -> pd.Series | None:
+        """The funnel page's rates (:func:`~kpilib.metrics.funnel.funnel_rates`); None without leads."""
+        from ..metrics.funnel import funnel_rates
+
+        leads = self.table("leads")
+        if leads is None:
+            return None
+        return funnel_rates(leads, self.table("web_traffic"), self.table("sales_activities"), self.period)
+
+    @cached_property
+    def engagement(self) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:
+        """Engagement scores per account-month, churn by engagement band within
+        :data:`ENGAGEMENT_HORIZON` months, and that horizon; None without product usage."""
+        from ..metrics.voice import churn_by_engagement, engagement_scores
+
+        usage = self.table("product_usage")
+        if usage is None:
+            return None
+        scores = engagement_scores(usage)
+        return scores, churn_by_engagement(scores, self.wide, horizon=ENGAGEMENT_HORIZON), ENGAGEMENT_HORIZON
 
     def wave(self, survey: str = "nps") -> ReportPeriod | None:
         """The survey wave this pack reports (the latest closed by the period's end)."""

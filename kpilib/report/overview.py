@@ -120,14 +120,3 @@ def kpi_table(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -
     }).set_index("KPI")
 
 
-def trend_title(values: pd.Series, label: str, currency: str = "USD") -> str:
-    """A chart title stating the finding, e.g. ``MRR grew 38% over 24 months to $612k``."""
-    v = values.dropna()
-    if len(v) < 2 or v.iloc[0] == 0:
-        return f"{label} over time"
-    change = v.iloc[-1] / v.iloc[0] - 1
-    verb = "grew" if change >= 0 else "fell"
-    return (f"{label} {verb} {abs(change) * 100:.0f}% over {len(v) - 1} months "
-            f"to {format_value(v.iloc[-1], 'money_short', currency)}")
-
-

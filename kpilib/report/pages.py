@@ -73,6 +73,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "from_lead": ("From lead", "pct"), "flow": ("Flow: events in the period", "count"),
     "cohort": ("Cohort: leads created in the period", "count"),
     "starting_customers": ("Customers at the start", "count"), "lost_customers": ("Lost", "count"),
+    "lead": ("Leads", "count"), "mql": ("MQLs", "count"), "sql": ("SQLs", "count"),
+    "opportunity": ("Opportunities", "count"), "value": ("Value", "text"), "why undefined": ("Why undefined", "text"),
+    "leads_created": ("Leads created", "count"), "ces": ("Customer effort", "ratio"),
 }
 
 
@@ -122,13 +125,19 @@ def headline(model: KpiModel) -> pd.DataFrame:
     return model.memo["headline"]
 
 
-def table(frame: pd.DataFrame, model: KpiModel, table_id: str, *, caption: str | None = None,
-          hide_index: bool = False, units: dict[str, str] | None = None):
-    """A table with worded headers and formats from each column's unit (:data:`COLUMNS`).
+def table(frame: pd.DataFrame | None, model: KpiModel, table_id: str, *, caption: str | None = None,
+          hide_index: bool = False, units: dict[str, str] | None = None,
+          missing: str | None = None):
+    """A table with worded headers and formats from each column's unit (:data:`COLUMNS`); for
+    ``None`` (the period lacks the data), the ``missing`` note instead (nothing when the page
+    already says why, e.g. in the chart's place).
 
     ``units`` overrides or adds units for columns not in :data:`COLUMNS`. Money is formatted
     in the model's base currency; missing values read "–".
     """
+    if frame is None:
+        missing = missing or MISSING.get(table_id)
+        return note(missing) if missing else HTML("")
     units = {c: COLUMNS[c][1] for c in frame.columns if c in COLUMNS} | dict(units or {})
     currency = model.base_currency
     formats = {}
@@ -145,6 +154,16 @@ def table(frame: pd.DataFrame, model: KpiModel, table_id: str, *, caption: str |
     if index_name in COLUMNS:
         shown = shown.rename_axis(COLUMNS[index_name][0])
     return show_table(shown, formats, table_id=table_id, caption=caption, hide_index=hide_index)
+
+
+#: What a table's place says when the period lacks its data (tables whose chart says it already: none).
+MISSING = {
+    "churned": "No account churned in this period.",
+    "reps": "No leads table: no sales rep to rank.",
+    "enps": "No employee survey wave has closed by the period's end.",
+    "nps_trend": "",
+    "comments": "",
+}
 
 
 def note(text: str) -> HTML:
@@ -245,13 +264,14 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
     return pd.DataFrame({model.period.title: rows})
 
 
-def churn_model_table(model: KpiModel) -> pd.DataFrame:
-    """The sBG model's parameters and what they imply, in words and formatted numbers."""
+def churn_model_table(model: KpiModel) -> pd.DataFrame | None:
+    """The sBG model's parameters and what they imply, in words and formatted numbers (None when
+    there is no model: the chart above says why)."""
     from ..metrics.sbg import sbg_verdict
 
     cm = model.churn_model
     if cm is None:
-        return pd.DataFrame({"value": {}})
+        return None
     fit, cur, d = cm["fit"], model.base_currency, cm["monthly_discount"]
     margin_source = "from financials" if cm["margin_from_financials"] else "default: no financials table"
     rows = {
@@ -271,50 +291,136 @@ def churn_model_table(model: KpiModel) -> pd.DataFrame:
     return pd.DataFrame({"value": rows})
 
 
-def funnel_rates_table(model: KpiModel) -> pd.DataFrame:
-    """Conversion and activity figures of the funnel page (all company-wide), formatted.
-
-    Without a leads table there is no funnel: the page says so instead of calling this."""
-    from ..metrics.funnel import funnel_counts, trial_metrics, web_summary, win_rate
-    from ..metrics.revenue import ratio
-
-    p, leads = model.period, model.table("leads")
-    if leads is None:
-        raise KpiError("the funnel rates need a leads table with rows in the data")
-    web, activities = model.table("web_traffic"), model.table("sales_activities")
-    cohort = funnel_counts(leads, p, "cohort")
-    trials = trial_metrics(leads, p)
-    visitors = web_summary(web, p).iloc[0]["unique_visitors"] if web is not None else float("nan")
-    in_period = activities["date"].between(p.start_date, p.end_date) if activities is not None else None
-    booked = activities.loc[in_period, "demos_booked"].sum() if activities is not None else float("nan")
-    held = activities.loc[in_period, "demos_held"].sum() if activities is not None else float("nan")
-    won = leads[leads["closed_at"].between(p.start_date, p.end_date) & (leads["outcome"] == "won")]
+def funnel_rates_table(model: KpiModel) -> pd.DataFrame | None:
+    """Conversion and activity figures of the funnel page (:func:`~kpilib.metrics.funnel.funnel_rates`),
+    worded and formatted; None without a leads table."""
+    rates = model.funnel_rates
+    if rates is None:
+        return None
     pct = lambda v: format_value(v, "pct")  # noqa: E731
     rows = {
-        "Visitor -> lead (leads created / unique visitors)": pct(ratio(cohort.loc["lead", "count"], visitors)),
-        "Lead -> SQL (leads created in the period that reached SQL)": pct(cohort.loc["sql", "from_lead"]),
-        "Lead -> customer (same leads, won so far)": pct(cohort.loc["won", "from_lead"]),
-        "Win rate (won / deals closed in the period)": pct(win_rate(leads, p)),
-        "Trials started": format_value(trials["trials"], "count"),
-        "Activation rate (activated / trials)": pct(trials["activation_rate"]),
-        "Trial -> paid": pct(trials["trial_to_paid"]),
-        "Demos booked": format_value(booked, "count"),
-        "Demos held / demos booked": pct(ratio(held, booked)),
-        "ASP of deals won (ACV)": format_value(won["amount"].mean() if len(won) else float("nan"), "money",
-                                               model.base_currency),
+        "Visitor -> lead (leads created / unique visitors)": pct(rates["visitor_to_lead"]),
+        "Lead -> SQL (leads created in the period that reached SQL)": pct(rates["lead_to_sql"]),
+        "Lead -> customer (same leads, won so far)": pct(rates["lead_to_customer"]),
+        "Win rate (won / deals closed in the period)": pct(rates["win_rate"]),
+        "Trials started": format_value(rates["trials"], "count"),
+        "Activation rate (activated / trials)": pct(rates["activation_rate"]),
+        "Trial -> paid": pct(rates["trial_to_paid"]),
+        "Demos booked": format_value(rates["demos_booked"], "count"),
+        "Demos held / demos booked": pct(rates["demo_conversion"]),
+        "ASP of deals won (ACV)": format_value(rates["asp_won"], "money", model.base_currency),
     }
-    return pd.DataFrame({p.title: rows})
+    return pd.DataFrame({model.period.title: rows})
+
+
+def funnel_table(model: KpiModel) -> pd.DataFrame | None:
+    """Leads at each stage in both views, with the conversions of the cohort view."""
+    from ..metrics.funnel import funnel_counts
+
+    leads = model.table("leads")
+    if leads is None:
+        return None
+    cohort, flow = funnel_counts(leads, model.period, "cohort"), funnel_counts(leads, model.period, "flow")
+    return (cohort.assign(flow=flow["count"]).rename(columns={"count": "cohort"})
+            .rename(index=STAGE_NAMES))
+
+
+def channel_table(model: KpiModel) -> pd.DataFrame | None:
+    """The funnel per acquisition channel (:func:`~kpilib.metrics.funnel.channel_funnel`)."""
+    from ..metrics.funnel import channel_funnel
+
+    leads = model.table("leads")
+    return None if leads is None else channel_funnel(leads, model.table("web_traffic"), model.period)
+
+
+def stage_table(model: KpiModel) -> pd.DataFrame | None:
+    """Days spent in each stage by the period's leads (:func:`~kpilib.metrics.funnel.stage_durations`)."""
+    from ..metrics.funnel import stage_durations
+
+    leads = model.table("leads")
+    return None if leads is None else stage_durations(leads, model.period).rename(index=_STAGE_STEPS)
+
+
+def rep_table(model: KpiModel) -> pd.DataFrame | None:
+    """The sales reps' leaderboard (:func:`~kpilib.metrics.funnel.rep_leaderboard`)."""
+    from ..metrics.funnel import rep_leaderboard
+
+    leads = model.table("leads")
+    return None if leads is None else rep_leaderboard(leads, model.table("sales_activities"), model.period)
+
+
+def changes_table(model: KpiModel, n: int = 8) -> pd.DataFrame:
+    """The ``n`` accounts whose MRR moved most over the period (the overview's "what changed")."""
+    return model.movers(n).set_index("customer_id")
+
+
+def churned_table(model: KpiModel, n: int = 10) -> pd.DataFrame | None:
+    """The ``n`` largest accounts lost in the period (MRR at its start), or None when none churned."""
+    movers = model.movers(None)
+    churned = movers[movers["movement"] == "churn"].head(n)
+    return None if churned.empty else churned.set_index("customer_id")[["name", "segment", "mrr_before"]]
+
+
+def costs_table(model: KpiModel) -> pd.DataFrame | None:
+    """Spend, CAC, CPL and CPA per channel and for all channels (None with the reason on the page)."""
+    return model.acquisition_costs[0]
+
+
+def nps_segment_table(model: KpiModel) -> pd.DataFrame | None:
+    """NPS per segment in the reported wave."""
+    from ..metrics.voice import nps_by
+
+    wave = model.wave("nps")
+    if wave is None:
+        return None
+    return nps_by(model.data.tables["survey_responses"], model.data.customers, wave, "segment")
+
+
+def comments_table(model: KpiModel, n: int = 5) -> pd.DataFrame | None:
+    """The latest commented answers of promoters and detractors in the reported wave, as written."""
+    from ..metrics.voice import notable_comments
+
+    wave = model.wave("nps")
+    if wave is None:
+        return None
+    comments = notable_comments(model.data.tables["survey_responses"], wave, n=n)
+    return comments.assign(responded_at=comments["responded_at"].dt.date.astype(str),
+                           group=comments["group"].str.capitalize())
+
+
+def engagement_table(model: KpiModel) -> pd.DataFrame | None:
+    """Churn within the engagement horizon by band (low, medium, high)."""
+    found = model.engagement
+    return None if found is None else found[1].rename(index=str.capitalize)
+
+
+def caption(model: KpiModel, name: str) -> str:
+    """A table's caption, from the figures it shows (so it names the right wave or horizon)."""
+    wave = model.wave("nps")
+    if name == "nps_segment":
+        return f"NPS by segment, {wave.title} wave" if wave is not None else "NPS by segment"
+    if name == "segment_retention":
+        return "Logo retention by segment, cohorts weighted by their size"
+    if name == "nps_trend":
+        return "NPS by wave"
+    if name == "enps":
+        return "eNPS by wave (company-wide)"
+    raise KpiError(f"no caption named {name!r}")
 
 
 #: Funnel stages as readers name them.
 STAGE_NAMES = {"lead": "Lead", "mql": "MQL", "sql": "SQL", "opportunity": "Opportunity", "won": "Won"}
+_STAGE_STEPS = {f"{a} -> {b}": f"{STAGE_NAMES[a]} -> {STAGE_NAMES[b]}"
+                for a, b in zip(list(STAGE_NAMES)[:-1], list(STAGE_NAMES)[1:])}
 
 
-def web_table(model: KpiModel) -> pd.DataFrame:
-    """Web traffic per channel with the total row, for the funnel page."""
+def web_table(model: KpiModel) -> pd.DataFrame | None:
+    """Web traffic per channel with the total row, for the funnel page; None without web traffic."""
     from ..metrics.funnel import web_summary
 
     web = model.table("web_traffic")
+    if web is None:
+        return None
     by_channel = web_summary(web, model.period, by_channel=True).sort_values("bounce_rate")
     return pd.concat([by_channel, web_summary(web, model.period).rename(index={"total": "All channels"})])
 

@@ -12,12 +12,14 @@ registry: adding a KPI means one spec here and, if new, one function in the metr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from ..data.currency import rates_at
+from ..metrics.acquisition import LTV_CAC_TARGET
+from ..metrics.funnel import BOUNCE_THRESHOLD
 from ..metrics.revenue import CHURN_BAND, RULE_OF_40
 
 if TYPE_CHECKING:
@@ -44,7 +46,6 @@ class KpiSpec:
     label: str
     unit: Unit
     page: str
-    anchor: str
     definition: str
     meaning: dict[str, str]
     compute: Callable[[KpiModel], float]
@@ -55,6 +56,12 @@ class KpiSpec:
     source: str = ""
     #: for a company-wide KPI: when the data tie it to accounts after all (e.g. leads with a segment)
     segment_ready: Callable[[KpiModel], bool] | None = None
+    target: str = "-"  # the health target in a few words, for the glossary table (from the same constant)
+
+    @property
+    def anchor(self) -> str:
+        """Its id in docs/metrics.md and the pack's glossary page."""
+        return f"kpi-{self.key.replace('_', '-')}"
 
 
 # --- health rules -------------------------------------------------------------------------
@@ -62,9 +69,10 @@ class KpiSpec:
 #: MRR growth targets per month by ARR band (upper bound in USD, target, source).
 GROWTH_BANDS: tuple[tuple[float, float, str], ...] = (
     (1e6, 0.15, "early stage (ARR under $1M): 15 %/month, the glossaries' target"),
-    (1e7, 3 ** (1 / 12) - 1, "ARR $1M-$10M: tripling a year (9.6 %/month), T2D3, Battery Ventures 2015"),
+    (1e7, 3 ** (1 / 12) - 1, "ARR $1M-$10M: tripling a year (9.6 %/month), after T2D3 (Battery Ventures, "
+     "2015; the $1M/$10M breaks are the kit's)"),
     (float("inf"), 2 ** (1 / 12) - 1,
-     "ARR $10M and above: doubling a year (5.9 %/month), T2D3, Battery Ventures 2015"),
+     "ARR $10M and above: doubling a year (5.9 %/month), after T2D3 (Battery Ventures, 2015)"),
 )
 
 
@@ -117,10 +125,10 @@ def _at_least(target: float, text: str, below: Status = "bad") -> Callable[[floa
 
 
 def _bounce_health(value: float, model: KpiModel) -> Verdict:
-    text = "healthy below 50 % (the glossaries' target)"
+    text = f"healthy below {BOUNCE_THRESHOLD * 100:g} % (the glossaries' target)"
     if not np.isfinite(value):
         return Verdict("none", text)
-    return Verdict("ok" if value < 0.5 else "bad", text)
+    return Verdict("ok" if value < BOUNCE_THRESHOLD else "bad", text)
 
 
 # --- the registry ----------------------------------------------------------------------------
@@ -135,7 +143,8 @@ _COMPANY = "company-wide by nature: not attributed to segments"
 
 def _voice_meaning() -> dict[str, str]:
     return {"month": "the latest quarterly survey wave closed by the month's end",
-            "quarter": "the quarter's survey wave", "year": "every answer of the year"}
+            "quarter": "the latest quarterly survey wave closed by the quarter's end (its own, once answered)",
+            "year": "every answer of the year"}
 
 
 def _econ(name: str) -> Callable[[KpiModel], float]:
@@ -143,101 +152,109 @@ def _econ(name: str) -> Callable[[KpiModel], float]:
 
 
 _SPECS: tuple[KpiSpec, ...] = (
-    KpiSpec("mrr", "MRR", "money", "01_revenue", "mrr", "Monthly recurring revenue", _STOCK,
+    KpiSpec("mrr", "MRR", "money", "01_revenue", "Monthly recurring revenue", _STOCK,
             lambda m: m.revenue["mrr"],
             source='ChartMogul, MRR (month-end snapshot); Stripe, Billing metric definitions'),
-    KpiSpec("arr", "ARR", "money", "01_revenue", "arr", "12 x MRR", _STOCK, lambda m: m.revenue["arr"],
+    KpiSpec("arr", "ARR", "money", "01_revenue", "12 x MRR", _STOCK, lambda m: m.revenue["arr"],
             source='ChartMogul, ARR = 12 x MRR'),
-    KpiSpec("customers", "Paying customers", "count", "01_revenue", "customers",
+    KpiSpec("customers", "Paying customers", "count", "01_revenue",
             "Customers with MRR > 0", _STOCK, lambda m: m.revenue["customers"],
             source='ChartMogul, Customers (MRR > 0)'),
-    KpiSpec("arpa", "ARPA", "money", "01_revenue", "arpa", "MRR / paying customers", _STOCK,
+    KpiSpec("arpa", "ARPA", "money", "01_revenue", "MRR / paying customers", _STOCK,
             lambda m: m.revenue["arpa"],
             source='ChartMogul, Average Revenue Per Account'),
-    KpiSpec("net_new_mrr", "Net new MRR", "money", "01_revenue", "net-new-mrr",
-            "Closing MRR - opening MRR", _FLOW, lambda m: m.revenue["net_new_mrr"],
+    KpiSpec("net_new_mrr", "Net new MRR", "money", "01_revenue",
+            "New + expansion + reactivation + contraction + churn (closing - opening MRR, without FX impact)",
+            _FLOW, lambda m: m.revenue["net_new_mrr"],
             source='ChartMogul, Net MRR movement'),
-    KpiSpec("mrr_growth", "MRR growth (period)", "pct", "01_revenue", "mrr-growth",
+    KpiSpec("mrr_growth", "MRR growth (period)", "pct", "01_revenue",
             "(Closing MRR - opening MRR) / opening MRR",
             {"month": "growth over the month", "quarter": "growth over the quarter",
              "year": "growth over the year"},
             lambda m: m.revenue["mrr_growth"], kinds=("quarter", "year"),
             source='ChartMogul, MRR growth rate'),
-    KpiSpec("mrr_cmgr", "MRR growth /month", "pct", "01_revenue", "mrr-growth",
+    KpiSpec("mrr_cmgr", "MRR growth /month", "pct", "01_revenue",
             "Compounded monthly growth: (closing / opening MRR) ^ (1 / months) - 1",
             {"month": "growth over the month", "quarter": "compounded monthly growth over the quarter",
              "year": "compounded monthly growth over the year"},
             lambda m: m.revenue["mrr_cmgr"], health=_growth_health,
+            target="by ARR band: " + "; ".join(b[2] for b in GROWTH_BANDS),
             source="compounded monthly growth rate (CMGR); target bands: the glossaries, "
                    "T2D3 (Battery Ventures, 2015)"),
-    KpiSpec("customer_churn", "Customer churn (period)", "pct", "02_churn_cohorts", "customer-churn",
+    KpiSpec("customer_churn", "Customer churn (period)", "pct", "02_churn_cohorts",
             "Customers paying at the period's start and not at its end / customers paying at its start",
             {"month": "share of the month's starting customers lost",
              "quarter": "share of the quarter's starting customers lost",
              "year": "share of the year's starting customers lost"},
             lambda m: m.revenue["customer_churn"], kinds=("quarter", "year"),
             source="ChartMogul, Customer Churn Rate (customers at the period's start as the base)"),
-    KpiSpec("customer_churn_monthly", "Customer churn /month", "pct", "02_churn_cohorts", "customer-churn",
+    KpiSpec("customer_churn_monthly", "Customer churn /month", "pct", "02_churn_cohorts",
             "Monthly equivalent of the period's customer churn: 1 - (1 - churn) ^ (1 / months)",
             {"month": "share of the month's starting customers lost",
              "quarter": "monthly equivalent of the quarter's churn",
              "year": "monthly equivalent of the year's churn"},
             lambda m: m.revenue["customer_churn_monthly"], health=_churn_health,
+            target=f"<= {CHURN_BAND[0]:.0%} healthy, > {CHURN_BAND[1]:.0%} unhealthy",
             source="the glossaries' 2-5 % monthly band"),
-    KpiSpec("gross_mrr_churn", "Gross MRR churn", "pct", "02_churn_cohorts", "gross-mrr-churn",
+    KpiSpec("gross_mrr_churn", "Gross MRR churn (period)", "pct", "02_churn_cohorts",
             "-(churn + contraction) / opening MRR", _FLOW, lambda m: m.revenue["gross_mrr_churn"],
             source='ChartMogul, Gross MRR Churn Rate'),
-    KpiSpec("nrr", "NRR (12 months)", "pct", "01_revenue", "nrr",
+    KpiSpec("nrr", "NRR (12 months)", "pct", "01_revenue",
             "MRR now of the customers paying 12 months ago / their MRR then",
             {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["nrr"],
             source='ChartMogul, Net MRR Retention (cohort of 12 months ago)'),
-    KpiSpec("grr", "GRR (12 months)", "pct", "01_revenue", "grr",
+    KpiSpec("grr", "GRR (12 months)", "pct", "01_revenue",
             "As NRR with each customer's MRR capped at its MRR 12 months ago",
             {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["grr"],
             kinds=(),
             source="common convention: NRR without expansion, each customer capped at its MRR then"),
-    KpiSpec("quick_ratio", "Quick ratio", "ratio", "01_revenue", "quick-ratio",
+    KpiSpec("quick_ratio", "Quick ratio", "ratio", "01_revenue",
             "(New + expansion + reactivation) / |churn + contraction|", _FLOW,
             lambda m: m.revenue["quick_ratio"],
             source='Mamoon Hamid (Social Capital, 2015), SaaS Quick Ratio'),
-    KpiSpec("ltv_cac", "LTV:CAC", "ratio", "04_clv_cac", "ltv-cac",
+    KpiSpec("ltv_cac", "LTV:CAC", "ratio", "04_clv_cac",
             "LTV / blended CAC, LTV = new-customer ARPA x gross margin / six-month churn",
             {"month": "CAC of the month; LTV on the six months before it",
              "quarter": "CAC of the quarter; LTV on the six months before its last month",
              "year": "CAC of the year; LTV on the six months before its last month"},
             _econ("LTV:CAC"), scope="company",
-            health=_at_least(3.0, "healthy at 3:1 or more (the glossaries' target)"),
+            health=_at_least(LTV_CAC_TARGET, f"healthy at {LTV_CAC_TARGET:g}:1 or more (the glossaries' target)"),
+            target=f">= {LTV_CAC_TARGET:g}",
             company_reason="marketing and sales spend is recorded per channel, not per segment",
             source="ChartMogul LTV (six-month churn window); 3:1 target: the glossaries, "
                    "David Skok (For Entrepreneurs)"),
-    KpiSpec("cac_payback", "CAC payback", "months", "04_clv_cac", "cac-payback",
-            "CAC / (ARPA of new customers x gross margin), the same ARPA basis as LTV", _FLOW,
+    KpiSpec("cac_payback", "CAC payback", "months", "04_clv_cac",
+            "CAC / (ARPA of new customers x gross margin), the same ARPA basis as LTV",
+            {"month": "CAC and new customers' ARPA of the month",
+             "quarter": "CAC and new customers' ARPA of the quarter (spend and new customers over its three months)",
+             "year": "CAC and new customers' ARPA of the year (spend and new customers over its twelve months)"},
             _econ("CAC payback (months)"),
             scope="company", company_reason="marketing and sales spend is recorded per channel, not per segment",
             source='David Skok (For Entrepreneurs), months to recover CAC'),
-    KpiSpec("nps", "NPS", "points", "05_nps", "nps", "% promoters - % detractors", _voice_meaning(),
+    KpiSpec("nps", "NPS", "points", "05_nps", "% promoters - % detractors", _voice_meaning(),
             lambda m: m.voice("nps")["nps"],
             source='Reichheld (2003), The One Number You Need to Grow, HBR'),
-    KpiSpec("win_rate", "Win rate", "pct", "03_funnel", "win-rate",
+    KpiSpec("win_rate", "Win rate", "pct", "03_funnel",
             "Deals won / deals closed (won or lost) in the period", _FLOW, lambda m: m.win_rate,
             scope="company", company_reason="leads carry no segment until they become customers",
             source="won / (won + lost), deals closed in the period",
             segment_ready=lambda m: m.leads_have_segment),
-    KpiSpec("bounce_rate", "Bounce rate", "pct", "03_funnel", "bounce-rate",
+    KpiSpec("bounce_rate", "Bounce rate", "pct", "03_funnel",
             "Bounced sessions / sessions", _FLOW,
             lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
             scope="company", health=_bounce_health, company_reason="web traffic is not tied to accounts",
+            target=f"< {BOUNCE_THRESHOLD * 100:g} %",
             source='Google Analytics (Universal) definition: single-page sessions / sessions'),
-    KpiSpec("rule_of_40", "Rule of 40", "pct", "01_revenue", "rule-of-40",
+    KpiSpec("rule_of_40", "Rule of 40", "pct", "01_revenue",
             "Revenue growth (year over year) + profit margin, trailing twelve months", _TTM,
             lambda m: m.rule_of_40["rule_of_40"], scope="company",
-            health=_at_least(RULE_OF_40, "healthy at 40 % or more (Brad Feld, 2015; the glossaries)",
+            health=_at_least(RULE_OF_40, f"healthy at {RULE_OF_40 * 100:g} % or more (Brad Feld, 2015; the glossaries)",
                              below="warn"),
+            target=f">= {RULE_OF_40 * 100:g} %",
             company_reason="financials are the company's profit and loss",
             source='Brad Feld (2015), The Rule of 40% for a Healthy SaaS Company'),
 )
 
-_SPECS = tuple(replace(s, anchor=f"kpi-{s.key.replace('_', '-')}") for s in _SPECS)  # docs/metrics.md ids
 KPIS: dict[str, KpiSpec] = {s.key: s for s in _SPECS}
 
 
@@ -246,12 +263,10 @@ def registry_markdown() -> str:
     lines = ["| KPI | unit | scope | month | quarter | year | health target | source |",
              "|---|---|---|---|---|---|---|---|"]
     for spec in _SPECS:
-        target = {"mrr_cmgr": "by ARR band: " + "; ".join(b[2] for b in GROWTH_BANDS),
-                  "customer_churn_monthly": f"<= {CHURN_BAND[0]:.0%} healthy, > {CHURN_BAND[1]:.0%} unhealthy",
-                  "ltv_cac": ">= 3", "bounce_rate": "< 50 %", "rule_of_40": ">= 40 %"}.get(spec.key, "-")
+        target = spec.target
         scope = "account" if spec.scope == "account" else (
             "company-wide (the segment's when leads carry a segment)" if spec.segment_ready else "company-wide")
-        lines.append(f"| <a id=\"kpi-{spec.key.replace('_', '-')}\"></a>**{spec.label}** (`{spec.key}`): "
+        lines.append(f"| <a id=\"{spec.anchor}\"></a>**{spec.label}** (`{spec.key}`): "
                      f"{spec.definition} | {spec.unit} | {scope} | {spec.meaning['month']} | "
                      f"{spec.meaning['quarter']} | {spec.meaning['year']} | {target} | {spec.source} |")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,8 @@ import math
 
 import pandas as pd
 
+from ..metrics.acquisition import LTV_CAC_TARGET
+from ..metrics.funnel import BOUNCE_THRESHOLD
 from .format import format_value, is_missing
 
 MOVEMENT_WORDS = {"new": "new business", "expansion": "expansion", "reactivation": "reactivation",
@@ -68,14 +70,28 @@ def share_title(shares: pd.Series, what: str = "MRR") -> str:
     return f"{top} brings {_pct(s.max())} of {what}"
 
 
+def trend_title(values: pd.Series, label: str, currency: str = "USD") -> str:
+    """A chart title stating the finding, e.g. ``MRR grew 38% over 24 months to $612k``."""
+    v = values.dropna()
+    if len(v) < 2 or v.iloc[0] == 0:
+        return f"{label} over time"
+    change = v.iloc[-1] / v.iloc[0] - 1
+    verb = "grew" if change >= 0 else "fell"
+    return (f"{label} {verb} {abs(change) * 100:.0f}% over {len(v) - 1} months "
+            f"to {format_value(v.iloc[-1], 'money_short', currency)}")
+
+
 def churn_trend_title(rates: pd.Series, band: tuple[float, float]) -> str:
-    """The last six months' average monthly customer churn, placed against the 2-5 % band."""
+    """The last six months' average monthly customer churn, placed against the ``band`` (healthy up to
+    its low end, unhealthy above its high end). The average is judged as printed (to 0.1 %), so the
+    words never contradict the figure."""
     recent = rates.dropna().tail(6)
     if recent.empty:
         return "No customer churn can be measured yet"
-    avg = recent.mean()
+    avg = round(float(recent.mean()), 3)
+    low, high = (f"{b * 100:g}" for b in band)
     where = ("inside the healthy range" if avg <= band[0] else
-             "inside the 2-5 % watch band" if avg <= band[1] else "above the 5 % alarm level")
+             f"inside the {low}-{high} % watch band" if avg <= band[1] else f"above the {high} % alarm level")
     return f"Customer churn averaged {_pct(avg, 1)} a month over the last {len(recent)} months, {where}"
 
 
@@ -126,7 +142,7 @@ def cycle_title(median_days: float, period_title: str) -> str:
     return f"Half the deals won in {period_title} closed within {median_days:.0f} days"
 
 
-def bounce_title(rates: pd.Series, limit: float = 0.5) -> str:
+def bounce_title(rates: pd.Series, limit: float = BOUNCE_THRESHOLD) -> str:
     high = int((rates.dropna() >= limit).sum())
     if high == 0:
         return f"Every channel bounces below {limit:.0%}"
@@ -140,7 +156,7 @@ def cac_title(cac: pd.Series) -> str:
     return f"{s.idxmin()} wins customers most cheaply"
 
 
-def ltv_cac_verdict(ratio: float, target: float = 3.0) -> str:
+def ltv_cac_verdict(ratio: float, target: float = LTV_CAC_TARGET) -> str:
     if is_missing(ratio):
         return "undefined"
     return f"healthy ({target:.0f}:1 or better)" if ratio >= target else f"below the {target:.0f}:1 target"
@@ -152,10 +168,21 @@ def nps_title(nps: float, margin: float, n: float, wave_title: str | None) -> st
     return f"NPS {nps:+.0f} ± {margin:.0f} in the {wave_title} wave (n = {n:.0f})"
 
 
-def ces_title(mean: float, n: float) -> str:
+def ces_title(mean: float, n: float, wave_title: str | None = None) -> str:
+    """``Customer effort: mean 5.6 of 7 from 310 answers (Q4 2025 wave)``."""
+    wave = f" ({wave_title} wave)" if wave_title else ""
     if is_missing(mean) or n == 0:
         return "No effort answers in this wave"
-    return f"Customer effort: mean {mean:.1f} of 7 from {n:.0f} answers"
+    return f"Customer effort: mean {mean:.1f} of 7 from {n:.0f} answers{wave}"
+
+
+def return_title(returns: pd.Series) -> str:
+    """Which channel's new customers bring the most new ARR per unit of its spend."""
+    s = returns.dropna()
+    if s.empty:
+        return "No channel both spent and won customers in this period"
+    best = s.idxmax()
+    return f"{best} brings the most new ARR per unit of spend ({s.max():.2f})"
 
 
 def engagement_title(low_rate: float, high_rate: float) -> str:

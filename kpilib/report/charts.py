@@ -1,0 +1,327 @@
+"""Every chart of the pages, drawn from the model: a notebook cell is one ``kpi.chart(m, name)``.
+
+Each chart function takes a :class:`~kpilib.KpiModel` and a matplotlib ``Figure`` and draws on it
+with the house style: its title is written from the figures by :mod:`kpilib.report.titles`, its
+thresholds come from the KPI registry, and money is formatted for the base currency. A chart
+whose data the period lacks returns the sentence that says so instead of drawing, and
+:func:`chart` shows that note in the figure's place. So a page holds no arithmetic, no
+threshold and no typed finding (tests/test_notebooks.py checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import KpiError
+from ..metrics.funnel import BOUNCE_THRESHOLD
+from ..metrics.revenue import CHURN_BAND
+from . import titles
+from .plotting import cohort_heatmap, money_axis, movement_bars, pct_axis, waterfall
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .model import KpiModel
+
+#: how many months the history charts show
+HISTORY = 24
+#: months shown by the survival and projection charts
+HORIZON = 36
+
+
+def mrr_trend(fig: Figure, m: KpiModel) -> str | None:
+    trend = m.recent(HISTORY)["closing_mrr"]
+    ax = fig.subplots()
+    ax.plot(trend.index.to_timestamp(how="end"), trend, marker="o", markersize=3)
+    money_axis(ax, m.base_currency)
+    ax.set(title=titles.trend_title(trend, "MRR", m.base_currency), xlabel="Month end",
+           ylabel=f"MRR ({m.base_currency})", ylim=(0, None))
+    return None
+
+
+def bridge(fig: Figure, m: KpiModel) -> str | None:
+    ax = fig.subplots()
+    waterfall(ax, m.revenue, m.base_currency)
+    ax.set(title=titles.waterfall_title(m.revenue, m.base_currency, m.period.title), ylabel=f"MRR ({m.base_currency})")
+    return None
+
+
+def movement_history(fig: Figure, m: KpiModel) -> str | None:
+    recent = m.recent(HISTORY)
+    ax = fig.subplots()
+    movement_bars(ax, recent, m.base_currency)
+    ax.set(title=titles.largest_gain_title(recent, m.base_currency), ylabel=f"MRR change ({m.base_currency})")
+    return None
+
+
+def mrr_by_group(fig: Figure, m: KpiModel) -> str | None:
+    axes = fig.subplots(1, 2)
+    by_segment = m.breakdown("segment")
+    for ax, name in zip(axes, ("segment", "plan")):
+        frame = m.breakdown(name)
+        ax.barh(frame.index.astype(str)[::-1], frame["mrr"][::-1])
+        money_axis(ax, m.base_currency, axis="x")
+        ax.set(title=f"MRR by {name}", xlabel=f"MRR ({m.base_currency})")
+    fig.suptitle(titles.share_title(by_segment["share"]), x=0.01, ha="left", fontweight="bold")
+    fig.tight_layout()
+    return None
+
+
+def retention(fig: Figure, m: KpiModel) -> str | None:
+    rates = m.retention_trend(HISTORY)
+    ax = fig.subplots()
+    months = rates.index.to_timestamp()
+    ax.plot(months, rates["nrr"], marker="o", markersize=3, label="NRR")
+    ax.plot(months, rates["grr"], marker="o", markersize=3, label="GRR")
+    ax.axhline(1.0, color="#57606a", linewidth=0.8, linestyle="--")
+    pct_axis(ax)
+    ax.set(title=titles.retention_title(m.retention["nrr"], m.retention["grr"], m.period.last),
+           ylabel="Retention over 12 months", xlabel="Month end")
+    ax.legend()
+    return None
+
+
+def churn_trend(fig: Figure, m: KpiModel) -> str | None:
+    from ..periods import parse_period
+
+    trend = m.trend("month", periods=HISTORY)
+    months = trend.index.map(lambda label: parse_period(label).end_date)
+    ax = fig.subplots()
+    low, high = CHURN_BAND
+    ax.axhspan(low, high, color="#F2A541", alpha=0.15, label=f"{low:.0%}-{high:.0%} band")
+    ax.plot(months, trend["customer_churn_rate"], marker="o", markersize=3, label="Customer churn")
+    ax.plot(months, trend["gross_mrr_churn"], marker="o", markersize=3, label="Gross MRR churn")
+    pct_axis(ax, decimals=1)
+    ax.set(title=titles.churn_trend_title(trend["customer_churn_rate"], CHURN_BAND),
+           ylabel="Monthly rate", xlabel="Month", ylim=(0, None))
+    ax.legend()
+    return None
+
+
+def _cohorts(kind: str) -> Callable[[Figure, KpiModel], str | None]:
+    def draw(fig: Figure, m: KpiModel) -> str | None:
+        matrix = m.cohort_matrix(kind)
+        cohort_heatmap(fig.subplots(), matrix, titles.cohort_title(kind, matrix))
+        return None
+    draw.__doc__ = f"The {kind} retention heatmap of the cohorts shown on the churn page."
+    return draw
+
+
+def survival(fig: Figure, m: KpiModel) -> str | None:
+    km = m.survival("segment")
+    ax = fig.subplots()
+    for name in km["segment"].unique():
+        curve = km[km["segment"] == name]
+        ax.step(curve["month"], curve["survival"], where="post", label=name)
+        ax.fill_between(curve["month"], curve["ci_lower"], curve["ci_upper"], step="post", alpha=0.15)
+    pct_axis(ax)
+    ax.set(title=titles.survival_title(km, "segment"), xlabel="Months since first payment",
+           ylabel="Still paying (Kaplan-Meier)", xlim=(0, HORIZON), ylim=(0, 1.02))
+    ax.legend()
+    return None
+
+
+def projection(fig: Figure, m: KpiModel) -> str | None:
+    cm = m.churn_model
+    if cm is None:
+        return "Not enough cohort history before this period to fit the churn model."
+    fit, horizon = cm["fit"], np.arange(0, HORIZON + 1)
+    observed = np.asarray(cm["survivors"], dtype=float)
+    ax = fig.subplots()
+    ax.plot(horizon, fit.survival(horizon), label=f"sBG projection (mean churn {fit.mean_churn:.1%}/month)")
+    ax.plot(np.arange(len(observed)), observed / observed[0], "o", label="Observed (fitted months)")
+    pct_axis(ax)
+    ax.set(title=titles.projection_title(fit.survival(HORIZON)), xlabel="Months since first payment",
+           ylabel="Still paying", ylim=(0, 1.02))
+    ax.legend()
+    return None
+
+
+def funnel(fig: Figure, m: KpiModel) -> str | None:
+    from ..metrics.funnel import funnel_counts
+    from .pages import STAGE_NAMES
+
+    leads = m.table("leads")
+    if leads is None:
+        return "No leads table: the funnel cannot be drawn."
+    cohort, flow = funnel_counts(leads, m.period, "cohort"), funnel_counts(leads, m.period, "flow")
+    ax = fig.subplots()
+    y = np.arange(len(cohort))[::-1]
+    ax.barh(y + 0.2, cohort["count"], height=0.4, label="Cohort: leads created in the period")
+    ax.barh(y - 0.2, flow["count"], height=0.4, label="Flow: events in the period")
+    ax.set_yticks(y, [STAGE_NAMES[s] for s in cohort.index])
+    ax.set(title=titles.funnel_title(cohort.loc["won", "from_lead"], m.period.title), xlabel="Leads")
+    ax.legend(loc="lower right")
+    return None
+
+
+def channels(fig: Figure, m: KpiModel) -> str | None:
+    from ..metrics.funnel import channel_funnel
+
+    leads = m.table("leads")
+    if leads is None:
+        return "No leads table: no channel to compare."
+    by_channel = channel_funnel(leads, m.table("web_traffic"), m.period)
+    ordered = by_channel.sort_values("lead_to_customer")
+    ax = fig.subplots()
+    ax.barh(ordered.index, ordered["lead_to_customer"])
+    pct_axis(ax, axis="x", decimals=1)
+    ax.set(title=titles.best_channel_title(by_channel["lead_to_customer"]),
+           xlabel="Leads created in the period that became customers")
+    return None
+
+
+def sales_cycle(fig: Figure, m: KpiModel) -> str | None:
+    from ..metrics.funnel import sales_cycle as cycle
+
+    leads = m.table("leads")
+    if leads is None:
+        return "No leads table: no sales cycle to show."
+    from ..metrics.funnel import cycle_days
+
+    days = cycle_days(leads, m.period)
+    if days.empty:
+        return titles.cycle_title(float("nan"), m.period.title) + ", so there is no sales cycle to show."
+    median = float(cycle(leads, m.period)["median"])
+    ax = fig.subplots()
+    ax.hist(days, bins=20)
+    ax.axvline(median, color="#D1495B", linestyle="--", label=f"median {median:.0f} days")
+    ax.set(title=titles.cycle_title(median, m.period.title), xlabel="Days from lead to won", ylabel="Deals")
+    ax.legend()
+    return None
+
+
+def bounce(fig: Figure, m: KpiModel) -> str | None:
+    from ..metrics.funnel import web_summary
+
+    web = m.table("web_traffic")
+    if web is None:
+        return "No web_traffic table: no bounce rate to show."
+    by_channel = web_summary(web, m.period, by_channel=True).sort_values("bounce_rate")
+    ax = fig.subplots()
+    colors = ["#D1495B" if r >= BOUNCE_THRESHOLD else "#2E5EAA" for r in by_channel["bounce_rate"]]
+    ax.barh(by_channel.index, by_channel["bounce_rate"], color=colors)
+    ax.axvline(BOUNCE_THRESHOLD, color="#57606a", linestyle="--")
+    pct_axis(ax, axis="x")
+    ax.set(title=titles.bounce_title(by_channel["bounce_rate"]), xlabel="Bounce rate")
+    return None
+
+
+def cac(fig: Figure, m: KpiModel) -> str | None:
+    costs, reason = m.acquisition_costs
+    if costs is None:
+        return reason
+    shown = costs.drop(index="All channels").dropna(subset=["cac"]).sort_values("cac", ascending=False)
+    ax = fig.subplots()
+    ax.barh(shown.index, shown["cac"])
+    ax.axvline(costs.loc["All channels", "cac"], color="#D1495B", linestyle="--", label="blended CAC")
+    money_axis(ax, m.base_currency, axis="x")
+    ax.set(title=titles.cac_title(shown["cac"]), xlabel=f"CAC ({m.base_currency})")
+    ax.legend()
+    return None
+
+
+def channel_return(fig: Figure, m: KpiModel) -> str | None:
+    ret = m.channel_return()
+    if ret is None:
+        return "Spend, leads or new customers are missing: no return per channel to show."
+    ax = fig.subplots()
+    ax.barh(ret.index[::-1], ret["return"][::-1])
+    ax.axvline(1.0, color="#57606a", linestyle="--", label="spend paid back in a year of new ARR")
+    ax.set(title=titles.return_title(ret["return"]), xlabel="New ARR per unit of spend")
+    ax.legend(loc="lower right")
+    return None
+
+
+def nps(fig: Figure, m: KpiModel) -> str | None:
+    from .pages import voice_trend
+
+    trend = voice_trend(m, "nps")
+    if trend is None:
+        return "No NPS wave has closed by the period's end."
+    voice = m.voice("nps")
+    ax = fig.subplots()
+    ax.errorbar([str(q) for q in trend.index], trend["nps"], yerr=trend["margin_of_error"], marker="o", capsize=4)
+    ax.axhline(0, color="#57606a", linewidth=0.8)
+    ax.set(title=titles.nps_title(voice["nps"], voice["margin_of_error"], voice["n"],
+                                  voice["wave"].title if voice["wave"] is not None else None),
+           ylabel="NPS (points)", xlabel="Survey wave (quarter)", ylim=(-100, 100))
+    return None
+
+
+def ces(fig: Figure, m: KpiModel) -> str | None:
+    from ..metrics.voice import ces_summary
+
+    wave = m.wave("ces")
+    if wave is None:
+        return "No customer effort wave has closed by the period's end."
+    summary = ces_summary(m.data.tables["survey_responses"], wave)
+    ax = fig.subplots()
+    ax.bar(range(1, 8), summary[[f"score_{k}" for k in range(1, 8)]].to_numpy())
+    ax.set(title=titles.ces_title(summary["mean"], summary["n"], wave.title),
+           xlabel="Score (7 = very easy)", ylabel="Answers")
+    return None
+
+
+def engagement(fig: Figure, m: KpiModel) -> str | None:
+    found = m.engagement
+    if found is None:
+        return "No product_usage table: no engagement score."
+    scores, by_band, horizon = found
+    latest_month = scores["month"].max()
+    axes = fig.subplots(1, 2)
+    axes[0].hist(scores.loc[scores["month"] == latest_month, "score"], bins=10)
+    axes[0].set(title=f"Scores in {latest_month.strftime('%b %Y')}", xlabel="Engagement score", ylabel="Accounts")
+    axes[1].bar(by_band.index.astype(str), by_band["churn_rate"])
+    pct_axis(axes[1])
+    axes[1].set(title=f"Churn within {horizon} months by band", xlabel="Engagement band", ylabel="Churned")
+    fig.suptitle(titles.engagement_title(by_band.loc["low", "churn_rate"], by_band.loc["high", "churn_rate"]),
+                 x=0.01, ha="left", fontweight="bold")
+    fig.tight_layout()
+    return None
+
+
+#: name -> (draw, figure size in inches)
+CHARTS: dict[str, tuple[Callable[[Figure, KpiModel], str | None], tuple[float, float]]] = {
+    "mrr_trend": (mrr_trend, (9.0, 4.0)),
+    "bridge": (bridge, (9.0, 4.0)),
+    "movement_history": (movement_history, (9.0, 4.5)),
+    "mrr_by_group": (mrr_by_group, (9.0, 3.5)),
+    "retention": (retention, (9.0, 4.0)),
+    "churn_trend": (churn_trend, (9.0, 4.0)),
+    "logo_cohorts": (_cohorts("logo"), (9.0, 5.5)),
+    "revenue_cohorts": (_cohorts("revenue"), (9.0, 5.5)),
+    "survival": (survival, (9.0, 4.0)),
+    "projection": (projection, (9.0, 4.0)),
+    "funnel": (funnel, (9.0, 4.0)),
+    "channels": (channels, (9.0, 4.0)),
+    "sales_cycle": (sales_cycle, (9.0, 4.0)),
+    "bounce": (bounce, (9.0, 4.0)),
+    "cac": (cac, (9.0, 4.0)),
+    "channel_return": (channel_return, (9.0, 4.0)),
+    "nps": (nps, (9.0, 4.0)),
+    "ces": (ces, (9.0, 3.0)),
+    "engagement": (engagement, (9.0, 3.5)),
+}
+
+
+def chart(m: KpiModel, name: str) -> None:
+    """Draw chart ``name`` of :data:`CHARTS` and show it (or the note saying why it cannot be drawn)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .pages import note
+
+    if name not in CHARTS:
+        raise KpiError(f"unknown chart {name!r}; known: {', '.join(CHARTS)}")
+    draw, size = CHARTS[name]
+    fig = plt.figure(figsize=size)
+    missing = draw(fig, m)
+    if missing is not None:
+        plt.close(fig)
+        display(note(missing))
+        return
+    plt.show()
