@@ -91,3 +91,27 @@ def test_a_pair_of_values_never_prints_alike_when_they_differ():
     assert format_pair(2.3841, 2.3843, "ratio") == ("2.3841", "2.3843")
     assert format_pair(None, 0.25, "pct") == ("n/a", "25.0%")
     assert format_pair(1000.0, 1000.0, "money", "EUR") == ("€1,000", "€1,000")
+
+
+def test_the_remaining_titles_flip_with_their_figures():
+    assert titles.projection_title(0.452) == "The model projects 45 % of a new cohort still paying after 36 months"
+    assert titles.projection_title(float("nan")) == "Not enough cohort history to project survival"
+    rates = pd.Series({"Referral": 0.031, "Paid Search": 0.012})
+    assert titles.best_channel_title(rates) == "Referral converts leads to customers best (3.1 %)"
+    assert titles.best_channel_title(pd.Series({"Referral": 0.0})).startswith("No channel converted")
+    assert titles.ces_title(5.63, 310, "Q4 2025") == "Customer effort: mean 5.6 of 7 from 310 answers (Q4 2025 wave)"
+    assert titles.ces_title(float("nan"), 0) == "No effort answers in this wave"
+    assert titles.return_title(pd.Series({"Events": 0.0, "Referral": 6.34})) == \
+        "Referral brings the most new ARR per unit of spend (6.34)"
+    assert titles.return_title(pd.Series(dtype=float)).startswith("No channel")
+    grew = pd.Series([100_000.0, 120_000.0, 138_000.0])
+    assert titles.trend_title(grew, "MRR", "EUR") == "MRR grew 38% over 2 months to €138K"
+    assert titles.trend_title(grew[::-1].reset_index(drop=True), "MRR").startswith("MRR fell 28%")
+    assert titles.trend_title(pd.Series([5.0]), "MRR") == "MRR over time"
+
+
+def test_the_churn_verdict_judges_the_figure_it_prints():
+    # 2.007 % prints as 2.0 %: the words must call it healthy (<= 2 %), not "inside the watch band"
+    assert titles.churn_trend_title(pd.Series([0.02007] * 6), (0.02, 0.05)).endswith(
+        "2.0 % a month over the last 6 months, inside the healthy range")
+    assert "inside the 3-6 % watch band" in titles.churn_trend_title(pd.Series([0.04] * 6), (0.03, 0.06))

@@ -200,12 +200,6 @@ def engagement_title(low_rate: float, high_rate: float) -> str:
     return "Engagement does not change how often accounts churn"
 
 
-def marketing_share_title(share: float) -> str:
-    if is_missing(share):
-        return "No MRR to attribute to marketing"
-    return f"Marketing-sourced customers bring {_pct(share)} of MRR"
-
-
 def _count(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
