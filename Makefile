@@ -6,12 +6,13 @@ STAMP  := $(VENV)/.installed
 PERIOD ?=
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help report test lint unit nbval notebooks sample-data bench clean
+.PHONY: help report test lint unit nbval notebooks docs sample-data bench clean
 
 help:
 	@echo "make report     build reports/<latest month>/ from the sample company (PERIOD=2025-Q4 to choose)"
 	@echo "make test       unit tests + nbval regression tests of the notebooks"
 	@echo "make notebooks  re-execute the notebooks in place (refresh stored outputs)"
+	@echo "make docs       regenerate the KPI table of docs/metrics.md from the registry"
 	@echo "make bench      run the performance benchmarks"
 
 $(STAMP): pyproject.toml
@@ -37,6 +38,9 @@ nbval: $(STAMP)
 
 notebooks: $(STAMP)
 	env -u MPLBACKEND $(BIN)/python -m kpilib.report.notebooks
+
+docs: $(STAMP)
+	$(BIN)/python -c "from kpilib.report.registry import write_registry_docs; write_registry_docs()"
 
 sample-data: $(STAMP)
 	$(BIN)/kpi sample-data --out data/sample

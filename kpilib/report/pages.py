@@ -105,7 +105,7 @@ def header(model: KpiModel, page: str) -> HTML:
     from .manifest import stale_tables
 
     context = context_html(model.data, model.period).data
-    stale = "".join(note(line).data for line in stale_tables(model.source, model.period))
+    stale = "".join(note(line).data for line in stale_tables(model.data, model.period))  # as of the period
     return HTML(f"<style>{_css()}</style>{nav}{context}{scope}{stale}")
 
 

@@ -270,3 +270,16 @@ def registry_markdown() -> str:
                      f"{spec.definition} | {spec.unit} | {scope} | {spec.meaning['month']} | "
                      f"{spec.meaning['quarter']} | {spec.meaning['year']} | {target} | {spec.source} |")
     return "\n".join(lines) + "\n"
+
+
+def write_registry_docs(path: str | None = None) -> None:
+    """Replace the registry table of docs/metrics.md (between its markers) with :func:`registry_markdown`."""
+    from ..paths import DOCS_DIR
+
+    target = DOCS_DIR / "metrics.md" if path is None else path
+    text = open(target, encoding="utf-8").read()
+    begin, end = "<!-- registry:begin -->\n", "<!-- registry:end -->"
+    head, rest = text.split(begin, 1)
+    tail = rest[rest.index(end):]
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(head + begin + registry_markdown() + tail)
