@@ -75,6 +75,34 @@ def test_cutting_every_table_at_the_period_end_gives_the_same_figures(full, labe
     assert a["note"].tolist() == b["note"].tolist()
 
 
+@pytest.mark.parametrize("label", ["2025-11", "2025-Q3"])
+def test_cutting_every_table_gives_the_same_pages_and_exports(full, label, tmp_path):
+    """Beyond the headline: every table a page shows, the lists behind the figures and the exports."""
+    from kpilib.report import pages
+    from kpilib.report.drill import churned_accounts, movement_accounts, nps_drills
+    from kpilib.report.export import customer_rows, movement_rows
+
+    period = kpi.parse_period(label)
+    export_cut_at(period.end_date, tmp_path)
+    models = KpiModel(full, period), KpiModel(kpi.load_dataset(str(tmp_path)), period)
+    frames = {
+        "movements.csv": movement_rows, "customers.csv": customer_rows, "movement lists": movement_accounts,
+        "churned": churned_accounts, "by segment": lambda m: m.breakdown("segment"),
+        "by plan": lambda m: m.breakdown("plan"), "bridge": pages.bridge_trend, "funnel": pages.funnel_table,
+        "channels": pages.channel_table, "reps": pages.rep_table, "NPS by segment": pages.nps_segment_table,
+        "comments": pages.comments_table, "engagement": pages.engagement_table,
+        "unit economics": lambda m: m.unit_economics[0], "costs": pages.costs_table,
+        "NPS answers": lambda m: pd.concat([d.rows for d in nps_drills(m)]),
+        "cohorts": lambda m: m.cohort_matrix("logo"), "segment retention": lambda m: m.segment_retention(),
+    }
+    for what, frame in frames.items():
+        a, b = (frame(m) for m in models)
+        assert (a is None) == (b is None), what
+        if a is not None:
+            pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False,
+                                          check_index_type=False, obj=f"{label} {what}")
+
+
 def test_every_dated_column_of_the_contract_has_an_as_of_rule():
     for name, table in TABLES.items():
         cut = CUTS[name]

@@ -104,8 +104,18 @@ def the_data_on_the_first_of_december():
     return frames, "2025-11", "all"
 
 
+def leads_but_none_in_the_period():
+    """Leads exist, but none was created, moved or closed in the period (a quiet December)."""
+    frames = _sample()
+    leads = frames["leads"]
+    dates = ["created_at", "mql_at", "sql_at", "opportunity_at", "trial_started_at", "activated_at", "closed_at"]
+    inside = leads[dates].apply(lambda col: col.str[:7].eq("2025-12")).any(axis=1)
+    frames["leads"] = leads[~inside]
+    return frames, "2025-12", "all"
+
+
 CASES = [the_data_on_the_first_of_december, one_customer, first_month_of_the_data, no_survey_no_leads_no_traffic,
-         quarter_without_a_survey_wave,
+         quarter_without_a_survey_wave, leads_but_none_in_the_period,
          segment_of_three_accounts, no_churn_ever, only_the_required_tables]
 
 
@@ -162,3 +172,37 @@ def test_the_empty_cases_say_what_is_missing(tmp_path):
     h = kpi.page_headline(model).set_index("kpi")
     assert np.isnan(h.loc["nps", "value"]) and "no survey wave closed" in h.loc["nps", "note"]
     assert np.isnan(h.loc["win_rate", "value"]) and np.isnan(h.loc["bounce_rate", "value"])
+
+
+@pytest.mark.parametrize(("case", "period"), [(one_customer, None), (segment_of_three_accounts, None),
+                                              (no_survey_no_leads_no_traffic, "2025-Q3")],
+                         ids=lambda c: getattr(c, "__name__", str(c)))
+def test_the_whole_pack_builds_on_thin_data(case, period, tmp_path):
+    """Through `kpi report`: every page rendered, the index, kpis.json and the exports written. (Without
+    any event table the 60 accounts' data end in October: a December pack is refused, exit 4, so that
+    case builds its third quarter.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    frames, default, segment = case()
+    period = period or default
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, df in frames.items():
+        df.to_csv(data / f"{name}.csv", index=False)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    args = [sys.executable, "-m", "kpilib.cli", "report", "--data", str(data), "--period", period,
+            "--out", str(tmp_path / "out"), "--no-progress"] + (["--segment", segment] if segment != "all" else [])
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    pack = next(p for p in (tmp_path / "out").iterdir() if p.is_dir() and not p.name.startswith("."))
+    for name in NOTEBOOKS:
+        assert (pack / f"{name}.html").stat().st_size > 10_000, name
+    for name in ("index.html", "glossary.html", "kpis.json", "kpis.csv", "movements.csv", "customers.csv",
+                 "kpis.xlsx", "manifest.json"):
+        assert (pack / name).exists(), name
+    figures = json.loads((pack / "kpis.json").read_text(encoding="utf-8"))
+    text = json.dumps(figures)
+    assert "Infinity" not in text and "NaN" not in text
