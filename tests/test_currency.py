@@ -85,3 +85,17 @@ def test_no_hard_coded_dollar_in_pages():
     assert format_value(float("inf"), "money", "EUR") == "n/a"
     assert format_value(993.912447785, "money_short", "USD") == "$994"  # compact form rounds too
     assert format_value(36_688.7, "money_short", "USD") == "$36.7K"
+
+
+def test_amounts_without_a_currency_need_one_pivot_rate(tiny_dir):
+    """Spend without a currency column is in the data currency (the rate-1 currency): with no such
+    rate its meaning would change with --base-currency, so the contract refuses it, naming the rows."""
+    import csv
+
+    with open(tiny_dir / "fx_rates.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["currency", "rate_to_base"], ["USD", "0.92"], ["EUR", "1.0"], ["GBP", "1.0"]])
+    with pytest.raises(kpi.ContractError) as err:
+        kpi.load_dataset(str(tiny_dir), base_currency="USD")
+    e = err.value
+    assert e.table == "leads" and e.column == "currency" and e.rows == [2]  # l2 has no amount
+    assert "2 (EUR, GBP)" in str(e)

@@ -259,9 +259,9 @@ TABLES: dict[str, Table] = {
 CROSS_RULES: tuple[tuple[str, str], ...] = (
     ("subscriptions", "end_date > start_date when end_date is set"),
     ("subscriptions", "every currency has a rate in fx_rates (or is the base currency)"),
-    ("leads, marketing_spend, financials", "every currency has a rate in fx_rates; without a `currency` "
-     "column, amounts are in the data currency: the fx_rates currency whose rate is 1 (else the base "
-     "currency)"),
+    ("leads, marketing_spend, financials", "every currency has a rate in fx_rates; an amount without a "
+     "`currency` is in the data currency: the one fx_rates currency whose rate is 1 in every row (without "
+     "fx_rates, the base currency); with no or several such currencies it is refused"),
     ("leads", "outcome is set exactly when closed_at is set"),
     ("leads", "closed_at >= created_at"),
     ("leads", "every stage date (mql_at ... activated_at) >= created_at"),

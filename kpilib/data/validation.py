@@ -192,6 +192,29 @@ def _check(table: str, column: str, rule: str, mask: pd.Series, offset: int, fil
         raise ContractError(table, column, rule, _rows(mask, offset), file)
 
 
+def _check_data_currency(name: str, df: pd.DataFrame | None, fx: pd.DataFrame | None, offsets: dict[str, int],
+                         files: dict[str, str]) -> None:
+    """Amounts that name no currency are in the data currency: the fx_rates currency quoted at 1 in
+    every row. Without exactly one such pivot they would silently take the base currency and every
+    ratio would move with ``--base-currency``: refuse them instead."""
+    from .currency import MONEY_COLUMNS
+
+    if df is None or df.empty or fx is None or not any(c in df.columns for c in MONEY_COLUMNS[name]):
+        return
+    unnamed = df["currency"].isna() if "currency" in df.columns else pd.Series(True, index=df.index)
+    unnamed &= df[[c for c in MONEY_COLUMNS[name] if c in df.columns]].notna().any(axis=1)
+    if not unnamed.any():
+        return
+    one = pd.Series(np.isclose(fx["rate_to_base"].astype(float), 1.0), index=fx.index).groupby(fx["currency"]).all()
+    pivots = sorted(one[one].index)
+    if len(pivots) != 1:
+        found = f"{len(pivots)} ({', '.join(pivots)})" if pivots else "none"
+        raise ContractError(name, "currency", "amounts without a currency are in the data currency, the one "
+                            f"fx_rates currency quoted at rate 1, but fx_rates has {found}: add a currency "
+                            "column or quote every rate against one pivot currency",
+                            _rows(unnamed.to_numpy(), offsets[name])[:5], files[name])
+
+
 def _cross_rules(tables: dict[str, pd.DataFrame], offsets: dict[str, int], files: dict[str, str],
                  base_currency: str) -> None:
     subs = tables["subscriptions"]
@@ -219,6 +242,7 @@ def _cross_rules(tables: dict[str, pd.DataFrame], offsets: dict[str, int], files
             _check(name, "currency", "every currency needs a rate in fx_rates" if fx is not None
                    else f"amounts not in {base_currency} need an fx_rates table",
                    df["currency"].notna() & ~df["currency"].isin(rated), offsets[name], files[name])
+        _check_data_currency(name, df, fx, offsets, files)
 
     customers = set(tables["customers"]["customer_id"])
     for name, df in tables.items():
