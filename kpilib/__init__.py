@@ -45,7 +45,7 @@ from .report.display import Tile, note_html, show_table, tiles_html
 from .report.context import context_html, missing_tables_html, period_coverage
 from .report.overview import headline_kpis, kpi_table, kpi_tiles
 from .report.titles import trend_title
-from .report.pages import (STAGE_NAMES, bookings_table, bridge_caption, bridge_trend, caption, changes_table,
+from .report.pages import (STAGE_NAMES, bookings_table, bridge_caption, bridge_trend, caption, ces_note, changes_table,
                      channel_table, churn_basis_table, churn_drilldown, churn_model_table, churned_table,
                      cohort_drilldown, comments_table, costs_table, engagement_table, funnel_drilldown, funnel_notes,
                      funnel_rates_table, funnel_table, interval_churn_table, missing_note, movement_drilldown, note,
@@ -85,7 +85,7 @@ __all__ = [
     "titles", "format_change", "format_money", "format_value", "Tile", "note_html", "show_table", "tiles_html",
     "context_html", "missing_tables_html", "period_coverage",
     "headline_kpis", "kpi_table", "kpi_tiles", "trend_title",
-    "STAGE_NAMES", "bookings_table", "bridge_caption", "bridge_trend", "caption", "changes_table", "channel_table",
+    "STAGE_NAMES", "bookings_table", "bridge_caption", "bridge_trend", "caption", "ces_note", "changes_table", "channel_table",
     "churn_basis_table", "churn_drilldown", "churn_model_table", "churned_table", "cohort_drilldown",
     "comments_table", "costs_table", "engagement_table", "funnel_drilldown", "funnel_notes", "funnel_rates_table",
     "funnel_table", "interval_churn_table", "missing_note", "movement_drilldown", "note", "nps_drilldown",

@@ -207,8 +207,9 @@ def channel_funnel(leads: pd.DataFrame, web: pd.DataFrame | None, period: Report
 def rep_leaderboard(leads: pd.DataFrame, activities: pd.DataFrame | None, period: ReportPeriod) -> pd.DataFrame:
     """Per sales rep: calls per working day (days with an activity row), demos booked and held,
     leads assigned (created in the period), deals won among them, demo conversion = demos held /
-    demos booked (both from sales_activities, so it compares like with like and never exceeds
-    100 %), deal conversion = won / leads assigned (the same leads). Sorted by deals won."""
+    demos booked (both from sales_activities, so it compares like with like; it exceeds 100 % only
+    when demos booked before the period are held in it), deal conversion = won / leads assigned (the
+    same leads). Sorted by deals won."""
     pool = leads[_in(leads["created_at"], period)]
     owner = pool["owner"] if "owner" in pool else pd.Series(np.nan, index=pool.index, dtype=object)
     assigned = pool.groupby(owner).size().rename("leads").astype("float64")

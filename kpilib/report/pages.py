@@ -16,6 +16,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from ..errors import KpiError
+from ..metrics.revenue import RULE_OF_40
 from .display import show_table, tiles_html
 from .format import format_value
 from .model import KpiModel
@@ -247,13 +248,15 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
                                              f"({fmt(con['new_contracts'], 'count')} new, "
                                              f"{fmt(con['renewals'], 'count')} renewals)",
         "Plan changes (not contracts)": fmt(con["plan_changes"], "count"),
-        "TCV signed (committed term)": fmt(con["tcv"], "money"),
+        "TCV signed (committed term)": fmt(con["tcv"], "money") + (
+            f" ({fmt(con['assumed_terms'], 'count')} without a recorded term, valued at 12 months)"
+            if con["assumed_terms"] else ""),
         "ACV signed (one year of each commitment)": fmt(con["acv"], "money"),
         "ASP of new business (MRR per new customer)": fmt(rev["asp_new"], "money"),
     }
     ttm = {"Revenue growth, trailing 12 months (YoY)": ("revenue_growth", "pct"),
            "Profit margin, trailing 12 months": ("profit_margin", "pct"),
-           "Rule of 40, trailing 12 months (target 40 %)": ("rule_of_40", "pct")}
+           f"Rule of 40, trailing 12 months (target {RULE_OF_40 * 100:g} %)": ("rule_of_40", "pct")}
     for label, (key, unit) in ttm.items():
         if model.is_segment:
             rows[label] = company
@@ -486,15 +489,48 @@ def voice_trend(model: KpiModel, survey: str = "nps", waves: int = 8) -> pd.Data
     return closed.tail(waves)
 
 
-def voice_note(model: KpiModel) -> HTML:
-    """Which wave the page reports and what it is compared with, or that none has closed."""
-    now, before = model.voice("nps"), model.previous_voice("nps")
+_SURVEYS = {"nps": "NPS", "enps": "eNPS", "ces": "Customer effort"}
+
+
+def _wave_words(wave) -> str:
+    """``the Q4 2025 wave (2025-10-01 to 2025-12-31)``, or for a year pack ``every answer of 2025``."""
+    if wave.kind == "year":
+        return f"every answer of {wave.label}"
+    return f"the {wave.title} wave ({wave.start_date.date()} to {wave.end_date.date()})"
+
+
+def voice_note(model: KpiModel, survey: str = "nps") -> HTML:
+    """Which wave the page reports for ``survey`` (nps, enps) and what it is compared with, or that
+    none has closed."""
+    name = _SURVEYS[survey]
+    now, before = model.voice(survey), model.previous_voice(survey)
     if now["wave"] is None:
-        return note(f"No NPS survey wave had closed by {model.period.end_date.date()}: NPS is not shown.")
-    text = (f"NPS {now['nps']:+.0f} ± {now['margin_of_error']:.0f} from the {now['wave'].title} wave "
-            f"({now['n']:.0f} answers, {now['wave'].start_date.date()} to {now['wave'].end_date.date()})")
+        return note(f"No {name} survey wave had closed by {model.period.end_date.date()}: {name} is not shown.")
+    text = (f"{name} {now['nps']:+.0f} ± {now['margin_of_error']:.0f} from {_wave_words(now['wave'])}, "
+            f"{now['n']:,.0f} answers")
+    if survey == "enps":
+        text += " (company-wide)"
     if before["wave"] is not None:
-        text += f"; the {before['wave'].title} wave gave {before['nps']:+.0f} ({before['n']:.0f} answers)."
+        text += f"; {_wave_words(before['wave'])} gave {before['nps']:+.0f} ({before['n']:,.0f} answers)."
+    else:
+        text += "; there is no earlier wave to compare with."
+    return note(text)
+
+
+def ces_note(model: KpiModel) -> HTML:
+    """The customer effort score of the reported wave, compared with the wave before it."""
+    from ..metrics.voice import ces_summary, survey_wave
+
+    responses = model.table("survey_responses")
+    wave = model.wave("ces")
+    if wave is None or responses is None:
+        return note(f"No customer effort wave had closed by {model.period.end_date.date()}.")
+    now = ces_summary(responses, wave)
+    text = f"Customer effort {now['mean']:.1f} of 7 from {_wave_words(wave)}, {now['n']:,.0f} answers"
+    before = survey_wave(responses, model.period, "ces", before=wave)
+    if before is not None:
+        then = ces_summary(responses, before)
+        text += f"; {_wave_words(before)} gave {then['mean']:.1f} ({then['n']:,.0f} answers)."
     else:
         text += "; there is no earlier wave to compare with."
     return note(text)
