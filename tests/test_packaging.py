@@ -50,6 +50,11 @@ def test_a_built_wheel_carries_its_data_and_notebooks_and_reports_from_any_folde
                                 str(target), str(wheel)], capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr[-2000:]
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"} | {"PYTHONPATH": str(target)}
+    where = subprocess.run([sys.executable, "-c", "import kpilib, kpilib.paths as p; print(kpilib.__file__); "
+                            "print(p.NOTEBOOKS_DIR); print(p.SAMPLE_DATA_DIR)"], cwd=work, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert where.returncode == 0, where.stderr
+    assert all(line.startswith(str(target)) for line in where.stdout.split()), where.stdout  # not the checkout
     done = subprocess.run([sys.executable, "-m", "kpilib.cli", "report", "--notebooks", "00_overview",
                            "--no-progress"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
