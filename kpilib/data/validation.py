@@ -90,7 +90,10 @@ def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str
         if bad.any():
             raise ContractError(table, col.name, "months must look like YYYY-MM",
                                 _rows(bad, offset), file)
-        return pd.PeriodIndex(text.where(present), freq="M").to_series(index=s.index)
+        # parse each distinct month once: PeriodIndex over millions of repeated strings is slow
+        codes, months = pd.factorize(text.where(present))
+        parsed = pd.PeriodIndex(months, freq="M").take(codes, allow_fill=True, fill_value=pd.NaT)
+        return pd.Series(parsed, index=s.index)
     # id, text, enum
     if from_parquet and not (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)):
         if col.kind != "id":

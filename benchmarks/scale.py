@@ -1,0 +1,265 @@
+"""The whole pack at k copies of the sample company (issue 14): the scaling identity, then wall and memory.
+
+    .venv/bin/python benchmarks/scale.py --copies 1,10,100
+
+For every k it first builds the headline figures (what kpis.json holds: kpilib.headline_kpis on a
+kpilib.KpiModel, as the runner does) for 1 copy and for k copies, each in a fresh process, and asserts
+the scaling identity: money totals and counts x k (to the cent or a relative 1e-9), every ratio, rate,
+month count, score and per-account average (ARPA) equal. Only then does it time ``kpi report --period
+2025-12`` per k, sampling /proc every 0.2 s for the peak RSS of the parent and of the whole process
+tree (parent, pool workers, kernels: the sum of their RSS, so shared pages count once per process;
+and the sum of their PSS, which shares those pages out), and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from copies import cached_copies  # noqa: E402
+
+PERIOD = "2025-12"
+KPI = Path(sys.executable).with_name("kpi")
+SAMPLE_EVERY = 0.2  # seconds between /proc samples
+REL, CENT = 1e-9, 0.01
+#: money figures that are per-account averages: equal at k copies, not x k
+PER_ACCOUNT = frozenset({"arpa"})
+COLUMNS = ("value", "previous", "year_ago")
+COUNTED = ("customers", "subscriptions", "leads", "product_usage")
+
+
+def headline(folder: str) -> tuple[pd.DataFrame, float]:
+    """The headline figures of ``folder`` for PERIOD, as kpis.json is built, and the seconds it took."""
+    from kpilib import KpiModel, headline_kpis, load_dataset
+
+    start = time.perf_counter()
+    model = KpiModel(load_dataset(folder), PERIOD)
+    kpis = headline_kpis(model)[["kpi", "unit", *COLUMNS]].set_index("kpi")
+    return kpis, time.perf_counter() - start
+
+
+def in_fresh_process(folder: Path) -> tuple[pd.DataFrame, float]:
+    """:func:`headline` in a spawned process, so that its memory is given back before the timings."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(headline, str(folder)).result()
+
+
+def factor(kpi: str, unit: str, k: int) -> int:
+    """What a figure is multiplied by at k copies: k for money totals and counts, 1 for the rest."""
+    return k if unit in ("money", "count") and kpi not in PER_ACCOUNT else 1
+
+
+def broken(one: pd.DataFrame, many: pd.DataFrame, k: int) -> list[str]:
+    """Every (KPI, column) that breaks the scaling identity, described; empty if it holds."""
+    out = []
+    for kpi, row in one.iterrows():
+        f = factor(str(kpi), row["unit"], k)
+        for col in COLUMNS:
+            want, got = f * float(row[col]), float(many.loc[kpi, col])
+            if math.isnan(want) and math.isnan(got):
+                continue  # undefined in both
+            if math.isnan(want) or math.isnan(got):
+                ok = False
+            else:
+                err = abs(got - want)
+                ok = err <= REL * abs(want) or (row["unit"] == "money" and err <= CENT) or err <= 1e-12
+            if not ok:
+                out.append(f"{kpi} ({row['unit']}, {col}): 1 copy {float(row[col])!r}, expected x{f} = {want!r}, "
+                           f"{k} copies {got!r}")
+    return out
+
+
+def rows(folder: Path, table: str) -> int:
+    """Row count of one table of a copies folder."""
+    parquet = folder / f"{table}.parquet"
+    if parquet.exists():
+        return pq.ParquetFile(parquet).metadata.num_rows
+    with open(folder / f"{table}.csv", "rb") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def _hwm(pid: int) -> int:
+    """Peak RSS so far of one process (VmHWM), in bytes; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
+    """RSS and PSS summed over ``proc`` and all its descendants, in bytes (PSS shares shared pages out)."""
+    rss = pss = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            mem = p.memory_full_info()
+        except psutil.Error:
+            continue  # ended between listing and reading
+        rss, pss = rss + mem.rss, pss + mem.pss
+    return rss, pss
+
+
+@dataclass
+class Run:
+    """One timed ``kpi report``."""
+
+    k: int
+    wall: float = math.nan
+    peak_parent: int = 0
+    peak_tree: int = 0
+    peak_tree_pss: int = 0
+    returncode: int | None = None
+    error: str = ""
+    pages: dict[str, int] = field(default_factory=dict)
+    pack_bytes: int = 0
+    kpis: dict | None = None
+
+
+def time_report(k: int, data: Path, timeout: float) -> Run:
+    """Run ``kpi report --period PERIOD`` on ``data`` into a fresh folder; wall clock, peak RSS, pack sizes."""
+    run = Run(k)
+    with tempfile.TemporaryDirectory(prefix=f"kpi-scale-{k}-") as tmp:
+        out, log = Path(tmp) / "out", Path(tmp) / "stderr.txt"
+        cmd = [str(KPI), "report", "--period", PERIOD, "--data", str(data), "--out", str(out), "--no-progress"]
+        with open(log, "wb") as err:
+            start = time.perf_counter()
+            child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            proc = psutil.Process(child.pid)
+            while child.poll() is None:
+                run.peak_parent = max(run.peak_parent, _hwm(child.pid))
+                rss, pss = _tree_memory(proc)
+                run.peak_tree, run.peak_tree_pss = max(run.peak_tree, rss), max(run.peak_tree_pss, pss)
+                if time.perf_counter() - start > timeout:
+                    os.killpg(child.pid, signal.SIGTERM)  # the runner stops its pool and kernels on SIGTERM
+                    try:
+                        child.wait(30)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(child.pid, signal.SIGKILL)
+                    run.error = f"stopped after {timeout:.0f} s (timeout)"
+                    break
+                time.sleep(SAMPLE_EVERY)
+            run.returncode = child.wait()
+            run.wall = time.perf_counter() - start
+        text = log.read_text(errors="replace").strip()
+        if run.returncode != 0:
+            run.error = (run.error + "; " if run.error else "") + f"exit {run.returncode}: {text[-2000:]}"
+        pack = out / PERIOD
+        if run.returncode == 0 and pack.is_dir():
+            run.pages = {p.name: p.stat().st_size for p in sorted(pack.glob("*.html"))}
+            run.pack_bytes = sum(p.stat().st_size for p in pack.rglob("*") if p.is_file())
+            run.kpis = json.loads((pack / "kpis.json").read_text())
+    return run
+
+
+def check_pack(run: Run, figures: pd.DataFrame) -> list[str]:
+    """kpis.json of the timed pack against the checked figures (kpis.json rounds: money to the cent,
+    counts whole, the rest to 6 decimals)."""
+    if run.kpis is None:
+        return []
+    out = []
+    for rec in run.kpis["kpis"]:
+        for col in COLUMNS:
+            want, got = float(figures.loc[rec["kpi"], col]), rec[col]
+            digits = {"money": 2, "count": 0}.get(rec["unit"], 6)
+            if (got is None) != math.isnan(want) or (got is not None and abs(got - want) > 10.0 ** -digits):
+                out.append(f"{rec['kpi']} {col}: kpis.json {got!r}, checked {want!r}")
+    return out
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n else "–"
+
+
+def table(runs: list[Run], counts: dict[int, dict[str, int]]) -> str:
+    """The results as a markdown table, one row per k."""
+    pages = sorted({p for r in runs for p in r.pages})
+    head = ["copies", *COUNTED[:3], "product_usage rows", "wall s", "peak RSS parent", "peak RSS tree",
+            "peak PSS tree", *(f"{p} bytes" for p in pages), "pack bytes"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in runs:
+        wall = f"{r.wall:.1f}" + ("" if r.returncode == 0 else " (failed)")
+        sizes = [f"{r.pages[p]:,}" if p in r.pages else "–" for p in pages]
+        cells = [str(r.k), *(f"{counts[r.k][t]:,}" for t in COUNTED), wall, _gb(r.peak_parent), _gb(r.peak_tree),
+                 _gb(r.peak_tree_pss), *sizes, f"{r.pack_bytes:,}" if r.pack_bytes else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """Cores, RAM, CPU model, Python, pandas and pyarrow versions."""
+    import pyarrow
+
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.machine())
+    return (f"machine: {os.cpu_count()} cores ({model}), {psutil.virtual_memory().total / 2**30:.1f} GiB RAM, "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+            f"pandas {pd.__version__}, pyarrow {pyarrow.__version__}; kpilib from {_kit()}")
+
+
+def _kit() -> str:
+    """The kpilib folder in use (PYTHONPATH can point at a snapshot of the kit) and its git commit."""
+    spec = importlib.util.find_spec("kpilib")
+    origin = Path(spec.origin).parent if spec is not None and spec.origin else Path("?")
+    head = subprocess.run(["git", "-C", str(origin), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return f"{origin}" + (f" (commit {head.stdout.strip()}, working tree)" if head.returncode == 0 else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--copies", default="1,10,100", help="comma-separated k (default 1,10,100)")
+    parser.add_argument("--fmt", choices=("parquet", "csv"), default="parquet", help="file format of the copies")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds before a kpi report is stopped")
+    args = parser.parse_args()
+    ks = [int(k) for k in args.copies.split(",")]
+    print(machine(), flush=True)
+
+    folders = {k: cached_copies(k, args.fmt) for k in sorted({1, *ks})}
+    counts = {k: {t: rows(folders[k], t) for t in COUNTED} for k in ks}
+    one, seconds = in_fresh_process(folders[1])
+    figures = {1: one}
+    print(f"headline figures, 1 copy: {seconds:.1f} s", flush=True)
+    for k in ks:  # the identity for every k before anything is timed
+        if k == 1:
+            continue
+        figures[k], seconds = in_fresh_process(folders[k])
+        bad = broken(one, figures[k], k)
+        verdict = "BROKEN:" if bad else f"holds for all {len(one)} KPIs x {len(COLUMNS)} columns"
+        print(f"headline figures, {k} copies: {seconds:.1f} s; scaling identity {verdict}", flush=True)
+        if bad:
+            print("\n".join("  " + line for line in bad))
+            raise SystemExit(1)
+
+    runs = []
+    for k in ks:
+        load = os.getloadavg()[0]  # other work on the machine makes the wall clock noisy: said per run
+        run = time_report(k, folders[k], args.timeout)
+        runs.append(run)
+        error = f"; ERROR {run.error}" if run.error else ""
+        name = "copy" if k == 1 else "copies"
+        print(f"kpi report, {k} {name}: {run.wall:.1f} s (load average {load:.1f} before){error}", flush=True)
+        for line in check_pack(run, figures[k]):
+            print(f"  kpis.json differs from the checked figures: {line}")
+    print()
+    print(table(runs, counts))
+
+
+if __name__ == "__main__":
+    main()
