@@ -16,6 +16,7 @@ Exit codes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -33,12 +34,33 @@ _DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per
               "the URL from KPI_DATABASE_URL (default: the bundled sample company)")
 
 
-_SECRET = re.compile(r"(?P<user>[^\s/:@'\"]+):(?P<password>[^\s/@'\"]+)@")
+_WORD = re.compile(r"[^\s'\"]+")  # a run without spaces or quotes: where a URL can hide
+# postgresql+psycopg:// (or :/, mistyped), also after a folder ('/work/postgresql:/u:pw@h', a relative
+# --data made absolute); the look-behind lets a search start only where a name starts: linear
+_SCHEME = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:/+")
 
 
 def mask_secrets(text: str) -> str:
-    """Mask anything shaped like ``user:password@`` in a message, however the URL was mistyped."""
-    return _SECRET.sub(lambda m: f"{m['user']}:***@", text)
+    """Mask anything shaped like ``user:password@`` in a message, however the URL was mistyped:
+    ``u:pa/ss@host``, ``u:p@ss@host`` and ``:pw@host`` (no user) become ``u:***@host`` and
+    ``:***@host``. Linear in the length of the text (no regular-expression backtracking)."""
+    return _WORD.sub(lambda m: _mask_word(m[0]), text)
+
+
+def _mask_word(word: str) -> str:
+    """One word with its password masked: from the first ``:`` after the scheme to the last ``@``; a
+    word without both is returned as it is. After ``x:/`` with one slash, which may be a user and a
+    password that starts with ``/`` as well as a mistyped scheme, the first ``:`` of all will do."""
+    at = word.rfind("@")
+    if at < 0:
+        return word
+    scheme = _SCHEME.search(word, 0, at)
+    colon = word.find(":", scheme.end() if scheme else 0, at)
+    if colon < 0 and scheme and not scheme[0].endswith("//"):
+        colon = word.find(":", 0, at)
+    if colon < 0 or colon + 1 == at:
+        return word
+    return f"{word[:colon]}:***{word[at:]}"
 
 
 def _text(what: str):
@@ -126,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     sam = sub.add_parser("sample-data", help="generate the deterministic sample company",
                          description="Write the sample B2B SaaS company (36 months, about 2,000 "
                                      "accounts) as one CSV per contract table.")
-    sam.add_argument("--out", required=True, help="folder to write the CSV files to")
+    sam.add_argument("--out", required=True, type=_text("--out"), help="folder to write the CSV files to")
     sam.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled seed)")
 
     load = sub.add_parser("load", help="copy a contract folder into a database",
@@ -234,35 +256,61 @@ COMMANDS = {"report": _cmd_report, "validate": _cmd_validate, "sample-data": _cm
             "load": _cmd_load, "notebooks": _cmd_notebooks, "contract": _cmd_contract, "diff": _cmd_diff}
 
 
+def _stop_on_signals(command: str) -> contextlib.AbstractContextManager:
+    """For ``report``, SIGTERM and SIGINT stop the run with one line from the very start (data loading
+    included), not only once the pack is being built; other commands keep Python's defaults."""
+    if command != "report":
+        return contextlib.nullcontext()
+    from .report.runner import stop_on_signals
+
+    return stop_on_signals()
+
+
+def _print_traceback() -> None:
+    """``--debug``: the full traceback, with anything shaped like ``user:password@`` masked."""
+    print(mask_secrets(traceback.format_exc()), end="", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _check_data(parser, getattr(args, "data", None))
-    if args.command == "report":
-        _check_notebooks(parser, args)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
-        warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)
+        warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {mask_secrets(str(msg))}",
+                                                                file=sys.stderr)
         try:
-            return COMMANDS[args.command](args)
+            with _stop_on_signals(args.command):
+                if args.command == "report":
+                    _check_notebooks(parser, args)
+                return COMMANDS[args.command](args)
         except KeyboardInterrupt as exc:
-            signum = getattr(exc, "signum", 2)  # Ctrl-C is SIGINT (2)
-            print(f"stopped by {'SIGTERM' if signum == 15 else 'SIGINT'}: nothing was replaced, "
-                  "no staging folder left", file=sys.stderr)
-            return 128 + signum
+            return _stopped(exc)
         except KpiError as exc:
             if args.debug:
-                traceback.print_exc()
+                _print_traceback()
             kind = type(exc).__name__
             print(f"error ({kind}): {mask_secrets(str(exc))}", file=sys.stderr)
             return next(code for cls, code in EXIT_CODES.items() if isinstance(exc, cls))
         except Exception as err:
             if args.debug:
-                traceback.print_exc()
+                _print_traceback()
             else:
                 print(f"internal error: {type(err).__name__}: {mask_secrets(str(err))} "
                       "(rerun with --debug for details)", file=sys.stderr)
             return 1
+
+
+def _stopped(exc: KeyboardInterrupt) -> int:
+    """The one line of a run stopped by a signal, and its exit code (128 + the signal number)."""
+    signum = getattr(exc, "signum", 2)  # Ctrl-C is SIGINT (2)
+    name = "SIGTERM" if signum == 15 else "SIGINT"
+    replaced = getattr(exc, "replaced", None)
+    if replaced is not None:  # the signal came during the final renames, which were let finish
+        print(f"stopped by {name}: the new pack was already in place at {replaced}", file=sys.stderr)
+    else:
+        print(f"stopped by {name}: nothing was replaced, no staging folder left", file=sys.stderr)
+    return 128 + signum
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from conftest import TINY
 
 
 @pytest.mark.parametrize("argv", [["report", "--data", ""], ["report", "--out", "  "],
-                                  ["validate", "--data", ""], ["load", "--data", "", "--to", "x"]])
+                                  ["validate", "--data", ""], ["load", "--data", "", "--to", "x"],
+                                  ["sample-data", "--out", ""]])
 def test_an_empty_data_or_out_is_a_usage_error(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)

@@ -124,14 +124,31 @@ def as_of(dataset: Dataset, end: pd.Timestamp | str) -> Dataset:
 
 
 def subscription_data_end(dataset: Dataset) -> pd.Timestamp:
-    """The last day of the month of the latest subscription start: where the billing data end."""
-    latest = pd.Timestamp(dataset.subscriptions["start_date"].max())
+    """Where the billing data end: the last day of the month of the latest subscription start,
+    leaving out starts in a month after the last date of every other table.
+
+    A subscription start alone cannot move the end of the data. One in a month later than anything
+    else the data record (customers created, leads, surveys, traffic, monthly tables) is an outlier:
+    a typo such as 2030, a test account, a contract booked to start next quarter. It is left out
+    here and reported by :func:`default_period`, not followed. When no start is that early (the
+    other tables all end before the first start), every start counts. The rule reads the data only,
+    never today's date, so the same data always give the same period.
+    """
+    starts = dataset.subscriptions["start_date"]
+    others = {name: df for name, df in dataset.tables.items() if name != "subscriptions"}
+    try:
+        last_other = replace(dataset, tables=others).data_end.to_period("M")
+    except ValueError:  # no other table holds a date
+        last_other = None
+    kept = starts if last_other is None else starts[starts.dt.to_period("M") <= last_other]
+    latest = pd.Timestamp((kept if kept.notna().any() else starts).max())
     return latest.to_period("M").end_time.normalize()
 
 
 def default_period(dataset: Dataset):
-    """The period a report is for when none is asked: the latest complete month of the data,
-    never later than the month of the latest subscription start.
+    """The period a report is for when none is asked: the latest complete month of the data, never
+    later than the month where the billing data end (:func:`subscription_data_end`: the latest
+    subscription start, outliers left out).
 
     Returns
     -------

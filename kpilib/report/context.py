@@ -25,6 +25,14 @@ def period_coverage(dataset: Dataset, period: ReportPeriod) -> str | None:
     return None
 
 
+def sample_banner_html(dataset: Dataset) -> str:
+    """The red banner of every page of a pack built from the bundled sample company (else empty)."""
+    if dataset.source != SAMPLE_SOURCE:
+        return ""
+    return ('<div class="kpi-sample">These are the figures of the bundled sample company, not your '
+            "data: pass --data (or the notebook's data parameter) to report on your own.</div>")
+
+
 def context_html(dataset: Dataset, period: ReportPeriod) -> HTML:
     """One line saying what the report covers, plus a coverage warning if needed."""
     filters = ", ".join(f"{k} = {v}" for k, v in dataset.filters.items()) or "all accounts"
@@ -34,9 +42,7 @@ def context_html(dataset: Dataset, period: ReportPeriod) -> HTML:
         f"through {dataset.data_end.date()} &middot; amounts in {html.escape(dataset.base_currency)} "
         f"{html.escape(rate_basis(dataset.fx_rates))}</p>"
     )
-    if dataset.source == SAMPLE_SOURCE:
-        line = ('<div class="kpi-sample">These are the figures of the bundled sample company, not your '
-                "data: pass --data (or the notebook's data parameter) to report on your own.</div>") + line
+    line = sample_banner_html(dataset) + line
     gap = period_coverage(dataset, period)
     if gap:
         line += f'<div class="kpi-note">{html.escape(gap)}</div>'

@@ -17,6 +17,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import uuid
@@ -27,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..data.asof import default_period
 from ..data.currency import rate_basis
@@ -36,6 +37,7 @@ from ..data.load import load_dataset
 from ..errors import KpiError, PeriodError, ReportError
 from ..paths import DOCS_DIR, NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
 from ..periods import ReportPeriod, parse_period
+from .context import sample_banner_html
 
 if TYPE_CHECKING:  # nbformat is slow to import (jsonschema); kernels never need it
     import nbformat
@@ -125,7 +127,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
     except RuntimeError as exc:  # "Kernel died before replying to kernel_info" (OOM killer, kill -9)
         return NotebookResult(source.stem, False, None, "DeadKernelError", _first_line(str(exc)))
     except OSError as exc:  # the staging folder filled up or became unwritable
-        return NotebookResult(source.stem, False, None, "OSError", _first_line(str(exc)))
+        return NotebookResult(source.stem, False, None, "OSError", _cannot_write(exc, target))
     make_reproducible(target)
     return NotebookResult(source.stem, True)
 
@@ -175,7 +177,6 @@ def _watch_parent() -> None:
     outright leaves no worker behind; the worker's kernels exit when their parent goes."""
     try:
         import ctypes
-        import signal
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -185,9 +186,11 @@ def _watch_parent() -> None:
 
 
 def signal_default() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides; workers stop when told
+    """Ignore SIGINT in a pool worker (the runner decides; workers stop when told), then unblock it:
+    the runner spawned the worker with SIGINT blocked (see :func:`_spawn_workers`), so a Ctrl-C that
+    came while the worker was importing is dropped here instead of printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _first_line(text: str | None) -> str:
@@ -246,6 +249,7 @@ li {{ margin: .4rem 0; font-size: 1.1rem; }}
 {_page_css()}
 </style></head>
 <body>
+{sample_banner_html(dataset)}
 <h1>KPI report &middot; {html.escape(period.title)}</h1>
 <p class="meta">Period {html.escape(period.label)} ({period.start_date.date()} to {period.end_date.date()}){seg}</p>
 {tiles}
@@ -358,8 +362,9 @@ def _manifest_html(doc: dict) -> str:
             f'The full record: <a href="manifest.json">manifest.json</a>.</p>')
 
 
-def write_glossary(pack: Path) -> Path:
-    """Write ``glossary.html``: docs/metrics.md rendered, so an e-mailed pack carries every definition."""
+def write_glossary(pack: Path, banner: str = "") -> Path:
+    """Write ``glossary.html``: docs/metrics.md rendered, so an e-mailed pack carries every definition.
+    ``banner`` goes above it (the sample company's, see :func:`~kpilib.report.context.sample_banner_html`)."""
     import mistune
 
     from .registry import registry_markdown
@@ -371,7 +376,7 @@ def write_glossary(pack: Path) -> Path:
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Metric definitions</title>'
             f"<style>{_page_css()} table {{ border-collapse: collapse; font-size: 13px; }} "
             "td, th { border: 1px solid #d0d7de; padding: 4px 6px; vertical-align: top; }</style></head>"
-            f'<body><nav class="kpi-nav"><a href="index.html">Index</a></nav>{body}</body></html>\n')
+            f'<body>{banner}<nav class="kpi-nav"><a href="index.html">Index</a></nav>{body}</body></html>\n')
     path = pack / "glossary.html"
     path.write_text(page, encoding="utf-8")
     return path
@@ -401,20 +406,59 @@ def _prepare_out(out_root: Path, label: str) -> Path:
 
 
 def _swap_in(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging`` so that a good pack is always in place."""
+    """Replace ``final`` by ``staging`` so that a good pack is always in place.
+
+    SIGINT and SIGTERM are held during the two renames (:func:`_signals_held`): a signal between
+    them would leave no pack in place. One that came meanwhile is delivered right after; its
+    :class:`Stopped` then says that the new pack is in place. (After a SIGKILL in between, the next
+    run's sweep puts the old pack back: see :func:`_sweep_stale`.)
+    """
     old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
     if final.exists() and not final.is_dir():
         raise ReportError(f"{final} exists and is not a pack folder: move it away; nothing was replaced")
     _apply_umask(staging)
-    if final.exists():
-        final.rename(old)
+    swapped = False
     try:
-        staging.rename(final)
-    except OSError:
-        if old.exists():
-            old.rename(final)
+        with _signals_held(signal.SIGINT, signal.SIGTERM):
+            if final.exists():
+                final.rename(old)
+            try:
+                staging.rename(final)
+            except OSError:
+                if old.exists():
+                    old.rename(final)
+                raise
+            swapped = True
+    except Stopped as stop:
+        if swapped:  # delivered as the signals were released
+            stop.replaced = final
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if swapped:  # never before: if putting the old pack back failed, the next run's sweep does it
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_held(*signums: int):
+    """Hold these signals for the block: one that comes meanwhile is only recorded, then raised again
+    when the block ends, under the handlers of before (so :class:`Stopped` comes after the block).
+
+    Held by Python handlers, not by ``pthread_sigmask``: a mask covers only this thread, and a
+    signal sent to the process then goes to another one (tqdm's monitor), whose Python handler runs
+    in the main thread all the same, in the middle of the block.
+    """
+    got: list[int] = []
+    previous: dict[int, Callable[[int, Any], Any] | int | None] = {}
+    for signum in signums:
+        with contextlib.suppress(ValueError):  # not the main thread: no handler of ours to hold
+            previous[signum] = signal.signal(signum, lambda number, frame: got.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if got:
+            signal.raise_signal(got[0])
 
 
 def _apply_umask(folder: Path) -> None:
@@ -447,19 +491,42 @@ def _output_lock(out_root: Path):
         raise ReportError(f"another kpi report is writing into {out_root}; try again when it has "
                           "finished (nothing was replaced)") from None
     try:
-        for stale in list(out_root.glob(".*.building-*")) + list(out_root.glob(".*.old-*")):
-            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+        _sweep_stale(out_root)
         yield
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 
 
-@contextlib.contextmanager
-def _stop_on_signals():
-    """SIGTERM (cron's timeout, systemd, Airflow, Kubernetes) stops a run like Ctrl-C does."""
-    import signal
+def _sweep_stale(out_root: Path) -> None:
+    """Remove what a run killed outright left in ``out_root`` (called under the lock).
 
+    Staging folders (``.<pack>.building-*``) go. An old pack (``.<pack>.old-*``) goes too, unless
+    its pack is missing: then the run died between the two renames of :func:`_swap_in`, and the
+    old pack is renamed back into place.
+    """
+    for stale in out_root.glob(".*.building-*"):
+        _remove(stale)
+    for old in sorted(out_root.glob(".*.old-*")):
+        final = out_root / old.name[1:].rsplit(".old-", 1)[0]
+        if old.is_dir() and not old.is_symlink() and not os.path.lexists(final):
+            old.rename(final)
+        else:
+            _remove(old)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder or a file (a symlink itself, never its target); missing is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """SIGTERM (cron's timeout, systemd, Airflow, Kubernetes) stops a run like Ctrl-C does: both raise
+    :class:`Stopped`. The CLI installs it first thing for ``kpi report``, so data loading is covered."""
     def stop(signum, frame):
         raise Stopped(signum)
 
@@ -475,11 +542,16 @@ def _stop_on_signals():
 
 
 class Stopped(KeyboardInterrupt):
-    """The run was stopped by a signal; the CLI exits 128 + the signal number."""
+    """The run was stopped by a signal; the CLI exits 128 + the signal number.
+
+    ``replaced`` is the pack's folder when the signal came during the final renames: they were let
+    finish (:func:`_swap_in`), so the new pack is in place; otherwise ``None`` (nothing was replaced).
+    """
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+        self.replaced: Path | None = None
 
 
 MAX_WORKERS = 4 * (os.cpu_count() or 1)
@@ -544,7 +616,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         raise KpiError(f"timeout must be at least 1 second, not {timeout}")
     out_root = Path(out).expanduser().resolve() if out else default_reports_dir()
     folder = pack_name(rperiod, segment)
-    with _output_lock(out_root), _stop_on_signals():
+    with _output_lock(out_root), stop_on_signals():
         return _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root, folder,
                       workers, timeout, progress)
 
@@ -556,9 +628,9 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
     from .restatement import restatement_beside
     from .snapshot import SNAPSHOT_ENV, snapshot_key, write_snapshot
 
-    staging = _prepare_out(out_root, folder)
-    log_dir = Path(tempfile.mkdtemp(prefix="kpi-run-"))  # private to this run and this user
+    log_dir = _run_folder()
     log = log_dir / "kernels.log"
+    staging: Path | None = None
     notebook_data = _for_kernels(data)
     saved_env = {name: os.environ.get(name) for name in (DATABASE_ENV, SNAPSHOT_ENV)}
     if data and data != "database" and "://" in str(data):
@@ -570,8 +642,10 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
     bar, tick = _progress(progress, total=len(names) + 2)
     pool = None
     try:
+        staging = _prepare_out(out_root, folder)
         # the workers start and import the notebook machinery while this process builds the model
         pool = _start_pool(workers, log)
+        _spawn_workers(pool, workers)
         # one model for the whole pack: kpis.json first, then every notebook reads the same model
         # from the run's snapshot instead of loading the data again
         model = KpiModel(loaded, rperiod, segment=segment)
@@ -584,7 +658,7 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
                                handed) for n in names}
         # while the kernels run: the exports, the glossary and the audit record
         write_exports(staging, model, kpis)
-        write_glossary(staging)
+        write_glossary(staging, sample_banner_html(dataset))
         restated = restatement_beside(out_root, rperiod, folder, model)  # the earlier pack, rebuilt
         audit = write_manifest(staging, rperiod, dataset, params, restated)
         _collect(jobs, names, pool, tick, log)
@@ -593,26 +667,88 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
         tick("index")
         _swap_in(staging, out_root / folder)
     except OSError as exc:
-        _stop_pool(pool)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise ReportError(f"cannot write the pack into {out_root}: {exc.strerror or exc}; nothing was "
-                          f"replaced (kernel log: {log})") from None
+        _abandon(pool, staging)
+        where = exc.filename or f"the pack into {out_root}"  # a file in $TMPDIR is not the output folder
+        raise ReportError(f"cannot write {where}: {exc.strerror or exc}; nothing was replaced "
+                          f"({_log_note(log)})") from None
     except BaseException:
-        _stop_pool(pool)
-        shutil.rmtree(staging, ignore_errors=True)
+        _abandon(pool, staging)
         raise
     finally:
         if bar is not None:
             bar.close()
-        (log_dir / "model.pickle").unlink(missing_ok=True)  # the data never outlive the run
-        if sys.exc_info()[0] is None:  # a good run keeps no log; a failed one names it
-            shutil.rmtree(log_dir, ignore_errors=True)
+        _end_run_folder(log_dir, log, sys.exc_info()[1])
         for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
     return out_root / folder
+
+
+def _abandon(pool: ProcessPoolExecutor | None, staging: Path | None) -> None:
+    """A failed or stopped run: stop the workers and remove the staging folder."""
+    _stop_pool(pool)
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+RUN_PREFIX = "kpi-run-"  # $TMPDIR/kpi-run-<pid>-XXXXXXXX: one run's kernel log and model snapshot
+
+
+def _run_folder() -> Path:
+    """Create this run's private folder in ``$TMPDIR``, named with this process's id and holding an
+    empty ``kernels.log``, after removing the folders of this user's runs whose process is gone
+    (killed outright, or a failed run's kept log)."""
+    tmp = Path(tempfile.gettempdir())
+    _sweep_run_folders(tmp)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=tmp))
+        (folder / "kernels.log").touch()
+        return folder
+    except OSError as exc:
+        raise ReportError(f"cannot create the run's private folder in {tmp}: {exc.strerror or exc}; "
+                          "nothing was replaced") from None
+
+
+def _sweep_run_folders(tmp: Path) -> None:
+    """Remove ``kpi-run-<pid>-*`` folders of this user whose process no longer exists."""
+    for folder in tmp.glob(f"{RUN_PREFIX}*-*"):
+        found = re.fullmatch(rf"{RUN_PREFIX}(\d+)-.+", folder.name)
+        try:
+            mine = folder.lstat().st_uid == os.getuid() and folder.is_dir() and not folder.is_symlink()
+        except OSError:
+            continue
+        if found and mine and not _process_exists(int(found[1])):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists (any user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _log_note(log: Path) -> str:
+    """How a :class:`ReportError` names the kernel log it keeps (see :func:`_end_run_folder`)."""
+    return f"kernel log: {log}, kept until the next run"
+
+
+def _end_run_folder(folder: Path, log: Path, error: BaseException | None) -> None:
+    """Remove the run's private folder at the end of the run, whatever the outcome; the model
+    snapshot never outlives the run. Only when the error's message names the kernel log is the
+    log kept (alone), until the next run's sweep."""
+    if isinstance(error, ReportError) and str(log) in str(error) and log.exists():
+        for path in folder.iterdir():
+            if path != log:
+                _remove(path)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _for_kernels(data: str | None) -> str | None:
@@ -624,20 +760,45 @@ def _for_kernels(data: str | None) -> str | None:
 
 
 def _start_pool(workers: int, log: Path) -> ProcessPoolExecutor:
-    pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
+    """The pool of notebook workers; :func:`_spawn_workers` starts them."""
+    return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
                                initializer=_start_worker, initargs=(log,))
-    for _ in range(max(1, workers)):  # start every worker now: their imports overlap the model's build
-        pool.submit(int)
-    return pool
+
+
+def _spawn_workers(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker now, so that their imports overlap the model's build.
+
+    They are spawned with SIGINT blocked (a signal mask survives ``exec``; a Python handler does
+    not): a Ctrl-C to the process group while they import would otherwise print a
+    ``KeyboardInterrupt`` traceback from each. Each worker ignores SIGINT, then unblocks it
+    (:func:`signal_default`). Here, a Ctrl-C that comes meanwhile still stops the run (through
+    another thread, or when the mask is restored); the caller already holds the pool and stops it.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # the mask as it is
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        for _ in range(max(1, workers)):  # with "spawn", each submit starts one worker
+            pool.submit(int)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _start_worker(log: Path) -> None:
-    """Pool worker start-up: die with the runner, leave signals to it, import what pages need."""
+    """Pool worker start-up: die with the runner, leave signals to it, keep temporary files in the
+    run's folder, import what pages need."""
     _watch_parent()
     _quiet_kernels(log)
+    _temporary_files_in(log.parent)
     _skip_slow_imports()
     import nbconvert  # noqa: F401 - imported once per worker, before its first page
     import papermill  # noqa: F401
+
+
+def _temporary_files_in(folder: Path) -> None:
+    """Temporary files of this worker and of its kernels (jupyter's connection files, which hold the
+    kernels' keys) go into the run's private folder, so that they go with it, even after a signal."""
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
 
 
 def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: int,
@@ -651,8 +812,14 @@ def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: 
     try:
         render_html(target, target.with_suffix(".html"))
     except OSError as exc:  # the staging folder filled up or became unwritable
-        return NotebookResult(source.stem, False, None, "OSError", _first_line(str(exc)))
+        return NotebookResult(source.stem, False, None, "OSError", _cannot_write(exc, target.with_suffix(".html")))
     return result
+
+
+def _cannot_write(exc: OSError, path: Path) -> str:
+    """A failed write, naming the file: the error's own, else the one being written (a write through an
+    open file, e.g. a full disk, names none)."""
+    return f"cannot write {exc.filename or path}: {exc.strerror or _first_line(str(exc))}"
 
 
 def _collect(jobs: dict, names: Sequence[str], pool: ProcessPoolExecutor, tick: Callable[[str], None],
@@ -671,14 +838,14 @@ def _collect(jobs: dict, names: Sequence[str], pool: ProcessPoolExecutor, tick: 
                     other.cancel()
     except BrokenProcessPool as exc:  # a worker was killed (OOM killer, kill -9)
         raise ReportError(f"a worker process running the notebooks died ({exc}); nothing was replaced "
-                          f"(kernel log: {log})") from None
+                          f"({_log_note(log)})") from None
     pool.shutdown(wait=True, cancel_futures=True)
     if failures:
         first = min(failures, key=lambda r: names.index(r.name))
         where = f"cell {first.cell_index}" if first.cell_index is not None else "a cell"
         raise ReportError(
             f"notebook {first.name} failed in {where}: {first.ename}: {first.evalue}; nothing was replaced "
-            f"(kernel log: {log})",
+            f"({_log_note(log)})",
             notebook=first.name, cell_index=first.cell_index, ename=first.ename, evalue=first.evalue,
         )
 

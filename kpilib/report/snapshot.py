@@ -12,7 +12,8 @@ being built cannot make two pages disagree), and no kernel pays for loading or f
 Outside ``kpi report`` (JupyterLab, nbval) the variable is unset and notebooks load as usual.
 
 The file is a pickle: it is written by this user's own run into a folder only this user can read
-(``mkdtemp``), and deleted with that folder when the run ends.
+(``mkdtemp``, named ``kpi-run-<pid>-*``), and deleted with that folder when the run ends, or by
+the next run's sweep when the run was killed outright.
 """
 
 from __future__ import annotations
@@ -36,9 +37,16 @@ def snapshot_key(data: str | None, period: str, base_currency: str, segment: str
 
 
 def write_snapshot(model: KpiModel, key: tuple, path: Path) -> Path:
-    """Write the model, with what it has computed so far, for the kernels of this run."""
-    with open(path, "wb") as handle:
-        pickle.dump({"key": key, "model": model}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    """Write the model, with what it has computed so far, for the kernels of this run.
+
+    A failed write (a full ``$TMPDIR``) raises an :class:`OSError` naming ``path``, so the error
+    says which disk is full; a write through an open file names none by itself.
+    """
+    try:
+        with open(path, "wb") as handle:
+            pickle.dump({"key": key, "model": model}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     return path
 
 
