@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,8 +100,13 @@ def test_a_segment_pack_is_written_beside_the_company_pack_never_over_it(tmp_pat
     index = (company / "index.html").read_text()
     assert 'class="kpi-tile' in index and 'href="glossary.html"' in index  # the index shows the tiles
     page = (company / "00_overview.html").read_text()
-    assert 'href="01_revenue.html"' in page  # JupyterLab's .ipynb links become the pack's pages
-    assert ".ipynb\"" not in page and ".ipynb\"" not in index
+    assert ".ipynb\"" not in page and ".ipynb\"" not in index  # JupyterLab's links become the pack's pages
+    for html_page in company.glob("*.html"):  # and only to pages this pack holds: 01-05 were not built
+        text = html_page.read_text()
+        links = re.findall(r'href="([^"#:]+)"', text)
+        assert links and all((company / link).exists() for link in links if not link.startswith("../")), \
+            (html_page.name, [link for link in links if not (company / link).exists()])
+    assert 'href="index.html"' in page and 'href="glossary.html"' in page and "Revenue" in page
     assert "What went in" in index and json.loads((company / "manifest.json").read_text())["period"] == "2024-03"
     glossary = (company / "glossary.html").read_text()
     assert 'id="kpi-ltv-cac"' in glossary and "As of the period" in glossary

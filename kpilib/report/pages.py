@@ -88,7 +88,8 @@ def header(model: KpiModel, page: str) -> HTML:
     """The top of a page: styles, navigation to every page, and what the figures cover.
 
     Links point to the notebooks (``.ipynb``), which is what JupyterLab opens; the pack's renderer
-    turns them into links to the HTML pages."""
+    (:func:`kpilib.report.render.html_links`) turns them into links to the HTML pages it holds and
+    adds the pack's index and glossary, which exist only in a pack."""
     from .context import context_html
     from .plotting import use_house_style
 
@@ -97,7 +98,7 @@ def header(model: KpiModel, page: str) -> HTML:
         f"<b>{html.escape(title)}</b>" if name == page else
         f'<a href="{html.escape(name)}.ipynb">{html.escape(title)}</a>'
         for name, title in PAGES.items())
-    nav = f'<nav class="kpi-nav"><a href="index.html">Index</a> · {links} · <a href="glossary.html">Glossary</a></nav>'
+    nav = f'<nav class="kpi-nav">{links}</nav>'  # the pack's renderer adds its index and glossary
     scope = ""
     if model.is_segment:
         scope = ('<div class="kpi-note">Segment pack: figures are this segment\'s; company-wide figures '

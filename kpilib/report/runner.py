@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import html
 import json
 import math
 import os
@@ -31,13 +30,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..data.asof import default_period
-from ..data.currency import rate_basis
 from ..data.dataset import Dataset
 from ..data.load import load_dataset
 from ..errors import KpiError, PeriodError, ReportError
-from ..paths import DOCS_DIR, NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
+from ..paths import NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
 from ..periods import ReportPeriod, parse_period
-from .context import sample_banner_html
+from .render import html_links, write_glossary, write_index
 
 if TYPE_CHECKING:  # nbformat is slow to import (jsonschema); kernels never need it
     import nbformat
@@ -197,8 +195,9 @@ def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0][:500] if (text or "").strip() else ""
 
 
-def render_html(notebook: Path, target: Path) -> None:
-    """Render an executed notebook to HTML: no code, no prompts, no external requests."""
+def render_html(notebook: Path, target: Path, built: Sequence[str] | None = None) -> None:
+    """Render an executed notebook to HTML: no code, no prompts, no external requests; links to the
+    pack's other pages (``built``, default all) and its index and glossary."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="kpi", extra_template_basedirs=[str(TEMPLATES_DIR)],
@@ -209,68 +208,7 @@ def render_html(notebook: Path, target: Path) -> None:
     nb = nbformat.read(notebook, as_version=4)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": NOTEBOOKS.get(
         notebook.stem, notebook.stem)}})
-    target.write_text(html_links(body), encoding="utf-8")
-
-
-def html_links(page: str) -> str:
-    """In a rendered page, links to the kit's notebooks become links to their HTML pages."""
-    for name in NOTEBOOKS:
-        page = page.replace(f'href="{name}.ipynb"', f'href="{name}.html"')
-    return page
-
-
-def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Sequence[str],
-                segment: str, siblings: Sequence[str] = (), kpis=None, audit: dict | None = None,
-                restated: Restatement | None = None) -> Path:
-    """Write ``index.html`` listing the reports, the period, the data source and the other packs
-    of the same period (all accounts, other segments) that sit beside this one."""
-    others = "".join(f'<li><a href="../{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in siblings)
-    others = f"<p class=\"meta\">Other packs of this period:</p><ul>{others}</ul>" if siblings else ""
-    tiles = ""
-    if kpis is not None:
-        from .display import tiles_html
-        from .overview import kpi_tiles
-
-        tiles = html_links(tiles_html(kpi_tiles(kpis, period, dataset.base_currency)).data)
-    items = "\n".join(
-        f'<li><a href="{html.escape(n)}.html">{html.escape(NOTEBOOKS.get(n, n))}</a></li>' for n in names
-    )
-    seg = "" if segment in ("", "all") else f" &middot; segment {html.escape(segment)}"
-    data_end = dataset.data_end.date().isoformat()
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>KPI report {html.escape(period.title)}</title>
-<style>
-body {{ font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 760px;
-       margin: 2rem auto; padding: 0 1rem; color: #1f2328; }}
-h1 {{ margin-bottom: .2rem; }} .meta {{ color: #57606a; }}
-li {{ margin: .4rem 0; font-size: 1.1rem; }}
-{_page_css()}
-</style></head>
-<body>
-{sample_banner_html(dataset)}
-<h1>KPI report &middot; {html.escape(period.title)}</h1>
-<p class="meta">Period {html.escape(period.label)} ({period.start_date.date()} to {period.end_date.date()}){seg}</p>
-{tiles}
-<ul>
-{items}
-<li><a href="glossary.html">Metric definitions (glossary)</a></li>
-</ul>
-{others}
-<p class="meta">Data source: {html.escape(dataset.source)}. Data end: {data_end}.
-Amounts in {html.escape(dataset.base_currency)} {html.escape(rate_basis(dataset.fx_rates))}.</p>
-<p class="meta">Machine-readable headline figures:
-<a href="kpis.json">kpis.json</a>, <a href="kpis.csv">kpis.csv</a>. Who is in each figure:
-<a href="movements.csv">movements.csv</a> (every customer's MRR before and after, each month),
-<a href="customers.csv">customers.csv</a>, and every table in one workbook: <a href="kpis.xlsx">kpis.xlsx</a>.</p>
-{_restatement_html(restated, dataset.base_currency) if restated is not None else ""}
-{_manifest_html(audit) if audit else ""}
-</body></html>
-"""
-    path = pack / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    target.write_text(html_links(body, built), encoding="utf-8")
 
 
 def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None):
@@ -314,78 +252,6 @@ def write_manifest(pack: Path, period: ReportPeriod, dataset: Dataset, parameter
     doc["restatement"] = restated.to_dict() if restated is not None else None
     (pack / "manifest.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return doc
-
-
-SHOWN_ACCOUNTS = 20  # restated customer-months listed on the index; manifest.json holds them all
-
-
-def _restatement_html(r: Restatement, currency: str) -> str:
-    from .format import format_pair
-
-    cell = lambda *texts: "".join(f"<td>{html.escape(str(t))}</td>" for t in texts)  # noqa: E731
-    against = f'<a href="../{html.escape(r.against)}/index.html">{html.escape(r.against)}</a>'
-    parts = [f"<h2>Restated since the {against} pack</h2>",
-             f'<div class="{"kpi-note" if r.changed else "meta"}">{html.escape(r.note())}.</div>']
-    if len(r.figures):
-        rows = "".join(f"<tr>{cell(f.label, *format_pair(f.was, f.now, f.unit, currency))}</tr>"
-                       for f in r.figures.itertuples())
-        parts.append(f'<table class="manifest restated-figures"><tr><th>figure</th><th>in that pack</th>'
-                     f"<th>rebuilt from this data</th></tr>{rows}</table>")
-    if len(r.accounts):
-        shown = r.accounts.head(SHOWN_ACCOUNTS)
-        rows = ""
-        for a in shown.itertuples():
-            was, now = format_pair(a.mrr_after_was, a.mrr_after_now, "money", currency)
-            moved = (f"{was} ({a.movement_was})", f"{now} ({a.movement_now})")
-            rows += f"<tr>{cell(a.customer_id, a.name, a.month, *moved)}</tr>"
-        more = (f'<p class="meta">{len(r.accounts) - len(shown):,} more in '
-                f'<a href="manifest.json">manifest.json</a>.</p>' if len(r.accounts) > len(shown) else "")
-        parts.append(f'<table class="manifest restated-accounts"><tr><th>customer</th><th>name</th><th>month</th>'
-                     f"<th>MRR at month end, in that pack</th><th>rebuilt from this data</th></tr>{rows}</table>"
-                     f"{more}")
-    if r.caveat and r.changed:
-        parts.append(f'<p class="meta">{html.escape(r.caveat)}.</p>')
-    return "\n".join(parts)
-
-
-def _manifest_html(doc: dict) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{t['rows']:,}</td><td>{html.escape(str(t['first'] or '–'))}</td>"
-        f"<td>{html.escape(str(t['last'] or '–'))}</td><td>{'stale' if t['stale'] else ''}</td>"
-        f"<td><code>{html.escape(t['sha256'][:12])}</code></td></tr>"
-        for name, t in doc["tables"].items())
-    stale = "".join(f'<div class="kpi-note">{html.escape(s)}</div>' for s in doc["stale"])
-    commit = html.escape(doc["kit_commit"][:12]) if doc["kit_commit"] else "an installed package"
-    return (f"<h2>What went in</h2>{stale}<table class=\"manifest\"><tr><th>table</th><th>rows</th>"
-            f"<th>first</th><th>last</th><th></th><th>content hash</th></tr>{rows}</table>"
-            f"<p class=\"meta\">kpilib {html.escape(doc['kpilib_version'])}, kit commit {commit}. "
-            f'The full record: <a href="manifest.json">manifest.json</a>.</p>')
-
-
-def write_glossary(pack: Path, banner: str = "") -> Path:
-    """Write ``glossary.html``: docs/metrics.md rendered, so an e-mailed pack carries every definition.
-    ``banner`` goes above it (the sample company's, see :func:`~kpilib.report.context.sample_banner_html`)."""
-    import mistune
-
-    from .registry import registry_markdown
-
-    source = DOCS_DIR / "metrics.md"
-    text = source.read_text(encoding="utf-8") if source.exists() else \
-        "# Metric definitions\n\n" + registry_markdown()
-    body = mistune.html(text)
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Metric definitions</title>'
-            f"<style>{_page_css()} table {{ border-collapse: collapse; font-size: 13px; }} "
-            "td, th { border: 1px solid #d0d7de; padding: 4px 6px; vertical-align: top; }</style></head>"
-            f'<body>{banner}<nav class="kpi-nav"><a href="index.html">Index</a></nav>{body}</body></html>\n')
-    path = pack / "glossary.html"
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
-def _page_css() -> str:
-    return ("body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1100px; "
-            "margin: 2rem auto; padding: 0 1rem; color: #1f2328; } "
-            + (TEMPLATES_DIR / "kpi" / "kpi.css").read_text(encoding="utf-8"))
 
 
 def _check_covered(period: ReportPeriod, dataset: Dataset) -> None:
@@ -655,15 +521,15 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
         tick("model")
         handed = {k: os.environ[k] for k in (DATABASE_ENV, SNAPSHOT_ENV) if k in os.environ}
         jobs = {n: pool.submit(build_page, source_dir / f"{n}.ipynb", staging / f"{n}.ipynb", params, timeout,
-                               handed) for n in names}
+                               handed, list(names)) for n in names}
         # while the kernels run: the exports, the glossary and the audit record
         write_exports(staging, model, kpis)
-        write_glossary(staging, sample_banner_html(dataset))
+        write_glossary(staging, dataset, names)
         restated = restatement_beside(out_root, rperiod, folder, model)  # the earlier pack, rebuilt
         audit = write_manifest(staging, rperiod, dataset, params, restated)
         _collect(jobs, names, pool, tick, log)
-        write_index(staging, rperiod, dataset, names, segment, sibling_packs(out_root, rperiod, folder), kpis,
-                    audit, restated)
+        write_index(staging, rperiod, dataset, names, NOTEBOOKS, segment, sibling_packs(out_root, rperiod, folder),
+                    kpis, audit, restated)
         tick("index")
         _swap_in(staging, out_root / folder)
     except OSError as exc:
@@ -802,7 +668,7 @@ def _temporary_files_in(folder: Path) -> None:
 
 
 def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: int,
-               environ: dict[str, str] | None = None) -> NotebookResult:
+               environ: dict[str, str] | None = None, built: Sequence[str] | None = None) -> NotebookResult:
     """Execute one notebook, then render its HTML beside it (run in a pool worker)."""
     if environ:  # the snapshot and database variables, set by the runner after this worker started
         os.environ.update(environ)
@@ -810,7 +676,7 @@ def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: 
     if not result.ok:
         return result
     try:
-        render_html(target, target.with_suffix(".html"))
+        render_html(target, target.with_suffix(".html"), built)
     except OSError as exc:  # the staging folder filled up or became unwritable
         return NotebookResult(source.stem, False, None, "OSError", _cannot_write(exc, target.with_suffix(".html")))
     return result
