@@ -7,6 +7,7 @@ Loading and validation live in :mod:`kpilib.data.load`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -72,6 +73,12 @@ class Table:
     key: tuple[str, ...]
     required: bool = False
     foreign_keys: dict[str, str] = field(default_factory=dict)  # column -> table
+
+    def key_in(self, columns: Iterable[str]) -> tuple[str, ...]:
+        """The key columns among ``columns`` (an optional key column, such as ``fx_rates.month``,
+        may be absent: the table is then keyed by the others)."""
+        present = set(columns)
+        return tuple(k for k in self.key if k in present)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

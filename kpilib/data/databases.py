@@ -269,7 +269,7 @@ _AGGREGATE = {"product_events": _product_usage_query, "web_sessions": _web_traff
 def _ordered(query: sa.Select, key: tuple[str, ...]) -> sa.Select:
     """Rows in key order (NULLs last on every dialect), so record numbers are stable."""
     selected = query.selected_columns
-    return query.order_by(*(sa.nulls_last(selected[k].asc()) for k in key if k in selected))
+    return query.order_by(*(sa.nulls_last(selected[k].asc()) for k in key))
 
 
 # --------------------------------------------------------------------------- reading
@@ -390,7 +390,7 @@ class _Reader:
             self.notes.append(f"table '{spec.name}' ({where}): columns not in the contract are not read: "
                               + ", ".join(extra))
         src = self.table(s, [db for _, db in found])
-        query = _ordered(sa.select(*(src.c[db].label(c) for c, db in found)), spec.key)
+        query = _ordered(sa.select(*(src.c[db].label(c) for c, db in found)), spec.key_in(c for c, _ in found))
         return _typed(_fetch(self.conn, query), spec, where), where
 
     def read_raw(self, spec: Table, raw_name: str, s: _Source) -> tuple[pd.DataFrame, str]:

@@ -120,7 +120,7 @@ def _schema(table: Table, present: Iterable[str]) -> pa.DataFrameSchema:
         if col.pattern:
             checks.append(pa.Check.str_matches(col.pattern, error="an ISO 4217 code (3 capital letters)"))
         columns[col.name] = pa.Column(checks=checks, nullable=col.nullable, required=False)
-    key = [k for k in table.key if k in present]  # an optional key column may be absent
+    key = list(table.key_in(present))
     return pa.DataFrameSchema(columns, unique=key, strict=False, report_duplicates="all")
 
 
@@ -144,7 +144,7 @@ def _validate_values(df: pd.DataFrame, table: Table, offset: int, file: str) -> 
         rows = sorted(set(_rows(np.isin(np.arange(len(df)), same["index"].dropna().astype(int)), offset)))
         column = first["column"] if isinstance(first["column"], str) and first["column"] in df.columns else None
         uniqueness = "uniqueness" in str(first["check"]) or str(first["check"]).startswith("duplicates")
-        key = tuple(k for k in table.key if k in df.columns)  # an optional key column may be absent
+        key = table.key_in(df.columns)
         if uniqueness:
             column = key[0] if len(key) == 1 else None
         raise ContractError(table.name, column, _rule_text(str(first["check"]), column, key),
