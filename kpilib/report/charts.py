@@ -175,13 +175,12 @@ def channels(fig: Figure, m: KpiModel) -> str | None:
 
 
 def sales_cycle(fig: Figure, m: KpiModel) -> str | None:
+    from ..metrics.funnel import cycle_days
     from ..metrics.funnel import sales_cycle as cycle
 
     leads = m.table("leads")
     if leads is None:
         return "No leads table: no sales cycle to show."
-    from ..metrics.funnel import cycle_days
-
     days = cycle_days(leads, m.period)
     if days.empty:
         return titles.cycle_title(float("nan"), m.period.title) + ", so there is no sales cycle to show."
