@@ -21,15 +21,17 @@ from .display import show_table, tiles_html
 from .format import format_value
 from .model import KpiModel
 
-#: Pages of the pack, in reading order (file stem -> title).
-PAGES: dict[str, str] = {
-    "00_overview": "Overview",
-    "01_revenue": "Revenue",
-    "02_churn_cohorts": "Churn and cohorts",
-    "03_funnel": "Funnel",
-    "04_clv_cac": "CAC and lifetime value",
-    "05_nps": "Customer voice",
+#: Pages of the pack, in reading order: file stem -> (title in the navigation, title on the index).
+PAGE_TITLES: dict[str, tuple[str, str]] = {
+    "00_overview": ("Overview", "Overview: how did we do?"),
+    "01_revenue": ("Revenue", "Revenue: MRR, ARR and movements"),
+    "02_churn_cohorts": ("Churn and cohorts", "Churn and cohorts"),
+    "03_funnel": ("Funnel", "Funnel and sales activity"),
+    "04_clv_cac": ("CAC and lifetime value", "Acquisition cost and lifetime value"),
+    "05_nps": ("Customer voice", "Customer voice and engagement"),
 }
+#: file stem -> the short title of the navigation bars
+PAGES: dict[str, str] = {name: nav for name, (nav, _) in PAGE_TITLES.items()}
 
 #: Table column -> (header, unit). Units: money, count, pct, ratio, months, days, points, text.
 COLUMNS: dict[str, tuple[str, str]] = {

@@ -35,6 +35,7 @@ from ..data.load import load_dataset
 from ..errors import KpiError, PeriodError, ReportError
 from ..paths import NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
 from ..periods import ReportPeriod, parse_period
+from .pages import PAGE_TITLES
 from .render import html_links, write_glossary, write_index
 
 if TYPE_CHECKING:  # nbformat is slow to import (jsonschema); kernels never need it
@@ -42,15 +43,8 @@ if TYPE_CHECKING:  # nbformat is slow to import (jsonschema); kernels never need
 
     from .restatement import Restatement
 
-#: Notebooks of the pack, in reading order, with the title shown in the index.
-NOTEBOOKS: dict[str, str] = {
-    "00_overview": "Overview: how did we do?",
-    "01_revenue": "Revenue: MRR, ARR and movements",
-    "02_churn_cohorts": "Churn and cohorts",
-    "03_funnel": "Funnel and sales activity",
-    "04_clv_cac": "Acquisition cost and lifetime value",
-    "05_nps": "Customer voice and engagement",
-}
+#: Notebooks of the pack, in reading order, with the title shown in the index (one list: pages.PAGE_TITLES).
+NOTEBOOKS: dict[str, str] = {name: title for name, (_, title) in PAGE_TITLES.items()}
 KERNEL_NAME = "python3"
 DATABASE_ENV = "KPI_DATABASE_URL"
 DEFAULT_TIMEOUT = 600  # seconds per cell
