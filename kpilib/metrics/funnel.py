@@ -133,8 +133,7 @@ def win_rate(leads: pd.DataFrame, period: ReportPeriod) -> float:
 
 def sales_cycle(leads: pd.DataFrame, period: ReportPeriod) -> pd.Series:
     """Days from lead creation to close for deals won in the period: median, mean, p75, n."""
-    won = leads[_in(leads["closed_at"], period) & (leads["outcome"] == "won")]
-    days = (won["closed_at"] - won["created_at"]).dt.days.astype("float64")
+    days = cycle_days(leads, period).astype("float64")
     if days.empty:
         return pd.Series({"median": np.nan, "mean": np.nan, "p75": np.nan, "n": 0.0})
     return pd.Series({"median": days.median(), "mean": days.mean(), "p75": days.quantile(0.75),

@@ -141,13 +141,11 @@ def projection(fig: Figure, m: KpiModel) -> str | None:
 
 
 def funnel(fig: Figure, m: KpiModel) -> str | None:
-    from ..metrics.funnel import funnel_counts
     from .pages import STAGE_NAMES
 
-    leads = m.table("leads")
-    if leads is None:
+    if m.funnel is None:
         return "No leads table: the funnel cannot be drawn."
-    cohort, flow = funnel_counts(leads, m.period, "cohort"), funnel_counts(leads, m.period, "flow")
+    cohort, flow = m.funnel["cohort"], m.funnel["flow"]
     ax = fig.subplots()
     y = np.arange(len(cohort))[::-1]
     ax.barh(y + 0.2, cohort["count"], height=0.4, label="Cohort: leads created in the period")
@@ -159,12 +157,9 @@ def funnel(fig: Figure, m: KpiModel) -> str | None:
 
 
 def channels(fig: Figure, m: KpiModel) -> str | None:
-    from ..metrics.funnel import channel_funnel
-
-    leads = m.table("leads")
-    if leads is None:
+    by_channel = m.channels
+    if by_channel is None:
         return "No leads table: no channel to compare."
-    by_channel = channel_funnel(leads, m.table("web_traffic"), m.period)
     ordered = by_channel.sort_values("lead_to_customer")
     ax = fig.subplots()
     ax.barh(ordered.index, ordered["lead_to_customer"])
@@ -176,7 +171,6 @@ def channels(fig: Figure, m: KpiModel) -> str | None:
 
 def sales_cycle(fig: Figure, m: KpiModel) -> str | None:
     from ..metrics.funnel import cycle_days
-    from ..metrics.funnel import sales_cycle as cycle
 
     leads = m.table("leads")
     if leads is None:
@@ -184,7 +178,7 @@ def sales_cycle(fig: Figure, m: KpiModel) -> str | None:
     days = cycle_days(leads, m.period)
     if days.empty:
         return titles.cycle_title(float("nan"), m.period.title) + ", so there is no sales cycle to show."
-    median = float(cycle(leads, m.period)["median"])
+    median = float(days.median())  # the median of sales_cycle(): the same won deals
     ax = fig.subplots()
     ax.hist(days, bins=20)
     ax.axvline(median, color="#D1495B", linestyle="--", label=f"median {median:.0f} days")

@@ -260,6 +260,25 @@ class KpiModel:
         return web_summary(web, self.period).iloc[0]
 
     @cached_property
+    def funnel(self) -> dict[str, pd.DataFrame] | None:
+        """Leads at each stage in the cohort and the flow view
+        (:func:`~kpilib.metrics.funnel.funnel_counts`), by view; None without leads."""
+        from ..metrics.funnel import funnel_counts
+
+        leads = self.table("leads")
+        if leads is None:
+            return None
+        return {view: funnel_counts(leads, self.period, view) for view in ("cohort", "flow")}
+
+    @cached_property
+    def channels(self) -> pd.DataFrame | None:
+        """The funnel per acquisition channel (:func:`~kpilib.metrics.funnel.channel_funnel`); None without leads."""
+        from ..metrics.funnel import channel_funnel
+
+        leads = self.table("leads")
+        return None if leads is None else channel_funnel(leads, self.table("web_traffic"), self.period)
+
+    @cached_property
     def funnel_rates(self) -> pd.Series | None:
         """The funnel page's rates (:func:`~kpilib.metrics.funnel.funnel_rates`); None without leads."""
         from ..metrics.funnel import funnel_rates

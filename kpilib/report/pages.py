@@ -321,22 +321,16 @@ def funnel_rates_table(model: KpiModel) -> pd.DataFrame | None:
 
 def funnel_table(model: KpiModel) -> pd.DataFrame | None:
     """Leads at each stage in both views, with the conversions of the cohort view."""
-    from ..metrics.funnel import funnel_counts
-
-    leads = model.table("leads")
-    if leads is None:
+    if model.funnel is None:
         return None
-    cohort, flow = funnel_counts(leads, model.period, "cohort"), funnel_counts(leads, model.period, "flow")
+    cohort, flow = model.funnel["cohort"], model.funnel["flow"]
     return (cohort.assign(flow=flow["count"]).rename(columns={"count": "cohort"})
             .rename(index=STAGE_NAMES))
 
 
 def channel_table(model: KpiModel) -> pd.DataFrame | None:
     """The funnel per acquisition channel (:func:`~kpilib.metrics.funnel.channel_funnel`)."""
-    from ..metrics.funnel import channel_funnel
-
-    leads = model.table("leads")
-    return None if leads is None else channel_funnel(leads, model.table("web_traffic"), model.period)
+    return model.channels
 
 
 def stage_table(model: KpiModel) -> pd.DataFrame | None:
