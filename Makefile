@@ -5,12 +5,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PERIOD ?=
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+JOBS   ?= 2
+# pytest-xdist: a test file (a notebook, for nbval) stays on one worker, so module fixtures are built once
+XDIST  := $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
-.PHONY: help report test lint unit nbval notebooks docs sample-data bench clean
+.PHONY: help report test lint check unit nbval notebooks docs sample-data bench clean
 
 help:
 	@echo "make report     build reports/<latest month>/ from the sample company (PERIOD=2025-Q4 to choose)"
-	@echo "make test       unit tests + nbval regression tests of the notebooks"
+	@echo "make test       lint, then the unit tests and the nbval regression tests of the notebooks"
+	@echo "                in one pytest run on JOBS=2 workers (JOBS=1: one process)"
 	@echo "make notebooks  re-execute the notebooks in place (refresh stored outputs)"
 	@echo "make docs       regenerate the KPI table of docs/metrics.md from the registry"
 	@echo "make bench      run the performance benchmarks"
@@ -24,14 +28,18 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	env -u MPLBACKEND $(BIN)/kpi report $(if $(PERIOD),--period $(PERIOD),)
 
-test: lint unit nbval
+test: lint check
+
+# the unit tests and the notebooks' regression tests together, spread over $(JOBS) workers
+check: $(STAMP)
+	env -u MPLBACKEND $(BIN)/python -m pytest $(XDIST) tests $(NBVAL) notebooks -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check kpilib tests benchmarks
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	env -u MPLBACKEND $(BIN)/python -m pytest tests -q
+	env -u MPLBACKEND $(BIN)/python -m pytest $(XDIST) tests -q
 
 nbval: $(STAMP)
 	env -u MPLBACKEND $(BIN)/python -m pytest $(NBVAL) notebooks -q -p no:cacheprovider
