@@ -1,10 +1,13 @@
 """The MRR forecast and its backtest on the sample company and on 100 copies of it (issue 15).
 
-    .venv/bin/python benchmarks/forecast.py [--copies 1,100] [--n-boot 200]
+    .venv/bin/python benchmarks/forecast.py [--copies 1,100] [--n-boot 100]
 
 Each (data, step) runs in a fresh process: load the data (not timed), then time one step,
-``forecast_mrr`` at 2025-12 (12 months, n_boot bootstrap replicates) or ``backtest`` at 2025-12 (lags
-3, 6, 12: three forecasts). Peak memory is measured in a second fresh process with ``tracemalloc``
+``forecast_mrr`` at 2025-12 (12 months, n_boot bootstrap replicates), ``backtest`` at 2025-12 (lags
+3, 6, 12: three forecasts) or ``page``: the forecast page's family, ``KpiModel.forecast`` (the
+forecast, the backtest and the open pipeline, as the page computes them, with the model's MRR grid
+already built, as the pack's runner has it; its n_boot is the model's ``FORECAST_N_BOOT``, the
+default here). Peak memory is measured in a second fresh process with ``tracemalloc``
 (numpy registers its buffers with it): the step's own peak of Python and numpy allocations above
 what the loaded data already held, beside the process's peak resident set (``ru_maxrss``, which the
 loading sets at 100 copies). The k copies come from benchmarks/copies.py (ids distinct
@@ -22,6 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from copies import cached_copies  # noqa: E402
 
+from kpilib.report.model import FORECAST_N_BOOT  # noqa: E402
+
 PERIOD = "2025-12"
 
 CHILD = r"""
@@ -31,11 +36,17 @@ from kpilib.metrics.forecast import backtest, forecast_mrr
 folder, step, n_boot, traced = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "memory"
 ds = kpi.load_dataset(None if folder == "sample" else folder)
 subs, fx, base = ds.subscriptions, ds.tables.get("fx_rates"), ds.base_currency
+if step == "page":
+    model = kpi.KpiModel(ds, PERIOD)
+    model.wide
 if traced:
     tracemalloc.start()
 t = time.perf_counter()
 if step == "forecast":
     out = forecast_mrr(subs, fx, as_of=PERIOD, n_boot=n_boot, base_currency=base)
+    figure = [float(out["central"].iloc[-1]), float(out["low"].iloc[-1]), float(out["high"].iloc[-1])]
+elif step == "page":
+    out = model.forecast.forecast
     figure = [float(out["central"].iloc[-1]), float(out["low"].iloc[-1]), float(out["high"].iloc[-1])]
 else:
     out = backtest(subs, fx, end=PERIOD, lags=(3, 6, 12), n_boot=n_boot, base_currency=base)
@@ -57,13 +68,14 @@ def run(folder: str, step: str, n_boot: int, mode: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", default="1,100", help="comma-separated k (1 = the bundled sample)")
-    parser.add_argument("--n-boot", type=int, default=200)
+    parser.add_argument("--n-boot", type=int, default=FORECAST_N_BOOT, help="replicates of the forecast and "
+                        "backtest steps (the page step always uses the model's)")
     args = parser.parse_args()
     results = {}
     print(f"{'data':<12}{'step':<10}{'subscriptions':>14}{'seconds':>9}{'step peak MB':>14}{'process RSS MB':>16}")
     for k in (int(x) for x in args.copies.split(",")):
         folder = "sample" if k == 1 else str(cached_copies(k))
-        for step in ("forecast", "backtest"):
+        for step in ("forecast", "backtest", "page"):
             r = results[k, step] = run(folder, step, args.n_boot, "time")
             m = run(folder, step, args.n_boot, "memory")
             label = "sample" if k == 1 else f"{k} copies"

@@ -5,7 +5,7 @@ Exit codes
 0  success
 1  unexpected internal error (please report it; rerun with --debug)
 2  bad command line (argparse)
-3  the data break the contract (ContractError)
+3  the data break the contract (ContractError; GoalsError for the goals file)
 4  the period cannot be parsed or has no data (PeriodError)
 5  the report could not be built: a notebook failed or the output is not writable (ReportError)
 6  any other refusal by the kit (KpiError)
@@ -32,6 +32,9 @@ EXIT_CODES = {ContractError: 3, PeriodError: 4, ReportError: 5, KpiError: 6}
 _DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per contract table, "
               "a database URL (postgresql+psycopg://..., duckdb:///file.duckdb), or 'database' to read "
               "the URL from KPI_DATABASE_URL (default: the bundled sample company)")
+
+_GOALS_HELP = ("a goals.yaml of targets and annotations, used instead of the data folder's own "
+               "(the only way to give a database source goals; default: the folder's goals.yaml, if any)")
 
 
 _WORD = re.compile(r"[^\s'\"]+")  # a run without spaces or quotes: where a URL can hide
@@ -137,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="notebooks run in parallel, 1 to 4 x the CPU count (default: 2)")
     rep.add_argument("--timeout", type=_in_range("--timeout", 1, None), default=600,
                      help="seconds allowed per cell, at least 1 (default: 600)")
+    rep.add_argument("--goals", metavar="FILE", type=_text("--goals"), help=_GOALS_HELP)
     rep.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
 
     val = sub.add_parser("validate", help="check a data source against the contract",
@@ -144,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "print a summary; exits 3 on the first violation.")
     val.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
     val.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
+    val.add_argument("--goals", metavar="FILE", type=_text("--goals"), help=_GOALS_HELP)
 
     sam = sub.add_parser("sample-data", help="generate the deterministic sample company",
                          description="Write the sample B2B SaaS company (36 months, about 2,000 "
@@ -184,7 +189,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     pack = build_report(args.period, data=args.data, out=args.out, base_currency=args.base_currency,
                         segment=args.segment, notebooks=args.notebooks, workers=args.workers,
                         notebook_dir=args.notebook_dir,
-                        timeout=args.timeout, progress=not args.no_progress)
+                        timeout=args.timeout, goals=args.goals, progress=not args.no_progress)
     print(f"report pack written to {pack}")
     print(f"open {pack / 'index.html'}")
     return 0
@@ -193,10 +198,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .data.load import load_dataset
 
-    ds = load_dataset(args.data, base_currency=args.base_currency)
+    ds = load_dataset(args.data, base_currency=args.base_currency, goals=args.goals)
+    if ds.goals is not None:  # the rules that need the KPI registry (kpilib.report.goals)
+        from .report.goals import check_goals
+
+        check_goals(ds.goals)
     print(f"{ds.source}: valid")
     for name, df in ds.tables.items():
         print(f"  {name:<18} {len(df):>9,} rows")
+    if ds.goals is not None:
+        print(f"  {'goals.yaml':<18} {len(ds.goals.targets):>9,} goals, {len(ds.goals.annotations):,} annotations")
     print(f"  data from {ds.data_start.date()} to {ds.data_end.date()}")
     return 0
 
@@ -205,7 +216,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from .data.sample import DEFAULT_SEED, generate_sample
 
     paths = generate_sample(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
-    print(f"wrote {len(paths)} tables to {args.out}")
+    print(f"wrote {len(paths) - 1} tables and goals.yaml to {args.out}")
     return 0
 
 

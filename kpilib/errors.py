@@ -84,3 +84,29 @@ class ReportError(KpiError):
 class ModelFitError(KpiError):
     """The data cannot identify a fitted model (no churn, too few periods, bad counts), or the
     optimiser did not converge."""
+
+
+class GoalsError(ContractError):
+    """The goals file (``goals.yaml`` beside the contract tables) breaks its schema.
+
+    Parameters
+    ----------
+    file
+        Path of the goals file.
+    key
+        Where in the file, as a dotted path (``goals.mrr.2025-13``, ``annotations[2].date``), or
+        ``None`` for the file as a whole.
+    rule
+        The rule that failed, in words.
+    line
+        Line of the file (from 1), when the YAML parser knows it.
+    """
+
+    def __init__(self, file: str, key: str | None, rule: str, line: int | None = None) -> None:
+        self.key = key
+        self.line = line
+        super().__init__("goals", key, rule, rows=[line] if line else (), file=file)
+
+    def _message(self) -> str:
+        where = f"goals file {self.file}" + (f", key '{self.key}'" if self.key else "")
+        return f"{where}: {self.rule}" + (f" (line {self.line})" if self.line else "")

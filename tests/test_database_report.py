@@ -15,6 +15,7 @@ import pytest
 
 from kpilib import build_report, load_dataset
 from kpilib.data.databases import load_folder_into_database
+from kpilib.paths import SAMPLE_DATA_DIR
 
 NOTEBOOKS = ["00_overview"]
 
@@ -25,11 +26,14 @@ def csv_figures(tmp_path_factory):
     return json.loads((pack / "kpis.json").read_text(encoding="utf-8"))
 
 
-def _report_from(url: str, out) -> dict:
-    """Run the CLI as the monthly job would, with the URL on the command line."""
+def _report_from(url: str, out, goals: bool = True) -> dict:
+    """Run the CLI as the monthly job would, with the URL on the command line (and the sample's goals
+    file, which a database cannot hold)."""
     env = {k: v for k, v in os.environ.items() if k != "KPI_DATABASE_URL"}
+    extra = ["--goals", str(SAMPLE_DATA_DIR / "goals.yaml")] if goals else []
     result = subprocess.run([sys.executable, "-m", "kpilib.cli", "report", "--period", "2025-12",
-                             "--data", url, "--out", str(out), "--no-progress", "--notebooks", *NOTEBOOKS],
+                             "--data", url, "--out", str(out), "--no-progress", "--notebooks", *NOTEBOOKS,
+                             *extra],
                             capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
     return json.loads((out / "2025-12" / "kpis.json").read_text(encoding="utf-8"))
@@ -44,6 +48,18 @@ def test_duckdb_pack_equals_csv_pack(csv_figures, tmp_path):
     url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
     load_folder_into_database(load_dataset(), url)
     _same_figures(_report_from(url, tmp_path / "out"), csv_figures)
+
+
+def test_a_database_pack_without_a_goals_file_has_no_goals(csv_figures, tmp_path):
+    url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
+    load_folder_into_database(load_dataset(), url)
+    got = _report_from(url, tmp_path / "out", goals=False)
+    with_goals = [k for k in csv_figures["kpis"] if k["goal"] is not None]
+    assert with_goals, "the sample's goals file sets goals for 2025-12"
+    assert all(k["goal"] is None and k["gap"] is None for k in got["kpis"])
+    strip = ("goal", "gap", "goal_note")
+    assert ([{f: v for f, v in k.items() if f not in strip} for k in got["kpis"]]
+            == [{f: v for f, v in k.items() if f not in strip} for k in csv_figures["kpis"]])
 
 
 def test_postgres_pack_equals_csv_pack_and_leaks_no_password(csv_figures, tmp_path):

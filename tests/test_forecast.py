@@ -277,3 +277,12 @@ def test_bad_arguments_name_the_allowed_values(kwargs):
         forecast_mrr(hand_book(), as_of=AS_OF, **kwargs)
     with pytest.raises(KpiError):
         backtest(hand_book(), end=AS_OF, lags=(0,))
+
+
+def test_the_retention_note_states_the_sbg_churn_at_the_first_renewal_and_three_years_in():
+    from kpilib.metrics.forecast import _sbg_note
+
+    # sBG: P(leave at renewal t | reached t) = alpha / (alpha + beta + t - 1)
+    # alpha 1, beta 3: 1/4 = 25.0 % first; monthly, t = 36: 1/39 = 2.6 %; annual, t = 3: 1/6 = 16.7 %
+    assert _sbg_note(1.0, 3.0, "month", 1200).startswith("sBG: churn 25.0% at the first monthly renewal, 2.6% three")
+    assert "16.7% three years in" in _sbg_note(1.0, 3.0, "year", 40) and "40 customers" in _sbg_note(1, 3, "year", 40)

@@ -66,7 +66,9 @@ def cut_table(name: str, table: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame
     rule = CUTS[name]
     out = table
     if rule.row_date is not None and rule.row_date in out.columns:
-        out = out[~_after(out[rule.row_date], end)]
+        later_rows = _after(out[rule.row_date], end)
+        if later_rows.any():  # else the table itself: no copy of what the cut keeps whole
+            out = out[~later_rows]
     cleared = dict(rule.cleared_with)
     changed = False
     for column in rule.state_dates:

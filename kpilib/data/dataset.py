@@ -4,11 +4,15 @@ accepted but probably not what the user meant."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import KpiError
 from .contract import TABLES
+
+if TYPE_CHECKING:
+    from .goals import Goals
 
 
 class ContractWarning(UserWarning):
@@ -29,6 +33,9 @@ class Dataset:
         Currency every amount is reported in.
     notes
         Warnings raised while loading (unknown columns...), for the report.
+    goals
+        The folder's ``goals.yaml`` (:mod:`kpilib.data.goals`): targets per KPI and period and dated
+        annotations; ``None`` without the file (or for a database source).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -36,6 +43,7 @@ class Dataset:
     base_currency: str = "USD"
     notes: tuple[str, ...] = ()
     filters: dict[str, str] = field(default_factory=dict)
+    goals: Goals | None = None
 
     def has(self, name: str) -> bool:
         return name in self.tables

@@ -13,6 +13,8 @@ import pandas as pd
 from ..errors import ContractError
 from .contract import TABLES, Table
 from .dataset import Dataset
+from .goals import FILE_NAME as GOALS_FILE
+from .goals import attach_goals
 from .validation import finish_dataset, validate_frame
 
 # --------------------------------------------------------------------------- reading
@@ -108,7 +110,8 @@ def _load_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[str], int]
 
 
 def load_folder(directory: Path, label: str, *, base_currency: str) -> Dataset:
-    """Read and validate one ``<table>.csv`` or ``<table>.parquet`` per contract table in ``directory``."""
+    """Read and validate one ``<table>.csv`` or ``<table>.parquet`` per contract table in ``directory``,
+    and its optional ``goals.yaml`` (:func:`kpilib.data.goals.read_goals`)."""
     tables: dict[str, pd.DataFrame] = {}
     offsets: dict[str, int] = {}
     files: dict[str, str] = {}
@@ -123,5 +126,8 @@ def load_folder(directory: Path, label: str, *, base_currency: str) -> Dataset:
         tables[name], table_notes, offsets[name] = _load_table(path, spec)
         files[name] = str(path)
         notes.extend(table_notes)
-    return finish_dataset(tables, offsets=offsets, wheres=files, notes=notes, source=label,
-                          base_currency=base_currency)
+    dataset = finish_dataset(tables, offsets=offsets, wheres=files, notes=notes, source=label,
+                             base_currency=base_currency)
+    if not (directory / GOALS_FILE).is_file():
+        return dataset
+    return attach_goals(dataset, directory / GOALS_FILE)  # optional: targets and annotations

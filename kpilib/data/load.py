@@ -13,7 +13,8 @@ from .files import load_folder
 # --------------------------------------------------------------------------- entry point
 
 
-def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD") -> Dataset:
+def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD",
+                 goals: str | Path | None = None) -> Dataset:
     """Load and validate a data source.
 
     Parameters
@@ -26,6 +27,9 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
         environment variable (see docs/databases.md).
     base_currency
         ISO 4217 code all amounts are reported in; it must appear in fx_rates.
+    goals
+        A goals file (docs/data-contract.md, "Goals and annotations") to use instead of the
+        folder's own ``goals.yaml``; the only way to give a database source goals.
 
     Returns
     -------
@@ -35,7 +39,18 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
     ------
     ContractError
         On the first contract violation, naming table, column, rule and rows.
+    GoalsError
+        The goals file breaks its schema.
     """
+    dataset = _load_source(source, base_currency)
+    if goals is None:
+        return dataset
+    from .goals import attach_goals
+
+    return attach_goals(dataset, Path(goals).expanduser())
+
+
+def _load_source(source: str | Path | None, base_currency: str) -> Dataset:
     if source == "database" or (isinstance(source, str) and "://" in source):
         from .databases import is_database_url, load_database
 

@@ -361,8 +361,49 @@ def _write(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+#: The sample company's goals and annotations (``goals.yaml``, kpilib.data.goals): the plan its board
+#: set, in USD. December 2025 falls short of its MRR goal, June 2025 beat its goal, and the 2026 goals
+#: are there for the forecast page to judge.
+SAMPLE_GOALS = """\
+# The sample company's plan: goals per KPI and period, and dated events for the charts.
+# Schema: docs/data-contract.md, "Goals and annotations". Rates are fractions (0.02 = 2 %).
+currency: USD
+goals:
+  mrr:
+    2025-06: 1_100_000
+    2025-12: 1_450_000
+    2025-Q4: 1_450_000
+    2025: 1_450_000
+    2026-06: 1_700_000
+    2026-12: 2_000_000
+  arr:
+    2025-12: 17_400_000
+    2025-Q4: 17_400_000
+    2025: 17_400_000
+  nrr:
+    2025-12: 1.05
+    2025: 1.05
+  customer_churn_monthly:
+    2025-12: 0.02
+    2025-Q4: 0.02
+  customer_churn:
+    2025: 0.20
+segments:
+  Enterprise:
+    mrr:
+      2025-12: 600_000
+annotations:
+  - date: 2025-05-01
+    label: Price change
+  - date: 2025-10-01
+    label: Autumn campaign
+"""
+
+
 def generate_sample(out_dir: str | Path, seed: int = DEFAULT_SEED) -> dict[str, Path]:
-    """Write the sample company, one ``<table>.csv`` per contract table, into ``out_dir``."""
+    """Write the sample company, one ``<table>.csv`` per contract table, and its ``goals.yaml``
+    (:data:`SAMPLE_GOALS`, the same for every seed) into ``out_dir``; returns the paths by table
+    name, the goals file under ``"goals"``."""
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -388,4 +429,6 @@ def generate_sample(out_dir: str | Path, seed: int = DEFAULT_SEED) -> dict[str, 
         "product_usage": usage,
         "financials": _financials(rng, subs),
     }
-    return {name: _write(df, out / f"{name}.csv") for name, df in tables.items()}
+    paths = {name: _write(df, out / f"{name}.csv") for name, df in tables.items()}
+    (out / "goals.yaml").write_text(SAMPLE_GOALS, encoding="utf-8", newline="\n")
+    return {**paths, "goals": out / "goals.yaml"}

@@ -19,7 +19,16 @@ from ..errors import KpiError
 from ..metrics.funnel import BOUNCE_THRESHOLD
 from ..metrics.revenue import CHURN_BAND
 from . import titles
-from .plotting import cohort_heatmap, money_axis, movement_bars, pct_axis, waterfall
+from .plotting import (
+    PALETTE,
+    annotation_marks,
+    cohort_heatmap,
+    goal_line,
+    money_axis,
+    movement_bars,
+    pct_axis,
+    waterfall,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,13 +41,57 @@ HISTORY = 24
 HORIZON = 36
 
 
+def _goals_and_events(ax, m: KpiModel, months) -> bool:
+    """The MRR goals of ``months`` and the annotations dated inside them (on or before the period's
+    end); True when anything was drawn (the chart then needs a legend)."""
+    from .goals import dated_annotations, goal_points
+
+    points = goal_points(m, "mrr", months)
+    events = dated_annotations(m)
+    if len(months):
+        events = events[events["date"] >= months[0].start_time]
+    goal_line(ax, points, "MRR goal")
+    annotation_marks(ax, events)
+    return len(points) > 0 or len(events) > 0
+
+
 def mrr_trend(fig: Figure, m: KpiModel) -> str | None:
     trend = m.recent(HISTORY)["closing_mrr"]
     ax = fig.subplots()
-    ax.plot(trend.index.to_timestamp(how="end"), trend, marker="o", markersize=3)
+    ax.plot(trend.index.to_timestamp(how="end"), trend, marker="o", markersize=3, label="MRR")
+    if _goals_and_events(ax, m, trend.index):
+        ax.legend(loc="upper left")
     money_axis(ax, m.base_currency)
     ax.set(title=titles.trend_title(trend, "MRR", m.base_currency), xlabel="Month end",
            ylabel=f"MRR ({m.base_currency})", ylim=(0, None))
+    return None
+
+
+def forecast(fig: Figure, m: KpiModel) -> str | None:
+    """MRR of the last months, the forecast's central line and band, committed MRR, the MRR goals and
+    the annotations."""
+    fc = m.forecast.forecast
+    history = m.recent(HISTORY)["closing_mrr"]
+    if history.empty or not (history > 0).any():
+        return "No MRR yet: there is nothing to forecast from."
+    ax = fig.subplots()
+    past = history.index.to_timestamp(how="end")
+    ahead = fc.index.to_timestamp(how="end")
+    ax.plot(past, history, marker="o", markersize=3, label="MRR")
+    joined = [past[-1], *ahead]
+    if fc["central"].notna().all():
+        start = float(history.iloc[-1])
+        if fc["low"].notna().all() and fc["high"].notna().all():
+            level = fc.attrs.get("assumptions", {}).get("level", 0.8)
+            ax.fill_between(joined, [start, *fc["low"]], [start, *fc["high"]], color=PALETTE[0], alpha=0.18,
+                            linewidth=0, label=f"{level * 100:.0f} % band")
+        ax.plot(joined, [start, *fc["central"]], color=PALETTE[0], linestyle="--", label="Forecast")
+    ax.plot(ahead, fc["committed"], color=PALETTE[4], linestyle=":", linewidth=1.8, label="Committed MRR")
+    _goals_and_events(ax, m, history.index.append(fc.index))
+    money_axis(ax, m.base_currency)
+    ax.set(title=titles.forecast_title(fc, m.base_currency), xlabel="Month end", ylabel=f"MRR ({m.base_currency})",
+           ylim=(0, None))
+    ax.legend(loc="upper left", fontsize=8)
     return None
 
 
@@ -280,6 +333,7 @@ def engagement(fig: Figure, m: KpiModel) -> str | None:
 #: name -> (draw, figure size in inches)
 CHARTS: dict[str, tuple[Callable[[Figure, KpiModel], str | None], tuple[float, float]]] = {
     "mrr_trend": (mrr_trend, (9.0, 4.0)),
+    "forecast": (forecast, (9.0, 4.5)),
     "bridge": (bridge, (9.0, 4.0)),
     "movement_history": (movement_history, (9.0, 4.5)),
     "mrr_by_group": (mrr_by_group, (9.0, 3.5)),

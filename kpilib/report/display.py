@@ -25,6 +25,7 @@ class Tile:
     status: str = "none"  # ok | warn | bad | none
     href: str | None = None
     title: str | None = None  # hover text, e.g. the definition or health rule
+    goal: str = ""  # progress to the period's goal, in words (kpilib.report.titles.goal_progress)
 
 
 def tiles_html(tiles: Iterable[Tile]) -> HTML:
@@ -35,6 +36,8 @@ def tiles_html(tiles: Iterable[Tile]) -> HTML:
         if t.href:
             label = f'<a href="{html.escape(t.href)}">{label}</a>'
         changes = "".join(f'<div class="delta">{html.escape(c)}</div>' for c in t.changes)
+        if t.goal:
+            changes += f'<div class="delta goal">{html.escape(t.goal)}</div>'
         title = f' title="{html.escape(t.title)}"' if t.title else ""
         parts.append(
             f'<div class="kpi-tile {html.escape(t.status)}"{title}><div class="label">{label}</div>'

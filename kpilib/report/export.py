@@ -98,7 +98,8 @@ def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame) -> list[P
     neutralise(movements).to_csv(pack / "movements.csv", index=False)
     neutralise(customers).to_csv(pack / "customers.csv", index=False)
     sheets = {
-        "Headline": headline[["label", "unit", "value", "previous", "year_ago", "status", "target", "note"]],
+        "Headline": headline[["label", "unit", "value", "previous", "year_ago", "status", "target", "note", "goal",
+                              "gap"]],
         "Monthly bridge": model.recent(24)[["opening_mrr", *(["fx_impact"] if model.dated_rates else []), "new",
                                             "expansion", "reactivation", "contraction", "churn", "closing_mrr",
                                             "customers"]].reset_index()
@@ -113,7 +114,7 @@ def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame) -> list[P
     return [pack / "movements.csv", pack / "customers.csv", path]
 
 
-_MONEY_COLUMNS = {"value", "previous", "year_ago", "opening_mrr", "new", "expansion", "reactivation",
+_MONEY_COLUMNS = {"value", "previous", "year_ago", "goal", "gap", "opening_mrr", "new", "expansion", "reactivation",
                   "contraction", "churn", "closing_mrr", "mrr", "arpa", "net_new_mrr", "moved_in", "moved_out",
                   "mrr_before", "mrr_after", "fx_impact"}
 

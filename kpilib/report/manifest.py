@@ -44,31 +44,44 @@ def table_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def input_tables(dataset: Dataset, period: ReportPeriod | None = None) -> pd.DataFrame:
+def table_edges(name: str, frame: pd.DataFrame) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+    """Rows, earliest and latest row date of one input table (months count to their edge days)."""
+    column = CUTS[name].row_date
+    dated = bool(column) and column in frame.columns
+    first = _edge_day(frame[column], last=False) if dated else None
+    last = _edge_day(frame[column], last=True) if dated else None
+    return len(frame), first, last
+
+
+def input_tables(dataset: Dataset, period: ReportPeriod | None = None, *, hashes: bool = True) -> pd.DataFrame:
     """One row per input table: ``rows, first, last, sha256, stale``.
 
     ``first`` and ``last`` are the earliest and latest row dates (months count to their last day);
     ``stale`` is True when a feed ends more than :data:`STALE_AFTER_DAYS` days before the
-    period's end.
+    period's end. ``hashes=False`` leaves ``sha256`` empty (it reads every cell of every table); then
+    a dataset that knows its tables' edges (a run's snapshot, :mod:`kpilib.report.snapshot`) is not
+    read at all.
     """
+    known = None if hashes else getattr(dataset, "known_edges", None)
     rows = []
-    for name, frame in dataset.tables.items():
-        column = CUTS[name].row_date
-        dated = bool(column) and column in frame.columns
-        first = _edge_day(frame[column], last=False) if dated else None
-        last = _edge_day(frame[column], last=True) if dated else None
+    for name in dataset.tables:
+        if known is not None and name in known:
+            frame, (count, first, last) = None, known[name]
+        else:
+            frame = dataset.tables[name]
+            count, first, last = table_edges(name, frame)
         stale = False
         if period is not None and last is not None and name in STALE_AFTER_DAYS:
             stale = bool((period.end_date - last).days > STALE_AFTER_DAYS[name])
-        rows.append({"table": name, "rows": len(frame), "first": first.date().isoformat() if first else None,
-                     "last": last.date().isoformat() if last else None, "sha256": table_hash(frame),
-                     "stale": stale})
+        rows.append({"table": name, "rows": count, "first": first.date().isoformat() if first else None,
+                     "last": last.date().isoformat() if last else None,
+                     "sha256": table_hash(frame) if hashes and frame is not None else None, "stale": stale})
     return pd.DataFrame(rows).set_index("table")
 
 
 def stale_tables(dataset: Dataset, period: ReportPeriod) -> list[str]:
     """Sentences naming the tables whose data stop well before the period's end."""
-    tables = input_tables(dataset, period)
+    tables = input_tables(dataset, period, hashes=False)  # every page asks: no hashing
     return [f"'{name}' ends on {row['last']}, {(period.end_date - pd.Timestamp(row['last'])).days} days "
             f"before the period's end: its figures are stale" for name, row in tables[tables["stale"]].iterrows()]
 
@@ -86,7 +99,8 @@ def kit_commit() -> str | None:
 
 
 def manifest(dataset: Dataset, period: ReportPeriod, parameters: dict[str, str]) -> dict:
-    """The pack's manifest: inputs, parameters, kpilib version and kit commit (no timestamps)."""
+    """The pack's manifest: inputs (tables and the goals file), parameters, kpilib version and kit
+    commit (no timestamps)."""
     from .. import __version__
 
     tables = input_tables(dataset, period)
@@ -96,4 +110,17 @@ def manifest(dataset: Dataset, period: ReportPeriod, parameters: dict[str, str])
         "tables": {name: {k: (None if pd.isna(v) else v) if not isinstance(v, (bool, int)) else v
                           for k, v in row.items()} for name, row in tables.astype(object).iterrows()},
         "stale": stale_tables(dataset, period),
+        "goals": goals_record(dataset),
     }
+
+
+def goals_record(dataset: Dataset) -> dict | None:
+    """The goals file behind the pack's goals and annotations: how many of each and a content hash
+    (``None`` without a goals file)."""
+    goals = dataset.goals
+    if goals is None:
+        return None
+    digest = hashlib.sha256((table_hash(goals.targets) + table_hash(goals.annotations)
+                             + str(goals.currency)).encode("utf-8")).hexdigest()
+    return {"goals": len(goals.targets), "annotations": len(goals.annotations), "currency": goals.currency,
+            "sha256": digest}

@@ -17,6 +17,7 @@ figure is exactly what the previous pack showed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -41,6 +42,37 @@ from ..periods import ReportPeriod, parse_period
 
 HISTORY_MONTHS = 36  # months of movements kept before the period for trends and comparisons
 ENGAGEMENT_HORIZON = 3  # months after an account-month in which churn counts against its engagement band
+FORECAST_HORIZON = 12  # months forecast after the period's last month
+BACKTEST_LAGS = (3, 6, 12)  # months before the period's end the backtest's forecasts are made
+#: Bootstrap replicates of the forecast page's band (each of its four forecasts): the sample's forecast
+#: family takes about 1.2 s with them (docs/performance.md); the 10th and 90th percentiles of 100 draws
+#: move by 0.5-1 % of MRR (one standard deviation) from one seed to another (docs/metrics.md).
+FORECAST_N_BOOT = 100
+FORECAST_SEED = 15  # the band's seed: the same data give the same band
+FORECAST_LEVEL = 0.8
+
+
+@dataclass(frozen=True)
+class MrrForecast:
+    """The forecast page's figures, computed once per model (:attr:`KpiModel.forecast`).
+
+    Attributes
+    ----------
+    forecast
+        :func:`~kpilib.metrics.forecast.forecast_mrr` for the :data:`FORECAST_HORIZON` months after
+        the period (``attrs["assumptions"]``: the fitted retention, rates and run-rate).
+    backtest
+        :func:`~kpilib.metrics.forecast.backtest`: forecasts made :data:`BACKTEST_LAGS` months before
+        the period's end, against what happened.
+    pipeline
+        :func:`~kpilib.metrics.pipeline.pipeline_mrr` of the open opportunities, or ``None`` with
+        ``pipeline_missing`` saying why (no leads; leads without a segment in a segment pack).
+    """
+
+    forecast: pd.DataFrame
+    backtest: pd.DataFrame
+    pipeline: pd.DataFrame | None
+    pipeline_missing: str = ""
 
 
 class KpiModel:
@@ -60,6 +92,10 @@ class KpiModel:
     def __init__(self, dataset: Dataset, period: ReportPeriod | str, *, segment: str | None = None,
                  _cache: dict | None = None) -> None:
         self.period = parse_period(period)
+        if dataset.goals is not None:  # what needs the registry, before any page is written
+            from .goals import check_goals
+
+            check_goals(dataset.goals)
         source = dataset.filter(segment=segment) if segment not in (None, "", "all") else dataset
         self.source = in_base_currency(source)  # every amount in the base currency, once
         self.segment = segment if segment not in (None, "", "all") else None
@@ -440,6 +476,33 @@ class KpiModel:
         return {"fit": fit, "survivors": survivors, "first_cohort": p.last - 24, "last_cohort": p.last - 13,
                 "gross_margin": margin, "margin_from_financials": from_data,
                 "monthly_discount": discount, "arpa": arpa, "clv": sbg_clv(fit, arpa, margin, discount)}
+
+    @cached_property
+    def forecast(self) -> MrrForecast:
+        """MRR forecast with its 80 % band, the backtest and the open pipeline, from the data known at
+        the period's end (:class:`MrrForecast`; docs/metrics.md, "Forecast").
+
+        The forecast starts from the period's last month (a quarter or a year forecasts the twelve
+        months after its last month), covers the model's segment and is in its base currency; the
+        band is a seeded bootstrap of :data:`FORECAST_N_BOOT` replicates, so the page is deterministic.
+        """
+        from ..metrics.forecast import backtest, forecast_mrr
+        from ..metrics.pipeline import pipeline_mrr
+
+        d, last = self.data, self.period.last
+        frame = forecast_mrr(d.subscriptions, d.fx_rates, as_of=last, horizon=FORECAST_HORIZON, wide=self.wide,
+                             n_boot=FORECAST_N_BOOT, seed=FORECAST_SEED, level=FORECAST_LEVEL,
+                             base_currency=d.base_currency)
+        track = backtest(d.subscriptions, d.fx_rates, end=last, lags=BACKTEST_LAGS, n_boot=FORECAST_N_BOOT,
+                         seed=FORECAST_SEED, level=FORECAST_LEVEL, base_currency=d.base_currency)
+        leads = self.table("leads")
+        if leads is None:
+            return MrrForecast(frame, track, None, "No leads in the data up to the period's end: there is no open "
+                               "pipeline to weigh.")
+        if self.is_segment and not self.leads_have_segment:
+            return MrrForecast(frame, track, None, "Leads carry no segment, so the open pipeline is the "
+                               "company's, not the segment's: it is not shown for a segment.")
+        return MrrForecast(frame, track, pipeline_mrr(leads, as_of=last, horizon=FORECAST_HORIZON))
 
     @cached_property
     def new_customers(self) -> pd.DataFrame:

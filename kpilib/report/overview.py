@@ -6,6 +6,7 @@ tiles in ``00_overview`` and the machine-readable ``kpis.json`` both use it.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..data.dataset import Dataset
@@ -17,7 +18,7 @@ from .model import KpiModel
 from .registry import KPIS, KpiSpec
 
 _COLUMNS = ["kpi", "label", "unit", "scope", "value", "previous", "year_ago", "status", "target", "rule",
-            "note", "report", "anchor"]
+            "note", "report", "anchor", "goal", "gap", "goal_note"]
 
 
 def _model(data: Dataset | KpiModel, period: ReportPeriod | None) -> KpiModel:
@@ -51,10 +52,16 @@ def headline_kpis(data: Dataset | KpiModel, period: ReportPeriod | None = None) 
     -------
     DataFrame
         One row per KPI of :data:`~kpilib.report.registry.KPIS` with columns ``kpi, label, unit,
-        scope, value, previous, year_ago, status, target, rule, note, report, anchor``.
-        ``unit`` is ``money``, ``count``, ``pct``, ``ratio``, ``months`` or ``points``; NaN
-        means "not defined for this period" (the page says n/a), never inf.
+        scope, value, previous, year_ago, status, target, rule, note, report, anchor, goal, gap,
+        goal_note``. ``unit`` is ``money``, ``count``, ``pct``, ``ratio``, ``months`` or ``points``; NaN
+        means "not defined for this period" (the page says n/a), never inf. ``goal`` is the goals
+        file's target for the period (:func:`kpilib.report.goals.goal_value`; NaN without one), ``gap``
+        = value - goal in the KPI's unit (NaN when either is missing) and ``goal_note`` its words
+        (:func:`kpilib.report.titles.goal_progress`; "" without a goal).
     """
+    from .goals import goal_value
+    from .titles import goal_progress
+
     model = _model(data, period)
     rows = []
     for spec in KPIS.values():
@@ -68,16 +75,20 @@ def headline_kpis(data: Dataset | KpiModel, period: ReportPeriod | None = None) 
         status = verdict.status if verdict else "none"
         if model.withheld(spec):
             status = "none"
+        goal = goal_value(model, spec.key)
+        gap = value - goal if np.isfinite(value) and np.isfinite(goal) else float("nan")
         rows.append((spec.key, spec.label, spec.unit, spec.scope, value, previous,
                      model.year_ago.value(spec.key), status, verdict.target if verdict else "",
                      f"{spec.definition} ({spec.meaning[model.period.kind]})", _note(spec, model),
-                     spec.page, spec.anchor))
+                     spec.page, spec.anchor, goal, gap,
+                     goal_progress(value, goal, spec.unit, spec.better, model.base_currency)))
     return pd.DataFrame(rows, columns=_COLUMNS)
 
 
 def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *,
               keys: list[str] | None = None) -> list[Tile]:
-    """Tiles for :func:`headline_kpis` rows: value, changes vs previous and year-ago, health.
+    """Tiles for :func:`headline_kpis` rows: value, changes vs previous and year-ago, health, and the
+    progress to the goal when the goals file sets one for the period.
 
     Only the KPIs the registry shows for this kind of period (or ``keys``, in that order).
     The hover text gives the definition, the target the status was judged against, and
@@ -97,7 +108,7 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
             changes=(format_change(row.value, row.previous, row.unit, against),
                      format_change(row.value, row.year_ago, row.unit, ago)),
             status=row.status, href=f"{row.report}.ipynb" if row.report else None,  # .html in the pack
-            title=hover or None,
+            title=hover or None, goal=getattr(row, "goal_note", "") or "",
         ))
     return tiles
 
@@ -107,8 +118,10 @@ _STATUS_WORDS = {"ok": "healthy", "warn": "watch", "bad": "unhealthy", "none": "
 
 def kpi_table(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -> pd.DataFrame:
     """The headline KPIs as a readable table of formatted strings, with each health verdict,
-    the target it was judged against, and notes (survey wave, company-wide scope)."""
+    the target it was judged against, and notes (survey wave, company-wide scope); with a goals file,
+    a last column with the progress to each goal of the period."""
     fmt = lambda v, u: format_value(v, u, currency)  # noqa: E731
+    goals = {"Goal": kpis["goal_note"].to_numpy()} if "goal" in kpis and kpis["goal"].notna().any() else {}
     return pd.DataFrame({
         "KPI": kpis["label"],
         period.title: [fmt(v, u) for v, u in zip(kpis["value"], kpis["unit"])],
@@ -117,6 +130,7 @@ def kpi_table(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -
         "Health": [_STATUS_WORDS[s] for s in kpis["status"]],
         "Judged against": kpis["target"],
         "Note": kpis["note"],
+        **goals,
     }).set_index("KPI")
 
 

@@ -29,6 +29,7 @@ PAGE_TITLES: dict[str, tuple[str, str]] = {
     "03_funnel": ("Funnel", "Funnel and sales activity"),
     "04_clv_cac": ("CAC and lifetime value", "Acquisition cost and lifetime value"),
     "05_nps": ("Customer voice", "Customer voice and engagement"),
+    "06_forecast": ("Forecast", "Forecast: MRR in twelve months, the track record and the goals"),
 }
 #: file stem -> the short title of the navigation bars
 PAGES: dict[str, str] = {name: nav for name, (nav, _) in PAGE_TITLES.items()}
@@ -79,6 +80,14 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "lead": ("Leads", "count"), "mql": ("MQLs", "count"), "sql": ("SQLs", "count"),
     "opportunity": ("Opportunities", "count"), "value": ("Value", "text"), "why undefined": ("Why undefined", "text"),
     "leads_created": ("Leads created", "count"), "ces": ("Customer effort", "ratio"),
+    "central": ("Forecast MRR", "money"), "low": ("Band low", "money"), "high": ("Band high", "money"),
+    "committed": ("Committed MRR", "money"), "installed_base": ("From today's customers", "money"),
+    "new_business": ("From new business", "money"), "made_at": ("Forecast made at the end of", "text"),
+    "horizon_months": ("Months ahead", "count"), "forecast": ("Forecast MRR", "money"),
+    "actual": ("Actual MRR", "money"), "error_pct": ("Error (forecast / actual - 1)", "pct"),
+    "inside_band": ("Actual inside the band", "text"), "reason": ("Why no forecast", "text"),
+    "expected_deals": ("Expected wins", "ratio"), "expected_new_mrr": ("Expected new MRR", "money"),
+    "cumulative_new_mrr": ("Expected new MRR, cumulative", "money"),
 }
 
 
@@ -167,6 +176,7 @@ MISSING = {
     "enps": "No employee survey wave has closed by the period's end.",
     "nps_trend": "",
     "comments": "",
+    "pipeline": "",
 }
 
 
@@ -566,3 +576,102 @@ def interval_churn_table(model: KpiModel) -> pd.DataFrame:
                "all": "All (acquisition mix)"}.get(g, g) for g in summary.index])
     shown.loc["All (acquisition mix)", "Share"] = format_value(icm.coverage, "pct") + " fitted"
     return shown.rename_axis("Billing interval")
+
+
+# --- the forecast page -------------------------------------------------------------------------------
+
+
+def forecast_goal(model: KpiModel) -> tuple[pd.Period, float] | None:
+    """The MRR goal the forecast is judged against: the latest goal among the forecast's months (its
+    last month's when the goals file sets one), or ``None``."""
+    from .goals import goal_points
+
+    points = goal_points(model, "mrr", model.forecast.forecast.index)
+    return (points.index[-1], float(points.iloc[-1])) if len(points) else None
+
+
+def forecast_note(model: KpiModel) -> HTML:
+    """The forecast in words, from its figures (:func:`kpilib.report.titles.forecast_note`), and, when
+    the goals file sets no MRR goal for the forecast's months, that it does not."""
+    from .goals import has_goals
+    from .titles import forecast_note as words
+
+    fc = model.forecast.forecast
+    goal = forecast_goal(model)
+    text = words(fc, goal, model.base_currency)
+    if goal is None and has_goals(model) and len(fc):
+        text += (f" The goals file sets no MRR goal for {fc.index[0].strftime('%B %Y')} to "
+                 f"{fc.index[-1].strftime('%B %Y')}.")
+    return note(text)
+
+
+def forecast_table(model: KpiModel) -> pd.DataFrame:
+    """The forecast by month: central line, band, committed MRR and the central line's two parts."""
+    fc = model.forecast.forecast
+    out = fc[["central", "low", "high", "committed", "installed_base", "new_business"]]
+    return out.set_axis(fc.index.strftime("%b %Y"), axis=0).rename_axis("month")
+
+
+def forecast_assumptions_table(model: KpiModel) -> pd.DataFrame:
+    """What the forecast rests on, worded and formatted: retention per billing interval, net expansion,
+    the new-business run-rate, the installed base and the band's bootstrap (or why there is no forecast)."""
+    fc = model.forecast.forecast
+    cur = model.base_currency
+    a = fc.attrs.get("assumptions")
+    if a is None:
+        reason = str(fc["reason"].iloc[0]) if len(fc) else ""
+        return pd.DataFrame({"value": {"Why there is no forecast": reason}})
+    names = {"month": "monthly plans", "quarter": "quarterly plans", "year": "annual plans"}
+    rows = {f"Retention, {names.get(k, k)}": v for k, v in a["retention"].items()}
+    rows |= {
+        "Net expansion a month: expansion + contraction over the MRR retained, last 12 months":
+            format_value(a["net_expansion_monthly"], "pct"),
+        f"New and reactivated MRR a month (run-rate, last {a['window_months']} months)":
+            format_value(a["new_mrr_monthly"], "money", cur),
+        f"Customers paying at the end of {model.period.last.strftime('%B %Y')}":
+            format_value(a["installed_customers"], "count"),
+        "Their MRR": format_value(a["installed_mrr"], "money", cur),
+        "Band": (f"{a['level'] * 100:.0f} % predictive bootstrap, {a['n_boot']:,} replicates (seed {a['seed']})"
+                 if a["n_boot"] else "none (no bootstrap)"),
+        "Bootstrap refits that kept the point fit": format_value(a["failed_refits"], "count"),
+    }
+    return pd.DataFrame({"value": rows})
+
+
+def backtest_table(model: KpiModel) -> pd.DataFrame:
+    """The backtest: each forecast made months before the period's end against the MRR that happened;
+    the reason column only when a forecast could not be made."""
+    bt = model.forecast.backtest
+    shown = bt.assign(made_at=bt["made_at"].map(lambda p: p.strftime("%b %Y")),
+                      inside_band=[("yes" if v else "no") if v is not pd.NA and not pd.isna(v) else "–"
+                                   for v in bt["inside_band"]])
+    columns = ["horizon_months", "forecast", "low", "high", "actual", "error_pct", "inside_band"]
+    if (bt["reason"] != "").any():
+        columns.append("reason")
+    return shown.set_index("made_at")[columns]
+
+
+def backtest_note(model: KpiModel) -> HTML:
+    """The kit's track record in words (:func:`kpilib.report.titles.backtest_note`)."""
+    from .titles import backtest_note as words
+
+    return note(words(model.forecast.backtest, model.forecast.forecast.attrs.get("assumptions", {}).get("level", 0.8)))
+
+
+def pipeline_table(model: KpiModel) -> pd.DataFrame | None:
+    """Expected wins and new MRR of the open pipeline by expected close month (months with any);
+    None when there is nothing to show (the note says why)."""
+    pipe = model.forecast.pipeline
+    if pipe is None or pipe.attrs["reason"]:
+        return None
+    shown = pipe[pipe["expected_deals"] > 0]
+    return None if shown.empty else shown.set_axis(shown.index.strftime("%b %Y"), axis=0).rename_axis("month")
+
+
+def pipeline_note(model: KpiModel) -> HTML:
+    """The open pipeline against the forecast's run-rate, in words (:func:`kpilib.report.titles.pipeline_note`)."""
+    from .titles import pipeline_note as words
+
+    f = model.forecast
+    run_rate = f.forecast.attrs.get("assumptions", {}).get("new_mrr_monthly", float("nan"))
+    return note(words(f.pipeline, run_rate, model.base_currency, f.pipeline_missing))

@@ -121,3 +121,27 @@ def cohort_heatmap(ax: plt.Axes, matrix: pd.DataFrame, title: str) -> plt.Axes:
     ax.set(title=title, xlabel="Months since first payment (age)", ylabel="Cohort (first paying month)")
     ax.tick_params(labelsize=7)
     return ax
+
+
+GOAL_COLOR = "#1a7f37"
+ANNOTATION_COLOR = "#57606a"
+
+
+def goal_line(ax: plt.Axes, points: pd.Series, label: str = "Goal") -> plt.Axes:
+    """A KPI's goals (month -> value) as diamonds at their month ends, joined by a dashed line."""
+    if len(points) == 0:
+        return ax
+    x = points.index.to_timestamp(how="end")
+    ax.plot(x, points.to_numpy(dtype=float), color=GOAL_COLOR, linestyle="--" if len(points) > 1 else "none",
+            linewidth=1.2, marker="D", markersize=5, label=label)
+    return ax
+
+
+def annotation_marks(ax: plt.Axes, annotations: pd.DataFrame) -> plt.Axes:
+    """Dated events (``date``, ``label``) as thin vertical lines, labelled at the foot of the axes (money
+    charts start at 0, so the foot is clear of the lines)."""
+    for day, text in zip(annotations["date"], annotations["label"]):
+        ax.axvline(day, color=ANNOTATION_COLOR, linewidth=0.8, linestyle=(0, (2, 2)))
+        ax.annotate(text, xy=(day, 0.0), xycoords=("data", "axes fraction"), xytext=(3, 3),
+                    textcoords="offset points", ha="left", va="bottom", fontsize=7, color=ANNOTATION_COLOR)
+    return ax

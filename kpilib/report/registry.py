@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 Unit = Literal["money", "count", "pct", "ratio", "months", "points"]
 Scope = Literal["account", "company"]
 Status = Literal["ok", "warn", "bad", "none"]
+Better = Literal["higher", "lower"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class KpiSpec:
     #: for a company-wide KPI: when the data tie it to accounts after all (e.g. leads with a segment)
     segment_ready: Callable[[KpiModel], bool] | None = None
     target: str = "-"  # the health target in a few words, for the glossary table (from the same constant)
+    better: Better = "higher"  # which way is good: a goal is met at or above it ("higher") or at or below it
+    share: bool = False  # a share of a whole (churn, win rate): between 0 and 1, which a goal must respect
 
     @property
     def anchor(self) -> str:
@@ -186,18 +189,19 @@ _SPECS: tuple[KpiSpec, ...] = (
             {"month": "share of the month's starting customers lost",
              "quarter": "share of the quarter's starting customers lost",
              "year": "share of the year's starting customers lost"},
-            lambda m: m.revenue["customer_churn"], kinds=("quarter", "year"),
+            lambda m: m.revenue["customer_churn"], kinds=("quarter", "year"), better="lower", share=True,
             source="ChartMogul, Customer Churn Rate (customers at the period's start as the base)"),
     KpiSpec("customer_churn_monthly", "Customer churn /month", "pct", "02_churn_cohorts",
             "Monthly equivalent of the period's customer churn: 1 - (1 - churn) ^ (1 / months)",
             {"month": "share of the month's starting customers lost",
              "quarter": "monthly equivalent of the quarter's churn",
              "year": "monthly equivalent of the year's churn"},
-            lambda m: m.revenue["customer_churn_monthly"], health=_churn_health,
+            lambda m: m.revenue["customer_churn_monthly"], health=_churn_health, better="lower", share=True,
             target=f"<= {CHURN_BAND[0]:.0%} healthy, > {CHURN_BAND[1]:.0%} unhealthy",
             source="the glossaries' 2-5 % monthly band"),
     KpiSpec("gross_mrr_churn", "Gross MRR churn (period)", "pct", "02_churn_cohorts",
-            "-(churn + contraction) / opening MRR", _FLOW, lambda m: m.revenue["gross_mrr_churn"],
+            "-(churn + contraction) / opening MRR", _FLOW, lambda m: m.revenue["gross_mrr_churn"], better="lower",
+            share=True,
             source='ChartMogul, Gross MRR Churn Rate'),
     KpiSpec("nrr", "NRR (12 months)", "pct", "01_revenue",
             "MRR now of the customers paying 12 months ago / their MRR then",
@@ -206,7 +210,7 @@ _SPECS: tuple[KpiSpec, ...] = (
     KpiSpec("grr", "GRR (12 months)", "pct", "01_revenue",
             "As NRR with each customer's MRR capped at its MRR 12 months ago",
             {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["grr"],
-            kinds=(),
+            kinds=(), share=True,
             source="common convention: NRR without expansion, each customer capped at its MRR then"),
     KpiSpec("quick_ratio", "Quick ratio", "ratio", "01_revenue",
             "(New + expansion + reactivation) / |churn + contraction|", _FLOW,
@@ -228,21 +232,22 @@ _SPECS: tuple[KpiSpec, ...] = (
             {"month": "CAC and new customers' ARPA of the month",
              "quarter": "CAC and new customers' ARPA of the quarter (spend and new customers over its three months)",
              "year": "CAC and new customers' ARPA of the year (spend and new customers over its twelve months)"},
-            _econ("CAC payback (months)"),
+            _econ("CAC payback (months)"), better="lower",
             scope="company", company_reason="marketing and sales spend is recorded per channel, not per segment",
             source='David Skok (For Entrepreneurs), months to recover CAC'),
     KpiSpec("nps", "NPS", "points", "05_nps", "% promoters - % detractors", _voice_meaning(),
             lambda m: m.voice("nps")["nps"],
             source='Reichheld (2003), The One Number You Need to Grow, HBR'),
     KpiSpec("win_rate", "Win rate", "pct", "03_funnel",
-            "Deals won / deals closed (won or lost) in the period", _FLOW, lambda m: m.win_rate,
+            "Deals won / deals closed (won or lost) in the period", _FLOW, lambda m: m.win_rate, share=True,
             scope="company", company_reason="leads carry no segment until they become customers",
             source="won / (won + lost), deals closed in the period",
             segment_ready=lambda m: m.leads_have_segment),
     KpiSpec("bounce_rate", "Bounce rate", "pct", "03_funnel",
             "Bounced sessions / sessions", _FLOW,
             lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
-            scope="company", health=_bounce_health, company_reason="web traffic is not tied to accounts",
+            scope="company", health=_bounce_health, better="lower", share=True,
+            company_reason="web traffic is not tied to accounts",
             target=f"< {BOUNCE_THRESHOLD * 100:g} %",
             source='Google Analytics (Universal) definition: single-page sessions / sessions'),
     KpiSpec("rule_of_40", "Rule of 40", "pct", "01_revenue",

@@ -208,8 +208,9 @@ def render_html(notebook: Path, target: Path, built: Sequence[str] | None = None
 def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None):
     """Write ``kpis.json`` and ``kpis.csv``: the headline figures for BI tools and bots.
 
-    Missing values (undefined for the period) are ``null`` in JSON and empty in CSV. Returns the
-    headline frame (the index shows its tiles).
+    Missing values (undefined for the period) are ``null`` in JSON and empty in CSV. ``goal`` and
+    ``gap`` (value - goal, of the stored figures) are ``null`` for a KPI without a goal for the period,
+    and ``goal_note`` says it in words. Returns the headline frame (the index shows its tiles).
     """
     from .overview import headline_kpis
 
@@ -218,8 +219,11 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None
     from .restatement import stored_value
 
     shown = kpis.copy()
-    for col in ("value", "previous", "year_ago"):  # money to the cent, counts whole, the rest 6 digits
+    for col in ("value", "previous", "year_ago", "goal"):  # money to the cent, counts whole, the rest 6 digits
         kpis[col] = [stored_value(v, u) for v, u in zip(kpis[col].astype(float), kpis["unit"])]
+    # the gap of the stored figures, so that value - goal = gap holds in the file to its last digit
+    kpis["gap"] = [None if v is None or g is None else stored_value(v - g, u)
+                   for v, g, u in zip(kpis["value"], kpis["goal"], kpis["unit"])]
 
     neutralise(kpis).to_csv(pack / "kpis.csv", index=False)
     records = [
@@ -237,12 +241,13 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None
 
 
 def write_manifest(pack: Path, period: ReportPeriod, dataset: Dataset, parameters: dict[str, str],
-                   restated: Restatement | None = None) -> dict:
+                   restated: Restatement | None = None, inputs: dict | None = None) -> dict:
     """Write ``manifest.json``: every input table (rows, dates, hash), parameters, version, commit,
-    and the comparison with the earlier pack beside this one (``restatement``, null without one)."""
+    and the comparison with the earlier pack beside this one (``restatement``, null without one).
+    ``inputs``: :func:`~kpilib.report.manifest.manifest` of these arguments, when already computed."""
     from .manifest import manifest
 
-    doc = manifest(dataset, period, parameters)
+    doc = dict(inputs) if inputs is not None else manifest(dataset, period, parameters)
     doc["restatement"] = restated.to_dict() if restated is not None else None
     (pack / "manifest.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return doc
@@ -421,7 +426,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
                  out: str | Path | None = None, base_currency: str = "USD", segment: str = "all",
                  notebooks: Sequence[str] | None = None, notebook_dir: str | Path | None = None,
                  workers: int = 2,
-                 timeout: int = DEFAULT_TIMEOUT,
+                 timeout: int = DEFAULT_TIMEOUT, goals: str | Path | None = None,
                  progress: Callable[[int, str], None] | bool = True) -> Path:
     """Build the report pack for one period and return its folder.
 
@@ -443,6 +448,9 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         Notebooks executed in parallel.
     timeout
         Seconds allowed per cell.
+    goals
+        A goals file used instead of the data folder's ``goals.yaml`` (a database source has goals
+        only this way); default: the folder's own, if any.
     progress
         ``True`` for a tqdm bar, ``False`` for none, or a callback ``(step, label)``.
 
@@ -454,7 +462,9 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         A notebook failed or the output cannot be written; the previous pack is untouched.
     """
     requested = parse_period(period) if period else None  # a typo fails before any loading
-    loaded = load_dataset(_for_kernels(data), base_currency=base_currency)  # the source as the pages name it
+    goals_file = Path(goals).expanduser().resolve() if goals is not None else None
+    # the source as the pages name it
+    loaded = load_dataset(_for_kernels(data), base_currency=base_currency, goals=goals_file)
     dataset = loaded.filter(segment=segment)
     if requested is None:
         rperiod, late = default_period(dataset)
@@ -476,17 +486,20 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         raise KpiError(f"timeout must be at least 1 second, not {timeout}")
     out_root = Path(out).expanduser().resolve() if out else default_reports_dir()
     folder = pack_name(rperiod, segment)
+    inputs = {"loaded": loaded, "dataset": dataset}  # the only references: _build lets go of them
+    del loaded, dataset
     with _output_lock(out_root), stop_on_signals():
-        return _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root, folder,
-                      workers, timeout, progress)
+        return _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, workers, timeout,
+                      progress)
 
 
-def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root, folder, workers, timeout,
+def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, workers, timeout,
            progress) -> Path:
     from .export import write_exports
+    from .manifest import manifest
     from .model import KpiModel
     from .restatement import restatement_beside
-    from .snapshot import SNAPSHOT_ENV, snapshot_key, write_snapshot
+    from .snapshot import SNAPSHOT_ENV, load_snapshot, snapshot_key, write_snapshot
 
     log_dir = _run_folder()
     log = log_dir / "kernels.log"
@@ -498,29 +511,39 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
         # a URL with credentials travels to the kernels only through the environment
         os.environ[DATABASE_ENV] = str(data)
         notebook_data = "database"
+    dataset = inputs["dataset"]
     params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment)
+    key = snapshot_key(params["data"], rperiod.label, dataset.base_currency, segment)
+    snapshot = log_dir / "model.pickle"
     bar, tick = _progress(progress, total=len(names) + 2)
     pool = None
     try:
         staging = _prepare_out(out_root, folder)
-        # the workers start and import the notebook machinery while this process builds the model
-        pool = _start_pool(workers, log)
-        _spawn_workers(pool, workers)
-        # one model for the whole pack: kpis.json first, then every notebook reads the same model
-        # from the run's snapshot instead of loading the data again
-        model = KpiModel(loaded, rperiod, segment=segment)
+        os.environ[SNAPSHOT_ENV] = str(snapshot)  # the workers inherit it; no page starts before it is written
+        # the workers start and import the notebook machinery while this process builds the model;
+        # never more workers than pages (each worker costs a process and its imports)
+        pool = _start_pool(min(workers, len(names)), log)
+        _spawn_workers(pool, min(workers, len(names)))
+        # one model for the whole pack: kpis.json first, then every notebook reads the same model,
+        # headline included, from the run's snapshot instead of loading the data again
+        model = KpiModel(inputs.pop("loaded"), rperiod, segment=segment)
         kpis = write_figures(staging, rperiod, dataset, model)
-        key = snapshot_key(params["data"], rperiod.label, dataset.base_currency, segment)
-        os.environ[SNAPSHOT_ENV] = str(write_snapshot(model, key, log_dir / "model.pickle"))
+        model.memo["headline"] = kpis.copy()  # what pages.headline(model) would compute in every kernel
+        write_snapshot(model, key, snapshot, dataset)
+        described = manifest(dataset, rperiod, params)  # hashes every input table while it is in memory
+        # from here on this process reads the snapshot too, and keeps only the tables it uses: let go of
+        # the in-memory ones before any kernel starts, so that their memory is never held twice
+        del model, dataset
+        model, dataset = _from_snapshot(inputs, snapshot, key, load_snapshot)
         tick("model")
         handed = {k: os.environ[k] for k in (DATABASE_ENV, SNAPSHOT_ENV) if k in os.environ}
         jobs = {n: pool.submit(build_page, source_dir / f"{n}.ipynb", staging / f"{n}.ipynb", params, timeout,
-                               handed, list(names)) for n in names}
+                               handed, list(names)) for n in _heaviest_first(names)}
         # while the kernels run: the exports, the glossary and the audit record
         write_exports(staging, model, kpis)
         write_glossary(staging, dataset, names)
         restated = restatement_beside(out_root, rperiod, folder, model)  # the earlier pack, rebuilt
-        audit = write_manifest(staging, rperiod, dataset, params, restated)
+        audit = write_manifest(staging, rperiod, dataset, params, restated, described)
         _collect(jobs, names, pool, tick, log)
         write_index(staging, rperiod, dataset, names, NOTEBOOKS, segment, sibling_packs(out_root, rperiod, folder),
                     kpis, audit, restated)
@@ -544,6 +567,34 @@ def _build(rperiod, loaded, dataset, data, segment, names, source_dir, out_root,
             else:
                 os.environ[name] = value
     return out_root / folder
+
+
+#: Seconds each page took to execute and render at 100 copies of the sample (docs/performance.md):
+#: the pages are handed to the workers longest first, so that no long page starts last and runs alone.
+PAGE_SECONDS = {"06_forecast": 23.6, "02_churn_cohorts": 20.7, "01_revenue": 17.6, "05_nps": 13.8,
+                "03_funnel": 6.6, "00_overview": 4.1, "04_clv_cac": 3.5}
+
+
+def _heaviest_first(names: Sequence[str]) -> list[str]:
+    """``names`` longest page first (:data:`PAGE_SECONDS`; other notebooks after, in their order)."""
+    return sorted(names, key=lambda n: -PAGE_SECONDS.get(n, 0.0))
+
+
+def _from_snapshot(inputs: dict, snapshot: Path, key: tuple, load: Callable):
+    """The model and the dataset read back from the run's snapshot, once the in-memory ones are let go
+    (``inputs`` held their last reference): this process then holds only the tables it reads."""
+    import gc
+
+    inputs.clear()
+    gc.collect()
+    with contextlib.suppress(Exception):  # hand Arrow's freed buffers back to the system now
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    found = load(snapshot, key)
+    if found is None:  # the file this run has just written
+        raise ReportError(f"the model snapshot {snapshot} cannot be read back; nothing was replaced")
+    return found
 
 
 def _abandon(pool: ProcessPoolExecutor | None, staging: Path | None) -> None:

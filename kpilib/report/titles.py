@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from ..metrics.acquisition import LTV_CAC_TARGET
@@ -224,3 +225,162 @@ def restatement_note(period_title: str, figures: int, accounts: int, customers: 
     return (f"Restated: {what} of the {period_title} pack changed {later}; "
             f"{_count(accounts, 'customer-month', 'customer-months')} moved, from "
             f"{_count(customers, 'customer', 'customers')}")
+
+
+# --- goals, forecast, backtest, pipeline ------------------------------------------------------------
+
+def _gap_words(gap: float, unit: str, currency: str) -> str:
+    """The size of a gap in its unit, printed with enough digits that a gap that is not 0 never reads 0."""
+    g = abs(gap)
+    if unit == "money":
+        text = format_value(g, "money_short", currency)
+        return text if g >= 1 else format_value(g, "money_cents", currency)
+    if unit == "pct":
+        for digits in (1, 2, 3, 4):
+            text = f"{g * 100:.{digits}f} pp"
+            if float(text.split()[0]) > 0:
+                return text
+        return f"{g * 100:.2g} pp"
+    if unit == "count":
+        return f"{g:,.0f}" if g >= 0.5 else f"{g:.2g}"
+    if unit == "points":
+        return f"{g:.0f} points" if g >= 0.5 else f"{g:.2g} points"
+    if unit == "months":
+        return f"{g:.1f} months" if g >= 0.05 else f"{g:.2g} months"
+    return f"{g:.2f}" if g >= 0.005 else f"{g:.2g}"
+
+
+def goal_progress(value: float, goal: float, unit: str, better: str, currency: str = "USD") -> str:
+    """Progress to a goal in words, e.g. ``Goal $1.45M: $53.6K short`` or, for a KPI where lower is
+    better, ``Goal at most 2.0%: met, 0.3 pp below``; ``""`` without a goal. The words follow the sign
+    of value - goal, and the gap is printed with enough digits never to read 0 when it is not (money
+    counts to the cent, as kpis.json stores it: less than half a cent apart is "met exactly")."""
+    if is_missing(goal):
+        return ""
+    shown = format_value(goal, "money_short" if unit == "money" else unit, currency)
+    target = f"Goal {shown}" if better == "higher" else f"Goal at most {shown}"
+    if is_missing(value):
+        return f"{target}: no value this period to compare"
+    gap = float(value) - float(goal)
+    if gap == 0 or (unit == "money" and abs(gap) < 0.005):  # money to the cent, as kpis.json stores it
+        return f"{target}: met exactly"
+    size = _gap_words(gap, unit, currency)
+    if better == "higher":
+        return f"{target}: beaten by {size}" if gap > 0 else f"{target}: {size} short"
+    return f"{target}: met, {size} below" if gap < 0 else f"{target}: {size} above it"
+
+
+def _month_words(month: pd.Period) -> str:
+    return month.strftime("%B %Y")
+
+
+def forecast_title(forecast: pd.DataFrame, currency: str) -> str:
+    """``MRR is forecast at $1.82M by Dec 2026 (80 % band $1.69M-$1.93M)``, or, without a forecast,
+    what the chart shows instead."""
+    last = forecast.iloc[-1] if len(forecast) else None
+    if last is None or is_missing(last["central"]):
+        return "No MRR forecast for this period: MRR so far and committed MRR"
+    month = forecast.index[-1].strftime("%b %Y")
+    text = f"MRR is forecast at {_money(last['central'], currency)} by {month}"
+    if is_missing(last["low"]) or is_missing(last["high"]):
+        return text
+    level = forecast.attrs.get("assumptions", {}).get("level", 0.8)
+    return (f"{text} ({level * 100:.0f} % band {_money(last['low'], currency)}"
+            f"–{_money(last['high'], currency)})")
+
+
+def goal_against_band(goal: float, low: float, high: float) -> str:
+    """Where a goal lies against a forecast band: ``inside``, ``above`` or ``below`` (``""`` when
+    either is missing). On an edge counts as inside."""
+    if is_missing(goal) or is_missing(low) or is_missing(high):
+        return ""
+    return "above" if goal > high else "below" if goal < low else "inside"
+
+
+def forecast_note(forecast: pd.DataFrame, goal: tuple[pd.Period, float] | None, currency: str) -> str:
+    """What the forecast says, from its figures: the central line and the band at the horizon, the
+    committed part, and where the MRR goal of the forecast's months lies against the band."""
+    money = lambda v: format_value(v, "money", currency)  # noqa: E731
+    if len(forecast) == 0:
+        return "No forecast horizon."
+    last, end = forecast.iloc[-1], forecast.index[-1]
+    committed = (f"Committed MRR, already contracted by signed terms, is {money(forecast['committed'].iloc[0])} "
+                 f"in {_month_words(forecast.index[0])} and {money(last['committed'])} in {_month_words(end)}.")
+    if is_missing(last["central"]):
+        reason = str(last.get("reason", "") or "the data cannot support one")
+        return f"No MRR forecast: {reason}. {committed}"
+    months = len(forecast)
+    text = f"MRR is forecast at {money(last['central'])} in {months} months ({_month_words(end)})"
+    level = forecast.attrs.get("assumptions", {}).get("level", 0.8)
+    if not (is_missing(last["low"]) or is_missing(last["high"])):
+        text += f", {level * 100:.0f} % band {money(last['low'])} to {money(last['high'])}"
+    text += f". {committed}"
+    if goal is not None:
+        month, value = goal
+        row = forecast.loc[month]
+        where = goal_against_band(value, row["low"], row["high"])
+        if where:
+            verdict = {"inside": "inside the band", "above": "above the band: the forecast does not reach it",
+                       "below": "below the band: the forecast passes it"}[where]
+            text += f" The goal of {money(value)} for {_month_words(month)} is {verdict}."
+        else:
+            side = "above" if value > row["central"] else "below" if value < row["central"] else "at"
+            text += f" The goal of {money(value)} for {_month_words(month)} is {side} the forecast."
+    return text
+
+
+def backtest_note(backtest: pd.DataFrame, level: float = 0.8) -> str:
+    """The kit's track record in one or two sentences: how many forecasts held the actual inside their
+    band, and their errors with the direction."""
+    made = backtest[backtest["forecast"].notna()]
+    lags = ", ".join(f"{int(h)}" for h in backtest["horizon_months"])
+    if made.empty:
+        reason = next((r for r in backtest["reason"] if r), "")
+        return f"No backtest: no forecast could be made {lags} months before the period's end" + \
+            (f" ({reason})." if reason else ".")
+    banded = made[made["inside_band"].notna()]
+    inside = int(banded["inside_band"].astype(bool).sum())
+    errors = [f"{e * 100:+.1f} % at {int(h)} months" for e, h in zip(made["error_pct"], made["horizon_months"])
+              if not is_missing(e)]
+    text = ""
+    if len(banded):
+        text = (f"Track record: {inside} of {len(banded)} forecast{'s' if len(banded) > 1 else ''} made before the "
+                f"period held the actual MRR inside {'their' if len(banded) > 1 else 'its'} {level * 100:.0f} % band. ")
+    if errors:
+        signs = {np.sign(e) for e in made["error_pct"] if not is_missing(e)}
+        direction = (" (every forecast below what happened)" if signs == {-1.0} else
+                     " (every forecast above what happened)" if signs == {1.0} else "")
+        text += f"Errors (forecast / actual - 1): {', '.join(errors)}{direction}."
+    missing = backtest[backtest["forecast"].isna()]
+    for row in missing.itertuples(index=False):
+        text += f" No forecast {int(row.horizon_months)} months back: {row.reason}."
+    return text.strip()
+
+
+def pipeline_note(pipeline: pd.DataFrame | None, run_rate: float, currency: str, missing: str = "") -> str:
+    """What the open pipeline is expected to bring, against the forecast's new-business run-rate."""
+    if pipeline is None:
+        return missing
+    a = pipeline.attrs
+    month = pd.Period(a["as_of"], "M")
+    if a["reason"]:
+        return f"Open pipeline not weighed: {a['reason']}."
+    if a["open"] == 0:
+        return f"No opportunity was open at the end of {_month_words(month)}: the pipeline adds no new MRR."
+    money = lambda v: format_value(v, "money", currency)  # noqa: E731
+    total = float(pipeline["cumulative_new_mrr"].iloc[-1])
+    deals = float(pipeline["expected_deals"].sum())
+    stale = f", {a['stale']} of them stale (open longer than any deal won)" if a["stale"] else ""
+    text = (f"The {_count(a['open'], 'opportunity', 'opportunities')} open at the end of {_month_words(month)}"
+            f"{stale} are expected to bring {money(total)} of new MRR in the next {len(pipeline)} months "
+            f"({deals:.1f} expected wins at the {_pct(a['win_rate'], 1)} win rate of the last 12 months)")
+    first = float(pipeline["expected_new_mrr"].iloc[0])
+    if is_missing(run_rate) or run_rate <= 0 or total == 0:
+        return text + "."
+    share = first / run_rate
+    text += (f", {money(first)} of it in {_month_words(pipeline.index[0])}: {_pct(share)} of the "
+             f"{money(run_rate)} a month of new and reactivated MRR the forecast's run-rate assumes")
+    if share < 1:
+        return text + (". The rest of that month's arrivals have to come from leads not yet opportunities, or "
+                       "from customers who return.")
+    return text + ". The open pipeline alone covers the run-rate for that month: the forecast may be cautious."
