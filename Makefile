@@ -9,7 +9,7 @@ JOBS   ?= 2
 # pytest-xdist: a test file (a notebook, for nbval) stays on one worker, so module fixtures are built once
 XDIST  := $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
-.PHONY: help report test lint check unit nbval notebooks docs sample-data bench clean
+.PHONY: help report test lint check unit nbval notebooks docs messages sample-data bench clean
 
 help:
 	@echo "make report     build reports/<latest month>/ from the sample company (PERIOD=2025-Q4 to choose)"
@@ -17,6 +17,7 @@ help:
 	@echo "                in one pytest run on JOBS=2 workers (JOBS=1: one process)"
 	@echo "make notebooks  re-execute the notebooks in place (refresh stored outputs)"
 	@echo "make docs       regenerate the KPI table of docs/metrics.md from the registry"
+	@echo "make messages   extract the pack's words into kpilib/locale/kpilib.pot and add new ones to every .po"
 	@echo "make bench      run the performance benchmarks"
 
 $(STAMP): pyproject.toml
@@ -49,6 +50,14 @@ notebooks: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -c "from kpilib.report.registry import write_registry_docs; write_registry_docs()"
+
+# the message template, then every language's catalog brought up to it (new messages empty, none fuzzy)
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output \
+		--project kpilib -o kpilib/locale/kpilib.pot .
+	for po in kpilib/locale/*.po; do \
+		$(BIN)/pybabel -q update -N --ignore-obsolete -i kpilib/locale/kpilib.pot -o $$po -l $$(basename $$po .po) \
+		|| exit 1; done
 
 sample-data: $(STAMP)
 	$(BIN)/kpi sample-data --out data/sample

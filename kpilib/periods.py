@@ -49,12 +49,14 @@ class ReportPeriod:
 
     @property
     def title(self) -> str:
-        """Human title: ``December 2025``, ``Q4 2025`` or ``FY 2025``."""
+        """Human title, in the current language: ``December 2025``, ``Q4 2025`` or ``Year 2025``."""
+        from kpilib.i18n import _, month_name
+
         if self.kind == "month":
-            return self.first.strftime("%B %Y")
+            return month_name(self.first)
         if self.kind == "quarter":
-            return f"Q{self.first.quarter} {self.first.year}"
-        return f"Year {self.first.year}"
+            return _("Q{quarter} {year}").format(quarter=self.first.quarter, year=self.first.year)
+        return _("Year {year}").format(year=self.first.year)
 
     @property
     def months(self) -> pd.PeriodIndex:

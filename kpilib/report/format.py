@@ -10,7 +10,9 @@ import math
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_compact_currency, format_currency, parse_pattern
+from babel.numbers import format_compact_currency, format_currency, format_decimal, parse_pattern
+
+from kpilib.i18n import _, current_language, current_locale
 
 DEFAULT_LOCALE = "en_US"
 
@@ -22,13 +24,23 @@ def _whole_money_pattern(locale: str):
     return pattern
 
 
-def format_money(x: float, currency: str, locale: str = DEFAULT_LOCALE, *, short: bool = False) -> str:
-    """An amount in ``currency`` for ``locale``: ``$1,396,447``, ``1 396 447 €`` (fr_FR),
-    ``RM1,396,447`` (MYR in ms_MY); ``short``: compact, ``$1.4M``, ``$36.7K``."""
+def format_money(x: float, currency: str, locale: str | None = None, *, short: bool = False) -> str:
+    """An amount in ``currency`` for ``locale`` (default: the current language's):
+    ``$1,396,447``, ``1 396 447 €`` (fr_FR), ``RM1,396,447`` (MYR in ms_MY); ``short``:
+    compact, ``$1.4M``, ``$36.7K``."""
+    locale = locale or current_locale()
     if short and abs(x) >= 1e3:  # below a thousand the compact form would not round
         return format_compact_currency(x, currency, locale=locale, fraction_digits=2 if abs(x) >= 1e6 else 1)
     return _whole_money_pattern(locale).apply(x, Locale.parse(locale), currency=currency,
                                               currency_digits=False)
+
+
+@lru_cache(maxsize=64)
+def _percent_pattern(locale: str, decimals: int):
+    """The locale's percent format (``2,7 %`` in French, ``2.7%`` in Malay) with ``decimals``."""
+    pattern = parse_pattern(Locale.parse(locale).percent_formats[None].pattern)
+    pattern.frac_prec = (decimals, decimals)
+    return pattern
 
 
 def is_missing(x: object) -> bool:
@@ -45,8 +57,10 @@ def format_value(x: object, unit: str, currency: str = "USD", *, missing: str = 
     """Format one KPI value by unit: ``money``, ``money_short``, ``count``, ``pct``,
     ``ratio``, ``months``, ``points`` or ``days``."""
     if is_missing(x):
-        return missing
+        return _(missing)
     v = float(x)  # type: ignore[arg-type]
+    if current_language() != "en":
+        return _localized(v, unit, currency)
     if unit == "money":
         return format_money(v, currency)
     if unit == "money_cents":  # to the cent, e.g. the bridge's unexplained amount
@@ -68,6 +82,38 @@ def format_value(x: object, unit: str, currency: str = "USD", *, missing: str = 
     return f"{v:,.2f}"
 
 
+def _number(v: float, decimals: int, *, grouped: bool = True, sign: bool = False) -> str:
+    pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
+    if sign:
+        pattern = f"+{pattern};-{pattern}"
+    return format_decimal(v, pattern, locale=current_locale())
+
+
+def _localized(v: float, unit: str, currency: str, decimals: int | None = None) -> str:
+    """``format_value`` for a language other than English: CLDR separators, signs and
+    percent spacing (``2,7 %`` in French), words from the catalog."""
+    d = decimals
+    if unit == "money" and d is None:
+        return format_money(v, currency)
+    if unit in ("money", "money_cents"):
+        return format_currency(v, currency, locale=current_locale())
+    if unit == "money_short":
+        return format_money(v, currency, short=True)
+    if unit == "count":
+        return _number(v, 0)
+    if unit == "pct":
+        return _percent_pattern(current_locale(), 1 if d is None else d).apply(v, Locale.parse(current_locale()))
+    if unit == "ratio":
+        return _number(v, 2 if d is None else d + 1)
+    if unit == "months":
+        return _("{value} months").format(value=_number(v, 1 if d is None else d))
+    if unit == "days":
+        return _("{value} days").format(value=_number(v, 0 if d is None else d))
+    if unit == "points":
+        return _number(v, 0 if d is None else d, sign=True)
+    return _number(v, 2)
+
+
 _FINER = {  # a unit's format with ``d`` decimals, for two values its usual format prints alike
     "money": lambda v, c, d: format_value(v, "money_cents", c),
     "pct": lambda v, c, d: f"{v * 100:.{d}f}%",
@@ -86,20 +132,30 @@ def format_pair(was: object, now: object, unit: str, currency: str = "USD") -> t
     digits = 2
     while a == b and unit in _FINER and digits <= 6 and not is_missing(was) and not is_missing(now) \
             and float(was) != float(now):  # type: ignore[arg-type]
-        a, b = (_FINER[unit](float(v), currency, digits) for v in (was, now))  # type: ignore[arg-type]
+        if current_language() != "en":
+            a, b = (_localized(float(v), unit, currency, digits) for v in (was, now))  # type: ignore[arg-type]
+        else:
+            a, b = (_FINER[unit](float(v), currency, digits) for v in (was, now))  # type: ignore[arg-type]
         digits += 1
     return a, b
+
+
+def signed(v: float, decimals: int = 1) -> str:
+    """``+4.2`` / ``-0.3`` with the current locale's decimal mark."""
+    if current_language() == "en":
+        return f"{v:+.{decimals}f}"
+    return _number(v, decimals, sign=True)
 
 
 def format_change(value: object, base: object, unit: str, against: str) -> str:
     """``+4.2% vs Nov 2025``; for rates the change is in percentage points."""
     if is_missing(value) or is_missing(base):
-        return f"no comparison vs {against}"
+        return _("no comparison vs {against}").format(against=against)
     v, b = float(value), float(base)  # type: ignore[arg-type]
     if unit in ("pct",):
-        return f"{(v - b) * 100:+.1f} pp vs {against}"
+        return _("{change} pp vs {against}").format(change=signed((v - b) * 100), against=against)
     if unit in ("points", "ratio", "months", "days"):
-        return f"{v - b:+.1f} vs {against}"
+        return _("{change} vs {against}").format(change=signed(v - b), against=against)
     if b == 0:
-        return f"from 0 vs {against}"
-    return f"{(v - b) / abs(b) * 100:+.1f}% vs {against}"
+        return _("from 0 vs {against}").format(against=against)
+    return _("{change}% vs {against}").format(change=signed((v - b) / abs(b) * 100), against=against)

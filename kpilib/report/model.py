@@ -27,6 +27,7 @@ from ..data.asof import as_of
 from ..data.currency import in_base_currency, is_dated, rates_at
 from ..data.dataset import Dataset
 from ..data.load import load_dataset
+from ..i18n import current_language
 from ..metrics.mrr import customer_mrr, customer_mrr_revalued
 from ..metrics.revenue import (
     largest_movements,
@@ -92,6 +93,7 @@ class KpiModel:
     def __init__(self, dataset: Dataset, period: ReportPeriod | str, *, segment: str | None = None,
                  _cache: dict | None = None) -> None:
         self.period = parse_period(period)
+        self.lang = current_language()  # the words it writes (its notes and the pages' titles)
         if dataset.goals is not None:  # what needs the registry, before any page is written
             from .goals import check_goals
 
@@ -106,11 +108,14 @@ class KpiModel:
 
     @classmethod
     def load(cls, data: str | None = None, period: ReportPeriod | str | None = None, *,
-             base_currency: str = "USD", segment: str | None = None) -> KpiModel:
-        """Load and validate a data source, then build the model (the notebooks' one call)."""
+             base_currency: str = "USD", segment: str | None = None, lang: str = "en") -> KpiModel:
+        """Load and validate a data source, then build the model (the notebooks' one call).
+        ``lang``: the language every later word and number is written in (kpilib/i18n.py)."""
         from ..data.asof import default_period
+        from ..i18n import set_language
         from .snapshot import read_snapshot, snapshot_key
 
+        set_language(lang)
         if period:  # inside ``kpi report``: the runner's model, when it was built for these parameters
             label = parse_period(period).label
             shared = read_snapshot(snapshot_key(data, label, base_currency, segment))
