@@ -20,7 +20,7 @@ from typing import Any
 #: a name given as "public=internal" is re-exported under another name.
 API: dict[str, tuple[str, ...]] = {
     # --- errors: every error the kit raises on purpose
-    ".errors": ("ContractError", "GoalsError", "KpiError", "ModelFitError", "PeriodError", "ReportError"),
+    ".errors": ("ContractError", "GoalsError", "KpiError", "LanguageError", "ModelFitError", "PeriodError", "ReportError"),
     # --- data layer: contract, loading, the as-of rule, currencies, periods, goals
     ".data.contract": ("TABLES", "contract_markdown"),
     ".data.dataset": ("ContractWarning", "Dataset"),
@@ -28,6 +28,8 @@ API: dict[str, tuple[str, ...]] = {
     ".data.asof": ("as_of",),
     ".data.goals": ("Goals", "read_goals"),
     ".periods": ("ReportPeriod", "latest_complete_period", "parse_period"),
+    # --- the reader's language: message catalogs and locale formats
+    ".i18n": ("languages", "set_language", "using"),
     # --- metrics: one module per KPI family, DataFrame in, DataFrame out
     ".metrics.mrr": ("customer_mrr", "mrr_movements"),
     ".metrics.revenue": ("contract_values", "largest_movements", "monthly_revenue", "period_revenue",
@@ -64,6 +66,7 @@ API: dict[str, tuple[str, ...]] = {
                       "backtest_note", "backtest_table", "forecast_assumptions_table", "forecast_note",
                       "forecast_table", "pipeline_note", "pipeline_table",
                       "page_header=header", "page_headline=headline"),
+    ".report.sections": ("SECTIONS", "section"),  # the pages' headings and prose, in the reader's language
     ".report.charts": ("chart",),  # every chart of the pages, by name
     ".report.plotting": ("cohort_heatmap", "money_axis", "movement_bars", "pct_axis", "short_money",
                          "use_house_style", "waterfall"),

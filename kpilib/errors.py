@@ -110,3 +110,7 @@ class GoalsError(ContractError):
     def _message(self) -> str:
         where = f"goals file {self.file}" + (f", key '{self.key}'" if self.key else "")
         return f"{where}: {self.rule}" + (f" (line {self.line})" if self.line else "")
+
+
+class LanguageError(KpiError):
+    """A language the kit has no message catalog for (kpilib/locale/<lang>.po)."""

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from kpilib.errors import KpiError
+from kpilib.errors import LanguageError
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 SOURCE_LANGUAGE = "en"
@@ -33,10 +33,6 @@ LOCALES = {"en": "en_US", "fr": "fr_FR", "it": "it_IT", "ms": "ms_MY", PSEUDO: "
 _PLACEHOLDER = re.compile(r"\{([^{}:!]*)[^{}]*\}")
 
 _current = SOURCE_LANGUAGE
-
-
-class UnknownLanguageError(KpiError):
-    """A language with no catalog in kpilib/locale/."""
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention
@@ -52,7 +48,7 @@ def languages() -> list[str]:
 def check_language(lang: str) -> str:
     """``lang`` if a pack can be written in it, else an error naming the choices."""
     if lang not in languages() and lang != PSEUDO:
-        raise UnknownLanguageError(f"no catalog for language {lang!r}: kpilib/locale/ has "
+        raise LanguageError(f"no catalog for language {lang!r}: kpilib/locale/ has "
                                    f"{', '.join(languages())}; add kpilib/locale/{lang}.po to add one")
     return lang
 

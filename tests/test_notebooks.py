@@ -1,4 +1,5 @@
-"""Every notebook follows the kit's shape: title, parameters papermill can read, python3 kernel."""
+"""Every notebook follows the kit's shape: parameters papermill can read, then the model, the
+header and the page's title and introduction (kpi.section, in the reader's language), python3 kernel."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from kpilib.paths import NOTEBOOKS_DIR
 from kpilib.report.runner import NOTEBOOKS
 
-PARAMETERS = {"period": "2025-12", "data": "sample", "base_currency": "USD", "segment": "all"}
+PARAMETERS = {"period": "2025-12", "data": "sample", "base_currency": "USD", "segment": "all", "lang": "en"}
 
 
 @pytest.mark.parametrize("name", list(NOTEBOOKS))
@@ -20,8 +21,10 @@ def test_notebook_shape(name, caplog):
     path = NOTEBOOKS_DIR / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-    assert "parameters" in nb.cells[1].metadata.get("tags", [])
+    assert "parameters" in nb.cells[0].metadata.get("tags", [])
+    assert nb.cells[2].source == f'kpi.section("{name}")', "the title and introduction follow the header"
+    assert not [c for c in nb.cells if c.cell_type != "code"], (
+        "a markdown cell's words cannot be translated: put them in kpilib/report/sections.py")
     with caplog.at_level(logging.WARNING, logger="papermill"):
         inferred = pm.inspect_notebook(str(path))
     assert not [r for r in caplog.records if "Unable to parse" in r.getMessage()]
@@ -68,7 +71,7 @@ def _renders_only(node: ast.AST) -> bool:
 @pytest.mark.parametrize("name", list(NOTEBOOKS))
 def test_notebooks_only_render(name):
     nb = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
-    code = [c.source for c in nb.cells[2:] if c.cell_type == "code"]
+    code = [c.source for c in nb.cells[1:] if c.cell_type == "code"]
     assert all(s in code[0] for s in SETUP), "the first code cell loads the model and writes the header"
     for source in code[1:]:
         for statement in ast.parse(source).body:
@@ -92,7 +95,7 @@ def test_titles_are_written_by_functions(name):
     """``title=`` and ``suptitle`` take a kpilib.titles call or a label without a claim."""
     nb = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
     claims = ("largest", "best", "most", "grew", "fell", "higher", "lower", "healthy")
-    for cell in nb.cells[2:]:
+    for cell in nb.cells[1:]:
         for line in cell.source.splitlines():
             if "title=" in line and "kpi.titles." not in line:
                 assert not any(w in line.lower() for w in claims), f"{name}: a claim typed by hand: {line}"
