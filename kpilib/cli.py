@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ContractError, KpiError, PeriodError, ReportError
+from .i18n import PSEUDO, languages
 
 EXIT_CODES = {ContractError: 3, PeriodError: 4, ReportError: 5, KpiError: 6}
 
@@ -109,6 +110,13 @@ def _check_data(parser: argparse.ArgumentParser, data: str | None) -> None:
                      "folder, or leave --data out for the bundled sample company.")
 
 
+def _report_languages() -> list[str]:
+    """The choices of ``kpi report --lang``: every language with a catalog (kpilib.i18n.languages),
+    and ``xx``, the pseudo-language that shows every translated message in brackets (for finding
+    unmarked words; not listed in the help)."""
+    return [*languages(), PSEUDO]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kpi",
@@ -141,6 +149,11 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--timeout", type=_in_range("--timeout", 1, None), default=600,
                      help="seconds allowed per cell, at least 1 (default: 600)")
     rep.add_argument("--goals", metavar="FILE", type=_text("--goals"), help=_GOALS_HELP)
+    rep.add_argument("--lang", default="en", choices=_report_languages(), metavar="LANG",
+                     help="the language of the pack's words, numbers and dates: "
+                          f"{', '.join(languages())} (default: en). Another language than English "
+                          "is written to reports/<period>-<LANG>/ (e.g. reports/2025-12-fr/), beside the "
+                          "English pack; kpis.json and the CSV files stay English")
     rep.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
 
     val = sub.add_parser("validate", help="check a data source against the contract",
@@ -189,7 +202,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     pack = build_report(args.period, data=args.data, out=args.out, base_currency=args.base_currency,
                         segment=args.segment, notebooks=args.notebooks, workers=args.workers,
                         notebook_dir=args.notebook_dir,
-                        timeout=args.timeout, goals=args.goals, progress=not args.no_progress)
+                        timeout=args.timeout, goals=args.goals, progress=not args.no_progress, lang=args.lang)
     print(f"report pack written to {pack}")
     print(f"open {pack / 'index.html'}")
     return 0

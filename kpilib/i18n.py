@@ -127,8 +127,16 @@ def ngettext(singular: str, plural: str, n: float) -> str:
     found = _messages(_current).get(singular)
     if not isinstance(found, tuple):
         return singular if n == 1 else plural
-    index = catalog(_current).plural_func(int(abs(n)) if float(n).is_integer() else n)
+    index = _plural(_current)(int(abs(n)))
     return found[min(index, len(found) - 1)]
+
+
+@cache
+def _plural(lang: str):
+    """The catalog's Plural-Forms rule as a function of n (the form's index)."""
+    from gettext import c2py
+
+    return c2py(catalog(lang).plural_expr)
 
 
 _ = gettext

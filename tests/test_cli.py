@@ -84,3 +84,17 @@ def test_console_script_runs():
                             capture_output=True, text=True, check=False)
     assert result.returncode == 4
     assert "error (PeriodError)" in result.stderr
+
+
+def test_report_help_explains_languages(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--lang" in out and "en, fr, it, ms" in out and "2025-12-fr" in out
+
+
+def test_report_unknown_language_is_exit_2(tiny_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--data", str(tiny_dir), "--out", str(tmp_path / "r"), "--lang", "de"])
+    assert info.value.code == 2 and "--lang" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

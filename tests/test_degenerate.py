@@ -125,7 +125,7 @@ CELL_BY_CELL = [case for case in CASES if (case, None) not in WHOLE_PACK]
 
 def _cells(name: str) -> list[str]:
     nb = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
-    return [c.source for c in nb.cells[2:] if c.cell_type == "code"]
+    return [c.source for c in nb.cells[1:] if c.cell_type == "code"]
 
 
 @pytest.mark.parametrize("case", CELL_BY_CELL, ids=lambda c: c.__name__)
@@ -137,12 +137,13 @@ def test_every_page_runs(case, tmp_path, monkeypatch):
     shown: list[object] = []
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
     for name in NOTEBOOKS:
-        namespace = {"period": period, "data": str(tmp_path), "base_currency": "USD", "segment": segment}
+        namespace = {"period": period, "data": str(tmp_path), "base_currency": "USD", "segment": segment,
+                     "lang": "en"}
         for i, source in enumerate(_cells(name)):
             try:
                 result = _run(source, namespace)
             except Exception as exc:  # noqa: BLE001 - the test reports which page and cell
-                raise AssertionError(f"{case.__name__}: {name} cell {i + 3} raised "
+                raise AssertionError(f"{case.__name__}: {name} cell {i + 2} raised "
                                      f"{type(exc).__name__}: {exc}") from exc
             if result is not None:
                 shown.append(result)

@@ -220,8 +220,9 @@ def test_the_page_says_what_is_missing_and_carries_on(case, tmp_path, monkeypatc
     shown: list = []
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
     nb = nbformat.read(NOTEBOOKS_DIR / "06_forecast.ipynb", as_version=4)
-    namespace = {"period": period, "data": str(tmp_path), "base_currency": "USD", "segment": segment}
-    for cell in nb.cells[2:]:
+    namespace = {"period": period, "data": str(tmp_path), "base_currency": "USD", "segment": segment,
+                     "lang": "en"}
+    for cell in nb.cells[1:]:  # after the parameters cell
         if cell.cell_type == "code":
             result = _run(cell.source, namespace)
             if result is not None:

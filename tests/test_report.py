@@ -128,3 +128,62 @@ def test_render_escapes_untrusted_output(tmp_path):
     page = (tmp_path / "x.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_pack_in_another_language_goes_beside_the_english_one(tiny_dir, nb_dir, tmp_path, capsys):
+    """``kpi report --lang xx``: the pack goes to ``<period>-xx/``, the English pack is left as it was,
+    every notebook gets the ``lang`` parameter, and the two packs' indexes know each other."""
+    import json
+
+    from kpilib.cli import main
+    from kpilib.i18n import current_language
+
+    make_notebook(nb_dir, "words", "print('the page is in', lang)")
+    english = run(tiny_dir, tmp_path / "reports", nb_dir, ["ok", "words"])
+    before = {p.name: p.read_bytes() for p in english.iterdir()}
+    assert "the page is in en" in (english / "words.html").read_text(encoding="utf-8")
+    code = main(["report", "--period", "2024-02", "--data", str(tiny_dir), "--out", str(tmp_path / "reports"),
+                 "--notebook-dir", str(nb_dir), "--notebooks", "ok", "words", "--no-progress", "--lang", "xx"])
+    assert code == 0, capsys.readouterr().err
+    pack = tmp_path / "reports" / "2024-02-xx"
+    assert str(pack) in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in english.iterdir()} == before, "the English pack was touched"
+    assert "the page is in xx" in (pack / "words.html").read_text(encoding="utf-8")
+    assert json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["parameters"]["lang"] == "xx"
+    doc = json.loads((pack / "kpis.json").read_text(encoding="utf-8"))
+    assert doc["lang"] == "xx" and "\u27ea" not in json.dumps(doc, ensure_ascii=False)  # machine-readable: English
+    index = (pack / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="xx">' in index and "\u27eaKPI report\u27eb" in index
+    assert 'href="../2024-02/index.html"' in index, "the English pack is listed as another language"
+    assert "\u27ea" in (pack / "glossary.html").read_text(encoding="utf-8")
+    assert current_language() == "en", "the run left its language set"
+
+
+def test_the_snapshot_key_holds_the_language():
+    from kpilib.i18n import using
+    from kpilib.report.snapshot import snapshot_key
+
+    english = snapshot_key("sample", "2025-12", "usd", "all")
+    assert english == snapshot_key("sample", "2025-12", "USD", None, "en")
+    with using("fr"):
+        assert snapshot_key("sample", "2025-12", "USD", "all") != english
+
+
+def test_pack_names_and_siblings_by_language(tmp_path):
+    import json
+
+    from kpilib.periods import parse_period
+    from kpilib.report.runner import pack_name, sibling_packs, translated_packs
+
+    period = parse_period("2025-12")
+    assert pack_name(period, "all", "fr") == "2025-12-fr"
+    assert pack_name(period, "Enterprise", "fr") == "2025-12-segment-enterprise-fr"
+    assert pack_name(period, "Enterprise") == "2025-12-segment-enterprise"
+    for name, lang in [("2025-12", "en"), ("2025-12-fr", "fr"), ("2025-12-segment-smb", "en"),
+                       ("2025-12-segment-smb-fr", "fr"), ("2025-12-segment-x-fr", "en")]:  # the last: segment "x-fr"
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps({"parameters": {"lang": lang}}))
+    assert sibling_packs(tmp_path, period, "2025-12") == ["2025-12-segment-smb", "2025-12-segment-x-fr"]
+    assert sibling_packs(tmp_path, period, "2025-12-fr", "fr") == ["2025-12-segment-smb-fr"]
+    assert translated_packs(tmp_path, period, "2025-12") == [("2025-12-fr", "fr")]
+    assert translated_packs(tmp_path, period, "2025-12-segment-smb-fr", "fr") == [("2025-12-segment-smb", "en")]

@@ -84,10 +84,11 @@ import pandas as pd
 from ..data.asof import cut_table
 from ..data.currency import rates_at
 from ..errors import KpiError, ModelFitError, PeriodError
+from ..i18n import N_, _
 from ..periods import ReportPeriod, parse_period
 from .cohorts import interval_lifetimes
 from .mrr import MONTHS_PER_INTERVAL, customer_mrr, mrr_movements
-from .sbg import fit_sbg_counts
+from .sbg import _number, _pct, fit_sbg_counts
 
 Model = Literal["sbg", "geometric"]
 MODELS = ("sbg", "geometric")
@@ -295,7 +296,10 @@ def _fit(periods: np.ndarray, churned: np.ndarray, counts: np.ndarray, model: st
         if lost == 0:
             raise ModelFitError("no customer churned, so retention cannot be modelled")
         q = lost / decisions
-        return (lambda t: (1 - q) ** t), f"geometric, churn {q:.2%} a {interval} ({n} customers)", None
+        note = _("geometric, churn {churn} a {interval} ({n} customers)").format(
+            churn=_share(q, 2),
+            interval=_(_UNITS.get(interval, interval)), n=n)
+        return (lambda t: (1 - q) ** t), note, None
     kept = counts > 0
     seen, left, weights = periods[kept], churned[kept], counts[kept].astype("float64")
     if seen.min() < 1:
@@ -314,10 +318,28 @@ def _sbg_note(alpha: float, beta: float, interval: str, n: int) -> str:
     """The fit in words: the sBG chance of leaving at renewal t is alpha / (alpha + beta + t - 1)
     (Fader & Hardie 2007), shown at the first renewal and at the one three years in."""
     later = {"month": 36, "quarter": 12, "year": 3}.get(interval, 3)
-    adjective = {"month": "monthly", "quarter": "quarterly", "year": "annual"}.get(interval, interval)
     first, last = alpha / (alpha + beta), alpha / (alpha + beta + later - 1)
-    return (f"sBG: churn {first:.1%} at the first {adjective} renewal, {last:.1%} three years in "
-            f"(alpha={alpha:.3g}, beta={beta:.3g}; {n:,} customers)")
+    text = {"month": _("sBG: churn {first} at the first monthly renewal, {last} three years in (alpha={alpha}, "
+                       "beta={beta}; {n} customers)"),
+            "quarter": _("sBG: churn {first} at the first quarterly renewal, {last} three years in (alpha={alpha}, "
+                         "beta={beta}; {n} customers)"),
+            "year": _("sBG: churn {first} at the first annual renewal, {last} three years in (alpha={alpha}, "
+                      "beta={beta}; {n} customers)")}.get(interval)
+    if text is None:
+        text = f"sBG: churn {{first}} at the first {interval} renewal, {{last}} three years in (alpha={{alpha}}, " \
+               "beta={beta}; {n} customers)"
+    return text.format(first=_share(first, 1), last=_share(last, 1), alpha=_number(alpha, ".3g"),
+                       beta=_number(beta, ".3g"), n=_number(n, ","))
+
+
+_UNITS = {"month": N_("month"), "quarter": N_("quarter"), "year": N_("year")}
+
+
+def _share(x: float, decimals: int) -> str:
+    """``f"{x:.1%}"`` (no space) in English; the locale's percent format elsewhere."""
+    from ..i18n import current_language
+
+    return format(x, f".{decimals}%") if current_language() == "en" else _pct(x, decimals)
 
 
 def _row(book: _Book, counts: np.ndarray, model: str, code: int, pooled: bool,
@@ -329,7 +351,12 @@ def _row(book: _Book, counts: np.ndarray, model: str, code: int, pooled: bool,
     x = np.arange(book.width)
     if pooled:
         s, note, params = _fit(book.durations, book.churned, counts, model, "month", start)
-        return s(k * (x // k)), f"every customer's lifetime in months, read at {name}ly renewals: {note}", params
+        text = {"month": _("every customer's lifetime in months, read at monthly renewals: {note}"),
+                "quarter": _("every customer's lifetime in months, read at quarterly renewals: {note}"),
+                "year": _("every customer's lifetime in months, read at yearly renewals: {note}")}.get(name)
+        if text is None:
+            text = f"every customer's lifetime in months, read at {name}ly renewals: {{note}}"
+        return s(k * (x // k)), text.format(note=note), params
     mine = (book.cell_k == k) & (counts > 0)
     s, note, params = _fit(book.periods[mine], book.churned[mine], counts[mine], model, name, start)
     return s(x // k), note, params
@@ -454,12 +481,12 @@ def _undefined(months: pd.PeriodIndex, committed: np.ndarray, reason: str) -> pd
 def _why_undefined(wide: pd.DataFrame, as_of: pd.Period) -> str:
     """Why no forecast can be made from ``wide`` at ``as_of``, or "" when one can."""
     if wide.shape[0] == 0 or wide.shape[1] == 0 or not (wide.to_numpy() > 0).any():
-        return f"no subscription paid anything by the end of {as_of}"
+        return _("no subscription paid anything by the end of {month}").format(month=as_of)
     if not (wide[as_of] > 0).any():
-        return f"no customer pays at the end of {as_of}"
+        return _("no customer pays at the end of {month}").format(month=as_of)
     if wide.shape[1] < MIN_HISTORY:
-        return (f"only {wide.shape[1]} month(s) of MRR history up to {as_of}: the forecast needs at least "
-                f"{MIN_HISTORY}")
+        return _("only {n} month(s) of MRR history up to {month}: the forecast needs at least {minimum}").format(
+            n=wide.shape[1], month=as_of, minimum=MIN_HISTORY)
     return ""
 
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..data.asof import cut_table
 from ..errors import KpiError
+from ..i18n import _, ngettext
 from .revenue import ratio
 
 #: Months of closed opportunities behind the win rate and the cycles.
@@ -109,10 +110,13 @@ def pipeline_mrr(leads: pd.DataFrame, *, as_of: pd.Period | str, horizon: int = 
     value = np.where(np.isnan(amount), mean_amount, amount) / 12
     reason = ""
     if not np.isfinite(w):
-        reason = f"no opportunity closed in the {WINDOW} months to {month}: no win rate to weigh the pipeline"
+        reason = _("no opportunity closed in the {months} months to {month}: no win rate to weigh the "
+                   "pipeline").format(months=WINDOW, month=month)
     elif imputed and not np.isfinite(mean_amount) and len(won):
-        reason = (f"{imputed} open opportunit{'y has' if imputed == 1 else 'ies have'} no amount and no deal won "
-                  f"in the {WINDOW} months to {month} has one to value {'it' if imputed == 1 else 'them'} by")
+        reason = ngettext("{n} open opportunity has no amount and no deal won in the {months} months to {month} "
+                          "has one to value it by",
+                          "{n} open opportunities have no amount and no deal won in the {months} months to {month} "
+                          "has one to value them by", imputed).format(n=imputed, months=WINDOW, month=month)
     shares, stale = _close_shares(age, cycles, day, month, len(months) + 1)  # the last column: beyond
     weight = (w if np.isfinite(w) else 0.0) * np.where(np.isfinite(value), value, 0.0)
     deals = (w if np.isfinite(w) else 0.0) * shares[:, :-1].sum(axis=0)

@@ -35,6 +35,7 @@ from scipy.optimize import OptimizeResult, minimize
 from scipy.special import betaln, hyp2f1, xlogy
 
 from ..errors import KpiError, ModelFitError
+from ..i18n import N_, _, current_language, current_locale
 from .mrr import MONTHS_PER_INTERVAL
 
 #: Smallest polarization searched: below it churn is the same for every customer (a geometric model).
@@ -334,8 +335,31 @@ def sbg_clv(fit: SBGFit, mrr: float, gross_margin: float, discount_rate: float) 
     return float(mrr * gross_margin * (1 + fit.derl(discount_rate, renewals=0) / (1 + discount_rate)))
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
+def _pct(x: float, decimals: int = 1) -> str:
+    """``2.1 %`` in English; the locale's percent format elsewhere (``2,1 %``)."""
+    if current_language() == "en":
+        return f"{100 * x:.{decimals}f} %"
+    from babel import Locale
+    from babel.numbers import parse_pattern
+
+    locale = Locale.parse(current_locale())
+    pattern = parse_pattern(locale.percent_formats[None].pattern)
+    pattern.frac_prec = (decimals, decimals)
+    return pattern.apply(x, locale)
+
+
+def _number(x: float, spec: str) -> str:
+    """``format(x, spec)`` in English (``.3g``, ``,``); the locale's marks elsewhere."""
+    text = format(x, spec)
+    if current_language() == "en" or "e" in text or "n" in text:
+        return text
+    from babel.numbers import format_decimal
+
+    return format_decimal(float(text.replace(",", "")), locale=current_locale())
+
+
+#: Renewal periods as sentences name them (translated where shown).
+UNIT_WORDS = {"month": N_("month"), "quarter": N_("quarter"), "year": N_("year")}
 
 
 def sbg_verdict(fit: SBGFit, horizon: int | None = None) -> str:
@@ -352,20 +376,23 @@ def sbg_verdict(fit: SBGFit, horizon: int | None = None) -> str:
     Annual and quarterly fits add the monthly equivalent. ``horizon`` defaults to
     :data:`VERDICT_HORIZON` of the fit's interval. A fit that did not converge says so.
     """
-    unit = fit.interval
-    h = horizon or VERDICT_HORIZON.get(unit, 12)
+    h = horizon or VERDICT_HORIZON.get(fit.interval, 12)
     if not fit.converged:
-        return f"The churn model did not converge, so it says nothing reliable: {fit.message}"
-    monthly = "" if unit == "month" else f" ({_pct(fit.monthly_churn)} a month over the first year)"
+        return _("The churn model did not converge, so it says nothing reliable: {reason}").format(reason=fit.message)
+    unit = _(UNIT_WORDS[fit.interval]) if fit.interval in UNIT_WORDS else fit.interval
+    monthly = "" if fit.interval == "month" else " " + _("({churn} a month over the first year)").format(
+        churn=_pct(fit.monthly_churn))
     first, last = float(fit.period_churn(1)), float(fit.period_churn(h))
     if fit.homogeneous:
-        return f"Churn is the same for every customer (geometric): about {_pct(fit.mean_churn)} a {unit}{monthly}."
+        return _("Churn is the same for every customer (geometric): about {churn} a {unit}{monthly}.").format(
+            churn=_pct(fit.mean_churn), unit=unit, monthly=monthly)
     if np.isfinite(fit.geometric_log_likelihood) and not fit.heterogeneity_significant:
-        return (f"Churn looks the same for every customer (geometric): about {_pct(fit.geometric_churn)} a "
-                f"{unit}{monthly}; the fitted fall from {_pct(first)} in {unit} 1 to {_pct(last)} in {unit} {h} "
-                f"is within noise (likelihood-ratio test, 5 %).")
-    return (f"Customers differ: churn falls with tenure, from {_pct(first)} in {unit} 1 to {_pct(last)} in "
-            f"{unit} {h}{monthly}.")
+        return _("Churn looks the same for every customer (geometric): about {churn} a {unit}{monthly}; the fitted "
+                 "fall from {first} in {unit} 1 to {last} in {unit} {h} is within noise (likelihood-ratio test, "
+                 "5 %).").format(churn=_pct(fit.geometric_churn), unit=unit, monthly=monthly, first=_pct(first),
+                                 last=_pct(last), h=h)
+    return _("Customers differ: churn falls with tenure, from {first} in {unit} 1 to {last} in {unit} "
+             "{h}{monthly}.").format(first=_pct(first), last=_pct(last), unit=unit, h=h, monthly=monthly)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import KpiError
+from ..i18n import N_, _, month_name
 from ..metrics.funnel import BOUNCE_THRESHOLD
 from ..metrics.revenue import CHURN_BAND
 from . import titles
+from .display import number, percent
 from .plotting import (
     PALETTE,
     annotation_marks,
@@ -50,20 +52,25 @@ def _goals_and_events(ax, m: KpiModel, months) -> bool:
     events = dated_annotations(m)
     if len(months):
         events = events[events["date"] >= months[0].start_time]
-    goal_line(ax, points, "MRR goal")
+    goal_line(ax, points, _("MRR goal"))
     annotation_marks(ax, events)
     return len(points) > 0 or len(events) > 0
+
+
+def _mrr(m: KpiModel, words: str = N_("MRR ({currency})")) -> str:
+    """An axis label naming the base currency: ``MRR (USD)``."""
+    return _(words).format(currency=m.base_currency)
 
 
 def mrr_trend(fig: Figure, m: KpiModel) -> str | None:
     trend = m.recent(HISTORY)["closing_mrr"]
     ax = fig.subplots()
-    ax.plot(trend.index.to_timestamp(how="end"), trend, marker="o", markersize=3, label="MRR")
+    ax.plot(trend.index.to_timestamp(how="end"), trend, marker="o", markersize=3, label=_("MRR"))
     if _goals_and_events(ax, m, trend.index):
         ax.legend(loc="upper left")
     money_axis(ax, m.base_currency)
-    ax.set(title=titles.trend_title(trend, "MRR", m.base_currency), xlabel="Month end",
-           ylabel=f"MRR ({m.base_currency})", ylim=(0, None))
+    ax.set(title=titles.trend_title(trend, "MRR", m.base_currency), xlabel=_("Month end"),
+           ylabel=_mrr(m), ylim=(0, None))
     return None
 
 
@@ -73,24 +80,23 @@ def forecast(fig: Figure, m: KpiModel) -> str | None:
     fc = m.forecast.forecast
     history = m.recent(HISTORY)["closing_mrr"]
     if history.empty or not (history > 0).any():
-        return "No MRR yet: there is nothing to forecast from."
+        return _("No MRR yet: there is nothing to forecast from.")
     ax = fig.subplots()
     past = history.index.to_timestamp(how="end")
     ahead = fc.index.to_timestamp(how="end")
-    ax.plot(past, history, marker="o", markersize=3, label="MRR")
+    ax.plot(past, history, marker="o", markersize=3, label=_("MRR"))
     joined = [past[-1], *ahead]
     if fc["central"].notna().all():
         start = float(history.iloc[-1])
         if fc["low"].notna().all() and fc["high"].notna().all():
             level = fc.attrs.get("assumptions", {}).get("level", 0.8)
             ax.fill_between(joined, [start, *fc["low"]], [start, *fc["high"]], color=PALETTE[0], alpha=0.18,
-                            linewidth=0, label=f"{level * 100:.0f} % band")
-        ax.plot(joined, [start, *fc["central"]], color=PALETTE[0], linestyle="--", label="Forecast")
-    ax.plot(ahead, fc["committed"], color=PALETTE[4], linestyle=":", linewidth=1.8, label="Committed MRR")
+                            linewidth=0, label=_("{level} % band").format(level=number(level * 100)))
+        ax.plot(joined, [start, *fc["central"]], color=PALETTE[0], linestyle="--", label=_("Forecast"))
+    ax.plot(ahead, fc["committed"], color=PALETTE[4], linestyle=":", linewidth=1.8, label=_("Committed MRR"))
     _goals_and_events(ax, m, history.index.append(fc.index))
     money_axis(ax, m.base_currency)
-    ax.set(title=titles.forecast_title(fc, m.base_currency), xlabel="Month end", ylabel=f"MRR ({m.base_currency})",
-           ylim=(0, None))
+    ax.set(title=titles.forecast_title(fc, m.base_currency), xlabel=_("Month end"), ylabel=_mrr(m), ylim=(0, None))
     ax.legend(loc="upper left", fontsize=8)
     return None
 
@@ -98,7 +104,7 @@ def forecast(fig: Figure, m: KpiModel) -> str | None:
 def bridge(fig: Figure, m: KpiModel) -> str | None:
     ax = fig.subplots()
     waterfall(ax, m.revenue, m.base_currency)
-    ax.set(title=titles.waterfall_title(m.revenue, m.base_currency, m.period.title), ylabel=f"MRR ({m.base_currency})")
+    ax.set(title=titles.waterfall_title(m.revenue, m.base_currency, m.period.title), ylabel=_mrr(m))
     return None
 
 
@@ -106,7 +112,7 @@ def movement_history(fig: Figure, m: KpiModel) -> str | None:
     recent = m.recent(HISTORY)
     ax = fig.subplots()
     movement_bars(ax, recent, m.base_currency)
-    ax.set(title=titles.largest_gain_title(recent, m.base_currency), ylabel=f"MRR change ({m.base_currency})")
+    ax.set(title=titles.largest_gain_title(recent, m.base_currency), ylabel=_mrr(m, N_("MRR change ({currency})")))
     return None
 
 
@@ -117,7 +123,7 @@ def mrr_by_group(fig: Figure, m: KpiModel) -> str | None:
         frame = m.breakdown(name)
         ax.barh(frame.index.astype(str)[::-1], frame["mrr"][::-1])
         money_axis(ax, m.base_currency, axis="x")
-        ax.set(title=f"MRR by {name}", xlabel=f"MRR ({m.base_currency})")
+        ax.set(title=_("MRR by segment") if name == "segment" else _("MRR by plan"), xlabel=_mrr(m))
     fig.suptitle(titles.share_title(by_segment["share"]), x=0.01, ha="left", fontweight="bold")
     fig.tight_layout()
     return None
@@ -127,12 +133,12 @@ def retention(fig: Figure, m: KpiModel) -> str | None:
     rates = m.retention_trend(HISTORY)
     ax = fig.subplots()
     months = rates.index.to_timestamp()
-    ax.plot(months, rates["nrr"], marker="o", markersize=3, label="NRR")
-    ax.plot(months, rates["grr"], marker="o", markersize=3, label="GRR")
+    ax.plot(months, rates["nrr"], marker="o", markersize=3, label=_("NRR"))
+    ax.plot(months, rates["grr"], marker="o", markersize=3, label=_("GRR"))
     ax.axhline(1.0, color="#57606a", linewidth=0.8, linestyle="--")
     pct_axis(ax)
     ax.set(title=titles.retention_title(m.retention["nrr"], m.retention["grr"], m.period.last),
-           ylabel="Retention over 12 months", xlabel="Month end")
+           ylabel=_("Retention over 12 months"), xlabel=_("Month end"))
     ax.legend()
     return None
 
@@ -144,12 +150,13 @@ def churn_trend(fig: Figure, m: KpiModel) -> str | None:
     months = trend.index.map(lambda label: parse_period(label).end_date)
     ax = fig.subplots()
     low, high = CHURN_BAND
-    ax.axhspan(low, high, color="#F2A541", alpha=0.15, label=f"{low:.0%}-{high:.0%} band")
-    ax.plot(months, trend["customer_churn_rate"], marker="o", markersize=3, label="Customer churn")
-    ax.plot(months, trend["gross_mrr_churn"], marker="o", markersize=3, label="Gross MRR churn")
+    ax.axhspan(low, high, color="#F2A541", alpha=0.15,
+               label=_("{low}-{high} band").format(low=percent(low), high=percent(high)))
+    ax.plot(months, trend["customer_churn_rate"], marker="o", markersize=3, label=_("Customer churn"))
+    ax.plot(months, trend["gross_mrr_churn"], marker="o", markersize=3, label=_("Gross MRR churn"))
     pct_axis(ax, decimals=1)
     ax.set(title=titles.churn_trend_title(trend["customer_churn_rate"], CHURN_BAND),
-           ylabel="Monthly rate", xlabel="Month", ylim=(0, None))
+           ylabel=_("Monthly rate"), xlabel=_("Month"), ylim=(0, None))
     ax.legend()
     return None
 
@@ -171,8 +178,8 @@ def survival(fig: Figure, m: KpiModel) -> str | None:
         ax.step(curve["month"], curve["survival"], where="post", label=name)
         ax.fill_between(curve["month"], curve["ci_lower"], curve["ci_upper"], step="post", alpha=0.15)
     pct_axis(ax)
-    ax.set(title=titles.survival_title(km, "segment"), xlabel="Months since first payment",
-           ylabel="Still paying (Kaplan-Meier)", xlim=(0, HORIZON), ylim=(0, 1.02))
+    ax.set(title=titles.survival_title(km, "segment"), xlabel=_("Months since first payment"),
+           ylabel=_("Still paying (Kaplan-Meier)"), xlim=(0, HORIZON), ylim=(0, 1.02))
     ax.legend()
     return None
 
@@ -180,31 +187,33 @@ def survival(fig: Figure, m: KpiModel) -> str | None:
 def projection(fig: Figure, m: KpiModel) -> str | None:
     cm = m.churn_model
     if cm is None:
-        return "Not enough cohort history before this period to fit the churn model."
+        return _("Not enough cohort history before this period to fit the churn model.")
     fit, horizon = cm["fit"], np.arange(0, HORIZON + 1)
     observed = np.asarray(cm["survivors"], dtype=float)
     ax = fig.subplots()
-    ax.plot(horizon, fit.survival(horizon), label=f"sBG projection (mean churn {fit.mean_churn:.1%}/month)")
-    ax.plot(np.arange(len(observed)), observed / observed[0], "o", label="Observed (fitted months)")
+    ax.plot(horizon, fit.survival(horizon),
+            label=_("sBG projection (mean churn {churn}/month)").format(churn=percent(fit.mean_churn, 1)))
+    ax.plot(np.arange(len(observed)), observed / observed[0], "o", label=_("Observed (fitted months)"))
     pct_axis(ax)
-    ax.set(title=titles.projection_title(fit.survival(HORIZON)), xlabel="Months since first payment",
-           ylabel="Still paying", ylim=(0, 1.02))
+    ax.set(title=titles.projection_title(fit.survival(HORIZON)), xlabel=_("Months since first payment"),
+           ylabel=_("Still paying"), ylim=(0, 1.02))
     ax.legend()
     return None
 
 
 def funnel(fig: Figure, m: KpiModel) -> str | None:
-    from .pages import STAGE_NAMES
+    from .pages import stage_names
 
     if m.funnel is None:
-        return "No leads table: the funnel cannot be drawn."
+        return _("No leads table: the funnel cannot be drawn.")
     cohort, flow = m.funnel["cohort"], m.funnel["flow"]
     ax = fig.subplots()
     y = np.arange(len(cohort))[::-1]
-    ax.barh(y + 0.2, cohort["count"], height=0.4, label="Cohort: leads created in the period")
-    ax.barh(y - 0.2, flow["count"], height=0.4, label="Flow: events in the period")
-    ax.set_yticks(y, [STAGE_NAMES[s] for s in cohort.index])
-    ax.set(title=titles.funnel_title(cohort.loc["won", "from_lead"], m.period.title), xlabel="Leads")
+    ax.barh(y + 0.2, cohort["count"], height=0.4, label=_("Cohort: leads created in the period"))
+    ax.barh(y - 0.2, flow["count"], height=0.4, label=_("Flow: events in the period"))
+    names = stage_names()
+    ax.set_yticks(y, [names[s] for s in cohort.index])
+    ax.set(title=titles.funnel_title(cohort.loc["won", "from_lead"], m.period.title), xlabel=_("Leads"))
     ax.legend(loc="lower right")
     return None
 
@@ -212,13 +221,13 @@ def funnel(fig: Figure, m: KpiModel) -> str | None:
 def channels(fig: Figure, m: KpiModel) -> str | None:
     by_channel = m.channels
     if by_channel is None:
-        return "No leads table: no channel to compare."
+        return _("No leads table: no channel to compare.")
     ordered = by_channel.sort_values("lead_to_customer")
     ax = fig.subplots()
     ax.barh(ordered.index, ordered["lead_to_customer"])
     pct_axis(ax, axis="x", decimals=1)
     ax.set(title=titles.best_channel_title(by_channel["lead_to_customer"]),
-           xlabel="Leads created in the period that became customers")
+           xlabel=_("Leads created in the period that became customers"))
     return None
 
 
@@ -227,15 +236,16 @@ def sales_cycle(fig: Figure, m: KpiModel) -> str | None:
 
     leads = m.table("leads")
     if leads is None:
-        return "No leads table: no sales cycle to show."
+        return _("No leads table: no sales cycle to show.")
     days = cycle_days(leads, m.period)
     if days.empty:
-        return titles.cycle_title(float("nan"), m.period.title) + ", so there is no sales cycle to show."
+        return _("{title}, so there is no sales cycle to show.").format(
+            title=titles.cycle_title(float("nan"), m.period.title))
     median = float(days.median())  # the median of sales_cycle(): the same won deals
     ax = fig.subplots()
     ax.hist(days, bins=20)
-    ax.axvline(median, color="#D1495B", linestyle="--", label=f"median {median:.0f} days")
-    ax.set(title=titles.cycle_title(median, m.period.title), xlabel="Days from lead to won", ylabel="Deals")
+    ax.axvline(median, color="#D1495B", linestyle="--", label=_("median {days} days").format(days=number(median)))
+    ax.set(title=titles.cycle_title(median, m.period.title), xlabel=_("Days from lead to won"), ylabel=_("Deals"))
     ax.legend()
     return None
 
@@ -245,14 +255,14 @@ def bounce(fig: Figure, m: KpiModel) -> str | None:
 
     web = m.table("web_traffic")
     if web is None:
-        return "No web_traffic table: no bounce rate to show."
+        return _("No web_traffic table: no bounce rate to show.")
     by_channel = web_summary(web, m.period, by_channel=True).sort_values("bounce_rate")
     ax = fig.subplots()
     colors = ["#D1495B" if r >= BOUNCE_THRESHOLD else "#2E5EAA" for r in by_channel["bounce_rate"]]
     ax.barh(by_channel.index, by_channel["bounce_rate"], color=colors)
     ax.axvline(BOUNCE_THRESHOLD, color="#57606a", linestyle="--")
     pct_axis(ax, axis="x")
-    ax.set(title=titles.bounce_title(by_channel["bounce_rate"]), xlabel="Bounce rate")
+    ax.set(title=titles.bounce_title(by_channel["bounce_rate"]), xlabel=_("Bounce rate"))
     return None
 
 
@@ -263,9 +273,9 @@ def cac(fig: Figure, m: KpiModel) -> str | None:
     shown = costs.drop(index="All channels").dropna(subset=["cac"]).sort_values("cac", ascending=False)
     ax = fig.subplots()
     ax.barh(shown.index, shown["cac"])
-    ax.axvline(costs.loc["All channels", "cac"], color="#D1495B", linestyle="--", label="blended CAC")
+    ax.axvline(costs.loc["All channels", "cac"], color="#D1495B", linestyle="--", label=_("blended CAC"))
     money_axis(ax, m.base_currency, axis="x")
-    ax.set(title=titles.cac_title(shown["cac"]), xlabel=f"CAC ({m.base_currency})")
+    ax.set(title=titles.cac_title(shown["cac"]), xlabel=_mrr(m, N_("CAC ({currency})")))
     ax.legend()
     return None
 
@@ -273,11 +283,11 @@ def cac(fig: Figure, m: KpiModel) -> str | None:
 def channel_return(fig: Figure, m: KpiModel) -> str | None:
     ret = m.channel_return()
     if ret is None:
-        return "Spend, leads or new customers are missing: no return per channel to show."
+        return _("Spend, leads or new customers are missing: no return per channel to show.")
     ax = fig.subplots()
     ax.barh(ret.index[::-1], ret["return"][::-1])
-    ax.axvline(1.0, color="#57606a", linestyle="--", label="spend paid back in a year of new ARR")
-    ax.set(title=titles.return_title(ret["return"]), xlabel="New ARR per unit of spend")
+    ax.axvline(1.0, color="#57606a", linestyle="--", label=_("spend paid back in a year of new ARR"))
+    ax.set(title=titles.return_title(ret["return"]), xlabel=_("New ARR per unit of spend"))
     ax.legend(loc="lower right")
     return None
 
@@ -287,14 +297,14 @@ def nps(fig: Figure, m: KpiModel) -> str | None:
 
     trend = voice_trend(m, "nps")
     if trend is None:
-        return "No NPS wave has closed by the period's end."
+        return _("No NPS wave has closed by the period's end.")
     voice = m.voice("nps")
     ax = fig.subplots()
     ax.errorbar([str(q) for q in trend.index], trend["nps"], yerr=trend["margin_of_error"], marker="o", capsize=4)
     ax.axhline(0, color="#57606a", linewidth=0.8)
     ax.set(title=titles.nps_title(voice["nps"], voice["margin_of_error"], voice["n"],
                                   voice["wave"].title if voice["wave"] is not None else None),
-           ylabel="NPS (points)", xlabel="Survey wave (quarter)", ylim=(-100, 100))
+           ylabel=_("NPS (points)"), xlabel=_("Survey wave (quarter)"), ylim=(-100, 100))
     return None
 
 
@@ -303,31 +313,37 @@ def ces(fig: Figure, m: KpiModel) -> str | None:
 
     wave = m.wave("ces")
     if wave is None:
-        return "No customer effort wave has closed by the period's end."
+        return _("No customer effort wave has closed by the period's end.")
     summary = ces_summary(m.data.tables["survey_responses"], wave)
     ax = fig.subplots()
     ax.bar(range(1, 8), summary[[f"score_{k}" for k in range(1, 8)]].to_numpy())
     ax.set(title=titles.ces_title(summary["mean"], summary["n"], wave.title),
-           xlabel="Score (7 = very easy)", ylabel="Answers")
+           xlabel=_("Score (7 = very easy)"), ylabel=_("Answers"))
     return None
 
 
 def engagement(fig: Figure, m: KpiModel) -> str | None:
     found = m.engagement
     if found is None:
-        return "No product_usage table: no engagement score."
+        return _("No product_usage table: no engagement score.")
     scores, by_band, horizon = found
     latest_month = scores["month"].max()
     axes = fig.subplots(1, 2)
     axes[0].hist(scores.loc[scores["month"] == latest_month, "score"], bins=10)
-    axes[0].set(title=f"Scores in {latest_month.strftime('%b %Y')}", xlabel="Engagement score", ylabel="Accounts")
-    axes[1].bar(by_band.index.astype(str), by_band["churn_rate"])
+    axes[0].set(title=_("Scores in {month}").format(month=month_name(latest_month, short=True)),
+                xlabel=_("Engagement score"), ylabel=_("Accounts"))
+    axes[1].bar([_(_BANDS[b]) if b in _BANDS else b for b in by_band.index.astype(str)], by_band["churn_rate"])
     pct_axis(axes[1])
-    axes[1].set(title=f"Churn within {horizon} months by band", xlabel="Engagement band", ylabel="Churned")
+    axes[1].set(title=_("Churn within {months} months by band").format(months=horizon),
+                xlabel=_("Engagement band"), ylabel=_("Churned"))
     fig.suptitle(titles.engagement_title(by_band.loc["low", "churn_rate"], by_band.loc["high", "churn_rate"]),
                  x=0.01, ha="left", fontweight="bold")
     fig.tight_layout()
     return None
+
+
+#: the engagement bands as the chart's axis names them
+_BANDS = {"low": N_("low"), "medium": N_("medium"), "high": N_("high")}
 
 
 #: name -> (draw, figure size in inches)

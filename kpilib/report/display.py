@@ -14,6 +14,34 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML
 
+from ..i18n import current_language, current_locale
+
+
+def number(v: float, decimals: int = 0, *, sign: bool = False, grouped: bool = False) -> str:
+    """A plain number for a sentence or a legend: ``+12``, ``4.3``, ``1,204`` in English (exactly
+    ``f"{v:+.0f}"`` and the like), with the current locale's marks in any other language."""
+    if current_language() == "en":
+        return format(v, f"{'+' if sign else ''}{',' if grouped else ''}.{decimals}f")
+    from babel.numbers import format_decimal
+
+    pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
+    return format_decimal(v, f"+{pattern};-{pattern}" if sign else pattern, locale=current_locale())
+
+
+def percent(v: float, decimals: int = 0, *, space: bool = False) -> str:
+    """A fraction as a percentage: ``5%`` (``5 %`` with ``space``) in English, exactly as
+    ``f"{v:.0%}"``; the locale's percent format in any other language (``5 %`` in French)."""
+    if current_language() == "en":
+        text = format(v, f".{decimals}%")
+        return text[:-1] + " %" if space else text
+    from babel import Locale
+    from babel.numbers import parse_pattern
+
+    locale = Locale.parse(current_locale())
+    pattern = parse_pattern(locale.percent_formats[None].pattern)
+    pattern.frac_prec = (decimals, decimals)
+    return pattern.apply(v, locale)
+
 
 @dataclass(frozen=True)
 class Tile:

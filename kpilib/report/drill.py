@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
+from ..i18n import N_, _, ngettext
 from .format import format_value
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ DRILL_ROWS = 1000
 #: rows written per cohort (18 cohorts on the churn page)
 COHORT_ROWS = 250
 
-MOVEMENTS = {"new": "New business", "expansion": "Expansion", "reactivation": "Reactivation",
-             "contraction": "Contraction", "churn": "Churn"}
+MOVEMENTS = {"new": N_("New business"), "expansion": N_("Expansion"), "reactivation": N_("Reactivation"),
+             "contraction": N_("Contraction"), "churn": N_("Churn")}
 
 CellUnit = Literal["text", "money", "count"]
 
@@ -67,23 +68,32 @@ def drill_html(drills: list[Drill], currency: str) -> str:
     parts = []
     for d in drills:
         shown = d.rows.head(d.limit)
-        head = "".join(f"<th>{html.escape(header)}</th>" for _, header, _ in d.columns)
-        body = "".join("<tr>" + "".join(_cell(row[k], unit, currency, k) for k, _, unit in d.columns) + "</tr>"
+        head = "".join(f"<th>{html.escape(header)}</th>" for _key, header, _unit in d.columns)
+        body = "".join("<tr>" + "".join(_cell(row[k], unit, currency, k) for k, _header, unit in d.columns) + "</tr>"
                        for row in shown.to_dict("records"))
         table = (f'<table class="kpi-drill-list"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
                  if len(shown) else "")
         more = ""
         if len(d.rows) > len(shown):
-            where = f"; all of them are in {html.escape(d.where_all)}" if d.where_all else ""
-            more = f'<p class="kpi-drill-more">The first {len(shown):,} of {len(d.rows):,} are listed{where}.</p>'
+            words = (_("The first {shown} of {total} are listed; all of them are in {where}.") if d.where_all
+                     else _("The first {shown} of {total} are listed."))
+            text = words.format(shown=format_value(len(shown), "count"), total=format_value(len(d.rows), "count"),
+                                where=_(d.where_all))
+            more = f'<p class="kpi-drill-more">{html.escape(text)}</p>'
         total = f' data-total="{float(d.total)!r}"' if d.total is not None else ""
         parts.append(f'<details class="kpi-drill" data-drill="{html.escape(d.key)}"{total}>'
                      f"<summary>{html.escape(d.summary)}</summary>{table}{more}</details>")
     return '<div class="kpi-drills">' + "".join(parts) + "</div>"
 
 
-def _count(n: int, what: str) -> str:
-    return f"{n:,} {what}{'' if n == 1 else 's'}"
+def _count(n: int) -> str:
+    """``1,204``: a count in a list's summary."""
+    return format_value(n, "count")
+
+
+def _headers(columns: tuple[tuple[str, str, CellUnit], ...], **fields: object) -> tuple[tuple[str, str, CellUnit], ...]:
+    """Columns with their headers (marked with ``N_``) in the current language, their ``{fields}`` filled."""
+    return tuple((key, _(header).format(**fields) if fields else _(header), unit) for key, header, unit in columns)
 
 
 # --- revenue: the movements ------------------------------------------------------------------
@@ -125,10 +135,10 @@ def last_plans(model: KpiModel) -> pd.Series:
 
 
 _MOVEMENT_COLUMNS: tuple[tuple[str, str, CellUnit], ...] = (
-    ("customer_id", "Customer", "text"), ("name", "Name", "text"), ("segment", "Segment", "text"),
-    ("plans", "Plans (current or last)", "text"), ("cohort", "Cohort", "text"), ("month", "Month", "text"),
-    ("tenure", "Tenure (months)", "text"), ("mrr_before", "MRR before", "money"),
-    ("mrr_after", "MRR after", "money"), ("change", "Change", "money"))
+    ("customer_id", N_("Customer"), "text"), ("name", N_("Name"), "text"), ("segment", N_("Segment"), "text"),
+    ("plans", N_("Plans (current or last)"), "text"), ("cohort", N_("Cohort"), "text"), ("month", N_("Month"), "text"),
+    ("tenure", N_("Tenure (months)"), "text"), ("mrr_before", N_("MRR before"), "money"),
+    ("mrr_after", N_("MRR after"), "money"), ("change", N_("Change"), "money"))
 
 
 def movement_drills(accounts: pd.DataFrame, totals: pd.Series, currency: str,
@@ -136,13 +146,16 @@ def movement_drills(accounts: pd.DataFrame, totals: pd.Series, currency: str,
     """One list per movement: the summary states the figure and the number of customers."""
     money = lambda v: format_value(v, "money", currency)  # noqa: E731
     drills = []
+    columns = _headers(_MOVEMENT_COLUMNS)
     for movement, words in MOVEMENTS.items():
         rows = accounts[accounts["movement"] == movement]
         total = float(totals.get(movement, 0.0))
         customers = rows["customer_id"].nunique()
-        summary = (f"{words}: {money(total)} from {_count(customers, 'customer')}" if len(rows)
-                   else f"{words}: {money(total)}, no customer")
-        drills.append(Drill(movement, summary, rows, _MOVEMENT_COLUMNS, total, "movements.csv", limit))
+        summary = (ngettext("{movement}: {amount} from {n} customer", "{movement}: {amount} from {n} customers",
+                            customers).format(movement=_(words), amount=money(total), n=_count(customers))
+                   if len(rows) else _("{movement}: {amount}, no customer").format(movement=_(words),
+                                                                                 amount=money(total)))
+        drills.append(Drill(movement, summary, rows, columns, total, "movements.csv", limit))
     return drills
 
 
@@ -172,13 +185,17 @@ def churned_drill(model: KpiModel) -> Drill:
     rows = churned_accounts(model)
     lost = float(rows["mrr_before"].sum())
     money = format_value(lost, "money", model.base_currency)
-    summary = (f"Churned accounts: {_count(len(rows), 'customer')} paying at the period's start, not at its end "
-               f"({money} of MRR at the start)" if len(rows) else "Churned accounts: none in this period")
+    summary = (ngettext("Churned accounts: {n} customer paying at the period's start, not at its end "
+                        "({amount} of MRR at the start)",
+                        "Churned accounts: {n} customers paying at the period's start, not at its end "
+                        "({amount} of MRR at the start)", len(rows)).format(n=_count(len(rows)), amount=money)
+               if len(rows) else _("Churned accounts: none in this period"))
     columns: tuple[tuple[str, str, CellUnit], ...] = (
-        ("customer_id", "Customer", "text"), ("name", "Name", "text"), ("segment", "Segment", "text"),
-        ("plans", "Last plans", "text"), ("cohort", "Cohort", "text"), ("tenure", "Months since cohort", "text"),
-        ("mrr_before", "MRR at the start", "money"))
-    return Drill("churned", summary, rows, columns, float(len(rows)), "movements.csv")
+        ("customer_id", N_("Customer"), "text"), ("name", N_("Name"), "text"), ("segment", N_("Segment"), "text"),
+        ("plans", N_("Last plans"), "text"), ("cohort", N_("Cohort"), "text"),
+        ("tenure", N_("Months since cohort"), "text"),
+        ("mrr_before", N_("MRR at the start"), "money"))
+    return Drill("churned", summary, rows, _headers(columns), float(len(rows)), "movements.csv")
 
 
 def cohort_drills(model: KpiModel, cohorts: pd.PeriodIndex) -> list[Drill]:
@@ -186,16 +203,19 @@ def cohort_drills(model: KpiModel, cohorts: pd.PeriodIndex) -> list[Drill]:
     in the logo-retention cell of each age listed)."""
     members = model.cohort_members
     info = model.data.customers.set_index("customer_id")[["name", "segment"]]
-    columns: tuple[tuple[str, str, CellUnit], ...] = (
-        ("customer_id", "Customer", "text"), ("name", "Name", "text"), ("segment", "Segment", "text"),
-        ("paid_at_ages", "Paying at ages (months)", "text"), ("ages_paid", "Months paid", "count"),
-        ("first_mrr", "MRR at age 0", "money"), ("last_mrr", f"MRR at {model.period.last}", "money"))
+    columns = _headers((
+        ("customer_id", N_("Customer"), "text"), ("name", N_("Name"), "text"), ("segment", N_("Segment"), "text"),
+        ("paid_at_ages", N_("Paying at ages (months)"), "text"), ("ages_paid", N_("Months paid"), "count"),
+        ("first_mrr", N_("MRR at age 0"), "money"), ("last_mrr", N_("MRR at {month}"), "money")),
+        month=model.period.last)
     drills = []
     for cohort in cohorts:
         rows = members[members["cohort"] == cohort].join(info).rename_axis("customer_id").reset_index()
         rows = rows.sort_values(["first_mrr", "customer_id"], ascending=[False, True], kind="stable")
         paying = int((rows["last_mrr"] > 0).sum())
-        summary = (f"Cohort {cohort}: {_count(len(rows), 'customer')}, {paying:,} paying at {model.period.last}")
+        summary = ngettext("Cohort {cohort}: {n} customer, {paying} paying at {month}",
+                           "Cohort {cohort}: {n} customers, {paying} paying at {month}", len(rows)).format(
+            cohort=cohort, n=_count(len(rows)), paying=_count(paying), month=model.period.last)
         drills.append(Drill(f"cohort-{cohort}", summary, rows, columns, float(len(rows)), "customers.csv",
                             COHORT_ROWS))
     return drills
@@ -211,9 +231,10 @@ def funnel_drills(model: KpiModel, stage_names: dict[str, str]) -> list[Drill]:
     if leads is None:
         return []
     columns: tuple[tuple[str, str, CellUnit], ...] = (
-        ("lead_id", "Lead", "text"), ("channel", "Channel", "text"), ("owner", "Sales rep", "text"),
-        ("created", "Created", "text"), ("reached", "Reached the stage", "text"), ("outcome", "Outcome", "text"),
-        ("customer_id", "Customer", "text"))
+        ("lead_id", N_("Lead"), "text"), ("channel", N_("Channel"), "text"), ("owner", N_("Sales rep"), "text"),
+        ("created", N_("Created"), "text"), ("reached", N_("Reached the stage"), "text"),
+        ("outcome", N_("Outcome"), "text"),
+        ("customer_id", N_("Customer"), "text"))
     drills = []
     for stage, column in STAGES.items():
         rows = stage_leads(leads, model.period, stage)
@@ -221,16 +242,18 @@ def funnel_drills(model: KpiModel, stage_names: dict[str, str]) -> list[Drill]:
             "lead_id": rows["lead_id"], "channel": rows["channel"],
             "owner": rows["owner"] if "owner" in rows else "",
             "created": rows["created_at"].dt.date.astype(str),
-            "reached": rows[column].dt.date.astype(str).where(rows[column].notna(), "(a later stage)"),
+            "reached": rows[column].dt.date.astype(str).where(rows[column].notna(), _("(a later stage)")),
             "outcome": rows["outcome"], "customer_id": rows["customer_id"] if "customer_id" in rows else ""})
-        summary = f"{stage_names[stage]}: {_count(len(rows), 'lead')}"
-        drills.append(Drill(f"stage-{stage}", summary, shown, columns, float(len(rows)), "the leads table"))
+        summary = ngettext("{stage}: {n} lead", "{stage}: {n} leads", len(rows)).format(stage=stage_names[stage],
+                                                                                         n=_count(len(rows)))
+        drills.append(Drill(f"stage-{stage}", summary, shown, _headers(columns), float(len(rows)),
+                            N_("the leads table")))
     return drills
 
 
 # --- voice: each NPS group -------------------------------------------------------------------
 
-_GROUPS = {"promoter": "Promoters (9-10)", "passive": "Passives (7-8)", "detractor": "Detractors (0-6)"}
+_GROUPS = {"promoter": N_("Promoters (9-10)"), "passive": N_("Passives (7-8)"), "detractor": N_("Detractors (0-6)")}
 
 
 def nps_drills(model: KpiModel) -> list[Drill]:
@@ -246,11 +269,13 @@ def nps_drills(model: KpiModel) -> list[Drill]:
     answers = answers.join(info, on="respondent_id").assign(
         answered=answers["responded_at"].dt.date.astype(str))
     columns: tuple[tuple[str, str, CellUnit], ...] = (
-        ("respondent_id", "Customer", "text"), ("name", "Name", "text"), ("segment", "Segment", "text"),
-        ("score", "Score", "count"), ("answered", "Answered on", "text"), ("comment", "Comment", "text"))
+        ("respondent_id", N_("Customer"), "text"), ("name", N_("Name"), "text"), ("segment", N_("Segment"), "text"),
+        ("score", N_("Score"), "count"), ("answered", N_("Answered on"), "text"), ("comment", N_("Comment"), "text"))
     drills = []
     for group, words in _GROUPS.items():
         rows = answers[answers["group"] == group]
-        drills.append(Drill(f"nps-{group}", f"{words}: {_count(len(rows), 'answer')} in the {wave.title} wave",
-                            rows, columns, float(len(rows)), "the survey_responses table"))
+        summary = ngettext("{group}: {n} answer in the {wave} wave", "{group}: {n} answers in the {wave} wave",
+                           len(rows)).format(group=_(words), n=_count(len(rows)), wave=wave.title)
+        drills.append(Drill(f"nps-{group}", summary, rows, _headers(columns), float(len(rows)),
+                            N_("the survey_responses table")))
     return drills

@@ -53,11 +53,12 @@ def is_missing(x: object) -> bool:
         return True
 
 
-def format_value(x: object, unit: str, currency: str = "USD", *, missing: str = "n/a") -> str:
+def format_value(x: object, unit: str, currency: str = "USD", *, missing: str | None = None) -> str:
     """Format one KPI value by unit: ``money``, ``money_short``, ``count``, ``pct``,
-    ``ratio``, ``months``, ``points`` or ``days``."""
+    ``ratio``, ``months``, ``points`` or ``days``; a missing value as ``missing`` (default: the
+    current language's "n/a")."""
     if is_missing(x):
-        return _(missing)
+        return _("n/a") if missing is None else missing
     v = float(x)  # type: ignore[arg-type]
     if current_language() != "en":
         return _localized(v, unit, currency)

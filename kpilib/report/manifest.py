@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..data.asof import CUTS
 from ..data.dataset import Dataset
+from ..i18n import _, using
 from ..paths import PROJECT_DIR
 from ..periods import ReportPeriod
 
@@ -80,10 +81,15 @@ def input_tables(dataset: Dataset, period: ReportPeriod | None = None, *, hashes
 
 
 def stale_tables(dataset: Dataset, period: ReportPeriod) -> list[str]:
-    """Sentences naming the tables whose data stop well before the period's end."""
+    """Sentences naming the tables whose data stop well before the period's end (in the current language)."""
     tables = input_tables(dataset, period, hashes=False)  # every page asks: no hashing
-    return [f"'{name}' ends on {row['last']}, {(period.end_date - pd.Timestamp(row['last'])).days} days "
-            f"before the period's end: its figures are stale" for name, row in tables[tables["stale"]].iterrows()]
+    return [stale_sentence(str(name), row["last"], period) for name, row in tables[tables["stale"]].iterrows()]
+
+
+def stale_sentence(name: str, last: str, period: ReportPeriod) -> str:
+    """``'leads' ends on 2025-10-31, 61 days before the period's end: its figures are stale``."""
+    return _("'{table}' ends on {last}, {days} days before the period's end: its figures are stale").format(
+        table=name, last=last, days=(period.end_date - pd.Timestamp(last)).days)
 
 
 def kit_commit() -> str | None:
@@ -100,7 +106,7 @@ def kit_commit() -> str | None:
 
 def manifest(dataset: Dataset, period: ReportPeriod, parameters: dict[str, str]) -> dict:
     """The pack's manifest: inputs (tables and the goals file), parameters, kpilib version and kit
-    commit (no timestamps)."""
+    commit (no timestamps). Machine-readable: its sentences are English whatever the pack's language."""
     from .. import __version__
 
     tables = input_tables(dataset, period)
@@ -109,9 +115,14 @@ def manifest(dataset: Dataset, period: ReportPeriod, parameters: dict[str, str])
         "kpilib_version": __version__, "kit_commit": kit_commit(),
         "tables": {name: {k: (None if pd.isna(v) else v) if not isinstance(v, (bool, int)) else v
                           for k, v in row.items()} for name, row in tables.astype(object).iterrows()},
-        "stale": stale_tables(dataset, period),
+        "stale": _english_stale(dataset, period),
         "goals": goals_record(dataset),
     }
+
+
+def _english_stale(dataset: Dataset, period: ReportPeriod) -> list[str]:
+    with using("en"):
+        return stale_tables(dataset, period)
 
 
 def goals_record(dataset: Dataset) -> dict | None:

@@ -27,7 +27,7 @@ from ..data.asof import as_of
 from ..data.currency import in_base_currency, is_dated, rates_at
 from ..data.dataset import Dataset
 from ..data.load import load_dataset
-from ..i18n import current_language
+from ..i18n import _, current_language
 from ..metrics.mrr import customer_mrr, customer_mrr_revalued
 from ..metrics.revenue import (
     largest_movements,
@@ -502,11 +502,11 @@ class KpiModel:
                          seed=FORECAST_SEED, level=FORECAST_LEVEL, base_currency=d.base_currency)
         leads = self.table("leads")
         if leads is None:
-            return MrrForecast(frame, track, None, "No leads in the data up to the period's end: there is no open "
-                               "pipeline to weigh.")
+            return MrrForecast(frame, track, None, _("No leads in the data up to the period's end: there is no "
+                                                     "open pipeline to weigh."))
         if self.is_segment and not self.leads_have_segment:
-            return MrrForecast(frame, track, None, "Leads carry no segment, so the open pipeline is the "
-                               "company's, not the segment's: it is not shown for a segment.")
+            return MrrForecast(frame, track, None, _("Leads carry no segment, so the open pipeline is the "
+                                                     "company's, not the segment's: it is not shown for a segment."))
         return MrrForecast(frame, track, pipeline_mrr(leads, as_of=last, horizon=FORECAST_HORIZON))
 
     @cached_property
@@ -527,10 +527,10 @@ class KpiModel:
 
         spend = self.table("marketing_spend")
         if spend is None:
-            return None, "no marketing_spend rows: CAC, CPL and CPA cannot be computed"
+            return None, _("no marketing_spend rows: CAC, CPL and CPA cannot be computed")
         if self.is_segment:
-            return None, ("Marketing and sales spend is recorded per channel, not per segment: CAC, CPL "
-                          "and return per channel are company-wide and not shown for a segment.")
+            return None, _("Marketing and sales spend is recorded per channel, not per segment: CAC, CPL "
+                           "and return per channel are company-wide and not shown for a segment.")
         return acquisition_costs(spend, self.table("leads"), self.new_customers, self.period), ""
 
     def channel_return(self) -> pd.DataFrame | None:

@@ -2,6 +2,10 @@
 
 :func:`headline_kpis` is the one place the overview's numbers come from: the
 tiles in ``00_overview`` and the machine-readable ``kpis.json`` both use it.
+
+Its text columns (``label``, ``target``, ``rule``, ``note``, ``goal_note``) are English whatever the
+language, because ``kpis.json`` stores them; the same texts in the current language are kept in
+``frame.attrs["shown"]`` (:data:`TEXT_COLUMNS` per KPI), which :func:`kpi_tiles` and :func:`kpi_table` show.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import pandas as pd
 
 from ..data.dataset import Dataset
 from ..errors import KpiError
+from ..i18n import N_, SOURCE_LANGUAGE, _, current_language, using
 from ..periods import ReportPeriod
 from .display import Tile
 from .format import format_change, format_value
@@ -19,6 +24,8 @@ from .registry import KPIS, KpiSpec
 
 _COLUMNS = ["kpi", "label", "unit", "scope", "value", "previous", "year_ago", "status", "target", "rule",
             "note", "report", "anchor", "goal", "gap", "goal_note"]
+#: The columns of :func:`headline_kpis` that are words (English in the frame, shown translated).
+TEXT_COLUMNS = ("label", "target", "rule", "note", "goal_note")
 
 
 def _model(data: Dataset | KpiModel, period: ReportPeriod | None) -> KpiModel:
@@ -29,16 +36,33 @@ def _model(data: Dataset | KpiModel, period: ReportPeriod | None) -> KpiModel:
     return KpiModel(data, period)
 
 
+def _whole(n: float) -> str:
+    return f"{n:.0f}" if current_language() == SOURCE_LANGUAGE else format_value(n, "count")
+
+
 def _note(spec: KpiSpec, model: KpiModel) -> str:
     if model.withheld(spec):
-        return f"company-wide: {spec.company_reason}; not shown for a segment"
+        return _("company-wide: {reason}; not shown for a segment").format(reason=_(spec.company_reason))
     if spec.key == "nps":
         now, before = model.voice("nps"), model.previous_voice("nps")
         if now["wave"] is None:
-            return f"no survey wave closed by {model.period.end_date.date()}"
-        text = f"survey wave {now['wave'].title}, n = {now['n']:.0f}"
-        return text + (f"; previous: wave {before['wave'].title}" if before["wave"] is not None else "")
+            return _("no survey wave closed by {date}").format(date=model.period.end_date.date())
+        if before["wave"] is None:
+            return _("survey wave {wave}, n = {n}").format(wave=now["wave"].title, n=_whole(now["n"]))
+        return _("survey wave {wave}, n = {n}; previous: wave {previous}").format(
+            wave=now["wave"].title, n=_whole(now["n"]), previous=before["wave"].title)
     return ""
+
+
+def _texts(spec: KpiSpec, model: KpiModel, value: float, goal: float) -> tuple[str, ...]:
+    """The :data:`TEXT_COLUMNS` of one KPI's row, in the current language."""
+    from .titles import goal_progress
+
+    verdict = spec.health(value, model) if spec.health else None
+    rule = _("{definition} ({meaning})").format(definition=_(spec.definition),
+                                                 meaning=_(spec.meaning[model.period.kind]))
+    return (_(spec.label), verdict.target if verdict else "", rule, _note(spec, model),
+            goal_progress(value, goal, spec.unit, spec.better, model.base_currency))
 
 
 def headline_kpis(data: Dataset | KpiModel, period: ReportPeriod | None = None) -> pd.DataFrame:
@@ -60,10 +84,10 @@ def headline_kpis(data: Dataset | KpiModel, period: ReportPeriod | None = None) 
         (:func:`kpilib.report.titles.goal_progress`; "" without a goal).
     """
     from .goals import goal_value
-    from .titles import goal_progress
 
     model = _model(data, period)
     rows = []
+    shown: dict[str, dict[str, str]] = {}
     for spec in KPIS.values():
         value = model.value(spec.key)
         if spec.key == "nps":
@@ -77,12 +101,32 @@ def headline_kpis(data: Dataset | KpiModel, period: ReportPeriod | None = None) 
             status = "none"
         goal = goal_value(model, spec.key)
         gap = value - goal if np.isfinite(value) and np.isfinite(goal) else float("nan")
-        rows.append((spec.key, spec.label, spec.unit, spec.scope, value, previous,
-                     model.year_ago.value(spec.key), status, verdict.target if verdict else "",
-                     f"{spec.definition} ({spec.meaning[model.period.kind]})", _note(spec, model),
-                     spec.page, spec.anchor, goal, gap,
-                     goal_progress(value, goal, spec.unit, spec.better, model.base_currency)))
-    return pd.DataFrame(rows, columns=_COLUMNS)
+        words = _texts(spec, model, value, goal)
+        if current_language() != SOURCE_LANGUAGE:
+            shown[spec.key] = dict(zip(TEXT_COLUMNS, words))
+            with using(SOURCE_LANGUAGE):  # kpis.json keeps its words in English
+                words = _texts(spec, model, value, goal)
+        label, target, rule, note, goal_note = words
+        rows.append((spec.key, label, spec.unit, spec.scope, value, previous,
+                     model.year_ago.value(spec.key), status, target, rule, note,
+                     spec.page, spec.anchor, goal, gap, goal_note))
+    frame = pd.DataFrame(rows, columns=_COLUMNS)
+    frame.attrs["shown"] = shown
+    return frame
+
+
+def _shown(kpis: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`TEXT_COLUMNS` of ``kpis`` in the current language: the translations
+    :func:`headline_kpis` kept, else the columns (labels translated: they are the registry's msgids)."""
+    words = kpis.attrs.get("shown") or {}
+    out = kpis.copy()
+    out.attrs = {}
+    for column in TEXT_COLUMNS:
+        if column not in out:
+            continue
+        out[column] = [words[k][column] if k in words else (_(v) if column == "label" else v)
+                       for k, v in zip(out["kpi"], out[column])]
+    return out
 
 
 def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *,
@@ -95,16 +139,17 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
     the note (survey wave, company-wide scope).
     """
     prev, ago = period.previous().title, period.year_ago().title
-    frame = kpis.set_index("kpi", drop=False)
+    frame = _shown(kpis).set_index("kpi", drop=False)
     chosen = keys if keys is not None else [k for k in frame.index if period.kind in KPIS[k].kinds]
     tiles = []
     for row in frame.loc[chosen].itertuples(index=False):
         unit = "money_short" if row.unit == "money" else row.unit
-        against = "previous wave" if row.kpi == "nps" else prev
-        hover = " · ".join(t for t in (row.rule, row.target and f"target: {row.target}", row.note) if t)
+        against = _("previous wave") if row.kpi == "nps" else prev
+        target = row.target and _("target: {target}").format(target=row.target)
+        hover = " · ".join(t for t in (row.rule, target, row.note) if t)
         tiles.append(Tile(
             label=row.label,
-            value=format_value(row.value, unit, currency, missing="n/a" if not row.note else "–"),
+            value=format_value(row.value, unit, currency, missing=None if not row.note else "–"),
             changes=(format_change(row.value, row.previous, row.unit, against),
                      format_change(row.value, row.year_ago, row.unit, ago)),
             status=row.status, href=f"{row.report}.ipynb" if row.report else None,  # .html in the pack
@@ -113,7 +158,7 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
     return tiles
 
 
-_STATUS_WORDS = {"ok": "healthy", "warn": "watch", "bad": "unhealthy", "none": ""}
+_STATUS_WORDS = {"ok": N_("healthy"), "warn": N_("watch"), "bad": N_("unhealthy"), "none": ""}
 
 
 def kpi_table(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -> pd.DataFrame:
@@ -121,16 +166,17 @@ def kpi_table(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -
     the target it was judged against, and notes (survey wave, company-wide scope); with a goals file,
     a last column with the progress to each goal of the period."""
     fmt = lambda v, u: format_value(v, u, currency)  # noqa: E731
-    goals = {"Goal": kpis["goal_note"].to_numpy()} if "goal" in kpis and kpis["goal"].notna().any() else {}
+    words = _shown(kpis)
+    goals = {_("Goal"): words["goal_note"].to_numpy()} if "goal" in kpis and kpis["goal"].notna().any() else {}
     return pd.DataFrame({
-        "KPI": kpis["label"],
+        _("KPI"): words["label"],
         period.title: [fmt(v, u) for v, u in zip(kpis["value"], kpis["unit"])],
         period.previous().title: [fmt(v, u) for v, u in zip(kpis["previous"], kpis["unit"])],
         period.year_ago().title: [fmt(v, u) for v, u in zip(kpis["year_ago"], kpis["unit"])],
-        "Health": [_STATUS_WORDS[s] for s in kpis["status"]],
-        "Judged against": kpis["target"],
-        "Note": kpis["note"],
+        _("Health"): [_(_STATUS_WORDS[s]) for s in kpis["status"]],
+        _("Judged against"): words["target"],
+        _("Note"): words["note"],
         **goals,
-    }).set_index("KPI")
+    }).set_index(_("KPI"))
 
 

@@ -16,78 +16,81 @@ import pandas as pd
 from IPython.display import HTML
 
 from ..errors import KpiError
+from ..i18n import N_, _, month_name, ngettext
 from ..metrics.revenue import RULE_OF_40
-from .display import show_table, tiles_html
-from .format import format_value
+from .display import number, show_table, tiles_html
+from .format import format_value, signed
 from .model import KpiModel
 
 #: Pages of the pack, in reading order: file stem -> (title in the navigation, title on the index).
 PAGE_TITLES: dict[str, tuple[str, str]] = {
-    "00_overview": ("Overview", "Overview: how did we do?"),
-    "01_revenue": ("Revenue", "Revenue: MRR, ARR and movements"),
-    "02_churn_cohorts": ("Churn and cohorts", "Churn and cohorts"),
-    "03_funnel": ("Funnel", "Funnel and sales activity"),
-    "04_clv_cac": ("CAC and lifetime value", "Acquisition cost and lifetime value"),
-    "05_nps": ("Customer voice", "Customer voice and engagement"),
-    "06_forecast": ("Forecast", "Forecast: MRR in twelve months, the track record and the goals"),
+    "00_overview": (N_("Overview"), N_("Overview: how did we do?")),
+    "01_revenue": (N_("Revenue"), N_("Revenue: MRR, ARR and movements")),
+    "02_churn_cohorts": (N_("Churn and cohorts"), N_("Churn and cohorts")),
+    "03_funnel": (N_("Funnel"), N_("Funnel and sales activity")),
+    "04_clv_cac": (N_("CAC and lifetime value"), N_("Acquisition cost and lifetime value")),
+    "05_nps": (N_("Customer voice"), N_("Customer voice and engagement")),
+    "06_forecast": (N_("Forecast"), N_("Forecast: MRR in twelve months, the track record and the goals")),
 }
 #: file stem -> the short title of the navigation bars
-PAGES: dict[str, str] = {name: nav for name, (nav, _) in PAGE_TITLES.items()}
+PAGES: dict[str, str] = {name: nav for name, (nav, _index_title) in PAGE_TITLES.items()}
 
 #: Table column -> (header, unit). Units: money, count, pct, ratio, months, days, points, text.
 COLUMNS: dict[str, tuple[str, str]] = {
-    "mrr": ("MRR", "money"), "arr": ("ARR", "money"), "arpa": ("ARPA", "money"),
-    "opening_mrr": ("Opening MRR", "money"), "closing_mrr": ("Closing MRR", "money"),
-    "new": ("New", "money"), "expansion": ("Expansion", "money"), "reactivation": ("Reactivation", "money"),
-    "contraction": ("Contraction", "money"), "churn": ("Churn", "money"),
-    "net_new_mrr": ("Net new MRR", "money"), "moved_in": ("Moved in", "money"),
-    "fx_impact": ("FX impact", "money"),
-    "moved_out": ("Moved out", "money"), "unexplained": ("Unexplained (must be 0)", "money_cents"),
-    "share": ("Share of MRR", "pct"),
-    "customers": ("Customers", "count"), "mrr_before": ("MRR before", "money"),
-    "mrr_after": ("MRR after", "money"), "change": ("Change", "money"),
-    "name": ("Name", "text"), "segment": ("Segment", "text"), "movement": ("Movement", "text"),
-    "customer_id": ("Account", "text"), "plan": ("Plan", "text"), "channel": ("Channel", "text"),
-    "metric": ("Metric", "text"), "stage": ("Stage", "text"), "owner": ("Sales rep", "text"),
-    "period": ("Period", "text"), "band": ("Engagement band", "text"), "region": ("Region", "text"),
-    "nps": ("NPS", "points"), "margin_of_error": ("± margin (95 %)", "points_abs"),
-    "promoters": ("Promoters", "count"), "passives": ("Passives", "count"),
-    "detractors": ("Detractors", "count"), "n": ("Answers", "count"),
-    "account_months": ("Account-months", "count"), "churned": ("Churned", "count"),
-    "churn_rate": ("Churn within 3 months", "pct"),
-    "marketing": ("Marketing spend", "money"), "sales": ("Sales spend", "money"),
-    "total": ("Total spend", "money"), "cac": ("CAC", "money"), "cpl": ("CPL", "money"),
-    "cpa": ("CPA", "money"), "new_customers": ("New customers", "count"), "leads": ("Leads", "count"),
-    "won_deals": ("Deals won", "count"), "note": ("Why undefined", "text"),
-    "new_arr": ("New ARR", "money"), "return": ("New ARR per unit of spend", "ratio"),
-    "cohorts": ("Cohorts", "count"), "month 3": ("Month 3", "pct"), "month 6": ("Month 6", "pct"),
-    "month 12": ("Month 12", "pct"),
-    "group": ("Group", "text"), "score": ("Score", "count"), "responded_at": ("Answered on", "text"),
-    "comment": ("Comment", "text"),
-    "lead_to_customer": ("Lead -> customer", "pct"), "win_rate": ("Win rate", "pct"),
-    "bounce_rate": ("Bounce rate", "pct"), "visitor_to_lead": ("Visitor -> lead", "pct"),
-    "unique_visitors": ("Unique visitors", "count"), "sessions": ("Sessions", "count"),
-    "new_visitors": ("New visitors", "count"), "bounced_sessions": ("Bounced sessions", "count"),
-    "median_days": ("Median days", "days"), "mean_days": ("Mean days", "days"),
-    "won": ("Won", "count"), "days": ("Active days", "count"), "calls": ("Calls", "count"),
-    "demos_booked": ("Demos booked", "count"), "demos_held": ("Demos held", "count"),
-    "calls_per_day": ("Calls per day", "ratio"), "demo_conversion": ("Demos held / booked", "pct"),
-    "deal_conversion": ("Deals won / leads", "pct"),
-    "count": ("Leads", "count"), "step_conversion": ("From the stage before", "pct"),
-    "from_lead": ("From lead", "pct"), "flow": ("Flow: events in the period", "count"),
-    "cohort": ("Cohort: leads created in the period", "count"),
-    "starting_customers": ("Customers at the start", "count"), "lost_customers": ("Lost", "count"),
-    "lead": ("Leads", "count"), "mql": ("MQLs", "count"), "sql": ("SQLs", "count"),
-    "opportunity": ("Opportunities", "count"), "value": ("Value", "text"), "why undefined": ("Why undefined", "text"),
-    "leads_created": ("Leads created", "count"), "ces": ("Customer effort", "ratio"),
-    "central": ("Forecast MRR", "money"), "low": ("Band low", "money"), "high": ("Band high", "money"),
-    "committed": ("Committed MRR", "money"), "installed_base": ("From today's customers", "money"),
-    "new_business": ("From new business", "money"), "made_at": ("Forecast made at the end of", "text"),
-    "horizon_months": ("Months ahead", "count"), "forecast": ("Forecast MRR", "money"),
-    "actual": ("Actual MRR", "money"), "error_pct": ("Error (forecast / actual - 1)", "pct"),
-    "inside_band": ("Actual inside the band", "text"), "reason": ("Why no forecast", "text"),
-    "expected_deals": ("Expected wins", "ratio"), "expected_new_mrr": ("Expected new MRR", "money"),
-    "cumulative_new_mrr": ("Expected new MRR, cumulative", "money"),
+    "mrr": (N_("MRR"), "money"), "arr": (N_("ARR"), "money"), "arpa": (N_("ARPA"), "money"),
+    "opening_mrr": (N_("Opening MRR"), "money"), "closing_mrr": (N_("Closing MRR"), "money"),
+    "new": (N_("New"), "money"), "expansion": (N_("Expansion"), "money"), "reactivation": (N_("Reactivation"), "money"),
+    "contraction": (N_("Contraction"), "money"), "churn": (N_("Churn"), "money"),
+    "net_new_mrr": (N_("Net new MRR"), "money"), "moved_in": (N_("Moved in"), "money"),
+    "fx_impact": (N_("FX impact"), "money"),
+    "moved_out": (N_("Moved out"), "money"), "unexplained": (N_("Unexplained (must be 0)"), "money_cents"),
+    "share": (N_("Share of MRR"), "pct"),
+    "customers": (N_("Customers"), "count"), "mrr_before": (N_("MRR before"), "money"),
+    "mrr_after": (N_("MRR after"), "money"), "change": (N_("Change"), "money"),
+    "name": (N_("Name"), "text"), "segment": (N_("Segment"), "text"), "movement": (N_("Movement"), "text"),
+    "customer_id": (N_("Account"), "text"), "plan": (N_("Plan"), "text"), "channel": (N_("Channel"), "text"),
+    "metric": (N_("Metric"), "text"), "stage": (N_("Stage"), "text"), "owner": (N_("Sales rep"), "text"),
+    "period": (N_("Period"), "text"), "band": (N_("Engagement band"), "text"), "region": (N_("Region"), "text"),
+    "nps": (N_("NPS"), "points"), "margin_of_error": (N_("± margin (95 %)"), "points_abs"),
+    "promoters": (N_("Promoters"), "count"), "passives": (N_("Passives"), "count"),
+    "detractors": (N_("Detractors"), "count"), "n": (N_("Answers"), "count"),
+    "account_months": (N_("Account-months"), "count"), "churned": (N_("Churned"), "count"),
+    "churn_rate": (N_("Churn within 3 months"), "pct"),
+    "marketing": (N_("Marketing spend"), "money"), "sales": (N_("Sales spend"), "money"),
+    "total": (N_("Total spend"), "money"), "cac": (N_("CAC"), "money"), "cpl": (N_("CPL"), "money"),
+    "cpa": (N_("CPA"), "money"), "new_customers": (N_("New customers"), "count"), "leads": (N_("Leads"), "count"),
+    "won_deals": (N_("Deals won"), "count"), "note": (N_("Why undefined"), "text"),
+    "new_arr": (N_("New ARR"), "money"), "return": (N_("New ARR per unit of spend"), "ratio"),
+    "cohorts": (N_("Cohorts"), "count"), "month 3": (N_("Month 3"), "pct"), "month 6": (N_("Month 6"), "pct"),
+    "month 12": (N_("Month 12"), "pct"),
+    "group": (N_("Group"), "text"), "score": (N_("Score"), "count"), "responded_at": (N_("Answered on"), "text"),
+    "comment": (N_("Comment"), "text"),
+    "lead_to_customer": (N_("Lead -> customer"), "pct"), "win_rate": (N_("Win rate"), "pct"),
+    "bounce_rate": (N_("Bounce rate"), "pct"), "visitor_to_lead": (N_("Visitor -> lead"), "pct"),
+    "unique_visitors": (N_("Unique visitors"), "count"), "sessions": (N_("Sessions"), "count"),
+    "new_visitors": (N_("New visitors"), "count"), "bounced_sessions": (N_("Bounced sessions"), "count"),
+    "median_days": (N_("Median days"), "days"), "mean_days": (N_("Mean days"), "days"),
+    "won": (N_("Won"), "count"), "days": (N_("Active days"), "count"), "calls": (N_("Calls"), "count"),
+    "demos_booked": (N_("Demos booked"), "count"), "demos_held": (N_("Demos held"), "count"),
+    "calls_per_day": (N_("Calls per day"), "ratio"), "demo_conversion": (N_("Demos held / booked"), "pct"),
+    "deal_conversion": (N_("Deals won / leads"), "pct"),
+    "count": (N_("Leads"), "count"), "step_conversion": (N_("From the stage before"), "pct"),
+    "from_lead": (N_("From lead"), "pct"), "flow": (N_("Flow: events in the period"), "count"),
+    "cohort": (N_("Cohort: leads created in the period"), "count"),
+    "starting_customers": (N_("Customers at the start"), "count"), "lost_customers": (N_("Lost"), "count"),
+    "lead": (N_("Leads"), "count"), "mql": (N_("MQLs"), "count"), "sql": (N_("SQLs"), "count"),
+    "opportunity": (N_("Opportunities"), "count"), "value": (N_("Value"), "text"),
+    "why undefined": (N_("Why undefined"), "text"),
+    "leads_created": (N_("Leads created"), "count"), "ces": (N_("Customer effort"), "ratio"),
+    "central": (N_("Forecast MRR"), "money"), "low": (N_("Band low"), "money"), "high": (N_("Band high"), "money"),
+    "committed": (N_("Committed MRR"), "money"), "installed_base": (N_("From today's customers"), "money"),
+    "new_business": (N_("From new business"), "money"), "made_at": (N_("Forecast made at the end of"), "text"),
+    "horizon_months": (N_("Months ahead"), "count"), "forecast": (N_("Forecast MRR"), "money"),
+    "actual": (N_("Actual MRR"), "money"), "error_pct": (N_("Error (forecast / actual - 1)"), "pct"),
+    "inside_band": (N_("Actual inside the band"), "text"), "reason": (N_("Why no forecast"), "text"),
+    "expected_deals": (N_("Expected wins"), "ratio"), "expected_new_mrr": (N_("Expected new MRR"), "money"),
+    "cumulative_new_mrr": (N_("Expected new MRR, cumulative"), "money"),
+    "month": (N_("month"), "text"),
 }
 
 
@@ -106,15 +109,16 @@ def header(model: KpiModel, page: str) -> HTML:
 
     use_house_style()
     links = " · ".join(
-        f"<b>{html.escape(title)}</b>" if name == page else
-        f'<a href="{html.escape(name)}.ipynb">{html.escape(title)}</a>'
+        f"<b>{html.escape(_(title))}</b>" if name == page else
+        f'<a href="{html.escape(name)}.ipynb">{html.escape(_(title))}</a>'
         for name, title in PAGES.items())
     nav = f'<nav class="kpi-nav">{links}</nav>'  # the pack's renderer adds its index and glossary
     scope = ""
     if model.is_segment:
-        scope = ('<div class="kpi-note">Segment pack: figures are this segment\'s; company-wide figures '
-                 "(web traffic, spend, financials, the funnel before a deal is won) are marked as such "
-                 "and not shown as the segment's.</div>")
+        scope = '<div class="kpi-note">' + html.escape(_(
+            "Segment pack: figures are this segment's; company-wide figures (web traffic, spend, financials, "
+            "the funnel before a deal is won) are marked as such and not shown as the segment's."),
+            quote=False) + "</div>"
     from .manifest import stale_tables
 
     context = context_html(model.data, model.period).data
@@ -149,7 +153,7 @@ def table(frame: pd.DataFrame | None, model: KpiModel, table_id: str, *, caption
     in the model's base currency; missing values read "–".
     """
     if frame is None:
-        missing = missing or MISSING.get(table_id)
+        missing = missing or _(MISSING.get(table_id, ""))
         return note(missing) if missing else HTML("")
     units = {c: COLUMNS[c][1] for c in frame.columns if c in COLUMNS} | dict(units or {})
     currency = model.base_currency
@@ -161,19 +165,24 @@ def table(frame: pd.DataFrame | None, model: KpiModel, table_id: str, *, caption
             formats[column] = lambda v: format_value(v, "points", currency, missing="–").lstrip("+")
         else:
             formats[column] = (lambda u: lambda v: format_value(v, u, currency, missing="–"))(unit)
-    shown = frame.rename(columns=lambda c: COLUMNS.get(c, (c, ""))[0])
-    formats = {COLUMNS.get(c, (c, ""))[0]: f for c, f in formats.items()}
+    shown = frame.rename(columns=_header)
+    formats = {_header(c): f for c, f in formats.items()}
     index_name = frame.index.name
     if index_name in COLUMNS:
-        shown = shown.rename_axis(COLUMNS[index_name][0])
+        shown = shown.rename_axis(_(COLUMNS[index_name][0]))
     return show_table(shown, formats, table_id=table_id, caption=caption, hide_index=hide_index)
+
+
+def _header(column):
+    """A column's header in words (:data:`COLUMNS`), in the current language; other names as they are."""
+    return _(COLUMNS[column][0]) if column in COLUMNS else column
 
 
 #: What a table's place says when the period lacks its data (tables whose chart says it already: none).
 MISSING = {
-    "churned": "No account churned in this period.",
-    "reps": "No leads table: no sales rep to rank.",
-    "enps": "No employee survey wave has closed by the period's end.",
+    "churned": N_("No account churned in this period."),
+    "reps": N_("No leads table: no sales rep to rank."),
+    "enps": N_("No employee survey wave has closed by the period's end."),
     "nps_trend": "",
     "comments": "",
     "pipeline": "",
@@ -212,8 +221,8 @@ def funnel_drilldown(model: KpiModel) -> HTML:
     """Each funnel stage (cohort view), openable to its leads; a note when there are no leads."""
     from .drill import drill_html, funnel_drills
 
-    drills = funnel_drills(model, STAGE_NAMES)
-    return HTML(drill_html(drills, model.base_currency)) if drills else note("No leads table: no stage to open.")
+    drills = funnel_drills(model, stage_names())
+    return HTML(drill_html(drills, model.base_currency)) if drills else note(_("No leads table: no stage to open."))
 
 
 def nps_drilldown(model: KpiModel) -> HTML:
@@ -222,7 +231,7 @@ def nps_drilldown(model: KpiModel) -> HTML:
 
     drills = nps_drills(model)
     return HTML(drill_html(drills, model.base_currency)) if drills else \
-        note("No NPS wave has closed by the period's end: no answers to open.")
+        note(_("No NPS wave has closed by the period's end: no answers to open."))
 
 
 def bridge_trend(model: KpiModel) -> pd.DataFrame:
@@ -235,11 +244,25 @@ def bridge_trend(model: KpiModel) -> pd.DataFrame:
 
 def bridge_caption(model: KpiModel) -> str:
     """The bridge table's caption: its unit and the identity it satisfies."""
-    p = model.period
-    if model.dated_rates:
-        return (f"By {p.kind}, in {model.base_currency} at each month's exchange rates: opening MRR + FX impact "
-                f"+ the movements = closing MRR (unexplained 0)")
-    return f"By {p.kind}, in {model.base_currency}: opening MRR + the movements = closing MRR (unexplained 0)"
+    kind = model.period.kind
+    words = (_BRIDGE_CAPTIONS_FX if model.dated_rates else _BRIDGE_CAPTIONS)[kind]
+    return _(words).format(currency=model.base_currency)
+
+
+#: the bridge table's caption by period kind (one whole sentence each, for translators)
+_BRIDGE_CAPTIONS = {
+    "month": N_("By month, in {currency}: opening MRR + the movements = closing MRR (unexplained 0)"),
+    "quarter": N_("By quarter, in {currency}: opening MRR + the movements = closing MRR (unexplained 0)"),
+    "year": N_("By year, in {currency}: opening MRR + the movements = closing MRR (unexplained 0)"),
+}
+_BRIDGE_CAPTIONS_FX = {
+    "month": N_("By month, in {currency} at each month's exchange rates: opening MRR + FX impact + the movements "
+                "= closing MRR (unexplained 0)"),
+    "quarter": N_("By quarter, in {currency} at each month's exchange rates: opening MRR + FX impact + the "
+                  "movements = closing MRR (unexplained 0)"),
+    "year": N_("By year, in {currency} at each month's exchange rates: opening MRR + FX impact + the movements "
+               "= closing MRR (unexplained 0)"),
+}
 
 
 def bookings_table(model: KpiModel) -> pd.DataFrame:
@@ -249,32 +272,33 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
     """
     rev, con, r40 = model.revenue, model.contracts, model.rule_of_40
     cur = model.base_currency
-    company = "company-wide: not shown for a segment"
+    company = _("company-wide: not shown for a segment")
 
     def fmt(v: float, unit: str) -> str:
-        return format_value(v, unit, cur, missing="n/a")
+        return format_value(v, unit, cur, missing=N_("n/a"))
 
     rows = {
-        "Quick ratio": fmt(rev["quick_ratio"], "ratio"),
-        "New bookings (ARR of new, expansion and reactivation MRR)": fmt(rev["new_bookings_arr"], "money"),
-        "Contracts signed (new + renewals)": f"{fmt(con['contracts'], 'count')} "
-                                             f"({fmt(con['new_contracts'], 'count')} new, "
-                                             f"{fmt(con['renewals'], 'count')} renewals)",
-        "Plan changes (not contracts)": fmt(con["plan_changes"], "count"),
-        "TCV signed (committed term)": fmt(con["tcv"], "money") + (
-            f" ({fmt(con['assumed_terms'], 'count')} without a recorded term, valued at 12 months)"
-            if con["assumed_terms"] else ""),
-        "ACV signed (one year of each commitment)": fmt(con["acv"], "money"),
-        "ASP of new business (MRR per new customer)": fmt(rev["asp_new"], "money"),
+        _("Quick ratio"): fmt(rev["quick_ratio"], "ratio"),
+        _("New bookings (ARR of new, expansion and reactivation MRR)"): fmt(rev["new_bookings_arr"], "money"),
+        _("Contracts signed (new + renewals)"): _("{contracts} ({new} new, {renewals} renewals)").format(
+            contracts=fmt(con["contracts"], "count"), new=fmt(con["new_contracts"], "count"),
+            renewals=fmt(con["renewals"], "count")),
+        _("Plan changes (not contracts)"): fmt(con["plan_changes"], "count"),
+        _("TCV signed (committed term)"): fmt(con["tcv"], "money") + (
+            " " + _("({count} without a recorded term, valued at 12 months)").format(
+                count=fmt(con["assumed_terms"], "count")) if con["assumed_terms"] else ""),
+        _("ACV signed (one year of each commitment)"): fmt(con["acv"], "money"),
+        _("ASP of new business (MRR per new customer)"): fmt(rev["asp_new"], "money"),
     }
-    ttm = {"Revenue growth, trailing 12 months (YoY)": ("revenue_growth", "pct"),
-           "Profit margin, trailing 12 months": ("profit_margin", "pct"),
-           f"Rule of 40, trailing 12 months (target {RULE_OF_40 * 100:g} %)": ("rule_of_40", "pct")}
+    ttm = {_("Revenue growth, trailing 12 months (YoY)"): ("revenue_growth", "pct"),
+           _("Profit margin, trailing 12 months"): ("profit_margin", "pct"),
+           _("Rule of 40, trailing 12 months (target {target} %)").format(target=number(RULE_OF_40 * 100)):
+               ("rule_of_40", "pct")}
     for label, (key, unit) in ttm.items():
         if model.is_segment:
             rows[label] = company
         elif model.table("financials") is None:
-            rows[label] = "n/a: no financials table"
+            rows[label] = _("n/a: no financials table")
         else:
             rows[label] = fmt(r40[key], unit)
     return pd.DataFrame({model.period.title: rows})
@@ -289,20 +313,21 @@ def churn_model_table(model: KpiModel) -> pd.DataFrame | None:
     if cm is None:
         return None
     fit, cur, d = cm["fit"], model.base_currency, cm["monthly_discount"]
-    margin_source = "from financials" if cm["margin_from_financials"] else "default: no financials table"
+    margin = (_("Gross margin (from financials)") if cm["margin_from_financials"]
+              else _("Gross margin (default: no financials table)"))
     rows = {
-        f"Cohorts fitted ({cm['first_cohort']} to {cm['last_cohort']}), customers at month 0":
-            format_value(cm["survivors"][0], "count"),
-        "Mean monthly churn, alpha / (alpha + beta)": format_value(fit.mean_churn, "pct"),
-        "What the fit says": sbg_verdict(fit),
-        "Polarization 1 / (alpha + beta + 1)": f"{fit.polarization:.3f}",
-        "Month-1 retention r(1)": format_value(fit.retention(1), "pct"),
-        "Month-12 retention r(12)": format_value(fit.retention(12), "pct"),
-        "DERL of a new customer (months)": f"{fit.derl(d, 0):.1f}",
-        "ARPA (installed base)": format_value(cm["arpa"], "money", cur),
-        f"Gross margin ({margin_source})": format_value(cm["gross_margin"], "pct"),
-        "sBG CLV at installed-base ARPA (pooled monthly cohorts; the CLV/CAC page uses the per-interval "
-        "model below)": format_value(cm["clv"], "money", cur),
+        _("Cohorts fitted ({first} to {last}), customers at month 0").format(
+            first=cm["first_cohort"], last=cm["last_cohort"]): format_value(cm["survivors"][0], "count"),
+        _("Mean monthly churn, alpha / (alpha + beta)"): format_value(fit.mean_churn, "pct"),
+        _("What the fit says"): sbg_verdict(fit),
+        _("Polarization 1 / (alpha + beta + 1)"): number(fit.polarization, 3),
+        _("Month-1 retention r(1)"): format_value(fit.retention(1), "pct"),
+        _("Month-12 retention r(12)"): format_value(fit.retention(12), "pct"),
+        _("DERL of a new customer (months)"): number(fit.derl(d, 0), 1),
+        _("ARPA (installed base)"): format_value(cm["arpa"], "money", cur),
+        margin: format_value(cm["gross_margin"], "pct"),
+        _("sBG CLV at installed-base ARPA (pooled monthly cohorts; the CLV/CAC page uses the per-interval "
+          "model below)"): format_value(cm["clv"], "money", cur),
     }
     return pd.DataFrame({"value": rows})
 
@@ -315,16 +340,16 @@ def funnel_rates_table(model: KpiModel) -> pd.DataFrame | None:
         return None
     pct = lambda v: format_value(v, "pct")  # noqa: E731
     rows = {
-        "Visitor -> lead (leads created / unique visitors)": pct(rates["visitor_to_lead"]),
-        "Lead -> SQL (leads created in the period that reached SQL)": pct(rates["lead_to_sql"]),
-        "Lead -> customer (same leads, won so far)": pct(rates["lead_to_customer"]),
-        "Win rate (won / deals closed in the period)": pct(rates["win_rate"]),
-        "Trials started": format_value(rates["trials"], "count"),
-        "Activation rate (activated / trials)": pct(rates["activation_rate"]),
-        "Trial -> paid": pct(rates["trial_to_paid"]),
-        "Demos booked": format_value(rates["demos_booked"], "count"),
-        "Demos held / demos booked": pct(rates["demo_conversion"]),
-        "ASP of deals won (ACV)": format_value(rates["asp_won"], "money", model.base_currency),
+        _("Visitor -> lead (leads created / unique visitors)"): pct(rates["visitor_to_lead"]),
+        _("Lead -> SQL (leads created in the period that reached SQL)"): pct(rates["lead_to_sql"]),
+        _("Lead -> customer (same leads, won so far)"): pct(rates["lead_to_customer"]),
+        _("Win rate (won / deals closed in the period)"): pct(rates["win_rate"]),
+        _("Trials started"): format_value(rates["trials"], "count"),
+        _("Activation rate (activated / trials)"): pct(rates["activation_rate"]),
+        _("Trial -> paid"): pct(rates["trial_to_paid"]),
+        _("Demos booked"): format_value(rates["demos_booked"], "count"),
+        _("Demos held / demos booked"): pct(rates["demo_conversion"]),
+        _("ASP of deals won (ACV)"): format_value(rates["asp_won"], "money", model.base_currency),
     }
     return pd.DataFrame({model.period.title: rows})
 
@@ -335,7 +360,7 @@ def funnel_table(model: KpiModel) -> pd.DataFrame | None:
         return None
     cohort, flow = model.funnel["cohort"], model.funnel["flow"]
     return (cohort.assign(flow=flow["count"]).rename(columns={"count": "cohort"})
-            .rename(index=STAGE_NAMES))
+            .rename(index=stage_names()))
 
 
 def channel_table(model: KpiModel) -> pd.DataFrame | None:
@@ -348,7 +373,7 @@ def stage_table(model: KpiModel) -> pd.DataFrame | None:
     from ..metrics.funnel import stage_durations
 
     leads = model.table("leads")
-    return None if leads is None else stage_durations(leads, model.period).rename(index=_STAGE_STEPS)
+    return None if leads is None else stage_durations(leads, model.period).rename(index=_stage_steps())
 
 
 def rep_table(model: KpiModel) -> pd.DataFrame | None:
@@ -361,7 +386,14 @@ def rep_table(model: KpiModel) -> pd.DataFrame | None:
 
 def changes_table(model: KpiModel, n: int = 8) -> pd.DataFrame:
     """The ``n`` accounts whose MRR moved most over the period (the overview's "what changed")."""
-    return model.movers(n).set_index("customer_id")
+    movers = model.movers(n)
+    return movers.assign(movement=movers["movement"].map(lambda v: _(MOVEMENT_WORDS[v]) if v in MOVEMENT_WORDS
+                                                         else v)).set_index("customer_id")
+
+
+#: a customer-month's movement class as a table shows it
+MOVEMENT_WORDS = {"new": N_("new"), "expansion": N_("expansion"), "reactivation": N_("reactivation"),
+                  "contraction": N_("contraction"), "churn": N_("churn"), "unchanged": N_("unchanged")}
 
 
 def churned_table(model: KpiModel, n: int = 10) -> pd.DataFrame | None:
@@ -373,7 +405,8 @@ def churned_table(model: KpiModel, n: int = 10) -> pd.DataFrame | None:
 
 def costs_table(model: KpiModel) -> pd.DataFrame | None:
     """Spend, CAC, CPL and CPA per channel and for all channels (None with the reason on the page)."""
-    return model.acquisition_costs[0]
+    costs = model.acquisition_costs[0]
+    return None if costs is None else costs.rename(index={"All channels": _("All channels")})
 
 
 def nps_segment_table(model: KpiModel) -> pd.DataFrame | None:
@@ -395,33 +428,51 @@ def comments_table(model: KpiModel, n: int = 5) -> pd.DataFrame | None:
         return None
     comments = notable_comments(model.data.tables["survey_responses"], wave, n=n)
     return comments.assign(responded_at=comments["responded_at"].dt.date.astype(str),
-                           group=comments["group"].str.capitalize())
+                           group=comments["group"].map(lambda g: _(_GROUP_WORDS[g]) if g in _GROUP_WORDS
+                                                       else str(g).capitalize()))
 
 
 def engagement_table(model: KpiModel) -> pd.DataFrame | None:
     """Churn within the engagement horizon by band (low, medium, high)."""
     found = model.engagement
-    return None if found is None else found[1].rename(index=str.capitalize)
+    return None if found is None else found[1].rename(index=lambda b: _(_BANDS[b]) if b in _BANDS
+                                                       else str(b).capitalize())
+
+
+#: NPS groups and engagement bands as a table shows them (the data's words, capitalised, in English)
+_GROUP_WORDS = {"promoter": N_("Promoter"), "passive": N_("Passive"), "detractor": N_("Detractor")}
+_BANDS = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High")}
 
 
 def caption(model: KpiModel, name: str) -> str:
     """A table's caption, from the figures it shows (so it names the right wave or horizon)."""
     wave = model.wave("nps")
     if name == "nps_segment":
-        return f"NPS by segment, {wave.title} wave" if wave is not None else "NPS by segment"
+        return (_("NPS by segment, {wave} wave").format(wave=wave.title) if wave is not None
+                else _("NPS by segment"))
     if name == "segment_retention":
-        return "Logo retention by segment, cohorts weighted by their size"
+        return _("Logo retention by segment, cohorts weighted by their size")
     if name == "nps_trend":
-        return "NPS by wave"
+        return _("NPS by wave")
     if name == "enps":
-        return "eNPS by wave (company-wide)"
+        return _("eNPS by wave (company-wide)")
     raise KpiError(f"no caption named {name!r}")
 
 
-#: Funnel stages as readers name them.
-STAGE_NAMES = {"lead": "Lead", "mql": "MQL", "sql": "SQL", "opportunity": "Opportunity", "won": "Won"}
-_STAGE_STEPS = {f"{a} -> {b}": f"{STAGE_NAMES[a]} -> {STAGE_NAMES[b]}"
-                for a, b in zip(list(STAGE_NAMES)[:-1], list(STAGE_NAMES)[1:])}
+#: Funnel stages as readers name them (in English: translate with :func:`stage_names`).
+STAGE_NAMES = {"lead": N_("Lead"), "mql": N_("MQL"), "sql": N_("SQL"), "opportunity": N_("Opportunity"),
+               "won": N_("Won")}
+
+
+def stage_names() -> dict[str, str]:
+    """:data:`STAGE_NAMES` in the current language."""
+    return {stage: _(name) for stage, name in STAGE_NAMES.items()}
+
+
+def _stage_steps() -> dict[str, str]:
+    """``lead -> mql`` -> ``Lead -> MQL``, in the current language."""
+    names = stage_names()
+    return {f"{a} -> {b}": f"{names[a]} -> {names[b]}" for a, b in zip(list(names)[:-1], list(names)[1:])}
 
 
 def web_table(model: KpiModel) -> pd.DataFrame | None:
@@ -432,29 +483,31 @@ def web_table(model: KpiModel) -> pd.DataFrame | None:
     if web is None:
         return None
     by_channel = web_summary(web, model.period, by_channel=True).sort_values("bounce_rate")
-    return pd.concat([by_channel, web_summary(web, model.period).rename(index={"total": "All channels"})])
+    return pd.concat([by_channel, web_summary(web, model.period).rename(index={"total": _("All channels")})])
 
 
 def missing_note(model: KpiModel, names: list[str]) -> HTML:
     """A note naming the optional tables a page needs that the data lack (or have no rows)."""
+    from .context import source_words
+
     missing = [n for n in names if model.table(n) is None]
     if not missing:
         return HTML("")
     listed = ", ".join(f"'{n}'" for n in missing)
-    return note(f"{model.data.source} has no rows in {listed} up to {model.period.end_date.date()}: "
-                "the sections that need them are left out.")
+    return note(_("{source} has no rows in {tables} up to {date}: the sections that need them are left out.")
+                .format(source=source_words(model.data), tables=listed, date=model.period.end_date.date()))
 
 
 def funnel_notes(model: KpiModel) -> HTML:
     """The funnel page's notes: missing tables, and that every figure on it is company-wide."""
     parts = [missing_note(model, ["leads", "web_traffic", "sales_activities"]).data]
     if model.is_segment and model.leads_have_segment:
-        parts.append(note("Leads carry a segment, so the funnel, win rate and sales cycle are the "
-                          "segment's own; web traffic and rep activity remain company-wide.").data)
+        parts.append(note(_("Leads carry a segment, so the funnel, win rate and sales cycle are the "
+                            "segment's own; web traffic and rep activity remain company-wide.")).data)
     elif model.is_segment:
-        parts.append(note("Company-wide figures: leads, web traffic and rep activity are not tied to "
-                          "a segment before a deal is won, so this page shows the whole company's "
-                          "funnel, not the segment's (add a segment column to leads to change that).").data)
+        parts.append(note(_("Company-wide figures: leads, web traffic and rep activity are not tied to "
+                            "a segment before a deal is won, so this page shows the whole company's "
+                            "funnel, not the segment's (add a segment column to leads to change that).")).data)
     return HTML("".join(parts))
 
 
@@ -465,19 +518,21 @@ def unit_economics_note(model: KpiModel) -> HTML:
     econ, inputs = model.unit_economics
     value = econ.loc["LTV:CAC", "value"]
     cur = model.base_currency
-    return note(f"LTV:CAC is {format_value(value, 'ratio', missing='undefined')}: {ltv_cac_verdict(value)}. "
-                f"Inputs: ARPA of the period's new customers {format_value(inputs['new_arpa'], 'money', cur)} "
-                f"(the installed base's is {format_value(inputs['arpa'], 'money', cur)}, shown beside), gross margin "
-                f"{format_value(inputs['gross_margin'], 'pct')}, six-month average churn "
-                f"{format_value(inputs['churn_6m'], 'pct')} a month.")
+    return note(_("LTV:CAC is {ratio}: {verdict}. Inputs: ARPA of the period's new customers {new_arpa} "
+                  "(the installed base's is {arpa}, shown beside), gross margin {gross_margin}, six-month "
+                  "average churn {churn} a month.").format(
+        ratio=format_value(value, "ratio", missing=N_("undefined")), verdict=ltv_cac_verdict(value),
+        new_arpa=format_value(inputs["new_arpa"], "money", cur), arpa=format_value(inputs["arpa"], "money", cur),
+        gross_margin=format_value(inputs["gross_margin"], "pct"), churn=format_value(inputs["churn_6m"], "pct")))
 
 
 def unit_economics_table(model: KpiModel) -> pd.DataFrame:
     """CAC, payback, LTV, sBG CLV and LTV:CAC formatted, with why any is undefined."""
-    econ, _ = model.unit_economics
-    return pd.DataFrame({"value": [format_value(v, u, model.base_currency, missing="undefined")
+    econ, _inputs = model.unit_economics
+    return pd.DataFrame({"value": [format_value(v, u, model.base_currency, missing=N_("undefined"))
                                    for v, u in zip(econ["value"], econ["unit"])],
-                         "why undefined": econ["note"]}, index=econ.index)
+                         "why undefined": [_(n) if isinstance(n, str) else n for n in econ["note"]]},
+                        index=pd.Index([_(i) for i in econ.index], name=econ.index.name))
 
 
 def voice_trend(model: KpiModel, survey: str = "nps", waves: int = 8) -> pd.DataFrame | None:
@@ -496,32 +551,48 @@ def voice_trend(model: KpiModel, survey: str = "nps", waves: int = 8) -> pd.Data
     return closed.tail(waves)
 
 
-_SURVEYS = {"nps": "NPS", "enps": "eNPS", "ces": "Customer effort"}
+_SURVEYS = {"nps": N_("NPS"), "enps": N_("eNPS"), "ces": N_("Customer effort")}
 
 
 def _wave_words(wave) -> str:
     """``the Q4 2025 wave (2025-10-01 to 2025-12-31)``, or for a year pack ``every answer of 2025``."""
     if wave.kind == "year":
-        return f"every answer of {wave.label}"
-    return f"the {wave.title} wave ({wave.start_date.date()} to {wave.end_date.date()})"
+        return _("every answer of {year}").format(year=wave.label)
+    return _("the {wave} wave ({start} to {end})").format(wave=wave.title, start=wave.start_date.date(),
+                                                          end=wave.end_date.date())
+
+
+def _answers(n: float) -> str:
+    """The number of answers, grouped (``1,204``)."""
+    return format_value(n, "count")
+
+
+def _compared(text: str, earlier: str | None) -> str:
+    """A wave's figure, then the earlier wave's (or that there is none): one note."""
+    return text + "; " + (earlier if earlier is not None else _("there is no earlier wave to compare with."))
 
 
 def voice_note(model: KpiModel, survey: str = "nps") -> HTML:
     """Which wave the page reports for ``survey`` (nps, enps) and what it is compared with, or that
     none has closed."""
-    name = _SURVEYS[survey]
+    name = _(_SURVEYS[survey])
     now, before = model.voice(survey), model.previous_voice(survey)
     if now["wave"] is None:
-        return note(f"No {name} survey wave had closed by {model.period.end_date.date()}: {name} is not shown.")
-    text = (f"{name} {now['nps']:+.0f} ± {now['margin_of_error']:.0f} from {_wave_words(now['wave'])}, "
-            f"{now['n']:,.0f} answers")
-    if survey == "enps":
-        text += " (company-wide)"
+        return note(_("No {survey} survey wave had closed by {date}: {survey} is not shown.").format(
+            survey=name, date=model.period.end_date.date()))
+    words = (ngettext("{survey} {score} ± {margin} from {wave}, {answers} answers (company-wide)",
+                      "{survey} {score} ± {margin} from {wave}, {answers} answers (company-wide)", now["n"])
+             if survey == "enps" else
+             ngettext("{survey} {score} ± {margin} from {wave}, {answers} answers",
+                      "{survey} {score} ± {margin} from {wave}, {answers} answers", now["n"]))
+    text = words.format(survey=name, score=signed(now["nps"], 0), margin=number(now["margin_of_error"]),
+                        wave=_wave_words(now["wave"]), answers=_answers(now["n"]))
+    earlier = None
     if before["wave"] is not None:
-        text += f"; {_wave_words(before['wave'])} gave {before['nps']:+.0f} ({before['n']:,.0f} answers)."
-    else:
-        text += "; there is no earlier wave to compare with."
-    return note(text)
+        earlier = ngettext("{wave} gave {score} ({answers} answers).", "{wave} gave {score} ({answers} answers).",
+                           before["n"]).format(wave=_wave_words(before["wave"]), score=signed(before["nps"], 0),
+                                               answers=_answers(before["n"]))
+    return note(_compared(text, earlier))
 
 
 def ces_note(model: KpiModel) -> HTML:
@@ -531,16 +602,19 @@ def ces_note(model: KpiModel) -> HTML:
     responses = model.table("survey_responses")
     wave = model.wave("ces")
     if wave is None or responses is None:
-        return note(f"No customer effort wave had closed by {model.period.end_date.date()}.")
+        return note(_("No customer effort wave had closed by {date}.").format(date=model.period.end_date.date()))
     now = ces_summary(responses, wave)
-    text = f"Customer effort {now['mean']:.1f} of 7 from {_wave_words(wave)}, {now['n']:,.0f} answers"
+    text = ngettext("Customer effort {score} of 7 from {wave}, {answers} answers",
+                    "Customer effort {score} of 7 from {wave}, {answers} answers", now["n"]).format(
+        score=number(now["mean"], 1), wave=_wave_words(wave), answers=_answers(now["n"]))
     before = survey_wave(responses, model.period, "ces", before=wave)
+    earlier = None
     if before is not None:
         then = ces_summary(responses, before)
-        text += f"; {_wave_words(before)} gave {then['mean']:.1f} ({then['n']:,.0f} answers)."
-    else:
-        text += "; there is no earlier wave to compare with."
-    return note(text)
+        earlier = ngettext("{wave} gave {score} ({answers} answers).", "{wave} gave {score} ({answers} answers).",
+                           then["n"]).format(wave=_wave_words(before), score=number(then["mean"], 1),
+                                             answers=_answers(then["n"]))
+    return note(_compared(text, earlier))
 
 
 def churn_basis_table(model: KpiModel) -> pd.DataFrame:
@@ -548,11 +622,13 @@ def churn_basis_table(model: KpiModel) -> pd.DataFrame:
     them the customers who started and stopped paying inside the period."""
     c = model.customer_churn
     rows = {
-        "Customers paying at the period's start": format_value(c["starting_customers"], "count"),
-        "... of whom no longer paying at its end": format_value(c["lost_customers"], "count"),
-        "Customer churn of the period (share of the starting customers)": format_value(c["customer_churn"], "pct"),
-        "Monthly equivalent": format_value(c["customer_churn_monthly"], "pct"),
-        "Not counted above: started and stopped paying inside the period": format_value(c["won_and_lost"], "count"),
+        _("Customers paying at the period's start"): format_value(c["starting_customers"], "count"),
+        _("... of whom no longer paying at its end"): format_value(c["lost_customers"], "count"),
+        _("Customer churn of the period (share of the starting customers)"):
+            format_value(c["customer_churn"], "pct"),
+        _("Monthly equivalent"): format_value(c["customer_churn_monthly"], "pct"),
+        _("Not counted above: started and stopped paying inside the period"):
+            format_value(c["won_and_lost"], "count"),
     }
     return pd.DataFrame({model.period.title: rows})
 
@@ -561,21 +637,24 @@ def interval_churn_table(model: KpiModel) -> pd.DataFrame:
     """The per-billing-interval churn model: who is fitted, churn per renewal and per month, CLV,
     and what each fit says (its sentence is written from its parameters)."""
     icm = model.interval_churn
+    says = _("What the model says")
     if icm is None:
-        return pd.DataFrame({"What the model says": {}})
+        return pd.DataFrame({says: {}})
     cur = model.base_currency
     summary = icm.summary
+    share = _("Share")
+    intervals = {"month": _("Monthly plans"), "quarter": _("Quarterly plans"), "year": _("Annual plans"),
+                 "all": _("All (acquisition mix)")}
     shown = pd.DataFrame({
-        "Customers": [format_value(v, "count") for v in summary["customers"]],
-        "Share": [format_value(v, "pct") for v in summary["weight"]],
-        "Churn per renewal": [format_value(v, "pct") for v in summary["period_churn"]],
-        "Monthly equivalent (first year)": [format_value(v, "pct") for v in summary["monthly_churn"]],
-        "CLV of a new customer": [format_value(v, "money", cur) for v in summary["clv"]],
-        "What the model says": summary["verdict"].fillna("").to_numpy(),
-    }, index=[{"month": "Monthly plans", "quarter": "Quarterly plans", "year": "Annual plans",
-               "all": "All (acquisition mix)"}.get(g, g) for g in summary.index])
-    shown.loc["All (acquisition mix)", "Share"] = format_value(icm.coverage, "pct") + " fitted"
-    return shown.rename_axis("Billing interval")
+        _("Customers"): [format_value(v, "count") for v in summary["customers"]],
+        share: [format_value(v, "pct") for v in summary["weight"]],
+        _("Churn per renewal"): [format_value(v, "pct") for v in summary["period_churn"]],
+        _("Monthly equivalent (first year)"): [format_value(v, "pct") for v in summary["monthly_churn"]],
+        _("CLV of a new customer"): [format_value(v, "money", cur) for v in summary["clv"]],
+        says: summary["verdict"].fillna("").to_numpy(),
+    }, index=[intervals.get(g, g) for g in summary.index])
+    shown.loc[intervals["all"], share] = _("{share} fitted").format(share=format_value(icm.coverage, "pct"))
+    return shown.rename_axis(_("Billing interval"))
 
 
 # --- the forecast page -------------------------------------------------------------------------------
@@ -600,8 +679,8 @@ def forecast_note(model: KpiModel) -> HTML:
     goal = forecast_goal(model)
     text = words(fc, goal, model.base_currency)
     if goal is None and has_goals(model) and len(fc):
-        text += (f" The goals file sets no MRR goal for {fc.index[0].strftime('%B %Y')} to "
-                 f"{fc.index[-1].strftime('%B %Y')}.")
+        text += " " + _("The goals file sets no MRR goal for {first} to {last}.").format(
+            first=month_name(fc.index[0]), last=month_name(fc.index[-1]))
     return note(text)
 
 
@@ -609,7 +688,7 @@ def forecast_table(model: KpiModel) -> pd.DataFrame:
     """The forecast by month: central line, band, committed MRR and the central line's two parts."""
     fc = model.forecast.forecast
     out = fc[["central", "low", "high", "committed", "installed_base", "new_business"]]
-    return out.set_axis(fc.index.strftime("%b %Y"), axis=0).rename_axis("month")
+    return out.set_axis([month_name(p, short=True) for p in fc.index], axis=0).rename_axis("month")
 
 
 def forecast_assumptions_table(model: KpiModel) -> pd.DataFrame:
@@ -620,20 +699,23 @@ def forecast_assumptions_table(model: KpiModel) -> pd.DataFrame:
     a = fc.attrs.get("assumptions")
     if a is None:
         reason = str(fc["reason"].iloc[0]) if len(fc) else ""
-        return pd.DataFrame({"value": {"Why there is no forecast": reason}})
-    names = {"month": "monthly plans", "quarter": "quarterly plans", "year": "annual plans"}
-    rows = {f"Retention, {names.get(k, k)}": v for k, v in a["retention"].items()}
+        return pd.DataFrame({"value": {_("Why there is no forecast"): reason}})
+    names = {"month": N_("Retention, monthly plans"), "quarter": N_("Retention, quarterly plans"),
+             "year": N_("Retention, annual plans")}
+    rows = {_(names[k]) if k in names else _("Retention, {interval}").format(interval=k): v
+            for k, v in a["retention"].items()}
     rows |= {
-        "Net expansion a month: expansion + contraction over the MRR retained, last 12 months":
+        _("Net expansion a month: expansion + contraction over the MRR retained, last 12 months"):
             format_value(a["net_expansion_monthly"], "pct"),
-        f"New and reactivated MRR a month (run-rate, last {a['window_months']} months)":
+        _("New and reactivated MRR a month (run-rate, last {months} months)").format(months=a["window_months"]):
             format_value(a["new_mrr_monthly"], "money", cur),
-        f"Customers paying at the end of {model.period.last.strftime('%B %Y')}":
+        _("Customers paying at the end of {month}").format(month=month_name(model.period.last)):
             format_value(a["installed_customers"], "count"),
-        "Their MRR": format_value(a["installed_mrr"], "money", cur),
-        "Band": (f"{a['level'] * 100:.0f} % predictive bootstrap, {a['n_boot']:,} replicates (seed {a['seed']})"
-                 if a["n_boot"] else "none (no bootstrap)"),
-        "Bootstrap refits that kept the point fit": format_value(a["failed_refits"], "count"),
+        _("Their MRR"): format_value(a["installed_mrr"], "money", cur),
+        _("Band"): (_("{level} % predictive bootstrap, {replicates} replicates (seed {seed})").format(
+            level=number(a["level"] * 100), replicates=number(a["n_boot"], grouped=True), seed=a["seed"])
+                    if a["n_boot"] else _("none (no bootstrap)")),
+        _("Bootstrap refits that kept the point fit"): format_value(a["failed_refits"], "count"),
     }
     return pd.DataFrame({"value": rows})
 
@@ -642,8 +724,8 @@ def backtest_table(model: KpiModel) -> pd.DataFrame:
     """The backtest: each forecast made months before the period's end against the MRR that happened;
     the reason column only when a forecast could not be made."""
     bt = model.forecast.backtest
-    shown = bt.assign(made_at=bt["made_at"].map(lambda p: p.strftime("%b %Y")),
-                      inside_band=[("yes" if v else "no") if v is not pd.NA and not pd.isna(v) else "–"
+    shown = bt.assign(made_at=bt["made_at"].map(lambda p: month_name(p, short=True)),
+                      inside_band=[(_("yes") if v else _("no")) if v is not pd.NA and not pd.isna(v) else "–"
                                    for v in bt["inside_band"]])
     columns = ["horizon_months", "forecast", "low", "high", "actual", "error_pct", "inside_band"]
     if (bt["reason"] != "").any():
@@ -665,7 +747,8 @@ def pipeline_table(model: KpiModel) -> pd.DataFrame | None:
     if pipe is None or pipe.attrs["reason"]:
         return None
     shown = pipe[pipe["expected_deals"] > 0]
-    return None if shown.empty else shown.set_axis(shown.index.strftime("%b %Y"), axis=0).rename_axis("month")
+    return None if shown.empty else shown.set_axis([month_name(p, short=True) for p in shown.index],
+                                                   axis=0).rename_axis("month")
 
 
 def pipeline_note(model: KpiModel) -> HTML:

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
+from ..i18n import N_, _, current_language
 from .format import format_money
 
 if TYPE_CHECKING:
@@ -19,6 +20,9 @@ MOVEMENT_COLORS = {
     "new": "#2E5EAA", "expansion": "#5AA469", "reactivation": "#3C9D9B",
     "contraction": "#F2A541", "churn": "#D1495B", "fx_impact": "#9A6FB0",
 }
+#: the movements as a chart's legend names them
+MOVEMENT_NAMES = {"new": N_("New"), "expansion": N_("Expansion"), "reactivation": N_("Reactivation"),
+                  "contraction": N_("Contraction"), "churn": N_("Churn"), "fx_impact": N_("FX impact")}
 FIGSIZE = (9.0, 4.0)
 
 
@@ -54,7 +58,12 @@ def money_axis(ax: plt.Axes, currency: str = "USD", axis: str = "y") -> plt.Axes
 
 def pct_axis(ax: plt.Axes, axis: str = "y", decimals: int = 0) -> plt.Axes:
     """Format an axis holding fractions (0.05) as percentages (5%)."""
-    fmt = FuncFormatter(lambda v, _pos: f"{v * 100:.{decimals}f}%")
+    if current_language() == "en":
+        fmt = FuncFormatter(lambda v, _pos: f"{v * 100:.{decimals}f}%")
+    else:
+        from .display import percent
+
+        fmt = FuncFormatter(lambda v, _pos: percent(v, decimals))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
     return ax
 
@@ -65,9 +74,9 @@ def waterfall(ax: plt.Axes, movements: pd.Series, currency: str = "USD") -> plt.
     import numpy as np
 
     steps = ["new", "expansion", "reactivation", "contraction", "churn"]
-    labels = ["Opening", "New", "Expansion", "Reactivation", "Contraction", "Churn", "Closing"]
+    labels = [_("Opening"), _("New"), _("Expansion"), _("Reactivation"), _("Contraction"), _("Churn"), _("Closing")]
     if float(movements.get("fx_impact", 0.0)) != 0.0:
-        steps, labels = ["fx_impact", *steps], ["Opening", "FX impact", *labels[1:]]
+        steps, labels = ["fx_impact", *steps], [labels[0], _("FX impact"), *labels[1:]]
     closing = movements["closing_mrr"] if "closing_mrr" in movements else movements["mrr"]
     values = [float(movements["opening_mrr"]), *(float(movements[s]) for s in steps), float(closing)]
     bottoms, level = [0.0], values[0]
@@ -99,12 +108,12 @@ def movement_bars(ax: plt.Axes, movements: pd.DataFrame, currency: str = "USD") 
     for name in names:
         v = movements[name].to_numpy(dtype=float)
         base = np.where(v >= 0, up, down)
-        label = "FX impact" if name == "fx_impact" else name.capitalize()
+        label = _(MOVEMENT_NAMES[name])
         ax.bar(x, v, bottom=base, color=MOVEMENT_COLORS[name], label=label, width=0.8)
         up = np.where(v >= 0, up + v, up)
         down = np.where(v < 0, down + v, down)
     net = movements["closing_mrr"].to_numpy(dtype=float) - movements["opening_mrr"].to_numpy(dtype=float)
-    ax.plot(x, net, color="#1f2328", marker="o", markersize=3, linewidth=1.5, label="Net new MRR")
+    ax.plot(x, net, color="#1f2328", marker="o", markersize=3, linewidth=1.5, label=_("Net new MRR"))
     ax.axhline(0, color="#57606a", linewidth=0.8)
     ticks = x[:: max(1, len(x) // 8)]
     ax.set_xticks(ticks, [str(movements.index[i]) for i in ticks])
@@ -116,9 +125,15 @@ def cohort_heatmap(ax: plt.Axes, matrix: pd.DataFrame, title: str) -> plt.Axes:
     """A cohort x age retention heatmap with percentages (the ``customers`` column is dropped)."""
     data = matrix.drop(columns=["customers"], errors="ignore")
     data.index = [str(i) for i in data.index]
+    if current_language() == "en":
+        annot, fmt = True, ".0%"
+    else:  # the locale's percent format, e.g. "85 %" in French
+        from .display import percent
+
+        annot, fmt = data.map(lambda v: "" if v != v else percent(float(v))).to_numpy(), ""
     sns.heatmap(data, ax=ax, cmap="Blues", vmin=0, vmax=max(1.0, float(data.max().max())),
-                annot=True, fmt=".0%", annot_kws={"fontsize": 6}, cbar=False, linewidths=0.3)
-    ax.set(title=title, xlabel="Months since first payment (age)", ylabel="Cohort (first paying month)")
+                annot=annot, fmt=fmt, annot_kws={"fontsize": 6}, cbar=False, linewidths=0.3)
+    ax.set(title=title, xlabel=_("Months since first payment (age)"), ylabel=_("Cohort (first paying month)"))
     ax.tick_params(labelsize=7)
     return ax
 
@@ -127,13 +142,13 @@ GOAL_COLOR = "#1a7f37"
 ANNOTATION_COLOR = "#57606a"
 
 
-def goal_line(ax: plt.Axes, points: pd.Series, label: str = "Goal") -> plt.Axes:
+def goal_line(ax: plt.Axes, points: pd.Series, label: str | None = None) -> plt.Axes:
     """A KPI's goals (month -> value) as diamonds at their month ends, joined by a dashed line."""
     if len(points) == 0:
         return ax
     x = points.index.to_timestamp(how="end")
     ax.plot(x, points.to_numpy(dtype=float), color=GOAL_COLOR, linestyle="--" if len(points) > 1 else "none",
-            linewidth=1.2, marker="D", markersize=5, label=label)
+            linewidth=1.2, marker="D", markersize=5, label=_("Goal") if label is None else label)
     return ax
 
 

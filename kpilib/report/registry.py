@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..data.currency import rates_at
+from ..i18n import N_, _, current_language
 from ..metrics.acquisition import LTV_CAC_TARGET
 from ..metrics.funnel import BOUNCE_THRESHOLD
 from ..metrics.revenue import CHURN_BAND, RULE_OF_40
@@ -71,11 +72,11 @@ class KpiSpec:
 
 #: MRR growth targets per month by ARR band (upper bound in USD, target, source).
 GROWTH_BANDS: tuple[tuple[float, float, str], ...] = (
-    (1e6, 0.15, "early stage (ARR under $1M): 15 %/month, the glossaries' target"),
-    (1e7, 3 ** (1 / 12) - 1, "ARR $1M-$10M: tripling a year (9.6 %/month), after T2D3 (Battery Ventures, "
-     "2015; the $1M/$10M breaks are the kit's)"),
+    (1e6, 0.15, N_("early stage (ARR under $1M): 15 %/month, the glossaries' target")),
+    (1e7, 3 ** (1 / 12) - 1, N_("ARR $1M-$10M: tripling a year (9.6 %/month), after T2D3 (Battery Ventures, "
+                                "2015; the $1M/$10M breaks are the kit's)")),
     (float("inf"), 2 ** (1 / 12) - 1,
-     "ARR $10M and above: doubling a year (5.9 %/month), after T2D3 (Battery Ventures, 2015)"),
+     N_("ARR $10M and above: doubling a year (5.9 %/month), after T2D3 (Battery Ventures, 2015)")),
 )
 
 
@@ -96,11 +97,15 @@ def usd_arr(model: KpiModel) -> tuple[float, bool]:
 
 
 def growth_target(model: KpiModel) -> tuple[float, str]:
-    """The monthly MRR growth target that fits the company's stage (its ARR band)."""
+    """The monthly MRR growth target that fits the company's stage (its ARR band), with its source
+    in the current language."""
     arr, in_usd = usd_arr(model)
     for bound, target, source in GROWTH_BANDS:
         if arr < bound:
-            return target, source + ("" if in_usd else f" (bands read in {model.base_currency}: no USD rate)")
+            if in_usd:
+                return target, _(source)
+            return target, _("{band} (bands read in {currency}: no USD rate)").format(
+                band=_(source), currency=model.base_currency)
     raise AssertionError("the last band is unbounded")
 
 
@@ -111,24 +116,43 @@ def _growth_health(value: float, model: KpiModel) -> Verdict:
     return Verdict("ok" if value >= target else "warn", source)
 
 
+def _pct_text(x: float) -> str:
+    """A constant's percentage as the rules print it: ``2%`` (``2 %`` in French)."""
+    from .display import percent
+
+    return percent(x)
+
+
+def _number_text(x: float) -> str:
+    """A constant as the rules print it, with ``g`` digits: ``3``, ``40``, ``2.5`` (``2,5``)."""
+    if current_language() == "en":
+        return f"{x:g}"
+    from babel.numbers import format_decimal
+
+    from ..i18n import current_locale
+
+    return format_decimal(x, locale=current_locale())
+
+
 def _churn_health(value: float, model: KpiModel) -> Verdict:
-    text = (f"healthy at {CHURN_BAND[0]:.0%} a month or less, unhealthy above {CHURN_BAND[1]:.0%} "
-            "(the glossaries' band)")
+    text = _("healthy at {healthy} a month or less, unhealthy above {unhealthy} (the glossaries' band)").format(
+        healthy=_pct_text(CHURN_BAND[0]), unhealthy=_pct_text(CHURN_BAND[1]))
     if not np.isfinite(value):
         return Verdict("none", text)
     return Verdict("ok" if value <= CHURN_BAND[0] else "warn" if value <= CHURN_BAND[1] else "bad", text)
 
 
-def _at_least(target: float, text: str, below: Status = "bad") -> Callable[[float, KpiModel], Verdict]:
+def _at_least(target: float, text: Callable[[], str], below: Status = "bad") -> Callable[[float, KpiModel], Verdict]:
+    """A rule met at ``target`` or more; ``text()`` says it in the current language."""
     def rule(value: float, model: KpiModel) -> Verdict:
         if not np.isfinite(value):
-            return Verdict("none", text)
-        return Verdict("ok" if value >= target else below, text)
+            return Verdict("none", text())
+        return Verdict("ok" if value >= target else below, text())
     return rule
 
 
 def _bounce_health(value: float, model: KpiModel) -> Verdict:
-    text = f"healthy below {BOUNCE_THRESHOLD * 100:g} % (the glossaries' target)"
+    text = _("healthy below {limit} % (the glossaries' target)").format(limit=_number_text(BOUNCE_THRESHOLD * 100))
     if not np.isfinite(value):
         return Verdict("none", text)
     return Verdict("ok" if value < BOUNCE_THRESHOLD else "bad", text)
@@ -136,18 +160,20 @@ def _bounce_health(value: float, model: KpiModel) -> Verdict:
 
 # --- the registry ----------------------------------------------------------------------------
 
-_STOCK = {"month": "at the month's end", "quarter": "at the quarter's last month end",
-          "year": "at the year's last month end"}
-_FLOW = {"month": "over the month", "quarter": "summed over the quarter's three months",
-         "year": "summed over the year's twelve months"}
-_TTM = {k: "trailing twelve months to the period's end" for k in ("month", "quarter", "year")}
-_COMPANY = "company-wide by nature: not attributed to segments"
+# Labels, definitions, meanings and reasons are English here (kpis.json and the docs use them as
+# they are), marked with N_ for the catalog and translated where a page shows them.
+_STOCK = {"month": N_("at the month's end"), "quarter": N_("at the quarter's last month end"),
+          "year": N_("at the year's last month end")}
+_FLOW = {"month": N_("over the month"), "quarter": N_("summed over the quarter's three months"),
+         "year": N_("summed over the year's twelve months")}
+_TTM = {k: N_("trailing twelve months to the period's end") for k in ("month", "quarter", "year")}
+_COMPANY = N_("company-wide by nature: not attributed to segments")
 
 
 def _voice_meaning() -> dict[str, str]:
-    return {"month": "the latest quarterly survey wave closed by the month's end",
-            "quarter": "the latest quarterly survey wave closed by the quarter's end (its own, once answered)",
-            "year": "every answer of the year"}
+    return {"month": N_("the latest quarterly survey wave closed by the month's end"),
+            "quarter": N_("the latest quarterly survey wave closed by the quarter's end (its own, once answered)"),
+            "year": N_("every answer of the year")}
 
 
 def _econ(name: str) -> Callable[[KpiModel], float]:
@@ -155,108 +181,112 @@ def _econ(name: str) -> Callable[[KpiModel], float]:
 
 
 _SPECS: tuple[KpiSpec, ...] = (
-    KpiSpec("mrr", "MRR", "money", "01_revenue", "Monthly recurring revenue", _STOCK,
+    KpiSpec("mrr", N_("MRR"), "money", "01_revenue", N_("Monthly recurring revenue"), _STOCK,
             lambda m: m.revenue["mrr"],
             source='ChartMogul, MRR (month-end snapshot); Stripe, Billing metric definitions'),
-    KpiSpec("arr", "ARR", "money", "01_revenue", "12 x MRR", _STOCK, lambda m: m.revenue["arr"],
+    KpiSpec("arr", N_("ARR"), "money", "01_revenue", N_("12 x MRR"), _STOCK, lambda m: m.revenue["arr"],
             source='ChartMogul, ARR = 12 x MRR'),
-    KpiSpec("customers", "Paying customers", "count", "01_revenue",
-            "Customers with MRR > 0", _STOCK, lambda m: m.revenue["customers"],
+    KpiSpec("customers", N_("Paying customers"), "count", "01_revenue",
+            N_("Customers with MRR > 0"), _STOCK, lambda m: m.revenue["customers"],
             source='ChartMogul, Customers (MRR > 0)'),
-    KpiSpec("arpa", "ARPA", "money", "01_revenue", "MRR / paying customers", _STOCK,
+    KpiSpec("arpa", N_("ARPA"), "money", "01_revenue", N_("MRR / paying customers"), _STOCK,
             lambda m: m.revenue["arpa"],
             source='ChartMogul, Average Revenue Per Account'),
-    KpiSpec("net_new_mrr", "Net new MRR", "money", "01_revenue",
-            "New + expansion + reactivation + contraction + churn (closing - opening MRR, without FX impact)",
+    KpiSpec("net_new_mrr", N_("Net new MRR"), "money", "01_revenue",
+            N_("New + expansion + reactivation + contraction + churn (closing - opening MRR, without FX impact)"),
             _FLOW, lambda m: m.revenue["net_new_mrr"],
             source='ChartMogul, Net MRR movement'),
-    KpiSpec("mrr_growth", "MRR growth (period)", "pct", "01_revenue",
-            "(Closing MRR - opening MRR) / opening MRR",
-            {"month": "growth over the month", "quarter": "growth over the quarter",
-             "year": "growth over the year"},
+    KpiSpec("mrr_growth", N_("MRR growth (period)"), "pct", "01_revenue",
+            N_("(Closing MRR - opening MRR) / opening MRR"),
+            {"month": N_("growth over the month"), "quarter": N_("growth over the quarter"),
+             "year": N_("growth over the year")},
             lambda m: m.revenue["mrr_growth"], kinds=("quarter", "year"),
             source='ChartMogul, MRR growth rate'),
-    KpiSpec("mrr_cmgr", "MRR growth /month", "pct", "01_revenue",
-            "Compounded monthly growth: (closing / opening MRR) ^ (1 / months) - 1",
-            {"month": "growth over the month", "quarter": "compounded monthly growth over the quarter",
-             "year": "compounded monthly growth over the year"},
+    KpiSpec("mrr_cmgr", N_("MRR growth /month"), "pct", "01_revenue",
+            N_("Compounded monthly growth: (closing / opening MRR) ^ (1 / months) - 1"),
+            {"month": N_("growth over the month"), "quarter": N_("compounded monthly growth over the quarter"),
+             "year": N_("compounded monthly growth over the year")},
             lambda m: m.revenue["mrr_cmgr"], health=_growth_health,
             target="by ARR band: " + "; ".join(b[2] for b in GROWTH_BANDS),
             source="compounded monthly growth rate (CMGR); target bands: the glossaries, "
                    "T2D3 (Battery Ventures, 2015)"),
-    KpiSpec("customer_churn", "Customer churn (period)", "pct", "02_churn_cohorts",
-            "Customers paying at the period's start and not at its end / customers paying at its start",
-            {"month": "share of the month's starting customers lost",
-             "quarter": "share of the quarter's starting customers lost",
-             "year": "share of the year's starting customers lost"},
+    KpiSpec("customer_churn", N_("Customer churn (period)"), "pct", "02_churn_cohorts",
+            N_("Customers paying at the period's start and not at its end / customers paying at its start"),
+            {"month": N_("share of the month's starting customers lost"),
+             "quarter": N_("share of the quarter's starting customers lost"),
+             "year": N_("share of the year's starting customers lost")},
             lambda m: m.revenue["customer_churn"], kinds=("quarter", "year"), better="lower", share=True,
             source="ChartMogul, Customer Churn Rate (customers at the period's start as the base)"),
-    KpiSpec("customer_churn_monthly", "Customer churn /month", "pct", "02_churn_cohorts",
-            "Monthly equivalent of the period's customer churn: 1 - (1 - churn) ^ (1 / months)",
-            {"month": "share of the month's starting customers lost",
-             "quarter": "monthly equivalent of the quarter's churn",
-             "year": "monthly equivalent of the year's churn"},
+    KpiSpec("customer_churn_monthly", N_("Customer churn /month"), "pct", "02_churn_cohorts",
+            N_("Monthly equivalent of the period's customer churn: 1 - (1 - churn) ^ (1 / months)"),
+            {"month": N_("share of the month's starting customers lost"),
+             "quarter": N_("monthly equivalent of the quarter's churn"),
+             "year": N_("monthly equivalent of the year's churn")},
             lambda m: m.revenue["customer_churn_monthly"], health=_churn_health, better="lower", share=True,
             target=f"<= {CHURN_BAND[0]:.0%} healthy, > {CHURN_BAND[1]:.0%} unhealthy",
             source="the glossaries' 2-5 % monthly band"),
-    KpiSpec("gross_mrr_churn", "Gross MRR churn (period)", "pct", "02_churn_cohorts",
-            "-(churn + contraction) / opening MRR", _FLOW, lambda m: m.revenue["gross_mrr_churn"], better="lower",
+    KpiSpec("gross_mrr_churn", N_("Gross MRR churn (period)"), "pct", "02_churn_cohorts",
+            N_("-(churn + contraction) / opening MRR"), _FLOW, lambda m: m.revenue["gross_mrr_churn"], better="lower",
             share=True,
             source='ChartMogul, Gross MRR Churn Rate'),
-    KpiSpec("nrr", "NRR (12 months)", "pct", "01_revenue",
-            "MRR now of the customers paying 12 months ago / their MRR then",
-            {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["nrr"],
+    KpiSpec("nrr", N_("NRR (12 months)"), "pct", "01_revenue",
+            N_("MRR now of the customers paying 12 months ago / their MRR then"),
+            {k: N_("the twelve months to the period's end") for k in _STOCK}, lambda m: m.retention["nrr"],
             source='ChartMogul, Net MRR Retention (cohort of 12 months ago)'),
-    KpiSpec("grr", "GRR (12 months)", "pct", "01_revenue",
-            "As NRR with each customer's MRR capped at its MRR 12 months ago",
-            {k: "the twelve months to the period's end" for k in _STOCK}, lambda m: m.retention["grr"],
+    KpiSpec("grr", N_("GRR (12 months)"), "pct", "01_revenue",
+            N_("As NRR with each customer's MRR capped at its MRR 12 months ago"),
+            {k: N_("the twelve months to the period's end") for k in _STOCK}, lambda m: m.retention["grr"],
             kinds=(), share=True,
             source="common convention: NRR without expansion, each customer capped at its MRR then"),
-    KpiSpec("quick_ratio", "Quick ratio", "ratio", "01_revenue",
-            "(New + expansion + reactivation) / |churn + contraction|", _FLOW,
+    KpiSpec("quick_ratio", N_("Quick ratio"), "ratio", "01_revenue",
+            N_("(New + expansion + reactivation) / |churn + contraction|"), _FLOW,
             lambda m: m.revenue["quick_ratio"],
             source='Mamoon Hamid (Social Capital, 2015), SaaS Quick Ratio'),
-    KpiSpec("ltv_cac", "LTV:CAC", "ratio", "04_clv_cac",
-            "LTV / blended CAC, LTV = new-customer ARPA x gross margin / six-month churn",
-            {"month": "CAC of the month; LTV on the six months before it",
-             "quarter": "CAC of the quarter; LTV on the six months before its last month",
-             "year": "CAC of the year; LTV on the six months before its last month"},
+    KpiSpec("ltv_cac", N_("LTV:CAC"), "ratio", "04_clv_cac",
+            N_("LTV / blended CAC, LTV = new-customer ARPA x gross margin / six-month churn"),
+            {"month": N_("CAC of the month; LTV on the six months before it"),
+             "quarter": N_("CAC of the quarter; LTV on the six months before its last month"),
+             "year": N_("CAC of the year; LTV on the six months before its last month")},
             _econ("LTV:CAC"), scope="company",
-            health=_at_least(LTV_CAC_TARGET, f"healthy at {LTV_CAC_TARGET:g}:1 or more (the glossaries' target)"),
+            health=_at_least(LTV_CAC_TARGET, lambda: _("healthy at {ratio}:1 or more (the glossaries' target)").format(
+                ratio=_number_text(LTV_CAC_TARGET))),
             target=f">= {LTV_CAC_TARGET:g}",
-            company_reason="marketing and sales spend is recorded per channel, not per segment",
+            company_reason=N_("marketing and sales spend is recorded per channel, not per segment"),
             source="ChartMogul LTV (six-month churn window); 3:1 target: the glossaries, "
                    "David Skok (For Entrepreneurs)"),
-    KpiSpec("cac_payback", "CAC payback", "months", "04_clv_cac",
-            "CAC / (ARPA of new customers x gross margin), the same ARPA basis as LTV",
-            {"month": "CAC and new customers' ARPA of the month",
-             "quarter": "CAC and new customers' ARPA of the quarter (spend and new customers over its three months)",
-             "year": "CAC and new customers' ARPA of the year (spend and new customers over its twelve months)"},
+    KpiSpec("cac_payback", N_("CAC payback"), "months", "04_clv_cac",
+            N_("CAC / (ARPA of new customers x gross margin), the same ARPA basis as LTV"),
+            {"month": N_("CAC and new customers' ARPA of the month"),
+             "quarter": N_("CAC and new customers' ARPA of the quarter (spend and new customers over its three "
+                           "months)"),
+             "year": N_("CAC and new customers' ARPA of the year (spend and new customers over its twelve "
+                        "months)")},
             _econ("CAC payback (months)"), better="lower",
-            scope="company", company_reason="marketing and sales spend is recorded per channel, not per segment",
+            scope="company", company_reason=N_("marketing and sales spend is recorded per channel, not per segment"),
             source='David Skok (For Entrepreneurs), months to recover CAC'),
-    KpiSpec("nps", "NPS", "points", "05_nps", "% promoters - % detractors", _voice_meaning(),
+    KpiSpec("nps", N_("NPS"), "points", "05_nps", N_("% promoters - % detractors"), _voice_meaning(),
             lambda m: m.voice("nps")["nps"],
             source='Reichheld (2003), The One Number You Need to Grow, HBR'),
-    KpiSpec("win_rate", "Win rate", "pct", "03_funnel",
-            "Deals won / deals closed (won or lost) in the period", _FLOW, lambda m: m.win_rate, share=True,
-            scope="company", company_reason="leads carry no segment until they become customers",
+    KpiSpec("win_rate", N_("Win rate"), "pct", "03_funnel",
+            N_("Deals won / deals closed (won or lost) in the period"), _FLOW, lambda m: m.win_rate, share=True,
+            scope="company", company_reason=N_("leads carry no segment until they become customers"),
             source="won / (won + lost), deals closed in the period",
             segment_ready=lambda m: m.leads_have_segment),
-    KpiSpec("bounce_rate", "Bounce rate", "pct", "03_funnel",
-            "Bounced sessions / sessions", _FLOW,
+    KpiSpec("bounce_rate", N_("Bounce rate"), "pct", "03_funnel",
+            N_("Bounced sessions / sessions"), _FLOW,
             lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
             scope="company", health=_bounce_health, better="lower", share=True,
-            company_reason="web traffic is not tied to accounts",
+            company_reason=N_("web traffic is not tied to accounts"),
             target=f"< {BOUNCE_THRESHOLD * 100:g} %",
             source='Google Analytics (Universal) definition: single-page sessions / sessions'),
-    KpiSpec("rule_of_40", "Rule of 40", "pct", "01_revenue",
-            "Revenue growth (year over year) + profit margin, trailing twelve months", _TTM,
+    KpiSpec("rule_of_40", N_("Rule of 40"), "pct", "01_revenue",
+            N_("Revenue growth (year over year) + profit margin, trailing twelve months"), _TTM,
             lambda m: m.rule_of_40["rule_of_40"], scope="company",
-            health=_at_least(RULE_OF_40, f"healthy at {RULE_OF_40 * 100:g} % or more (Brad Feld, 2015; the glossaries)",
+            health=_at_least(RULE_OF_40, lambda: _("healthy at {score} % or more (Brad Feld, 2015; the "
+                                                   "glossaries)").format(score=_number_text(RULE_OF_40 * 100)),
                              below="warn"),
             target=f">= {RULE_OF_40 * 100:g} %",
-            company_reason="financials are the company's profit and loss",
+            company_reason=N_("financials are the company's profit and loss"),
             source='Brad Feld (2015), The Rule of 40% for a Healthy SaaS Company'),
 )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import KpiError
+from ..i18n import N_, _
 from ..periods import ReportPeriod, parse_period
 
 if TYPE_CHECKING:
@@ -37,6 +39,42 @@ _CENT = 0.005  # movements.csv amounts: half a cent apart is a change
 FIGURE_COLUMNS = ["kpi", "label", "unit", "was", "now"]
 ACCOUNT_COLUMNS = ["customer_id", "name", "month", "mrr_before_was", "mrr_before_now", "mrr_after_was",
                    "mrr_after_now", "movement_was", "movement_now"]
+
+
+# The words a restatement records (in English: manifest.json and ``kpi diff`` keep them so) and the
+# index shows in the reader's language: each is built from one of these messages, and :func:`shown`
+# finds the message again to translate it.
+REBUILT = N_("when rebuilt from this data")
+_IN_PREVIOUS = N_("in the previous-period column of {pack}")
+_IN_PACK = N_("in {pack}")
+_OTHER_CURRENCY = N_("not compared: that pack is in {was}, this one in {now}")
+_NOT_COMPARED = N_("not compared: {reason}")
+_NO_MANIFEST = N_("that pack has no manifest: a change of the kit's definitions would also show here")
+_OTHER_COMMIT = N_("that pack was built by kit commit {was}, this one by {now}: a change of definition between "
+                   "them would also show here")
+_CUSTOMERS_ELSEWHERE = N_("the customers behind these changes are listed by {new}'s own build only when it was "
+                          "built beside {old}")
+_MESSAGES = (REBUILT, _IN_PREVIOUS, _IN_PACK, _OTHER_CURRENCY, _NOT_COMPARED, _NO_MANIFEST, _OTHER_COMMIT,
+             _CUSTOMERS_ELSEWHERE)  # the more specific first
+
+
+def _pattern(message: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", message)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)),
+                      re.DOTALL)
+
+
+_PATTERNS = tuple((_pattern(m), m) for m in _MESSAGES)
+
+
+def shown(text: str) -> str:
+    """A restatement's recorded words (``later``, ``skipped``, ``caveat``) in the reader's language;
+    words of no known message as they are."""
+    for pattern, message in _PATTERNS:
+        found = pattern.fullmatch(text)
+        if found:
+            return _(message).format(**found.groupdict())
+    return text
 
 
 def stored_value(value: float, unit: str) -> float | None:
@@ -64,7 +102,7 @@ class Restatement:
     caveat: str = ""  # e.g. the two packs were built by different kit commits
     skipped: str = ""  # why the packs were not compared (then figures and accounts are empty)
     currency: str = "USD"  # the packs' base currency, for showing the amounts
-    later: str = "when rebuilt from this data"  # where the later figures come from, for the note
+    later: str = REBUILT  # where the later figures come from, for the note
     accounts_compared: bool = True  # False when only the figures were in both packs
 
     @property
@@ -82,7 +120,7 @@ class Restatement:
     def from_dict(cls, doc: dict) -> Restatement:
         return cls(doc["against"], doc["period"], pd.DataFrame(doc["figures"], columns=FIGURE_COLUMNS),
                    pd.DataFrame(doc["accounts"], columns=ACCOUNT_COLUMNS), doc.get("caveat", ""),
-                   doc.get("skipped", ""), doc.get("currency", "USD"), doc.get("later", "when rebuilt from this data"),
+                   doc.get("skipped", ""), doc.get("currency", "USD"), doc.get("later", REBUILT),
                    doc.get("accounts_compared", True))
 
     def lines(self, limit: int | None = 20) -> list[str]:
@@ -105,13 +143,20 @@ class Restatement:
             out.append(f"Note: {self.caveat}.")
         return out
 
+    @property
+    def shown_caveat(self) -> str:
+        """:attr:`caveat` in the reader's language (the field stays English for manifest.json)."""
+        return shown(self.caveat) if self.caveat else ""
+
     def note(self) -> str:
-        """The sentence the index and ``kpi diff`` print (:func:`~kpilib.report.titles.restatement_note`)."""
+        """The sentence the index and ``kpi diff`` print (:func:`~kpilib.report.titles.restatement_note`),
+        in the reader's language."""
         from .titles import restatement_note
 
         return restatement_note(parse_period(self.period).title, len(self.figures), len(self.accounts),
-                                self.accounts["customer_id"].nunique(), later=self.later,
-                                accounts_compared=self.accounts_compared, not_compared=self.skipped)
+                                self.accounts["customer_id"].nunique(), later=shown(self.later),
+                                accounts_compared=self.accounts_compared,
+                                not_compared=shown(self.skipped) if self.skipped else "")
 
 
 def compare(was_figures: pd.DataFrame, now_figures: pd.DataFrame, was_moves: pd.DataFrame,
@@ -198,8 +243,7 @@ def restatement_against(earlier: Path, model: KpiModel) -> Restatement:
     if doc.get("base_currency") != model.base_currency:
         return Restatement(earlier.name, period.label, pd.DataFrame(columns=FIGURE_COLUMNS),
                            pd.DataFrame(columns=ACCOUNT_COLUMNS),
-                           skipped=f"not compared: that pack is in {doc.get('base_currency')}, this one in "
-                                   f"{model.base_currency}")
+                           skipped=_OTHER_CURRENCY.format(was=doc.get("base_currency"), now=model.base_currency))
     rebuilt = model.at(period)
     now = headline_kpis(rebuilt)
     now_figures = now.assign(value=[stored_value(v, u) for v, u in zip(now["value"], now["unit"])])
@@ -215,11 +259,10 @@ def _kit_caveat(earlier: Path) -> str:
     try:
         built_by = json.loads((earlier / "manifest.json").read_text(encoding="utf-8")).get("kit_commit")
     except (OSError, ValueError):
-        return "that pack has no manifest: a change of the kit's definitions would also show here"
+        return _NO_MANIFEST
     now = kit_commit()
     if built_by and now and built_by != now:
-        return (f"that pack was built by kit commit {built_by[:12]}, this one by {now[:12]}: a change of "
-                "definition between them would also show here")
+        return _OTHER_COMMIT.format(was=built_by[:12], now=now[:12])
     return ""
 
 
@@ -247,14 +290,13 @@ def diff_packs(old: Path, new: Path) -> Restatement:
     if old_period.label == new_period.label:
         figures, accounts = compare(old_figures, new_figures, old_moves, new_moves)
         return Restatement(old.name, old_period.label, figures, accounts, currency=new_doc["base_currency"],
-                           later=f"in {new}")
+                           later=_IN_PACK.format(pack=new))
     if new_period.previous().label == old_period.label:
         now = new_figures.assign(value=new_figures["previous"])
         figures, _ = compare(old_figures, now, old_moves.iloc[0:0], old_moves.iloc[0:0])
         return Restatement(old.name, old_period.label, figures, pd.DataFrame(columns=ACCOUNT_COLUMNS),
-                           f"the customers behind these changes are listed by {new.name}'s own build only "
-                           f"when it was built beside {old.name}", currency=new_doc["base_currency"],
-                           later=f"in the previous-period column of {new}", accounts_compared=False)
+                           _CUSTOMERS_ELSEWHERE.format(new=new.name, old=old.name), currency=new_doc["base_currency"],
+                           later=_IN_PREVIOUS.format(pack=new), accounts_compared=False)
     raise KpiError(f"{old.name} ({old_period.label}) and {new.name} ({new_period.label}) share no period: "
                    "kpi diff compares two packs of the same period, or a pack with the one just before it")
 
@@ -270,4 +312,4 @@ def restatement_beside(out_root: Path, period: ReportPeriod, folder: str, model:
     except KpiError as exc:
         label = parse_period(earlier.name[: len(earlier.name) - len(folder) + len(period.label)]).label
         return Restatement(earlier.name, label, pd.DataFrame(columns=FIGURE_COLUMNS),
-                           pd.DataFrame(columns=ACCOUNT_COLUMNS), skipped=f"not compared: {exc}")
+                           pd.DataFrame(columns=ACCOUNT_COLUMNS), skipped=_NOT_COMPARED.format(reason=exc))

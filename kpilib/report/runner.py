@@ -33,6 +33,7 @@ from ..data.asof import default_period
 from ..data.dataset import Dataset
 from ..data.load import load_dataset
 from ..errors import KpiError, PeriodError, ReportError
+from ..i18n import N_, PSEUDO, SOURCE_LANGUAGE, _, check_language, current_language, languages, set_language, using
 from ..paths import NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
 from ..periods import ReportPeriod, parse_period
 from .pages import PAGE_TITLES
@@ -61,36 +62,83 @@ class NotebookResult:
     evalue: str | None = None
 
 
-def pack_name(period: ReportPeriod, segment: str | None) -> str:
+def pack_name(period: ReportPeriod, segment: str | None, lang: str = SOURCE_LANGUAGE) -> str:
     """The pack's folder name: ``2025-12`` for all accounts, ``2025-12-segment-enterprise`` for one
-    segment. The segment part is a slug (lower-case letters, digits and dashes), so a segment
-    value from the data can never name a path outside the output folder."""
+    segment; in another language than English its code follows, ``2025-12-fr``,
+    ``2025-12-segment-enterprise-fr``, so that it never replaces the English pack. The segment part
+    is a slug (lower-case letters, digits and dashes), so a segment value from the data can never
+    name a path outside the output folder."""
+    suffix = "" if lang == SOURCE_LANGUAGE else f"-{lang}"
     if segment in (None, "", "all"):
-        return period.label
+        return period.label + suffix
     slug = re.sub(r"[^a-z0-9]+", "-", str(segment).lower()).strip("-")
     if not slug:
         slug = hashlib.sha256(str(segment).encode("utf-8")).hexdigest()[:10]
-    return f"{period.label}-segment-{slug}"
+    return f"{period.label}-segment-{slug}{suffix}"
 
 
-def sibling_packs(out_root: Path, period: ReportPeriod, own: str) -> list[str]:
-    """The other packs of the same period already in the output folder (for the index)."""
+def pack_language(folder: Path) -> tuple[str, str]:
+    """A pack folder's name without its language suffix, and its language: from the parameters in its
+    manifest.json (a pack written before packs had languages is English), else from the name
+    (``2025-12-fr`` -> ``("2025-12", "fr")``)."""
+    name = folder.name
+    lang = _manifest_language(folder)
+    if lang is None:
+        found = [code for code in [*languages(), PSEUDO] if code != SOURCE_LANGUAGE and name.endswith(f"-{code}")]
+        lang = found[0] if found else SOURCE_LANGUAGE
+    if lang != SOURCE_LANGUAGE and name.endswith(f"-{lang}"):
+        return name[: -len(lang) - 1], lang
+    return name, lang
+
+
+def _manifest_language(folder: Path) -> str | None:
+    """The language in a pack's manifest.json (English for a pack from before packs had languages), or
+    ``None`` when the folder has no readable manifest."""
+    try:
+        doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return str(doc["parameters"].get("lang", SOURCE_LANGUAGE))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _packs_of(out_root: Path, period: ReportPeriod) -> list[tuple[str, str, str]]:
+    """``(folder, name without the language, language)`` of every pack of ``period`` in ``out_root``."""
     if not out_root.is_dir():
         return []
-    names = [p.name for p in out_root.iterdir()
-             if p.is_dir() and (p.name == period.label or p.name.startswith(f"{period.label}-segment-"))]
-    return sorted(n for n in names if n != own)
+    found = []
+    for p in out_root.iterdir():
+        if not p.is_dir() or not (p.name == period.label or p.name.startswith(f"{period.label}-")):
+            continue
+        base, lang = pack_language(p)
+        if base == period.label or base.startswith(f"{period.label}-segment-"):
+            found.append((p.name, base, lang))
+    return found
+
+
+def sibling_packs(out_root: Path, period: ReportPeriod, own: str, lang: str = SOURCE_LANGUAGE) -> list[str]:
+    """The other packs of the same period and language already in the output folder (for the index:
+    the other segments; the same pack in other languages is :func:`translated_packs`)."""
+    return sorted(name for name, _base, other in _packs_of(out_root, period) if other == lang and name != own)
+
+
+def translated_packs(out_root: Path, period: ReportPeriod, own: str, lang: str = SOURCE_LANGUAGE
+                     ) -> list[tuple[str, str]]:
+    """``(folder, language)`` of the packs of the same period and scope (all accounts or the same
+    segment) in other languages than ``lang``, already in the output folder, by language."""
+    base = own[: -len(lang) - 1] if lang != SOURCE_LANGUAGE and own.endswith(f"-{lang}") else own
+    return sorted(((name, other) for name, other_base, other in _packs_of(out_root, period)
+                   if other_base == base and other != lang), key=lambda f: f[1])
 
 
 def report_parameters(period: ReportPeriod, data: str | None, base_currency: str,
-                      segment: str) -> dict[str, str]:
-    """The papermill parameters of every notebook.
+                      segment: str, lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """The papermill parameters of every notebook (``lang``: the language the pages are written in).
 
     Only safe values go here: papermill writes parameters into the executed
     notebook and so into the HTML. Credentials never travel as parameters.
     """
     return {"period": period.label, "data": data or "sample",
-            "base_currency": base_currency, "segment": segment or "all"}
+            "base_currency": base_currency, "segment": segment or "all", "lang": lang}
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
@@ -196,13 +244,27 @@ def render_html(notebook: Path, target: Path, built: Sequence[str] | None = None
 
     exporter = HTMLExporter(template_name="kpi", extra_template_basedirs=[str(TEMPLATES_DIR)],
                             exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
+                            exclude_output_prompt=True, embed_images=True, language_code=current_language())
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": NOTEBOOKS.get(
-        notebook.stem, notebook.stem)}})
+    title = _(NOTEBOOKS[notebook.stem]) if notebook.stem in NOTEBOOKS else notebook.stem
+    body, _resources = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
+                                                                  "kpi_words": page_script_words()})
+    if current_language() != SOURCE_LANGUAGE:  # the alternative text nbconvert gives every figure
+        import html
+
+        body = body.replace(f'alt="{_NO_ALT}"', f'alt="{html.escape(_(_NO_ALT))}"')
     target.write_text(html_links(body, built), encoding="utf-8")
+
+
+#: nbconvert's alternative text of an image without one (nbconvert.exporters.html)
+_NO_ALT = N_("No description has been provided for this image")
+
+
+def page_script_words() -> dict[str, str]:
+    """The words the pages' script adds (templates/kpi/index.html.j2), in the current language."""
+    return {"csv": _("Download this table as CSV"), "search": _("Search this list"), "sort": _("Sort")}
 
 
 def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None):
@@ -234,7 +296,9 @@ def write_figures(pack: Path, period: ReportPeriod, dataset: Dataset, model=None
         "period": period.label, "period_kind": period.kind,
         "start": period.start_date.date().isoformat(), "end": period.end_date.date().isoformat(),
         "data_source": dataset.source, "data_end": dataset.data_end.date().isoformat(),
-        "base_currency": dataset.base_currency, "filters": dataset.filters, "kpis": records,
+        "base_currency": dataset.base_currency, "filters": dataset.filters,
+        "lang": current_language(),  # the pack's words; the keys and labels here stay English
+        "kpis": records,
     }
     (pack / "kpis.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return shown
@@ -427,7 +491,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
                  notebooks: Sequence[str] | None = None, notebook_dir: str | Path | None = None,
                  workers: int = 2,
                  timeout: int = DEFAULT_TIMEOUT, goals: str | Path | None = None,
-                 progress: Callable[[int, str], None] | bool = True) -> Path:
+                 progress: Callable[[int, str], None] | bool = True, lang: str = SOURCE_LANGUAGE) -> Path:
     """Build the report pack for one period and return its folder.
 
     Parameters
@@ -453,6 +517,10 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         only this way); default: the folder's own, if any.
     progress
         ``True`` for a tqdm bar, ``False`` for none, or a callback ``(step, label)``.
+    lang
+        The language of the pack's words and numbers (``en``, ``fr``, ``it``, ``ms``: see
+        :func:`kpilib.i18n.languages`). Another language than English writes the pack into
+        ``<period>-<lang>/`` (``2025-12-fr``), beside the English one; kpis.json stays English.
 
     Raises
     ------
@@ -462,6 +530,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         A notebook failed or the output cannot be written; the previous pack is untouched.
     """
     requested = parse_period(period) if period else None  # a typo fails before any loading
+    check_language(lang)
     goals_file = Path(goals).expanduser().resolve() if goals is not None else None
     # the source as the pages name it
     loaded = load_dataset(_for_kernels(data), base_currency=base_currency, goals=goals_file)
@@ -485,16 +554,21 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     if timeout < 1:
         raise KpiError(f"timeout must be at least 1 second, not {timeout}")
     out_root = Path(out).expanduser().resolve() if out else default_reports_dir()
-    folder = pack_name(rperiod, segment)
+    folder = pack_name(rperiod, segment, lang)
+    held = _manifest_language(out_root / folder)
+    if held is not None and held != lang:  # e.g. segment "x" in French and segment "x-fr" in English
+        raise ReportError(f"{out_root / folder} holds a pack in language {held!r}, not {lang!r}: move it away; "
+                          "nothing was replaced")
     inputs = {"loaded": loaded, "dataset": dataset}  # the only references: _build lets go of them
     del loaded, dataset
-    with _output_lock(out_root), stop_on_signals():
+    # this process writes the index, the glossary, kpis.json and the exports in the pack's language too
+    with _output_lock(out_root), stop_on_signals(), using(lang):
         return _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, workers, timeout,
-                      progress)
+                      progress, lang)
 
 
 def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, workers, timeout,
-           progress) -> Path:
+           progress, lang=SOURCE_LANGUAGE) -> Path:
     from .export import write_exports
     from .manifest import manifest
     from .model import KpiModel
@@ -512,8 +586,8 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         os.environ[DATABASE_ENV] = str(data)
         notebook_data = "database"
     dataset = inputs["dataset"]
-    params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment)
-    key = snapshot_key(params["data"], rperiod.label, dataset.base_currency, segment)
+    params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment, lang)
+    key = snapshot_key(params["data"], rperiod.label, dataset.base_currency, segment, lang)
     snapshot = log_dir / "model.pickle"
     bar, tick = _progress(progress, total=len(names) + 2)
     pool = None
@@ -545,8 +619,9 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         restated = restatement_beside(out_root, rperiod, folder, model)  # the earlier pack, rebuilt
         audit = write_manifest(staging, rperiod, dataset, params, restated, described)
         _collect(jobs, names, pool, tick, log)
-        write_index(staging, rperiod, dataset, names, NOTEBOOKS, segment, sibling_packs(out_root, rperiod, folder),
-                    kpis, audit, restated)
+        write_index(staging, rperiod, dataset, names, NOTEBOOKS, segment,
+                    sibling_packs(out_root, rperiod, folder, lang), kpis, audit, restated,
+                    translated_packs(out_root, rperiod, folder, lang))
         tick("index")
         _swap_in(staging, out_root / folder)
     except OSError as exc:
@@ -717,6 +792,7 @@ def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: 
     """Execute one notebook, then render its HTML beside it (run in a pool worker)."""
     if environ:  # the snapshot and database variables, set by the runner after this worker started
         os.environ.update(environ)
+    set_language(parameters.get("lang", SOURCE_LANGUAGE))  # the words render_html adds (navigation, title)
     result = execute_notebook(source, target, parameters, timeout)
     if not result.ok:
         return result

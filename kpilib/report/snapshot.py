@@ -4,7 +4,7 @@
 period (the same one ``kpis.json`` and the exports come from) and writes it to a file in the
 run's private folder. The kernels find that file through the ``KPI_SNAPSHOT`` environment
 variable: when a notebook's ``KpiModel.load(data, period, ...)`` asks for exactly the source,
-period, base currency and segment the snapshot was built for, it gets the runner's model, with
+period, base currency, segment and language the snapshot was built for, it gets the runner's model, with
 everything already computed (the headline figures included), instead of reading and validating
 the source again.
 
@@ -57,10 +57,18 @@ _ALIGN = 64  # Arrow's buffer alignment: each table starts on it, so mapped buff
 _MAPPED_ROWS = 10_000  # a table from this many rows is stored in Arrow and mapped; a smaller one pickled
 
 
-def snapshot_key(data: str | None, period: str, base_currency: str, segment: str | None) -> tuple:
-    """What a snapshot answers for: the notebook parameters, normalised as the model reads them."""
+def snapshot_key(data: str | None, period: str, base_currency: str, segment: str | None,
+                 lang: str | None = None) -> tuple:
+    """What a snapshot answers for: the notebook parameters, normalised as the model reads them.
+
+    ``lang`` (default: the current language, which ``KpiModel.load`` sets first) is part of it: a
+    model holds words (its notes, the headline's texts) in the language it was built in, so a French
+    snapshot is never read by an English page."""
+    from ..i18n import current_language
+
     seg = None if segment in (None, "", "all") else str(segment)
-    return (data or "sample", str(period), base_currency.strip().upper(), seg)
+    return (data or "sample", str(period), base_currency.strip().upper(), seg,
+            current_language() if lang is None else lang)
 
 
 # --------------------------------------------------------------------------- writing

@@ -12,12 +12,15 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_, _, current_language, month_name, ngettext
 from ..metrics.acquisition import LTV_CAC_TARGET
 from ..metrics.funnel import BOUNCE_THRESHOLD
+from .display import number, percent
 from .format import format_value, is_missing
 
-MOVEMENT_WORDS = {"new": "new business", "expansion": "expansion", "reactivation": "reactivation",
-                  "contraction": "contraction", "churn": "churn"}
+#: The MRR movements as sentences name them (English: translate with ``_()`` where shown).
+MOVEMENT_WORDS = {"new": N_("new business"), "expansion": N_("expansion"), "reactivation": N_("reactivation"),
+                  "contraction": N_("contraction"), "churn": N_("churn")}
 
 
 def _money(x: float, currency: str) -> str:
@@ -25,7 +28,11 @@ def _money(x: float, currency: str) -> str:
 
 
 def _pct(x: float, decimals: int = 0) -> str:
-    return "n/a" if is_missing(x) else f"{x * 100:.{decimals}f} %"
+    return _("n/a") if is_missing(x) else percent(x, decimals, space=True)
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def waterfall_title(summary: pd.Series, currency: str, period_title: str) -> str:
@@ -33,53 +40,62 @@ def waterfall_title(summary: pd.Series, currency: str, period_title: str) -> str
     moved it, ``..., of which FX impact -$1.2k``."""
     change = float(summary["mrr"]) - float(summary["opening_mrr"])
     if is_missing(change) or change == 0:
-        return f"MRR did not change in {period_title}"
-    verb = "grew" if change > 0 else "fell"
+        return _("MRR did not change in {period}").format(period=period_title)
     fx = float(summary.get("fx_impact", 0.0))
-    of_which = f", of which FX impact {_money(fx, currency)}" if fx and not is_missing(fx) else ""
-    return f"MRR {verb} by {_money(abs(change), currency)} in {period_title}{of_which}"
+    amount = _money(abs(change), currency)
+    if fx and not is_missing(fx):
+        text = (_("MRR grew by {amount} in {period}, of which FX impact {fx}") if change > 0 else
+                _("MRR fell by {amount} in {period}, of which FX impact {fx}"))
+        return text.format(amount=amount, period=period_title, fx=_money(fx, currency))
+    text = _("MRR grew by {amount} in {period}") if change > 0 else _("MRR fell by {amount} in {period}")
+    return text.format(amount=amount, period=period_title)
 
 
 def largest_gain_title(movements: pd.DataFrame, currency: str) -> str:
     """Which gain (new, expansion, reactivation) added most MRR over the months shown."""
     gains = movements[["new", "expansion", "reactivation"]].sum()
     if len(movements) == 0 or gains.max() <= 0:
-        return "No MRR was gained in these months"
+        return _("No MRR was gained in these months")
     order = gains.sort_values(ascending=False, kind="stable")
     first, second = order.index[0], order.index[1]
-    months = len(movements)
-    return (f"{MOVEMENT_WORDS[first].capitalize()} added the most MRR over {months} months "
-            f"({_money(order.iloc[0], currency)}), ahead of {MOVEMENT_WORDS[second]} "
-            f"({_money(order.iloc[1], currency)})")
+    return _("{gain} added the most MRR over {months} months ({amount}), ahead of {second} "
+             "({second_amount})").format(gain=_first_upper(_(MOVEMENT_WORDS[first])), months=len(movements),
+                                         amount=_money(order.iloc[0], currency), second=_(MOVEMENT_WORDS[second]),
+                                         second_amount=_money(order.iloc[1], currency))
 
 
 def retention_title(nrr: float, grr: float, month: pd.Period) -> str:
     """``NRR 101 %, GRR 81 % at Dec 2025: expansion more than offsets losses``."""
     if is_missing(nrr):
-        return f"No customers paid twelve months before {month.strftime('%b %Y')}: NRR is undefined"
-    verdict = ("expansion more than offsets losses" if nrr > 1 else
-               "losses exceed expansion" if nrr < 1 else "expansion exactly offsets losses")
-    return f"NRR {_pct(nrr)}, GRR {_pct(grr)} at {month.strftime('%b %Y')}: {verdict}"
+        return _("No customers paid twelve months before {month}: NRR is undefined").format(
+            month=month_name(month, short=True))
+    verdict = (_("expansion more than offsets losses") if nrr > 1 else
+               _("losses exceed expansion") if nrr < 1 else _("expansion exactly offsets losses"))
+    return _("NRR {nrr}, GRR {grr} at {month}: {verdict}").format(
+        nrr=_pct(nrr), grr=_pct(grr), month=month_name(month, short=True), verdict=verdict)
 
 
 def share_title(shares: pd.Series, what: str = "MRR") -> str:
-    """``Enterprise brings 52 % of MRR`` from a group -> share series (largest first or not)."""
+    """``Enterprise brings 52 % of MRR`` from a group -> share series (largest first or not).
+    ``what``: an English message (translated here)."""
     s = shares.dropna()
     if s.empty:
-        return f"No {what} to break down"
+        return _("No {what} to break down").format(what=_(what))
     top = s.idxmax()
-    return f"{top} brings {_pct(s.max())} of {what}"
+    return _("{group} brings {share} of {what}").format(group=top, share=_pct(s.max()), what=_(what))
 
 
 def trend_title(values: pd.Series, label: str, currency: str = "USD") -> str:
-    """A chart title stating the finding, e.g. ``MRR grew 38% over 24 months to $612k``."""
+    """A chart title stating the finding, e.g. ``MRR grew 38% over 24 months to $612k``.
+    ``label``: an English message, such as a registry label (translated here)."""
     v = values.dropna()
     if len(v) < 2 or v.iloc[0] == 0:
-        return f"{label} over time"
+        return _("{label} over time").format(label=_(label))
     change = v.iloc[-1] / v.iloc[0] - 1
-    verb = "grew" if change >= 0 else "fell"
-    return (f"{label} {verb} {abs(change) * 100:.0f}% over {len(v) - 1} months "
-            f"to {format_value(v.iloc[-1], 'money_short', currency)}")
+    text = (_("{label} grew {change} over {months} months to {value}") if change >= 0 else
+            _("{label} fell {change} over {months} months to {value}"))
+    return text.format(label=_(label), change=percent(abs(change)), months=len(v) - 1,
+                       value=format_value(v.iloc[-1], "money_short", currency))
 
 
 def churn_trend_title(rates: pd.Series, band: tuple[float, float]) -> str:
@@ -88,146 +104,209 @@ def churn_trend_title(rates: pd.Series, band: tuple[float, float]) -> str:
     words never contradict the figure."""
     recent = rates.dropna().tail(6)
     if recent.empty:
-        return "No customer churn can be measured yet"
+        return _("No customer churn can be measured yet")
     avg = round(float(recent.mean()), 3)
-    low, high = (f"{b * 100:g}" for b in band)
-    where = ("inside the healthy range" if avg <= band[0] else
-             f"inside the {low}-{high} % watch band" if avg <= band[1] else f"above the {high} % alarm level")
-    return f"Customer churn averaged {_pct(avg, 1)} a month over the last {len(recent)} months, {where}"
+    low, high = (_g(b * 100) for b in band)
+    if avg <= band[0]:
+        text = _("Customer churn averaged {churn} a month over the last {months} months, inside the healthy range")
+    elif avg <= band[1]:
+        text = _("Customer churn averaged {churn} a month over the last {months} months, inside the {low}-{high} % "
+                 "watch band")
+    else:
+        text = _("Customer churn averaged {churn} a month over the last {months} months, above the {high} % "
+                 "alarm level")
+    return text.format(churn=_pct(avg, 1), months=len(recent), low=low, high=high)
+
+
+def _g(x: float) -> str:
+    """``f"{x:g}"`` in English; the locale's decimal mark elsewhere."""
+    text = f"{x:g}"
+    if current_language() == "en" or "e" in text:
+        return text
+    return number(x, len(text.split(".")[1]) if "." in text else 0)
 
 
 def cohort_title(kind: str, matrix: pd.DataFrame, age: int = 12) -> str:
     """Logo or revenue retention after ``age`` months, over the cohorts old enough (size-weighted)."""
     seen = matrix[age].notna() if age in matrix.columns else pd.Series(False, index=matrix.index)
     if not seen.any():
-        return f"{kind.capitalize()} retention: no cohort is {age} months old yet"
+        if kind == "logo":
+            return _("Logo retention: no cohort is {age} months old yet").format(age=age)
+        if kind == "revenue":
+            return _("Revenue retention: no cohort is {age} months old yet").format(age=age)
+        return _("{kind} retention: no cohort is {age} months old yet").format(kind=kind.capitalize(), age=age)
     sizes = matrix.loc[seen, "customers"]
     at_age = float((matrix.loc[seen, age] * sizes).sum() / sizes.sum())
     if kind == "logo":
-        return f"Logo retention: {_pct(at_age)} of customers still pay after {age} months"
-    return f"Revenue retention: cohorts keep {_pct(at_age)} of their MRR after {age} months"
+        return _("Logo retention: {share} of customers still pay after {age} months").format(
+            share=_pct(at_age), age=age)
+    return _("Revenue retention: cohorts keep {share} of their MRR after {age} months").format(
+        share=_pct(at_age), age=age)
 
 
 def survival_title(curves: pd.DataFrame, by: str = "segment", month: int = 24) -> str:
     """The group that lasts longest, from Kaplan-Meier curves (``month``, ``survival``, ``by``)."""
     s = curves[curves["month"] <= month].groupby(by)["survival"].last().dropna()
     if s.empty:
-        return "Survival by segment"
+        return _("Survival by segment")
     if len(s) > 1 and math.isclose(s.max(), s.min(), abs_tol=0.005):
-        return f"Every segment keeps about {_pct(s.mean())} of its customers for {month} months"
-    return f"{s.idxmax()} customers last longest: {_pct(s.max())} still pay after {month} months"
+        return _("Every segment keeps about {share} of its customers for {months} months").format(
+            share=_pct(s.mean()), months=month)
+    return _("{group} customers last longest: {share} still pay after {months} months").format(
+        group=s.idxmax(), share=_pct(s.max()), months=month)
 
 
 def projection_title(survival_36: float) -> str:
     if is_missing(survival_36):
-        return "Not enough cohort history to project survival"
-    return f"The model projects {_pct(survival_36)} of a new cohort still paying after 36 months"
+        return _("Not enough cohort history to project survival")
+    return _("The model projects {share} of a new cohort still paying after 36 months").format(
+        share=_pct(survival_36))
 
 
 def funnel_title(lead_to_customer: float, period_title: str) -> str:
     if is_missing(lead_to_customer):
-        return f"No leads were created in {period_title}"
-    return f"{_pct(lead_to_customer, 1)} of {period_title}'s leads have become customers so far"
+        return _("No leads were created in {period}").format(period=period_title)
+    return _("{share} of {period}'s leads have become customers so far").format(
+        share=_pct(lead_to_customer, 1), period=period_title)
 
 
-def best_channel_title(rates: pd.Series, what: str = "converts leads to customers best") -> str:
+_CONVERTS_BEST = N_("converts leads to customers best")
+
+
+def best_channel_title(rates: pd.Series, what: str = _CONVERTS_BEST) -> str:
+    """``what``: an English message saying what the best channel does (translated here)."""
     s = rates.dropna()
     if s.empty or s.max() <= 0:
-        return "No channel converted a lead into a customer in this period"
-    return f"{s.idxmax()} {what} ({_pct(s.max(), 1)})"
+        return _("No channel converted a lead into a customer in this period")
+    if what == _CONVERTS_BEST:
+        return _("{channel} converts leads to customers best ({rate})").format(channel=s.idxmax(),
+                                                                               rate=_pct(s.max(), 1))
+    return _("{channel} {what} ({rate})").format(channel=s.idxmax(), what=_(what), rate=_pct(s.max(), 1))
 
 
 def cycle_title(median_days: float, period_title: str) -> str:
     if is_missing(median_days):
-        return f"No deal was won in {period_title}"
-    return f"Half the deals won in {period_title} closed within {median_days:.0f} days"
+        return _("No deal was won in {period}").format(period=period_title)
+    return _("Half the deals won in {period} closed within {days} days").format(
+        period=period_title, days=number(median_days))
 
 
 def bounce_title(rates: pd.Series, limit: float = BOUNCE_THRESHOLD) -> str:
     high = int((rates.dropna() >= limit).sum())
     if high == 0:
-        return f"Every channel bounces below {limit:.0%}"
-    return f"{high} channel{'s' if high > 1 else ''} bounce{'' if high > 1 else 's'} at {limit:.0%} or more"
+        return _("Every channel bounces below {limit}").format(limit=percent(limit))
+    return ngettext("{n} channel bounces at {limit} or more", "{n} channels bounce at {limit} or more",
+                    high).format(n=high, limit=percent(limit))
 
 
 def cac_title(cac: pd.Series) -> str:
     s = cac.dropna()
     if s.empty:
-        return "No channel won customers in this period"
-    return f"{s.idxmin()} wins customers most cheaply"
+        return _("No channel won customers in this period")
+    return _("{channel} wins customers most cheaply").format(channel=s.idxmin())
 
 
 def ltv_cac_verdict(ratio: float, target: float = LTV_CAC_TARGET) -> str:
     if is_missing(ratio):
-        return "undefined"
-    return f"healthy ({target:.0f}:1 or better)" if ratio >= target else f"below the {target:.0f}:1 target"
+        return _("undefined")
+    if ratio >= target:
+        return _("healthy ({target}:1 or better)").format(target=number(target))
+    return _("below the {target}:1 target").format(target=number(target))
 
 
 def nps_title(nps: float, margin: float, n: float, wave_title: str | None) -> str:
     if wave_title is None or is_missing(nps):
-        return "No survey wave has closed yet"
-    return f"NPS {nps:+.0f} ± {margin:.0f} in the {wave_title} wave (n = {n:.0f})"
+        return _("No survey wave has closed yet")
+    return _("NPS {nps} ± {margin} in the {wave} wave (n = {n})").format(
+        nps=number(nps, sign=True), margin=number(margin), wave=wave_title, n=number(n))
 
 
 def ces_title(mean: float, n: float, wave_title: str | None = None) -> str:
     """``Customer effort: mean 5.6 of 7 from 310 answers (Q4 2025 wave)``."""
-    wave = f" ({wave_title} wave)" if wave_title else ""
     if is_missing(mean) or n == 0:
-        return "No effort answers in this wave"
-    return f"Customer effort: mean {mean:.1f} of 7 from {n:.0f} answers{wave}"
+        return _("No effort answers in this wave")
+    if wave_title:
+        return _("Customer effort: mean {mean} of 7 from {n} answers ({wave} wave)").format(
+            mean=number(mean, 1), n=number(n), wave=wave_title)
+    return _("Customer effort: mean {mean} of 7 from {n} answers").format(mean=number(mean, 1), n=number(n))
 
 
 def return_title(returns: pd.Series) -> str:
     """Which channel's new customers bring the most new ARR per unit of its spend."""
     s = returns.dropna()
     if s.empty:
-        return "No channel both spent and won customers in this period"
-    best = s.idxmax()
-    return f"{best} brings the most new ARR per unit of spend ({s.max():.2f})"
+        return _("No channel both spent and won customers in this period")
+    return _("{channel} brings the most new ARR per unit of spend ({ratio})").format(
+        channel=s.idxmax(), ratio=number(s.max(), 2))
 
 
 def engagement_title(low_rate: float, high_rate: float) -> str:
     """How much more often low-engagement accounts churn than highly engaged ones."""
     if is_missing(low_rate) or is_missing(high_rate):
-        return "Engagement and churn"
+        return _("Engagement and churn")
     if high_rate == 0:
-        return ("Highly engaged accounts did not churn; low-engagement ones churned "
-                f"{_pct(low_rate, 1)} of the time")
+        return _("Highly engaged accounts did not churn; low-engagement ones churned {share} of the time").format(
+            share=_pct(low_rate, 1))
     ratio = low_rate / high_rate
     if ratio >= 1.05:
-        return f"Low-engagement accounts churn {ratio:.1f}x as often as highly engaged ones"
+        return _("Low-engagement accounts churn {ratio}x as often as highly engaged ones").format(
+            ratio=number(ratio, 1))
     if ratio <= 0.95:
-        return f"Highly engaged accounts churn {1 / ratio:.1f}x as often as low-engagement ones"
-    return "Engagement does not change how often accounts churn"
+        return _("Highly engaged accounts churn {ratio}x as often as low-engagement ones").format(
+            ratio=number(1 / ratio, 1))
+    return _("Engagement does not change how often accounts churn")
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
+def _count(message: str, n: int) -> str:
+    """``message``: the ``ngettext`` form for ``n``, with an ``{n}`` field (``1,204 customers``)."""
+    return message.format(n=number(n, grouped=True))
+
+
+#: Where a restatement's later figures come from, by default.
+REBUILT = N_("when rebuilt from this data")
 
 
 def restatement_note(period_title: str, figures: int, accounts: int, customers: int, *,
-                     later: str = "when rebuilt from this data", accounts_compared: bool = True,
+                     later: str = REBUILT, accounts_compared: bool = True,
                      not_compared: str = "") -> str:
     """What a later build of an earlier period showed, in one sentence.
 
     ``figures``: headline figures whose stored value changed; ``accounts``: customer-months whose
     MRR or movement changed; ``customers``: the distinct customers among them; ``later``: where
-    the later figures come from ("when rebuilt from this data", "in 2025-12")."""
+    the later figures come from ("when rebuilt from this data", "in 2025-12"), and ``not_compared``
+    why the packs were not compared, both in the reader's language (:data:`REBUILT` is translated here)."""
+    if later == REBUILT:
+        later = _(REBUILT)
     if not_compared:
-        return f"The {period_title} pack was {not_compared}"
+        return _("The {period} pack was {not_compared}").format(period=period_title, not_compared=not_compared)
     if figures == 0 and accounts == 0:
-        same = "the same figures and customer movements" if accounts_compared else "the same figures"
-        return f"Nothing restated: {later}, {period_title} has {same} as in its pack"
-    what = _count(figures, "figure", "figures") if figures else "no headline figure"
+        text = (_("Nothing restated: {later}, {period} has the same figures and customer movements as in its pack")
+                if accounts_compared else _("Nothing restated: {later}, {period} has the same figures as in its pack"))
+        return text.format(later=later, period=period_title)
+    what = _count(ngettext("{n} figure", "{n} figures", figures), figures) if figures else _("no headline figure")
     if accounts == 0:
-        moved = ", without a customer's MRR moving" if accounts_compared else ""
-        return f"Restated: {what} of the {period_title} pack changed {later}{moved}"
-    return (f"Restated: {what} of the {period_title} pack changed {later}; "
-            f"{_count(accounts, 'customer-month', 'customer-months')} moved, from "
-            f"{_count(customers, 'customer', 'customers')}")
+        text = (_("Restated: {figures} of the {period} pack changed {later}, without a customer's MRR moving")
+                if accounts_compared else _("Restated: {figures} of the {period} pack changed {later}"))
+        return text.format(figures=what, period=period_title, later=later)
+    return _("Restated: {figures} of the {period} pack changed {later}; {accounts} moved, from {customers}").format(
+        figures=what, period=period_title, later=later,
+        accounts=_count(ngettext("{n} customer-month", "{n} customer-months", accounts), accounts),
+        customers=_count(ngettext("{n} customer", "{n} customers", customers), customers))
 
 
 # --- goals, forecast, backtest, pipeline ------------------------------------------------------------
+
+def _fixed(v: float, digits: int) -> str:
+    return f"{v:.{digits}f}" if current_language() == "en" else number(v, digits)
+
+
+def _two_digits(v: float) -> str:
+    """``f"{v:.2g}"`` (two significant digits) with the locale's decimal mark."""
+    text = f"{v:.2g}"
+    if current_language() == "en" or "e" in text:
+        return text
+    return number(v, len(text.split(".")[1]) if "." in text else 0)
+
 
 def _gap_words(gap: float, unit: str, currency: str) -> str:
     """The size of a gap in its unit, printed with enough digits that a gap that is not 0 never reads 0."""
@@ -237,17 +316,16 @@ def _gap_words(gap: float, unit: str, currency: str) -> str:
         return text if g >= 1 else format_value(g, "money_cents", currency)
     if unit == "pct":
         for digits in (1, 2, 3, 4):
-            text = f"{g * 100:.{digits}f} pp"
-            if float(text.split()[0]) > 0:
-                return text
-        return f"{g * 100:.2g} pp"
+            if float(f"{g * 100:.{digits}f}") > 0:
+                return _("{value} pp").format(value=_fixed(g * 100, digits))
+        return _("{value} pp").format(value=_two_digits(g * 100))
     if unit == "count":
-        return f"{g:,.0f}" if g >= 0.5 else f"{g:.2g}"
+        return number(g, grouped=True) if g >= 0.5 else _two_digits(g)
     if unit == "points":
-        return f"{g:.0f} points" if g >= 0.5 else f"{g:.2g} points"
+        return _("{value} points").format(value=_fixed(g, 0) if g >= 0.5 else _two_digits(g))
     if unit == "months":
-        return f"{g:.1f} months" if g >= 0.05 else f"{g:.2g} months"
-    return f"{g:.2f}" if g >= 0.005 else f"{g:.2g}"
+        return _("{value} months").format(value=_fixed(g, 1) if g >= 0.05 else _two_digits(g))
+    return _fixed(g, 2) if g >= 0.005 else _two_digits(g)
 
 
 def goal_progress(value: float, goal: float, unit: str, better: str, currency: str = "USD") -> str:
@@ -258,20 +336,24 @@ def goal_progress(value: float, goal: float, unit: str, better: str, currency: s
     if is_missing(goal):
         return ""
     shown = format_value(goal, "money_short" if unit == "money" else unit, currency)
-    target = f"Goal {shown}" if better == "higher" else f"Goal at most {shown}"
+    higher = better == "higher"
     if is_missing(value):
-        return f"{target}: no value this period to compare"
+        text = (_("Goal {goal}: no value this period to compare") if higher else
+                _("Goal at most {goal}: no value this period to compare"))
+        return text.format(goal=shown)
     gap = float(value) - float(goal)
     if gap == 0 or (unit == "money" and abs(gap) < 0.005):  # money to the cent, as kpis.json stores it
-        return f"{target}: met exactly"
+        return (_("Goal {goal}: met exactly") if higher else _("Goal at most {goal}: met exactly")).format(goal=shown)
     size = _gap_words(gap, unit, currency)
-    if better == "higher":
-        return f"{target}: beaten by {size}" if gap > 0 else f"{target}: {size} short"
-    return f"{target}: met, {size} below" if gap < 0 else f"{target}: {size} above it"
+    if higher:
+        text = _("Goal {goal}: beaten by {gap}") if gap > 0 else _("Goal {goal}: {gap} short")
+    else:
+        text = _("Goal at most {goal}: met, {gap} below") if gap < 0 else _("Goal at most {goal}: {gap} above it")
+    return text.format(goal=shown, gap=size)
 
 
 def _month_words(month: pd.Period) -> str:
-    return month.strftime("%B %Y")
+    return month_name(month)
 
 
 def forecast_title(forecast: pd.DataFrame, currency: str) -> str:
@@ -279,19 +361,20 @@ def forecast_title(forecast: pd.DataFrame, currency: str) -> str:
     what the chart shows instead."""
     last = forecast.iloc[-1] if len(forecast) else None
     if last is None or is_missing(last["central"]):
-        return "No MRR forecast for this period: MRR so far and committed MRR"
-    month = forecast.index[-1].strftime("%b %Y")
-    text = f"MRR is forecast at {_money(last['central'], currency)} by {month}"
+        return _("No MRR forecast for this period: MRR so far and committed MRR")
+    month = month_name(forecast.index[-1], short=True)
+    central = _money(last["central"], currency)
     if is_missing(last["low"]) or is_missing(last["high"]):
-        return text
+        return _("MRR is forecast at {amount} by {month}").format(amount=central, month=month)
     level = forecast.attrs.get("assumptions", {}).get("level", 0.8)
-    return (f"{text} ({level * 100:.0f} % band {_money(last['low'], currency)}"
-            f"–{_money(last['high'], currency)})")
+    return _("MRR is forecast at {amount} by {month} ({level} % band {low}–{high})").format(
+        amount=central, month=month, level=number(level * 100), low=_money(last["low"], currency),
+        high=_money(last["high"], currency))
 
 
 def goal_against_band(goal: float, low: float, high: float) -> str:
     """Where a goal lies against a forecast band: ``inside``, ``above`` or ``below`` (``""`` when
-    either is missing). On an edge counts as inside."""
+    either is missing). On an edge counts as inside. (A key, not words.)"""
     if is_missing(goal) or is_missing(low) or is_missing(high):
         return ""
     return "above" if goal > high else "below" if goal < low else "inside"
@@ -302,30 +385,41 @@ def forecast_note(forecast: pd.DataFrame, goal: tuple[pd.Period, float] | None, 
     committed part, and where the MRR goal of the forecast's months lies against the band."""
     money = lambda v: format_value(v, "money", currency)  # noqa: E731
     if len(forecast) == 0:
-        return "No forecast horizon."
+        return _("No forecast horizon.")
     last, end = forecast.iloc[-1], forecast.index[-1]
-    committed = (f"Committed MRR, already contracted by signed terms, is {money(forecast['committed'].iloc[0])} "
-                 f"in {_month_words(forecast.index[0])} and {money(last['committed'])} in {_month_words(end)}.")
+    committed = _("Committed MRR, already contracted by signed terms, is {first} in {first_month} and {last} in "
+                  "{last_month}.").format(first=money(forecast["committed"].iloc[0]),
+                                          first_month=_month_words(forecast.index[0]), last=money(last["committed"]),
+                                          last_month=_month_words(end))
     if is_missing(last["central"]):
-        reason = str(last.get("reason", "") or "the data cannot support one")
-        return f"No MRR forecast: {reason}. {committed}"
+        reason = str(last.get("reason", "") or _("the data cannot support one"))
+        return _("No MRR forecast: {reason}.").format(reason=reason) + " " + committed
     months = len(forecast)
-    text = f"MRR is forecast at {money(last['central'])} in {months} months ({_month_words(end)})"
     level = forecast.attrs.get("assumptions", {}).get("level", 0.8)
     if not (is_missing(last["low"]) or is_missing(last["high"])):
-        text += f", {level * 100:.0f} % band {money(last['low'])} to {money(last['high'])}"
-    text += f". {committed}"
+        text = _("MRR is forecast at {amount} in {months} months ({month}), {level} % band {low} to {high}.").format(
+            amount=money(last["central"]), months=months, month=_month_words(end), level=number(level * 100),
+            low=money(last["low"]), high=money(last["high"]))
+    else:
+        text = _("MRR is forecast at {amount} in {months} months ({month}).").format(
+            amount=money(last["central"]), months=months, month=_month_words(end))
+    text += " " + committed
     if goal is not None:
         month, value = goal
         row = forecast.loc[month]
         where = goal_against_band(value, row["low"], row["high"])
-        if where:
-            verdict = {"inside": "inside the band", "above": "above the band: the forecast does not reach it",
-                       "below": "below the band: the forecast passes it"}[where]
-            text += f" The goal of {money(value)} for {_month_words(month)} is {verdict}."
-        else:
-            side = "above" if value > row["central"] else "below" if value < row["central"] else "at"
-            text += f" The goal of {money(value)} for {_month_words(month)} is {side} the forecast."
+        if not where:
+            where = "above_central" if value > row["central"] else "below_central" if value < row["central"] \
+                else "at_central"
+        sentence = {
+            "inside": _("The goal of {goal} for {month} is inside the band."),
+            "above": _("The goal of {goal} for {month} is above the band: the forecast does not reach it."),
+            "below": _("The goal of {goal} for {month} is below the band: the forecast passes it."),
+            "above_central": _("The goal of {goal} for {month} is above the forecast."),
+            "below_central": _("The goal of {goal} for {month} is below the forecast."),
+            "at_central": _("The goal of {goal} for {month} is at the forecast."),
+        }[where]
+        text += " " + sentence.format(goal=money(value), month=_month_words(month))
     return text
 
 
@@ -336,51 +430,74 @@ def backtest_note(backtest: pd.DataFrame, level: float = 0.8) -> str:
     lags = ", ".join(f"{int(h)}" for h in backtest["horizon_months"])
     if made.empty:
         reason = next((r for r in backtest["reason"] if r), "")
-        return f"No backtest: no forecast could be made {lags} months before the period's end" + \
-            (f" ({reason})." if reason else ".")
+        if reason:
+            return _("No backtest: no forecast could be made {lags} months before the period's end "
+                     "({reason}).").format(lags=lags, reason=reason)
+        return _("No backtest: no forecast could be made {lags} months before the period's end.").format(lags=lags)
     banded = made[made["inside_band"].notna()]
     inside = int(banded["inside_band"].astype(bool).sum())
-    errors = [f"{e * 100:+.1f} % at {int(h)} months" for e, h in zip(made["error_pct"], made["horizon_months"])
-              if not is_missing(e)]
+    errors = [_("{error} % at {months} months").format(error=number(e * 100, 1, sign=True), months=int(h))
+              for e, h in zip(made["error_pct"], made["horizon_months"]) if not is_missing(e)]
     text = ""
     if len(banded):
-        text = (f"Track record: {inside} of {len(banded)} forecast{'s' if len(banded) > 1 else ''} made before the "
-                f"period held the actual MRR inside {'their' if len(banded) > 1 else 'its'} {level * 100:.0f} % band. ")
+        text = ngettext("Track record: {inside} of {n} forecast made before the period held the actual MRR inside "
+                        "its {level} % band.",
+                        "Track record: {inside} of {n} forecasts made before the period held the actual MRR inside "
+                        "their {level} % band.", len(banded)).format(inside=inside, n=len(banded),
+                                                                     level=number(level * 100)) + " "
     if errors:
         signs = {np.sign(e) for e in made["error_pct"] if not is_missing(e)}
-        direction = (" (every forecast below what happened)" if signs == {-1.0} else
-                     " (every forecast above what happened)" if signs == {1.0} else "")
-        text += f"Errors (forecast / actual - 1): {', '.join(errors)}{direction}."
+        listed = ", ".join(errors)
+        if signs == {-1.0}:
+            text += _("Errors (forecast / actual - 1): {errors} (every forecast below what happened).").format(
+                errors=listed)
+        elif signs == {1.0}:
+            text += _("Errors (forecast / actual - 1): {errors} (every forecast above what happened).").format(
+                errors=listed)
+        else:
+            text += _("Errors (forecast / actual - 1): {errors}.").format(errors=listed)
     missing = backtest[backtest["forecast"].isna()]
     for row in missing.itertuples(index=False):
-        text += f" No forecast {int(row.horizon_months)} months back: {row.reason}."
+        text += " " + _("No forecast {months} months back: {reason}.").format(months=int(row.horizon_months),
+                                                                             reason=row.reason)
     return text.strip()
 
 
 def pipeline_note(pipeline: pd.DataFrame | None, run_rate: float, currency: str, missing: str = "") -> str:
-    """What the open pipeline is expected to bring, against the forecast's new-business run-rate."""
+    """What the open pipeline is expected to bring, against the forecast's new-business run-rate.
+    ``missing``: why there is no pipeline, in the reader's language."""
     if pipeline is None:
         return missing
     a = pipeline.attrs
     month = pd.Period(a["as_of"], "M")
     if a["reason"]:
-        return f"Open pipeline not weighed: {a['reason']}."
+        return _("Open pipeline not weighed: {reason}.").format(reason=a["reason"])
     if a["open"] == 0:
-        return f"No opportunity was open at the end of {_month_words(month)}: the pipeline adds no new MRR."
+        return _("No opportunity was open at the end of {month}: the pipeline adds no new MRR.").format(
+            month=_month_words(month))
     money = lambda v: format_value(v, "money", currency)  # noqa: E731
     total = float(pipeline["cumulative_new_mrr"].iloc[-1])
     deals = float(pipeline["expected_deals"].sum())
-    stale = f", {a['stale']} of them stale (open longer than any deal won)" if a["stale"] else ""
-    text = (f"The {_count(a['open'], 'opportunity', 'opportunities')} open at the end of {_month_words(month)}"
-            f"{stale} are expected to bring {money(total)} of new MRR in the next {len(pipeline)} months "
-            f"({deals:.1f} expected wins at the {_pct(a['win_rate'], 1)} win rate of the last 12 months)")
+    fields = {"opportunities": _count(ngettext("{n} opportunity", "{n} opportunities", a["open"]), a["open"]),
+              "month": _month_words(month), "stale": a["stale"], "amount": money(total), "months": len(pipeline),
+              "deals": number(deals, 1), "win_rate": _pct(a["win_rate"], 1)}
+    if a["stale"]:
+        text = _("The {opportunities} open at the end of {month}, {stale} of them stale (open longer than any deal "
+                 "won) are expected to bring {amount} of new MRR in the next {months} months ({deals} expected wins "
+                 "at the {win_rate} win rate of the last 12 months)").format(**fields)
+    else:
+        text = _("The {opportunities} open at the end of {month} are expected to bring {amount} of new MRR in the "
+                 "next {months} months ({deals} expected wins at the {win_rate} win rate of the last 12 "
+                 "months)").format(**fields)
     first = float(pipeline["expected_new_mrr"].iloc[0])
     if is_missing(run_rate) or run_rate <= 0 or total == 0:
         return text + "."
     share = first / run_rate
-    text += (f", {money(first)} of it in {_month_words(pipeline.index[0])}: {_pct(share)} of the "
-             f"{money(run_rate)} a month of new and reactivated MRR the forecast's run-rate assumes")
+    text += _(", {first} of it in {month}: {share} of the {run_rate} a month of new and reactivated MRR the "
+              "forecast's run-rate assumes").format(first=money(first), month=_month_words(pipeline.index[0]),
+                                                    share=_pct(share), run_rate=money(run_rate))
     if share < 1:
-        return text + (". The rest of that month's arrivals have to come from leads not yet opportunities, or "
-                       "from customers who return.")
-    return text + ". The open pipeline alone covers the run-rate for that month: the forecast may be cautious."
+        return text + ". " + _("The rest of that month's arrivals have to come from leads not yet opportunities, "
+                               "or from customers who return.")
+    return text + ". " + _("The open pipeline alone covers the run-rate for that month: the forecast may be "
+                           "cautious.")
