@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ContractError
+from ..i18n import _
 from .dataset import Dataset
 
 #: Money columns converted here, per table (subscriptions convert in kpilib.metrics.mrr).
@@ -66,10 +67,10 @@ def rates_at(fx_rates: pd.DataFrame | None, month: pd.Period) -> pd.DataFrame | 
 
 
 def rate_basis(fx_rates: pd.DataFrame | None) -> str:
-    """How amounts were converted, in words for the pages."""
+    """How amounts were converted, in words for the pages (in the reader's language)."""
     if is_dated(fx_rates):
-        return "at each month's exchange rates (currency moves shown as FX impact)"
-    return "at constant exchange rates"
+        return _("at each month's exchange rates (currency moves shown as FX impact)")
+    return _("at constant exchange rates")
 
 
 def data_currency(fx_rates: pd.DataFrame | None, base_currency: str) -> str:

@@ -12,12 +12,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_
 from ..periods import ReportPeriod
 from .revenue import ratio
 
 LTV_CAC_TARGET = 3.0  # glossary: healthy at 3:1 or better
 #: channels counted as marketing-sourced for "marketing contribution"
 MARKETING_CHANNELS = frozenset({"Organic Search", "Paid Search", "Paid Social", "Content", "Events"})
+#: The blended row of :func:`acquisition_costs`: an index key, kept in English (translate with
+#: ``_()`` where a page shows it).
+ALL_CHANNELS = N_("All channels")
 
 
 def period_spend(spend: pd.DataFrame, period: ReportPeriod) -> pd.DataFrame:
@@ -44,7 +48,8 @@ def acquisition_costs(spend: pd.DataFrame, leads: pd.DataFrame | None, new: pd.D
 
     CPL = marketing spend / leads created; CAC = (marketing + sales spend) / new customers;
     CPA = (marketing + sales spend) / deals won in the period. A ``note`` column says why a
-    figure is undefined.
+    figure is undefined. The blended row is :data:`ALL_CHANNELS`; it and the notes are English
+    (marked for the catalog), translated with ``_()`` where a page shows them.
     """
     money = period_spend(spend, period)
     counts = new.groupby("channel").size().rename("new_customers").astype("float64")
@@ -56,7 +61,7 @@ def acquisition_costs(spend: pd.DataFrame, leads: pd.DataFrame | None, new: pd.D
         out = out.join(created.groupby("channel").size().rename("leads").astype("float64"), how="outer")
         out = out.join(won.groupby("channel").size().rename("won_deals").astype("float64"), how="outer")
         out = out.fillna(0.0)
-    total = out.sum().rename("All channels")
+    total = out.sum().rename(ALL_CHANNELS)
     out = pd.concat([out, total.to_frame().T]).rename_axis("channel")
     out["cac"] = [ratio(s, n) for s, n in zip(out["total"], out["new_customers"])]
     if "leads" in out:
@@ -66,13 +71,17 @@ def acquisition_costs(spend: pd.DataFrame, leads: pd.DataFrame | None, new: pd.D
     return out
 
 
+#: Why a channel's CAC and/or CPL is undefined, keyed by (no CAC, no CPL): stored in English,
+#: translated with ``_()`` where a page shows the ``note`` column.
+_COST_NOTES = {(True, False): N_("CAC undefined: no new customers"),
+               (False, True): N_("CPL undefined: spend but no leads"),
+               (True, True): N_("CAC undefined: no new customers; CPL undefined: spend but no leads")}
+
+
 def _note(row) -> str:
-    reasons = []
-    if row.new_customers == 0:
-        reasons.append("CAC undefined: no new customers")
-    if getattr(row, "leads", 1) == 0 and row.marketing > 0:
-        reasons.append("CPL undefined: spend but no leads")
-    return "; ".join(reasons)
+    no_cac = bool(row.new_customers == 0)
+    no_cpl = bool(getattr(row, "leads", 1) == 0 and row.marketing > 0)
+    return _COST_NOTES.get((no_cac, no_cpl), "")
 
 
 def ltv(arpa: float, gross_margin: float, monthly_churn: float) -> float:
@@ -87,13 +96,23 @@ def ltv(arpa: float, gross_margin: float, monthly_churn: float) -> float:
         else float("nan")
 
 
-LTV_ROW = "LTV (new-customer ARPA x margin / churn)"
-LTV_BASE_ROW = "LTV on installed-base ARPA (beside)"
+#: The rows of :func:`unit_economics` (index keys, kept in English: a page shows them through ``_()``).
+CAC_ROW = N_("CAC")
+NEW_ARPA_ROW = N_("ARPA of new customers")
+PAYBACK_ROW = N_("CAC payback (months)")
+LTV_ROW = N_("LTV (new-customer ARPA x margin / churn)")
+LTV_CAC_ROW = N_("LTV:CAC")
+LTV_BASE_ROW = N_("LTV on installed-base ARPA (beside)")
+LTV_CAC_BASE_ROW = N_("LTV:CAC on installed-base ARPA (beside)")
+SBG_CLV_ROW = N_("sBG CLV (per billing interval, acquisition mix)")
+#: Why a unit-economics figure is undefined (the ``note`` column: English, shown through ``_()``).
+NO_NEW_CUSTOMERS = N_("no new customers in the period")
+NO_CHURN = N_("no churn in the last six months")
 
 
 def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: float,
                    churn_6m: float, sbg_clv: float | None = None,
-                   cac_note: str = "no new customers in the period") -> pd.DataFrame:
+                   cac_note: str = NO_NEW_CUSTOMERS) -> pd.DataFrame:
     """CAC, CAC payback, LTV and LTV:CAC with the reason for any undefined value.
 
     **One ARPA basis.** CAC buys *new* customers, so the figures judged against it use the
@@ -103,24 +122,25 @@ def unit_economics(*, cac: float, arpa: float, new_arpa: float, gross_margin: fl
     ARPA version (ChartMogul's LTV basis) is shown beside it, never mixed in.
     ``churn_6m`` is the average monthly customer churn of the six months before the report
     month (ChartMogul's trailing window, current month excluded).
+
+    The index (``metric``) and the ``note`` column hold the English labels and reasons (marked
+    for the catalog): keys for code, translated with ``_()`` where a page shows them.
     """
     value_ltv = ltv(new_arpa, gross_margin, churn_6m)
     payback = ratio(cac, new_arpa * gross_margin)
     base_ltv = ltv(arpa, gross_margin, churn_6m)
-    no_ltv = "no churn in the last six months" if not (np.isfinite(churn_6m) and churn_6m > 0) \
-        else "no new customers in the period"
+    no_ltv = NO_CHURN if not (np.isfinite(churn_6m) and churn_6m > 0) else NO_NEW_CUSTOMERS
+    no_ratio = N_("LTV or CAC undefined")
     rows = {
-        "CAC": (cac, "money", "" if np.isfinite(cac) else cac_note),
-        "ARPA of new customers": (new_arpa, "money", "" if np.isfinite(new_arpa) else "no new customers"),
-        "CAC payback (months)": (payback, "months", "" if np.isfinite(payback) else "CAC or new ARPA undefined"),
+        CAC_ROW: (cac, "money", "" if np.isfinite(cac) else cac_note),
+        NEW_ARPA_ROW: (new_arpa, "money", "" if np.isfinite(new_arpa) else N_("no new customers")),
+        PAYBACK_ROW: (payback, "months", "" if np.isfinite(payback) else N_("CAC or new ARPA undefined")),
         LTV_ROW: (value_ltv, "money", "" if np.isfinite(value_ltv) else no_ltv),
-        "LTV:CAC": (ratio(value_ltv, cac), "ratio",
-                    "" if np.isfinite(ratio(value_ltv, cac)) else "LTV or CAC undefined"),
-        LTV_BASE_ROW: (base_ltv, "money", "" if np.isfinite(base_ltv) else "no churn in the last six months"),
-        "LTV:CAC on installed-base ARPA (beside)": (
-            ratio(base_ltv, cac), "ratio", "" if np.isfinite(ratio(base_ltv, cac)) else "LTV or CAC undefined"),
-        "sBG CLV (per billing interval, acquisition mix)": (np.nan if sbg_clv is None else sbg_clv, "money",
-                                   "" if sbg_clv is not None else "no cohort model fitted"),
+        LTV_CAC_ROW: (ratio(value_ltv, cac), "ratio", "" if np.isfinite(ratio(value_ltv, cac)) else no_ratio),
+        LTV_BASE_ROW: (base_ltv, "money", "" if np.isfinite(base_ltv) else NO_CHURN),
+        LTV_CAC_BASE_ROW: (ratio(base_ltv, cac), "ratio", "" if np.isfinite(ratio(base_ltv, cac)) else no_ratio),
+        SBG_CLV_ROW: (np.nan if sbg_clv is None else sbg_clv, "money",
+                      "" if sbg_clv is not None else N_("no cohort model fitted")),
     }
     return pd.DataFrame([(k, v, u, n) for k, (v, u, n) in rows.items()],
                         columns=["metric", "value", "unit", "note"]).set_index("metric")
@@ -137,7 +157,7 @@ def marketing_contribution(mrr: pd.Series, customers: pd.DataFrame,
 def channel_return(new_mrr: pd.Series, costs: pd.DataFrame) -> pd.DataFrame:
     """Per channel: new ARR won (12 x new MRR) per unit of spend in the period."""
     arr = (12 * new_mrr).rename("new_arr")
-    out = costs[["total"]].drop(index="All channels", errors="ignore").join(arr, how="left").fillna(0.0)
+    out = costs[["total"]].drop(index=ALL_CHANNELS, errors="ignore").join(arr, how="left").fillna(0.0)
     out["return"] = [ratio(a, s) for a, s in zip(out["new_arr"], out["total"])]
     return out.sort_values("return", ascending=False)
 
@@ -189,12 +209,12 @@ def dataset_unit_economics(dataset, period: ReportPeriod, *, wide: pd.DataFrame 
     spend = dataset.get("marketing_spend")
     new = new_customers(cohorts(wide), dataset.customers, period)
     if spend is None:
-        cac, note = float("nan"), "no marketing_spend table"
+        cac, note = float("nan"), N_("no marketing_spend table")
     elif dataset.filters:  # spend is company-wide: dividing it by one segment's customers misleads
-        cac, note = float("nan"), "spend is not attributed to segments, so CAC is company-wide only"
+        cac, note = float("nan"), N_("spend is not attributed to segments, so CAC is company-wide only")
     else:
-        cac = float(acquisition_costs(spend, dataset.get("leads"), new, period).loc["All channels", "cac"])
-        note = "no new customers in the period"
+        cac = float(acquisition_costs(spend, dataset.get("leads"), new, period).loc[ALL_CHANNELS, "cac"])
+        note = NO_NEW_CUSTOMERS
     econ = unit_economics(cac=cac, arpa=rev["arpa"], new_arpa=rev["asp_new"], gross_margin=margin,
                           churn_6m=churn_6m, sbg_clv=clv, cac_note=note)
     return econ, {"arpa": float(rev["arpa"]), "new_arpa": float(rev["asp_new"]), "gross_margin": margin,

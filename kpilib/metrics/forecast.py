@@ -278,6 +278,41 @@ Survival = Callable[[np.ndarray], np.ndarray]
 Params = tuple[float, float] | None  # a fitted sBG's (alpha, beta): the start of its bootstrap refits
 
 
+class _FitFailed(ModelFitError):
+    """A retention fit that failed: the message in English, as every error of the kit, and ``reason``,
+    the same in the reader's language for the page's notes."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+def _reason(err: ModelFitError) -> str:
+    """Why a fit failed, in the reader's language when it says so (:class:`_FitFailed`)."""
+    return err.reason if isinstance(err, _FitFailed) else str(err)
+
+
+def _too_few(n: int, interval: str) -> _FitFailed:
+    message = f"only {n} customer(s) billed by the {interval}: too few to fit (at least {MIN_CUSTOMERS})"
+    reason = {"month": _("only {n} customer(s) billed by the month: too few to fit (at least {minimum})"),
+              "quarter": _("only {n} customer(s) billed by the quarter: too few to fit (at least {minimum})"),
+              "year": _("only {n} customer(s) billed by the year: too few to fit (at least {minimum})")}.get(interval)
+    return _FitFailed(message, reason.format(n=n, minimum=MIN_CUSTOMERS) if reason is not None else message)
+
+
+#: How :func:`kpilib.metrics.sbg.fit_sbg_counts` words a fit that did not converge (the optimiser's own
+#: words follow in brackets).
+_NOT_CONVERGED = "the sBG optimiser did not converge ("
+
+
+def _not_converged(message: str) -> _FitFailed:
+    """The sBG's failure, its own words kept (the optimiser's detail stays as scipy wrote it)."""
+    if message.startswith(_NOT_CONVERGED) and message.endswith(")"):
+        detail = message[len(_NOT_CONVERGED):-1]
+        return _FitFailed(message, _("the sBG optimiser did not converge ({detail})").format(detail=detail))
+    return _FitFailed(message)
+
+
 def _fit(periods: np.ndarray, churned: np.ndarray, counts: np.ndarray, model: str, interval: str,
          start: Params = None) -> tuple[Survival, str, Params]:
     """Survival after t renewal periods fitted to lifetime cells (``counts`` customers each), a note
@@ -289,12 +324,13 @@ def _fit(periods: np.ndarray, churned: np.ndarray, counts: np.ndarray, model: st
     """
     n = int(counts.sum())
     if n < MIN_CUSTOMERS:
-        raise ModelFitError(f"only {n} customer(s) billed by the {interval}: too few to fit (at least {MIN_CUSTOMERS})")
+        raise _too_few(n, interval)
     if model == "geometric":
         lost = int(counts[churned].sum())
         decisions = float(np.dot(counts, np.where(churned, periods, periods - 1)))
         if lost == 0:
-            raise ModelFitError("no customer churned, so retention cannot be modelled")
+            raise _FitFailed("no customer churned, so retention cannot be modelled",
+                             _("no customer churned, so retention cannot be modelled"))
         q = lost / decisions
         note = _("geometric, churn {churn} a {interval} ({n} customers)").format(
             churn=_share(q, 2),
@@ -303,14 +339,18 @@ def _fit(periods: np.ndarray, churned: np.ndarray, counts: np.ndarray, model: st
     kept = counts > 0
     seen, left, weights = periods[kept], churned[kept], counts[kept].astype("float64")
     if seen.min() < 1:
-        raise ModelFitError("lifetimes must be at least one renewal period long")
+        raise _FitFailed("lifetimes must be at least one renewal period long",
+                         _("lifetimes must be at least one renewal period long"))
     horizon = int(seen.max())
     lost_counts = np.bincount(seen[left] - 1, weights=weights[left], minlength=horizon)
     censored = np.bincount(seen[~left] - 1, weights=weights[~left], minlength=horizon + 1)
+    if not lost_counts.any():  # as fit_sbg_counts says it, with the words for the page beside
+        raise _FitFailed("no customer churned, so retention cannot be modelled (beta is unbounded)",
+                         _("no customer churned, so retention cannot be modelled (beta is unbounded)"))
     fit = fit_sbg_counts(lost_counts[:horizon], censored[: horizon + 1], interval=interval,  # type: ignore[arg-type]
                          on_failure="flag", start=start)
     if not fit.converged:
-        raise ModelFitError(fit.message)
+        raise _not_converged(fit.message)
     return fit.survival, _sbg_note(fit.alpha, fit.beta, interval, n), (fit.alpha, fit.beta)
 
 
@@ -380,8 +420,10 @@ def _point_survival(book: _Book, model: str) -> tuple[np.ndarray, dict[str, str]
             try:
                 table[code], note, params[code] = _row(book, book.counts, model, code, pooled=True)
             except ModelFitError as err:
-                raise ModelFitError(f"retention cannot be fitted: {err}") from err
-            notes[name], pooled[code] = f"{note} ({own})", True
+                raise _FitFailed(f"retention cannot be fitted: {err}",
+                                 _("retention cannot be fitted: {reason}").format(reason=_reason(err))) from err
+            # the pooled fit's note, then why the interval's own fit failed
+            notes[name], pooled[code] = _("{note} ({reason})").format(note=note, reason=_reason(own)), True
     return table, notes, pooled, params
 
 
@@ -545,7 +587,7 @@ def forecast_mrr(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None = No
     try:
         point, notes, pooled, params = _point_survival(book, model)
     except ModelFitError as err:
-        return _undefined(months, total, str(err))
+        return _undefined(months, total, _reason(err))
     e = _rate(book.grow, book.kept)
     installed, new = _project(book, point, e)
     low = high = np.full(horizon, np.nan)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import KpiError
+from ..i18n import N_, _
 from ..periods import ReportPeriod
 from .revenue import ratio
 
@@ -37,9 +38,22 @@ def _in(dates: pd.Series, period: ReportPeriod) -> pd.Series:
     return (dates >= period.start_date) & (dates <= period.end_date)
 
 
-#: How the conversions name the stages ("MQL -> SQL").
-STAGE_LABELS: dict[str, str] = {"lead": "lead", "mql": "MQL", "sql": "SQL", "opportunity": "opportunity",
-                                "won": "won"}
+#: How the conversions name the stages ("MQL -> SQL"): English, the index keys of
+#: :func:`stage_conversions`; a page shows them through :func:`conversion_names`.
+STAGE_LABELS: dict[str, str] = {"lead": N_("lead"), "mql": N_("MQL"), "sql": N_("SQL"),
+                                "opportunity": N_("opportunity"), "won": N_("won")}
+
+
+def _conversion_pairs() -> list[tuple[str, str]]:
+    stages = list(STAGES)
+    return [*zip(stages[:-1], stages[1:]), ("lead", "won")]
+
+
+def conversion_names() -> dict[str, str]:
+    """The index of :func:`stage_conversions` (``"MQL -> SQL"``, English keys) -> the same step in
+    the reader's language, for ``.rename(index=conversion_names())`` where a page shows it."""
+    return {f"{STAGE_LABELS[a]} -> {STAGE_LABELS[b]}": f"{_(STAGE_LABELS[a])} -> {_(STAGE_LABELS[b])}"
+            for a, b in _conversion_pairs()}
 
 
 def _dated(leads: pd.DataFrame, stage: str, end: pd.Timestamp | None) -> pd.Series:
@@ -106,14 +120,14 @@ def stage_conversions(leads: pd.DataFrame, period: ReportPeriod, view: str = "co
     Both compare one set of leads with a subset of it, so 0 <= conversion <= 1; NaN when no
     lead reached the from-stage. Returns ``from_count, to_count, conversion`` indexed by
     ``conversion`` ("lead -> MQL", "MQL -> SQL", "SQL -> opportunity", "opportunity -> won",
-    "lead -> won").
+    "lead -> won"; English keys: show them renamed with :func:`conversion_names`).
     """
     if view not in ("cohort", "flow"):
         raise KpiError("view must be 'cohort' or 'flow'")
-    end, stages = period.end_date, list(STAGES)
+    end = period.end_date
     created = leads[_in(leads["created_at"], period)]
     rows = {}
-    for a, b in [*zip(stages[:-1], stages[1:]), ("lead", "won")]:
+    for a, b in _conversion_pairs():
         pool = created[_reached(created, a, end)] if view == "cohort" else leads[_in(leads[STAGES[a]], period)]
         n_from, n_to = len(pool), int(_reached(pool, b, end).sum())
         rows[f"{STAGE_LABELS[a]} -> {STAGE_LABELS[b]}"] = (n_from, n_to, ratio(n_to, n_from))

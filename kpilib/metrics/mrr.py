@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..data.currency import dated_factors, is_dated, rate_schedule, rates_at
 from ..errors import ContractError, PeriodError
+from ..i18n import N_
 from ..periods import ReportPeriod, parse_period
 
 MonthLike: TypeAlias = str | pd.Period | ReportPeriod | None
@@ -45,7 +46,9 @@ MOVEMENT_COLUMNS = ["opening_mrr", "new", "expansion", "reactivation", "contract
 FX_COLUMN = "fx_impact"  # with dated rates only: the revaluation of the opening MRR, after opening_mrr
 COUNT_COLUMNS = ["opening_customers", "new_customers", "expanded_customers", "reactivated_customers",
                  "contracted_customers", "churned_customers", "customers"]
-NO_GROUP = "(none)"  # group label of customers a ``by`` mapping does not cover
+#: Group label of customers a ``by`` mapping does not cover: a key in the result, kept in English
+#: (translate with ``_()`` where a page shows the groups).
+NO_GROUP = N_("(none)")
 
 _OPEN = np.iinfo(np.int64).max // 4  # month code standing for "no end date"
 # movement kinds, in the order of the output columns
