@@ -406,7 +406,10 @@ def churned_table(model: KpiModel, n: int = 10) -> pd.DataFrame | None:
 def costs_table(model: KpiModel) -> pd.DataFrame | None:
     """Spend, CAC, CPL and CPA per channel and for all channels (None with the reason on the page)."""
     costs = model.acquisition_costs[0]
-    return None if costs is None else costs.rename(index={"All channels": _("All channels")})
+    if costs is None:
+        return None
+    notes = costs["note"].map(lambda n: _(n) if isinstance(n, str) and n else n)  # the catalog's words
+    return costs.assign(note=notes).rename(index={"All channels": _("All channels")})
 
 
 def nps_segment_table(model: KpiModel) -> pd.DataFrame | None:

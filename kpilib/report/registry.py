@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..data.currency import rates_at
-from ..i18n import N_, _, current_language
+from ..i18n import N_, SOURCE_LANGUAGE, _, current_language, using
 from ..metrics.acquisition import LTV_CAC_TARGET
 from ..metrics.funnel import BOUNCE_THRESHOLD
 from ..metrics.revenue import CHURN_BAND, RULE_OF_40
@@ -58,9 +58,17 @@ class KpiSpec:
     source: str = ""
     #: for a company-wide KPI: when the data tie it to accounts after all (e.g. leads with a segment)
     segment_ready: Callable[[KpiModel], bool] | None = None
-    target: str = "-"  # the health target in a few words, for the glossary table (from the same constant)
+    #: the health target in a few words, for the glossary table (from the same constant): a message,
+    #: or a function writing it in the current language when it holds numbers
+    target: str | Callable[[], str] = "-"
     better: Better = "higher"  # which way is good: a goal is met at or above it ("higher") or at or below it
     share: bool = False  # a share of a whole (churn, win rate): between 0 and 1, which a goal must respect
+
+    def target_text(self) -> str:
+        """The health target in the current language ("-" when there is none)."""
+        if callable(self.target):
+            return self.target()
+        return _(self.target) if self.target not in ("", "-") else self.target
 
     @property
     def anchor(self) -> str:
@@ -207,7 +215,7 @@ _SPECS: tuple[KpiSpec, ...] = (
             {"month": N_("growth over the month"), "quarter": N_("compounded monthly growth over the quarter"),
              "year": N_("compounded monthly growth over the year")},
             lambda m: m.revenue["mrr_cmgr"], health=_growth_health,
-            target="by ARR band: " + "; ".join(b[2] for b in GROWTH_BANDS),
+            target=lambda: _("by ARR band: {bands}").format(bands="; ".join(_(b[2]) for b in GROWTH_BANDS)),
             source="compounded monthly growth rate (CMGR); target bands: the glossaries, "
                    "T2D3 (Battery Ventures, 2015)"),
     KpiSpec("customer_churn", N_("Customer churn (period)"), "pct", "02_churn_cohorts",
@@ -223,7 +231,8 @@ _SPECS: tuple[KpiSpec, ...] = (
              "quarter": N_("monthly equivalent of the quarter's churn"),
              "year": N_("monthly equivalent of the year's churn")},
             lambda m: m.revenue["customer_churn_monthly"], health=_churn_health, better="lower", share=True,
-            target=f"<= {CHURN_BAND[0]:.0%} healthy, > {CHURN_BAND[1]:.0%} unhealthy",
+            target=lambda: _("<= {healthy} % healthy, > {unhealthy} % unhealthy").format(
+                healthy=_number_text(CHURN_BAND[0] * 100), unhealthy=_number_text(CHURN_BAND[1] * 100)),
             source="the glossaries' 2-5 % monthly band"),
     KpiSpec("gross_mrr_churn", N_("Gross MRR churn (period)"), "pct", "02_churn_cohorts",
             N_("-(churn + contraction) / opening MRR"), _FLOW, lambda m: m.revenue["gross_mrr_churn"], better="lower",
@@ -250,7 +259,7 @@ _SPECS: tuple[KpiSpec, ...] = (
             _econ("LTV:CAC"), scope="company",
             health=_at_least(LTV_CAC_TARGET, lambda: _("healthy at {ratio}:1 or more (the glossaries' target)").format(
                 ratio=_number_text(LTV_CAC_TARGET))),
-            target=f">= {LTV_CAC_TARGET:g}",
+            target=lambda: f">= {_number_text(LTV_CAC_TARGET)}",
             company_reason=N_("marketing and sales spend is recorded per channel, not per segment"),
             source="ChartMogul LTV (six-month churn window); 3:1 target: the glossaries, "
                    "David Skok (For Entrepreneurs)"),
@@ -277,7 +286,7 @@ _SPECS: tuple[KpiSpec, ...] = (
             lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
             scope="company", health=_bounce_health, better="lower", share=True,
             company_reason=N_("web traffic is not tied to accounts"),
-            target=f"< {BOUNCE_THRESHOLD * 100:g} %",
+            target=lambda: f"< {_number_text(BOUNCE_THRESHOLD * 100)} %",
             source='Google Analytics (Universal) definition: single-page sessions / sessions'),
     KpiSpec("rule_of_40", N_("Rule of 40"), "pct", "01_revenue",
             N_("Revenue growth (year over year) + profit margin, trailing twelve months"), _TTM,
@@ -285,7 +294,7 @@ _SPECS: tuple[KpiSpec, ...] = (
             health=_at_least(RULE_OF_40, lambda: _("healthy at {score} % or more (Brad Feld, 2015; the "
                                                    "glossaries)").format(score=_number_text(RULE_OF_40 * 100)),
                              below="warn"),
-            target=f">= {RULE_OF_40 * 100:g} %",
+            target=lambda: f">= {_number_text(RULE_OF_40 * 100)} %",
             company_reason=N_("financials are the company's profit and loss"),
             source='Brad Feld (2015), The Rule of 40% for a Healthy SaaS Company'),
 )
@@ -298,7 +307,8 @@ def registry_markdown() -> str:
     lines = ["| KPI | unit | scope | month | quarter | year | health target | source |",
              "|---|---|---|---|---|---|---|---|"]
     for spec in _SPECS:
-        target = spec.target
+        with using(SOURCE_LANGUAGE):  # the docs are English
+            target = spec.target_text()
         scope = "account" if spec.scope == "account" else (
             "company-wide (the segment's when leads carry a segment)" if spec.segment_ready else "company-wide")
         lines.append(f"| <a id=\"{spec.anchor}\"></a>**{spec.label}** (`{spec.key}`): "

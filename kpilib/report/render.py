@@ -174,7 +174,7 @@ def glossary_rows() -> list[dict[str, str]]:
                      "unit": _(UNIT_WORDS[spec.unit]) if spec.unit in UNIT_WORDS else spec.unit, "scope": scope,
                      **{kind: _(spec.meaning[kind]) if spec.meaning.get(kind) else "–"
                         for kind in ("month", "quarter", "year")},
-                     "target": _(spec.target) if spec.target not in ("", "-") else spec.target})
+                     "target": spec.target_text()})
     return rows
 
 
