@@ -9,6 +9,7 @@ was.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -142,11 +143,13 @@ def report_parameters(period: ReportPeriod, data: str | None, base_currency: str
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
-                     timeout: int = DEFAULT_TIMEOUT, log: Path | None = None) -> NotebookResult:
+                     timeout: int = DEFAULT_TIMEOUT, log: Path | None = None, km=None) -> NotebookResult:
     """Execute one notebook with papermill; never raises for a notebook failure.
 
-    The executed notebook is made reproducible: cell ids numbered, papermill's timings and
-    timestamps removed, so the same data and options give the same bytes.
+    ``km``: a running kernel to execute it in (a worker's warm kernel, see :func:`build_page`);
+    default: a new kernel for this notebook. The executed notebook is made reproducible: cell ids
+    and execution counts numbered, papermill's timings and timestamps removed, so the same data and
+    options give the same bytes.
     """
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -157,7 +160,8 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
     try:
         pm.execute_notebook(str(source), str(target), parameters=parameters,
                             kernel_name=KERNEL_NAME, progress_bar=False,
-                            execution_timeout=timeout, cwd=str(source.parent))
+                            execution_timeout=timeout, cwd=str(source.parent),
+                            **({"km": km} if km is not None else {}))
     except pm.PapermillExecutionError as exc:
         return NotebookResult(source.stem, False, exc.cell_index, exc.ename, _first_line(exc.evalue))
     except CellTimeoutError as exc:
@@ -173,15 +177,23 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
 
 
 def make_reproducible(path: Path) -> None:
-    """Number the cells' ids and drop run timings, so an executed notebook depends only on its inputs."""
+    """Number the cells' ids and execution counts and drop run timings, so an executed notebook
+    depends only on its inputs (counts as a new kernel gives them: 1, 2, ... in order)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
+    count = 0
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:03d}"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code" and cell.get("execution_count") is not None:
+            count += 1
+            cell["execution_count"] = count
+            for out in cell.get("outputs", []):
+                if "execution_count" in out:
+                    out["execution_count"] = count
     normalise_addresses(nb)
     nbformat.write(nb, path)
 
@@ -596,7 +608,7 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         os.environ[SNAPSHOT_ENV] = str(snapshot)  # the workers inherit it; no page starts before it is written
         # the workers start and import the notebook machinery while this process builds the model;
         # never more workers than pages (each worker costs a process and its imports)
-        pool = _start_pool(min(workers, len(names)), log)
+        pool = _start_pool(min(workers, len(names)), log, source_dir)
         _spawn_workers(pool, min(workers, len(names)))
         # one model for the whole pack: kpis.json first, then every notebook reads the same model,
         # headline included, from the run's snapshot instead of loading the data again
@@ -745,10 +757,11 @@ def _for_kernels(data: str | None) -> str | None:
     return str(Path(str(data)).expanduser().resolve())
 
 
-def _start_pool(workers: int, log: Path) -> ProcessPoolExecutor:
-    """The pool of notebook workers; :func:`_spawn_workers` starts them."""
+def _start_pool(workers: int, log: Path, notebooks: Path) -> ProcessPoolExecutor:
+    """The pool of notebook workers; :func:`_spawn_workers` starts them (each with its kernel, in
+    the notebooks' folder)."""
     return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
-                               initializer=_start_worker, initargs=(log,))
+                               initializer=_start_worker, initargs=(log, notebooks))
 
 
 def _spawn_workers(pool: ProcessPoolExecutor, workers: int) -> None:
@@ -769,15 +782,97 @@ def _spawn_workers(pool: ProcessPoolExecutor, workers: int) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _start_worker(log: Path) -> None:
+def _start_worker(log: Path, notebooks: Path | None = None) -> None:
     """Pool worker start-up: die with the runner, leave signals to it, keep temporary files in the
-    run's folder, import what pages need."""
+    run's folder, import what pages need, start the kernel its pages will share."""
     _watch_parent()
     _quiet_kernels(log)
     _temporary_files_in(log.parent)
     _skip_slow_imports()
+    os.environ.pop("MPLBACKEND", None)  # before the kernel inherits it (see execute_notebook)
     import nbconvert  # noqa: F401 - imported once per worker, before its first page
     import papermill  # noqa: F401
+
+    if notebooks is not None:
+        _warm_kernel(notebooks)
+
+
+#: This worker's kernel, shared by its pages (:mod:`kpilib.report.kernel`); ``None`` before it starts,
+#: when it could not start, and after a page failed in it (the next page then starts a new one).
+_KERNEL = None
+KERNEL_START_SECONDS = 60
+
+
+def _kernel_code(km, code: str, timeout: float = KERNEL_START_SECONDS) -> None:
+    """Run ``code`` in kernel ``km`` outside any notebook (no output kept, no history); raise when it
+    fails. A blocking client of its own: the pages' client belongs to nbclient's event loop."""
+    from jupyter_client.blocking import BlockingKernelClient
+
+    kc = BlockingKernelClient()
+    kc.load_connection_info(km.get_connection_info())
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=KERNEL_START_SECONDS)
+        reply = kc.execute_interactive(code, store_history=False, timeout=timeout, output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+    finally:
+        kc.stop_channels()
+
+
+def _warm_kernel(cwd: Path) -> None:
+    """Start this worker's kernel and import what the pages need in it, while the runner builds the
+    model. Any failure leaves no kernel: each page then starts its own, as papermill does.
+
+    An asynchronous manager, the kind nbclient makes for itself: with it nbclient enforces the cell
+    timeout and notices a dead kernel (with a synchronous one it does neither). Its coroutines run in
+    this thread's one event loop (``run_sync``), the loop nbclient runs the pages in.
+    """
+    global _KERNEL
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    try:
+        run_sync(km.start_kernel)(cwd=str(cwd))
+        _kernel_code(km, "from kpilib.report.kernel import warm_up as _w\n_w()\ndel _w")
+    except Exception:  # noqa: BLE001 - the pages still run, each in a kernel of its own
+        _drop_kernel(km)
+        return
+    _KERNEL = km
+    atexit.register(_drop_kernel)  # the worker's normal end (the pool shut down) takes its kernel along
+
+
+def _drop_kernel(km=None) -> None:
+    """Shut a kernel down at once (default: this worker's own, which is then forgotten)."""
+    global _KERNEL
+    from jupyter_core.utils import run_sync
+
+    if km is None:
+        km, _KERNEL = _KERNEL, None
+    if km is None:
+        return
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001,S110 - a kernel that is already gone is what was asked for
+        pass
+
+
+def _page_kernel(environ: dict[str, str]):
+    """This worker's kernel made fresh for the next page, or ``None`` (the page starts its own)."""
+    from jupyter_core.utils import run_sync
+
+    km = _KERNEL
+    if km is None:
+        return None
+    try:
+        if not run_sync(km.is_alive)():
+            raise RuntimeError("the kernel died between pages")
+        _kernel_code(km, f"from kpilib.report.kernel import clean_slate as _c\n_c({dict(environ)!r})")
+    except Exception:  # noqa: BLE001 - a new kernel for this page instead
+        _drop_kernel()
+        return None
+    return km
 
 
 def _temporary_files_in(folder: Path) -> None:
@@ -793,8 +888,11 @@ def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: 
     if environ:  # the snapshot and database variables, set by the runner after this worker started
         os.environ.update(environ)
     set_language(parameters.get("lang", SOURCE_LANGUAGE))  # the words render_html adds (navigation, title)
-    result = execute_notebook(source, target, parameters, timeout)
+    km = _page_kernel(environ or {})
+    result = execute_notebook(source, target, parameters, timeout, km=km)
     if not result.ok:
+        if km is not None:
+            _drop_kernel()  # a failed page may leave its kernel busy, dead or changed
         return result
     try:
         render_html(target, target.with_suffix(".html"), built)

@@ -1,0 +1,58 @@
+"""What a report worker runs inside its kernel: the imports before the first page, a clean slate
+between pages.
+
+A pack's pages run in two worker processes. Starting a kernel and importing pandas, matplotlib,
+SciPy and kpilib costs about 3 s of CPU per page, more than most pages' own work, so each worker
+keeps one kernel for all the pages it runs (:mod:`kpilib.report.runner`). It warms it up
+(:func:`warm_up`) while the runner builds the model, and between two pages :func:`clean_slate`
+gives the next page what a new kernel would: an empty namespace, execution counts from 1, no open
+figure, matplotlib's settings as they were before the first page, and the environment the runner
+hands the pages (the model snapshot, a database URL). Modules stay imported: that is the point,
+and a page must not depend on module state another page left (kpilib keeps none but the language,
+which every page sets first, through ``KpiModel.load``).
+
+These functions run in the kernel, never in the runner; only the standard library and what the
+pages import anyway are used.
+"""
+
+from __future__ import annotations
+
+import os
+
+_settings: dict | None = None  # matplotlib's settings after the warm-up, restored between pages
+
+#: what every page of the kit imports: done once per kernel instead of once per page
+WARM_IMPORTS = ("pandas", "numpy", "pyarrow", "matplotlib.pyplot", "seaborn", "scipy.optimize", "scipy.stats",
+                "kpilib", "kpilib.report.pages", "kpilib.report.charts", "kpilib.report.drill",
+                "kpilib.report.snapshot", "kpilib.metrics.forecast")
+
+
+def warm_up() -> None:
+    """Import what the pages need and remember matplotlib's settings."""
+    import importlib
+
+    global _settings
+    for name in WARM_IMPORTS:
+        importlib.import_module(name)
+    import matplotlib
+
+    _settings = dict(matplotlib.rcParams)
+
+
+def clean_slate(environ: dict[str, str]) -> None:
+    """Make this kernel what a new one would be for the next page (see the module's text)."""
+    import warnings
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from IPython import get_ipython
+
+    plt.close("all")
+    if _settings is not None:
+        with warnings.catch_warnings():  # a few settings warn when set, even to their own value
+            warnings.simplefilter("ignore")
+            matplotlib.rcParams.update(_settings)
+    os.environ.update(environ)
+    shell = get_ipython()
+    if shell is not None:
+        shell.reset(new_session=True)  # the namespace, the output history; counts from 1 in a new session
