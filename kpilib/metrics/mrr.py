@@ -152,6 +152,26 @@ def _months(codes: Sequence[int] | np.ndarray) -> pd.PeriodIndex:
     return pd.PeriodIndex.from_ordinals(np.asarray(codes, dtype=np.int64), freq="M").rename("month")
 
 
+def window(start: MonthLike, end: MonthLike, *, rows: int, first_paying: int | None, first_any: int | None,
+           last_start: int | None, last_end: int | None) -> tuple[int, int] | None:
+    """First and last month code reported, from the book's extremes (the rule of every engine).
+
+    Default start: the first month with any MRR (else the first start month). Default end: the
+    latest month holding a start or an end date. ``None`` when the window is empty.
+    """
+    lo, hi = _as_month(start, "start"), _as_month(end, "end")
+    if lo is not None and hi is not None and lo > hi:
+        raise PeriodError(f"start {_months([lo])[0]} is after end {_months([hi])[0]}")
+    if rows == 0 and (lo is None or hi is None):
+        return None
+    if lo is None:
+        lo = first_paying if first_paying is not None else first_any
+    if hi is None and last_start is not None:
+        hi = max(last_start, last_end) if last_end is not None else last_start
+    assert lo is not None and hi is not None  # a book with rows has a first and a last month
+    return (lo, hi) if lo <= hi else None
+
+
 class _Book:
     """A subscription table reduced to integer arrays, one entry per row."""
 
@@ -163,22 +183,13 @@ class _Book:
         self.paying = (self.micros > 0) & (self.stop > self.first)  # adds MRR at some month end
 
     def window(self, start: MonthLike, end: MonthLike) -> tuple[int, int] | None:
-        """First and last month reported; ``None`` when the window is empty.
-
-        Default start: the first month with any MRR (else the first start month).
-        Default end: the latest month holding a start or an end date.
-        """
-        lo, hi = _as_month(start, "start"), _as_month(end, "end")
-        if lo is not None and hi is not None and lo > hi:
-            raise PeriodError(f"start {_months([lo])[0]} is after end {_months([hi])[0]}")
-        if len(self.first) == 0 and (lo is None or hi is None):
-            return None
-        if lo is None:
-            lo = int(self.first[self.paying].min() if self.paying.any() else self.first.min())
-        if hi is None:
-            ends = self.stop[self.stop != _OPEN]
-            hi = int(max(self.first.max(), ends.max() if len(ends) else self.first.max()))
-        return (lo, hi) if lo <= hi else None
+        """First and last month reported; ``None`` when the window is empty (see :func:`window`)."""
+        ends = self.stop[self.stop != _OPEN]
+        return window(start, end, rows=len(self.first),
+                      first_paying=int(self.first[self.paying].min()) if self.paying.any() else None,
+                      first_any=int(self.first.min()) if len(self.first) else None,
+                      last_start=int(self.first.max()) if len(self.first) else None,
+                      last_end=int(ends.max()) if len(ends) else None)
 
     def grid(self, keys: np.ndarray, n_keys: int, lo: int, n: int) -> np.ndarray:
         """Difference array (``n_keys`` x ``n + 1``) of MRR micros over months ``lo .. lo+n-1``.
@@ -383,18 +394,8 @@ def _constant_movements(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | No
         start_mrr = grid[:, 0]
         np.add.at(opening_mrr, key_group, start_mrr)
         opening_n = np.bincount(key_group[start_mrr > 0], minlength=n_groups)
-    frames = []
-    for g in range(n_groups):
-        net_mrr = money[g].sum(axis=1)
-        net_n = counts[g, :, _NEW] + counts[g, :, _REACTIVATION] - counts[g, :, _CHURN]
-        closing = opening_mrr[g] + np.cumsum(net_mrr)
-        customers = opening_n[g] + np.cumsum(net_n)
-        frame = {"opening_mrr": (closing - net_mrr) / MICROS}
-        frame.update({k: money[g, :, i] / MICROS for i, k in enumerate(_KINDS)})
-        frame.update(closing_mrr=closing / MICROS, opening_customers=customers - net_n)
-        frame.update({k: counts[g, :, i] for i, k in enumerate(_KIND_COUNTS)})
-        frame["customers"] = customers
-        frames.append(pd.DataFrame(frame, index=_months(np.arange(lo, hi + 1))))
+    frames = [movement_frame(money[g], counts[g], int(opening_mrr[g]), int(opening_n[g]), lo, hi)
+              for g in range(n_groups)]
     if by is None:
         return frames[0]
     if not frames:  # no rows, so no groups
@@ -402,6 +403,26 @@ def _constant_movements(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | No
         return pd.DataFrame({c: pd.Series(dtype="int64" if "customers" in c else "float64")
                              for c in MOVEMENT_COLUMNS + COUNT_COLUMNS}, index=empty)
     return pd.concat(frames, keys=labels, names=[name, "month"])
+
+
+def movement_frame(money: np.ndarray, counts: np.ndarray, opening_mrr: int, opening_n: int,
+                   lo: int, hi: int) -> pd.DataFrame:
+    """One group's movements frame from its integer sums (shared with :mod:`kpilib.engine`).
+
+    ``money`` and ``counts``: (months ``lo .. hi``) x 5 movement kinds, micro-units and customers;
+    ``opening_mrr`` / ``opening_n``: MRR (micro-units) and paying customers at the end of ``lo - 1``.
+    Returns every column of :data:`MOVEMENT_COLUMNS` and :data:`COUNT_COLUMNS`.
+    """
+    net_mrr = money.sum(axis=1)
+    net_n = counts[:, _NEW] + counts[:, _REACTIVATION] - counts[:, _CHURN]
+    closing = opening_mrr + np.cumsum(net_mrr)
+    customers = opening_n + np.cumsum(net_n)
+    frame = {"opening_mrr": (closing - net_mrr) / MICROS}
+    frame.update({k: money[:, i] / MICROS for i, k in enumerate(_KINDS)})
+    frame.update(closing_mrr=closing / MICROS, opening_customers=customers - net_n)
+    frame.update({k: counts[:, i] for i, k in enumerate(_KIND_COUNTS)})
+    frame["customers"] = customers
+    return pd.DataFrame(frame, index=_months(np.arange(lo, hi + 1)))
 
 
 def mrr_movements(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None = None,

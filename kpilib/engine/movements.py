@@ -1,0 +1,231 @@
+"""MRR movements as one Ibis expression, run in the engine that holds the subscriptions.
+
+The definition is :mod:`kpilib.metrics.mrr`'s, step by step, with the same integer micro-units:
+
+1. each row's month codes (months since 1970-01: its first active month and its first inactive
+   one, open rows never stop) and its MRR in micro-units, ``round(amount / months(interval) x fx
+   factor x 1e6)``; the fx factors (``rate[currency] / rate[base]``) are computed here from the
+   small ``fx_rates`` table, exactly as in memory, and sent to the engine as literals;
+2. every paying row adds its micro-units at its first month and removes them at its stop month:
+   summed per (customer, month), the non-zero sums are the cells where a customer's MRR changed;
+3. a running sum per customer over those cells gives the MRR after each change (``cur``) and
+   before it (``prev``); the customer's first paid month is the earliest start of a paying row;
+4. each cell is classified (new, reactivation, churn, expansion, contraction) and summed per
+   month and kind: that aggregate, months x 5, is all that leaves the engine, with the opening
+   MRR and customers before the window.
+
+The frame is then assembled by :func:`kpilib.metrics.mrr.movement_frame`, the in-memory path's own
+code. One known difference: a row's micro-units are rounded half away from zero in DuckDB (half to
+even in memory, and in PostgreSQL's ``round`` of a double), so a row whose MRR falls exactly on
+half a micro-unit can differ by one micro-unit (1e-6 of the currency).
+
+Dated fx rates (a ``month`` column in ``fx_rates``) and breakdowns (``by``) are not pushed down
+yet: :func:`engine_movements` raises :class:`~kpilib.KpiError` for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ContractError, KpiError
+from ..metrics.mrr import (
+    COUNT_COLUMNS,
+    MICROS,
+    MONTHS_PER_INTERVAL,
+    MOVEMENT_COLUMNS,
+    MonthLike,
+    movement_frame,
+    window,
+)
+
+_EPOCH = 1970 * 12
+_OPEN = np.iinfo(np.int64).max // 4  # the in-memory path's "no end date"
+_NEW, _EXPANSION, _REACTIVATION, _CONTRACTION, _CHURN = range(5)
+
+
+#: The columns the steps read, with their Ibis types (docs/data-contract.md)
+_SCHEMAS = {
+    "subscriptions": {"customer_id": "string", "start_date": "date", "end_date": "date",
+                      "amount": "float64", "billing_interval": "string", "currency": "string"},
+    "fx_rates": {"currency": "string", "rate_to_base": "float64"},
+}
+#: SQLAlchemy dialect -> Ibis SQL dialect
+_DIALECTS = {"duckdb": "duckdb", "postgresql": "postgres", "snowflake": "snowflake", "bigquery": "bigquery",
+             "trino": "trino", "databricks": "databricks", "mysql": "mysql"}
+
+
+@dataclass
+class Engine:
+    """A database holding the contract tables under their contract names.
+
+    The steps are Ibis expressions over unbound tables, compiled to the database's SQL dialect
+    (``ibis.to_sql``) and run on the kit's own SQLAlchemy connection: one expression, any engine
+    Ibis compiles for, and no second driver.
+    """
+
+    engine: Any  # sqlalchemy.Engine
+    label: str
+    dialect: str
+    _present: set[str] = field(default_factory=set)
+    schema: str | None = None
+
+    def table(self, name: str):
+        """The Ibis table of contract table ``name``, or ``None`` when the database has none."""
+        if name not in self._present:
+            return None
+        import ibis
+
+        return ibis.table(_SCHEMAS[name], name=name, database=self.schema)
+
+    def columns(self, name: str) -> list[str]:
+        from ..data.databases import _columns
+
+        with self.engine.connect() as conn:
+            return _columns(conn, name, self.schema)
+
+    def fetch(self, expr) -> pd.DataFrame:
+        """Run an expression in the database and fetch its (small) result."""
+        import ibis
+        import sqlalchemy as sa
+
+        sql = ibis.to_sql(expr, dialect=self.dialect)
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.text(str(sql)))
+            return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def connect(url: str, *, schema: str | None = None) -> Engine:
+    """An :class:`Engine` from a SQLAlchemy URL (``duckdb:///file.duckdb``, opened read-only;
+    ``postgresql+psycopg://user:password@host:5432/db``; any dialect Ibis compiles for), its
+    tables in ``schema`` (default: the connection's)."""
+    import sqlalchemy as sa
+
+    from ..data.databases import _database_errors, _engine, mask_url
+
+    engine = _engine(url, read_only=True)
+    name = engine.url.get_backend_name()
+    if name not in _DIALECTS:
+        engine.dispose()
+        raise KpiError(f"no engine for {mask_url(url)}: Ibis compiles for {', '.join(sorted(_DIALECTS))}")
+    with _database_errors(engine.url, "reading"), engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        listed = schema if schema is not None else inspector.default_schema_name
+        present = set(inspector.get_table_names(schema=listed)) & set(_SCHEMAS)
+    return Engine(engine, mask_url(url), _DIALECTS[name], present, schema)
+
+
+def _month_code(date_column):
+    return date_column.year() * 12 + date_column.month() - 1 - _EPOCH
+
+
+def _factors(engine: Engine, base_currency: str) -> dict[str, float] | None:
+    """Currency -> base-currency units per unit, as the in-memory path computes them."""
+    fx = engine.table("fx_rates")
+    if fx is None:
+        return None
+    if "month" in engine.columns("fx_rates"):
+        raise KpiError("dated fx_rates (a month column) are not computed in the engine yet: "
+                       "use kpilib.mrr_movements on the loaded dataset")
+    rates = engine.fetch(fx.select("currency", "rate_to_base")).set_index("currency")["rate_to_base"]
+    rates = rates.astype("float64")
+    if base_currency not in rates.index:
+        raise ContractError("fx_rates", "currency", f"the base currency {base_currency} has no rate")
+    return {str(c): float(r) / float(rates[base_currency]) for c, r in rates.items()}
+
+
+def _rows(engine: Engine, base_currency: str):
+    """Per subscription row: customer, first and stop month codes, MRR in micro-units."""
+    import ibis
+
+    s = engine.table("subscriptions")
+    if s is None:
+        raise ContractError("subscriptions", None, f"required table is missing from {engine.label}")
+    months = s.billing_interval.cases(*((k, float(v)) for k, v in MONTHS_PER_INTERVAL.items()))
+    mrr = s.amount.cast("float64") / months
+    factors = _factors(engine, base_currency)
+    if factors is not None:
+        mrr = mrr * s.currency.cases(*factors.items(), else_=ibis.null("float64"))
+    return s.select(
+        customer_id=s.customer_id,
+        first=_month_code(s.start_date.cast("date")),
+        stop=_month_code(s.end_date.cast("date")).fill_null(ibis.literal(_OPEN, "int64")),
+        micros=(mrr * MICROS).round(0).cast("int64"),
+    )
+
+
+def _bounds(engine: Engine, rows) -> dict[str, Any]:
+    paying = (rows.micros > 0) & (rows.stop > rows.first)
+    row = engine.fetch(rows.aggregate(
+        n=rows.count(), first_paying=rows.first.min(where=paying), first_any=rows.first.min(),
+        last_start=rows.first.max(), last_end=rows.stop.max(where=rows.stop != _OPEN),
+    )).iloc[0]
+    return {k: (None if pd.isna(v) else int(v)) for k, v in row.items()}
+
+
+def _changes(rows):
+    """The (customer, month) cells where MRR changed, with the MRR before and after and the kind."""
+    import ibis
+
+    live = rows.filter((rows.micros != 0) & (rows.stop > rows.first))
+    starts = live.select("customer_id", month=live.first, delta=live.micros)
+    stops = live.filter(live.stop != _OPEN)
+    stops = stops.select("customer_id", month=stops.stop, delta=-stops.micros)
+    events = starts.union(stops, distinct=False)
+    cells = events.group_by(["customer_id", "month"]).aggregate(delta=events.delta.sum())
+    cells = cells.filter(cells.delta != 0)
+    cells = cells.mutate(cur=cells.delta.cumsum(group_by="customer_id", order_by="month"))
+    cells = cells.mutate(prev=cells.cur - cells.delta)
+    paying = rows.filter((rows.micros > 0) & (rows.stop > rows.first))
+    first_paid = paying.group_by("customer_id").aggregate(first_paid=paying.first.min())
+    cells = cells.left_join(first_paid, "customer_id").select(
+        "customer_id", "month", "delta", "cur", "prev", "first_paid")
+    kind = ibis.cases(
+        (((cells.prev == 0) & (cells.first_paid == cells.month)).fill_null(False), _NEW),
+        (cells.prev == 0, _REACTIVATION),
+        (cells.cur == 0, _CHURN),
+        (cells.delta > 0, _EXPANSION),
+        else_=_CONTRACTION,
+    )
+    return cells.mutate(kind=kind)
+
+
+def engine_movements(engine: Engine, start: MonthLike = None, end: MonthLike = None, *,
+                     base_currency: str = "USD", by: str | None = None) -> pd.DataFrame:
+    """:func:`kpilib.mrr_movements` and :func:`kpilib.movement_counts`, computed in ``engine``.
+
+    Same parameters, window rule and result as the in-memory functions (one row per month, every
+    column of both), on contract-valid data (``kpi validate`` first: the engine does not check the
+    contract). Only the month x kind sums and the opening balance are fetched.
+    """
+    if by is not None:
+        raise KpiError("breakdowns (by=...) are not computed in the engine yet: use kpilib.mrr_movements")
+    rows = _rows(engine, base_currency.strip().upper())
+    bounds = _bounds(engine, rows)
+    span = window(start, end, rows=bounds.pop("n"), **bounds)
+    lo, hi = span if span is not None else (0, -1)
+    n = hi - lo + 1
+    money = np.zeros((max(n, 0), 5), dtype=np.int64)
+    counts = np.zeros((max(n, 0), 5), dtype=np.int64)
+    opening_mrr = opening_n = 0
+    if n > 0:
+        cells = _changes(rows)
+        inside = cells.filter((cells.month >= lo) & (cells.month <= hi))
+        sums = engine.fetch(inside.group_by(["month", "kind"])
+                            .aggregate(money=inside.delta.sum(), n=inside.count()))
+        at = (sums["month"].to_numpy(dtype=np.int64) - lo, sums["kind"].to_numpy(dtype=np.int64))
+        money[at] = sums["money"].to_numpy(dtype=np.int64)
+        counts[at] = sums["n"].to_numpy(dtype=np.int64)
+        before = cells.filter(cells.month < lo)
+        balance = before.group_by("customer_id").aggregate(mrr=before.delta.sum())
+        opening = engine.fetch(balance.aggregate(mrr=balance.mrr.sum(), n=balance.count(where=balance.mrr > 0)))
+        opening_mrr = int(opening["mrr"].fillna(0).iloc[0])
+        opening_n = int(opening["n"].fillna(0).iloc[0])
+    frame = movement_frame(money, counts, opening_mrr, opening_n, lo, hi)
+    return frame[MOVEMENT_COLUMNS[:-1] + COUNT_COLUMNS]
