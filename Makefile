@@ -65,6 +65,7 @@ sample-data: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/model.py
+	$(BIN)/python benchmarks/engine.py
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache
