@@ -21,10 +21,10 @@ import duckdb
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import datagen  # noqa: E402
-
 from kpilib.engine import connect, engine_movements  # noqa: E402
 from kpilib.metrics.mrr import movement_counts, mrr_movements  # noqa: E402
+
+import datagen  # noqa: E402
 
 
 def _in_memory(subs: pd.DataFrame) -> pd.DataFrame:
@@ -32,11 +32,11 @@ def _in_memory(subs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([money.drop(columns="customers"), movement_counts(subs, datagen.FX)], axis=1)
 
 
-def _best(fn, repeats: int = 3) -> float:
+def _best(fn, *args, repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        fn()
+        fn(*args)
         times.append(time.perf_counter() - t)
     return min(times)
 
@@ -60,8 +60,8 @@ def main() -> None:
             got = engine_movements(engine)
             want = _in_memory(subs)[list(got.columns)]
             pd.testing.assert_frame_equal(got, want, check_exact=True)
-            memory = _best(lambda: _in_memory(subs))
-            pushed = _best(lambda: engine_movements(engine))
+            memory = _best(_in_memory, subs)
+            pushed = _best(engine_movements, engine)
             engine.close()
         print(f"{size:>6} {memory:>9.3f}s {pushed:>13.3f}s {pushed / memory:>15.2f}x")
 
