@@ -6,9 +6,9 @@ expressions (one expression compiled for DuckDB, PostgreSQL, Spark, BigQuery, Sn
 DuckDB and PostgreSQL are installed and tested against the in-memory path (``kpilib.metrics.mrr``),
 to the micro-unit.
 
-- :func:`connect` opens an engine from a URL (``duckdb:///file.duckdb``,
-  ``postgresql+psycopg://user:password@host/db``) or wraps an Ibis backend you already have
-  (a Spark session, for example: ``ibis.pyspark.connect(spark)``).
+- :func:`connect` opens an engine from a SQLAlchemy URL (``duckdb:///file.duckdb``,
+  ``postgresql+psycopg://user:password@host/db``): the expressions are compiled to its SQL
+  dialect (``ibis.to_sql``) and run on the kit's own connection. Spark is not wired yet.
 - :func:`engine_movements` is :func:`kpilib.mrr_movements` and :func:`kpilib.movement_counts`
   in one frame, computed in the engine.
 

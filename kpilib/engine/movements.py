@@ -38,6 +38,7 @@ from ..metrics.mrr import (
     MONTHS_PER_INTERVAL,
     MOVEMENT_COLUMNS,
     MonthLike,
+    constant_factors,
     movement_frame,
     window,
 )
@@ -133,11 +134,8 @@ def _factors(engine: Engine, base_currency: str) -> dict[str, float] | None:
     if "month" in engine.columns("fx_rates"):
         raise KpiError("dated fx_rates (a month column) are not computed in the engine yet: "
                        "use kpilib.mrr_movements on the loaded dataset")
-    rates = engine.fetch(fx.select("currency", "rate_to_base")).set_index("currency")["rate_to_base"]
-    rates = rates.astype("float64")
-    if base_currency not in rates.index:
-        raise ContractError("fx_rates", "currency", f"the base currency {base_currency} has no rate")
-    return {str(c): float(r) / float(rates[base_currency]) for c, r in rates.items()}
+    factors = constant_factors(engine.fetch(fx.select("currency", "rate_to_base")), base_currency)
+    return {str(c): float(f) for c, f in factors.items()}
 
 
 def _rows(engine: Engine, base_currency: str):

@@ -96,13 +96,19 @@ def _fx_factor(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
     if is_dated(fx_rates):
         starts = pd.to_datetime(subscriptions["start_date"]).dt.to_period("M")
         return dated_factors(subscriptions["currency"], starts, fx_rates, base_currency)
+    factor = _lookup(subscriptions["currency"], constant_factors(fx_rates, base_currency))
+    if np.isnan(factor).any():
+        raise ContractError("subscriptions", "currency", "every currency needs a rate in fx_rates")
+    return factor
+
+
+def constant_factors(fx_rates: pd.DataFrame, base_currency: str) -> pd.Series:
+    """Base-currency units per unit of each currency of constant ``fx_rates``:
+    ``rate[currency] / rate[base]`` (shared with :mod:`kpilib.engine`)."""
     rates = fx_rates.set_index("currency")["rate_to_base"].astype("float64")
     if base_currency not in rates.index:
         raise ContractError("fx_rates", "currency", f"the base currency {base_currency} has no rate")
-    factor = _lookup(subscriptions["currency"], rates)
-    if np.isnan(factor).any():
-        raise ContractError("subscriptions", "currency", "every currency needs a rate in fx_rates")
-    return factor / float(rates[base_currency])
+    return rates / float(rates[base_currency])
 
 
 #: Largest total MRR the kit represents exactly (micro-units in int64 leave a wide margin).
