@@ -136,6 +136,16 @@ def test_every_page_runs(case, tmp_path, monkeypatch):
     monkeypatch.setattr(plt, "show", lambda *a, **k: plt.close("all"))
     shown: list[object] = []
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    # every page reads one model of the case, as every page of a pack reads the runner's snapshot
+    load, models = kpi.KpiModel.load, {}
+
+    def shared(*args, **kw):
+        key = (args, tuple(sorted(kw.items())))
+        if key not in models:
+            models[key] = load(*args, **kw)
+        return models[key]
+
+    monkeypatch.setattr(kpi.KpiModel, "load", shared)
     for name in NOTEBOOKS:
         namespace = {"period": period, "data": str(tmp_path), "base_currency": "USD", "segment": segment,
                      "lang": "en"}
