@@ -1,5 +1,6 @@
 """MRR movements computed inside the database (kpilib.engine) equal the in-memory path's, to the
-micro-unit: on the sample company and on hand-built books, on DuckDB and on PostgreSQL."""
+micro-unit: on the sample company and on hand-built books, on DuckDB, on PostgreSQL and on a local
+Apache Spark (pyspark in local mode; a Java runtime needed, which .ci/run installs)."""
 
 from __future__ import annotations
 
@@ -24,22 +25,88 @@ def _in_memory(subscriptions, fx_rates, **kw) -> pd.DataFrame:
     return pd.concat([money.drop(columns="customers"), movement_counts(subscriptions, fx_rates, **kw)], axis=1)[COLUMNS]
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
+class Target:
+    """An empty database or Spark catalog the test owns: it takes tables, then :func:`connect` opens it."""
+
+    def __init__(self, url: str, schema: str | None = None, session=None):
+        self.url, self.schema, self.session = url, schema, session
+
+    def load(self, dataset) -> None:
+        if self.session is None:
+            load_folder_into_database(dataset, self.url, schema=self.schema)
+        else:
+            self._views({name: dataset.tables[name] for name in ("subscriptions", "fx_rates")})
+
+    def book(self, rows: list[tuple]) -> None:
+        if self.session is None:
+            _write_book(self.url, self.schema, rows)
+        else:
+            self._views({"subscriptions": _book_frame(rows)})
+
+    def _views(self, frames: dict[str, pd.DataFrame]) -> None:
+        """Spark temporary views with the contract's types (dates as DATE, not timestamps)."""
+        from pyspark.sql import types as T
+
+        kinds = {"datetime64": T.DateType(), "float64": T.DoubleType(), "int64": T.LongType()}
+        for name, df in frames.items():
+            fields, columns = [], {}
+            for column in df.columns:
+                kind = next((v for k, v in kinds.items() if str(df[column].dtype).startswith(k)), T.StringType())
+                values = [None if pd.isna(v) else v for v in df[column].tolist()]  # Python scalars
+                if isinstance(kind, T.DateType):
+                    values = [None if v is None else v.date() for v in values]
+                fields.append(T.StructField(column, kind, True))
+                columns[column] = values
+            rows = list(zip(*columns.values()))
+            self.session.createDataFrame(rows, T.StructType(fields)).createOrReplaceTempView(name)
+
+    def connect(self):
+        """By URL, as a user connects (``spark://local[2]`` finds the test's running session)."""
+        return connect(self.url, schema=self.schema)
+
+
+def _needs(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local Spark for the module (a JVM start takes seconds); its views go after each test."""
+    import shutil
+
+    if shutil.which("java") is None:
+        _needs("no Java runtime for Spark (apt-get install default-jre-headless; .ci/run does)")
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[test]')")
+    from kpilib.engine import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(params=["duckdb", "postgresql", "spark"])
 def database(request, tmp_path):
-    """(URL, schema) of an empty database the test owns."""
+    """A :class:`Target` of each kind: DuckDB, PostgreSQL (a schema of its own), local Spark."""
     if request.param == "duckdb":
-        yield f"duckdb:///{tmp_path / 'engine.duckdb'}", None
+        yield Target(f"duckdb:///{tmp_path / 'engine.duckdb'}")
+        return
+    if request.param == "spark":
+        session = request.getfixturevalue("spark")
+        yield Target("spark://local[2]", session=session)
+        for table in session.catalog.listTables():
+            if table.isTemporary:
+                session.catalog.dropTempView(table.name)
         return
     url = os.environ.get("KPI_TEST_POSTGRES_URL")
     if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but KPI_TEST_POSTGRES_URL is not")
-        pytest.skip("KPI_TEST_POSTGRES_URL is not set; eval \"$(bash .ci/postgres.sh)\" to run PostgreSQL tests")
+        _needs("KPI_TEST_POSTGRES_URL is not set; eval \"$(bash .ci/postgres.sh)\" to run PostgreSQL tests")
     schema = f"kpiengine_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.schema.CreateSchema(schema))
-    yield url, schema
+    yield Target(url, schema)
     with engine.begin() as conn:
         conn.execute(sa.schema.DropSchema(schema, cascade=True))
     engine.dispose()
@@ -51,9 +118,8 @@ def sample():
 
 
 def test_the_sample_company_s_movements_are_equal_to_the_micro_unit(database, sample):
-    url, schema = database
-    load_folder_into_database(sample, url, schema=schema)
-    engine = connect(url, schema=schema)
+    database.load(sample)
+    engine = database.connect()
     try:
         got = engine_movements(engine)
         # the window given, as a report asks for it: history before it still counts
@@ -84,6 +150,14 @@ def _write_book(url: str, schema: str | None, rows: list[tuple]) -> None:
         engine.dispose()
 
 
+def _book_frame(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["subscription_id", "customer_id", "start_date", "end_date", "amount",
+                                        "billing_interval", "currency"])
+    for c in ("start_date", "end_date"):
+        frame[c] = pd.to_datetime(frame[c])
+    return frame
+
+
 D = dt.date
 # a: monthly, mid-month start, expands in March, churns (ends on the last day of April: exclusive)
 # b: annual 1,200 -> 100 a month, from February; c: paid Jan-Feb, back in May (reactivation);
@@ -100,18 +174,13 @@ BOOK = [
 
 
 def test_a_hand_computed_book(database):
-    url, schema = database
-    _write_book(url, schema, BOOK)
-    engine = connect(url, schema=schema)
+    database.book(BOOK)
+    engine = database.connect()
     try:
         got = engine_movements(engine)
     finally:
         engine.close()
-    frame = pd.DataFrame(BOOK, columns=["subscription_id", "customer_id", "start_date", "end_date", "amount",
-                                        "billing_interval", "currency"])
-    for c in ("start_date", "end_date"):
-        frame[c] = pd.to_datetime(frame[c])
-    pd.testing.assert_frame_equal(got, _in_memory(frame, None), check_exact=True)
+    pd.testing.assert_frame_equal(got, _in_memory(_book_frame(BOOK), None), check_exact=True)
     # by hand: Jan a 100 + c 30 = 130 (2 new); Feb b 100 new -> 230; Mar a +50, c churns -30 -> 250;
     # Apr a churns (ends on 30 April) -150 -> 100; May c reactivates +50 -> 150
     assert got["closing_mrr"].loc["2025-01":"2025-05"].tolist() == [130.0, 230.0, 250.0, 100.0, 150.0]
@@ -121,11 +190,19 @@ def test_a_hand_computed_book(database):
 
 
 def test_what_is_not_pushed_down_yet_says_so(database, sample):
-    url, schema = database
-    _write_book(url, schema, BOOK)
-    engine = connect(url, schema=schema)
+    database.book(BOOK)
+    engine = database.connect()
     try:
         with pytest.raises(KpiError, match="breakdowns"):
             engine_movements(engine, by="plan")
     finally:
         engine.close()
+
+
+def test_spark_without_pyspark_says_how_to_install_it(monkeypatch):
+    import sys
+
+    for name in ("pyspark", "pyspark.sql"):
+        monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: "not installed"
+    with pytest.raises(KpiError, match=r"pip install 'kpilib\[engine\]'.*Java runtime"):
+        connect("spark://local[2]")
