@@ -1,12 +1,14 @@
 """The engine layer against the in-memory path: MRR movements of 10k to 1M subscription rows.
 
-    .venv/bin/python benchmarks/engine.py [--sizes 10k,100k,1M]
+    .venv/bin/python benchmarks/engine.py [--sizes 10k,100k,1M] [--no-spark]
 
-For each size: writes the book (benchmarks/datagen.py) and its fx rates into a DuckDB file, checks
-that ``kpilib.engine.engine_movements`` equals ``mrr_movements`` + ``movement_counts`` to the
-micro-unit, then times both (best of 3, in this process) and prints the ratio. The engine's time
-includes compiling the expressions and its round trips; the in-memory time starts from the frame
-already in memory (the engine's never loads it at all).
+For each size: writes the book (benchmarks/datagen.py) and its fx rates into a DuckDB file and, when
+pyspark and a Java runtime are there, into Parquet files that a local Spark (``local[2]``) reads as
+views; checks that ``kpilib.engine.engine_movements`` equals ``mrr_movements`` + ``movement_counts``
+to the micro-unit on each, then times them (best of 3, in this process) and prints the ratios to
+the in-memory path. An engine's time includes compiling the expressions and its round trips; the
+in-memory time starts from the frame already in memory (an engine never loads it at all). Spark's
+session start (seconds, once) is not in its times.
 """
 
 from __future__ import annotations
@@ -41,11 +43,41 @@ def _best(fn, *args, repeats: int = 3) -> float:
     return min(times)
 
 
+def _spark():
+    """A local Spark session, or ``None`` (no pyspark, no Java)."""
+    import shutil
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return None
+    if shutil.which("java") is None:
+        return None
+    from kpilib.engine import spark_session
+
+    return spark_session("local[2]")
+
+
+def _on_spark(session, subs: pd.DataFrame, tmp: Path, want: pd.DataFrame) -> float:
+    """Time the movements on Spark, over Parquet copies of the book, after checking them."""
+    for name, frame in (("subscriptions", subs), ("fx_rates", datagen.FX)):
+        path = tmp / f"{name}.parquet"
+        frame.to_parquet(path, index=False)
+        session.read.parquet(str(path)).createOrReplaceTempView(name)
+    engine = connect(session)
+    got = engine_movements(engine)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    return _best(engine_movements, engine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10k,100k,1M")
+    parser.add_argument("--no-spark", action="store_true", help="leave Spark out")
     args = parser.parse_args()
-    print(f"{'rows':>6} {'in memory':>10} {'DuckDB engine':>14} {'engine / memory':>16}")
+    session = None if args.no_spark else _spark()
+    print(f"{'rows':>6} {'in memory':>10} {'DuckDB engine':>14} {'DuckDB / memory':>16}"
+          + (f" {'Spark engine':>13} {'Spark / memory':>15}" if session is not None else ""))
     for size in args.sizes.split(","):
         subs = datagen.subscriptions(datagen.SIZES[size])
         with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +95,13 @@ def main() -> None:
             memory = _best(_in_memory, subs)
             pushed = _best(engine_movements, engine)
             engine.close()
-        print(f"{size:>6} {memory:>9.3f}s {pushed:>13.3f}s {pushed / memory:>15.2f}x")
+            spark = _on_spark(session, subs, Path(tmp), want) if session is not None else None
+        line = f"{size:>6} {memory:>9.3f}s {pushed:>13.3f}s {pushed / memory:>15.2f}x"
+        if spark is not None:
+            line += f" {spark:>12.3f}s {spark / memory:>14.2f}x"
+        print(line, flush=True)
+    if session is not None:
+        session.stop()
 
 
 if __name__ == "__main__":

@@ -149,11 +149,12 @@ class SparkEngine(Engine):
 def spark_session(master: str = "local[2]"):
     """A Spark session for ``master`` (``local[2]``, ``spark://host:7077``...), or the active one.
 
-    A session started here is set for aggregates over a few machines' worth of rows: no web UI,
-    four shuffle partitions on a local master, dates in UTC, Arrow for the fetched results.
+    A session started here is set for aggregates over a few machines' worth of rows: no web UI or
+    console progress bars, four shuffle partitions on a local master, dates in UTC, Arrow for the
+    fetched results.
     """
     builder = (_pyspark().builder.master(master).appName("kpilib")
-               .config("spark.ui.enabled", "false")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     if master.startswith("local"):
