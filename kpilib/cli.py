@@ -301,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check_data(parser, getattr(args, "data", None))
     with warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ResourceWarning)  # a driver's sockets (py4j's, for Spark), not the data
         warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {mask_secrets(str(msg))}",
                                                                 file=sys.stderr)
         try:

@@ -94,3 +94,33 @@ def rng() -> np.random.Generator:
 def _close_figures():
     yield
     plt.close("all")
+
+
+def needs(reason: str) -> None:
+    """Skip for ``reason``, except in CI (``CI`` set), where what is missing is a failure."""
+    import os
+
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark per test process (a JVM start takes seconds); tests drop the views they make."""
+    import shutil
+
+    if shutil.which("java") is None:
+        needs("no Java runtime for Spark (apt-get install default-jre-headless; .ci/run does)")
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[test]')")
+    from kpilib.engine import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+def drop_views(session) -> None:
+    for table in session.catalog.listTables():
+        if table.isTemporary:
+            session.catalog.dropTempView(table.name)

@@ -1,7 +1,7 @@
 """End to end: the pack built from a database equals the one built from the CSV folder.
 
 PostgreSQL comes from KPI_TEST_POSTGRES_URL (.ci/run starts a server on loopback);
-DuckDB runs in-process. No mocks.
+DuckDB runs in-process; Spark runs locally (pyspark, and the Java runtime .ci/run installs). No mocks.
 """
 
 from __future__ import annotations
@@ -48,6 +48,15 @@ def test_duckdb_pack_equals_csv_pack(csv_figures, tmp_path):
     url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
     load_folder_into_database(load_dataset(), url)
     _same_figures(_report_from(url, tmp_path / "out"), csv_figures)
+
+
+def test_spark_pack_equals_csv_pack(csv_figures, spark, tmp_path):
+    """`kpi report --data "spark://local[2]?parquet=FOLDER"`: the CLI starts a Spark of its own."""
+    from kpilib.data.spark import write_into_spark
+
+    folder = tmp_path / "parquet"
+    write_into_spark(load_dataset(), spark, parquet=folder)
+    _same_figures(_report_from(f"spark://local[2]?parquet={folder}", tmp_path / "out"), csv_figures)
 
 
 def test_a_database_pack_without_a_goals_file_has_no_goals(csv_figures, tmp_path):

@@ -14,8 +14,11 @@ import sqlalchemy as sa
 
 from kpilib import KpiError, load_dataset
 from kpilib.data.databases import load_folder_into_database
+from kpilib.data.spark import write_into_spark
 from kpilib.engine import connect, engine_movements
 from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, movement_counts, mrr_movements
+
+from conftest import drop_views, needs
 
 COLUMNS = MOVEMENT_COLUMNS[:-1] + COUNT_COLUMNS
 
@@ -35,55 +38,17 @@ class Target:
         if self.session is None:
             load_folder_into_database(dataset, self.url, schema=self.schema)
         else:
-            self._views({name: dataset.tables[name] for name in ("subscriptions", "fx_rates")})
+            write_into_spark({name: dataset.tables[name] for name in ("subscriptions", "fx_rates")}, self.session)
 
     def book(self, rows: list[tuple]) -> None:
         if self.session is None:
             _write_book(self.url, self.schema, rows)
         else:
-            self._views({"subscriptions": _book_frame(rows)})
-
-    def _views(self, frames: dict[str, pd.DataFrame]) -> None:
-        """Spark temporary views with the contract's types (dates as DATE, not timestamps)."""
-        from pyspark.sql import types as T
-
-        kinds = {"datetime64": T.DateType(), "float64": T.DoubleType(), "int64": T.LongType()}
-        for name, df in frames.items():
-            fields, columns = [], {}
-            for column in df.columns:
-                kind = next((v for k, v in kinds.items() if str(df[column].dtype).startswith(k)), T.StringType())
-                values = [None if pd.isna(v) else v for v in df[column].tolist()]  # Python scalars
-                if isinstance(kind, T.DateType):
-                    values = [None if v is None else v.date() for v in values]
-                fields.append(T.StructField(column, kind, True))
-                columns[column] = values
-            rows = list(zip(*columns.values()))
-            self.session.createDataFrame(rows, T.StructType(fields)).createOrReplaceTempView(name)
+            write_into_spark({"subscriptions": _book_frame(rows)}, self.session)
 
     def connect(self):
         """By URL, as a user connects (``spark://local[2]`` finds the test's running session)."""
         return connect(self.url, schema=self.schema)
-
-
-def _needs(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """One local Spark for the module (a JVM start takes seconds); its views go after each test."""
-    import shutil
-
-    if shutil.which("java") is None:
-        _needs("no Java runtime for Spark (apt-get install default-jre-headless; .ci/run does)")
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[test]')")
-    from kpilib.engine import spark_session
-
-    session = spark_session("local[2]")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(params=["duckdb", "postgresql", "spark"])
@@ -95,13 +60,11 @@ def database(request, tmp_path):
     if request.param == "spark":
         session = request.getfixturevalue("spark")
         yield Target("spark://local[2]", session=session)
-        for table in session.catalog.listTables():
-            if table.isTemporary:
-                session.catalog.dropTempView(table.name)
+        drop_views(session)
         return
     url = os.environ.get("KPI_TEST_POSTGRES_URL")
     if not url:
-        _needs("KPI_TEST_POSTGRES_URL is not set; eval \"$(bash .ci/postgres.sh)\" to run PostgreSQL tests")
+        needs("KPI_TEST_POSTGRES_URL is not set; eval \"$(bash .ci/postgres.sh)\" to run PostgreSQL tests")
     schema = f"kpiengine_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:

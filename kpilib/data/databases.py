@@ -1,9 +1,10 @@
-"""Read the data contract from a SQL database, and write a dataset into one.
+"""Read the data contract from a SQL database or Spark, and write a dataset into a database.
 
-:func:`load_database` reads the contract tables through SQLAlchemy Core (so every
-identifier is quoted by the dialect and no SQL is built from strings), checks
-each with :func:`~kpilib.data.load.validate_frame` and the cross-table rules with
-:func:`~kpilib.data.load.finish_dataset`, exactly like a folder.
+:func:`load_database` builds its queries as Ibis expressions, compiled to the database's own SQL
+(``ibis.to_sql``: every identifier quoted by the dialect, no user value pasted into SQL) and run
+on the kit's SQLAlchemy connection; ``spark://`` URLs run the same expressions as Spark SQL
+(:mod:`kpilib.data.spark`). Each table is checked with :func:`~kpilib.data.load.validate_frame`
+and the cross-table rules with :func:`~kpilib.data.load.finish_dataset`, exactly like a folder.
 
 Two monthly/daily tables can instead be computed in the database from raw event
 tables ("pushdown"): only the aggregates travel to pandas.
@@ -33,8 +34,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
 from ..errors import ContractError, KpiError
 from .contract import TABLES, Table
@@ -82,6 +81,16 @@ def mask_url(url: str) -> str:
         return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
     query = {k: ("***" if _SECRET_KEYS.search(k) else v) for k, v in parsed.query.items()}
     return parsed.set(query=query).render_as_string(hide_password=True)
+
+
+def connection_from_env(url: str | None, schema: str | None, mapping) -> tuple[str, str | None, Any]:
+    """``(url, schema, mapping)`` as given, or, when ``url`` is ``None``, from ``KPI_DATABASE_URL``,
+    ``KPI_DATABASE_SCHEMA`` and ``KPI_DATABASE_MAPPING`` (``schema`` and ``mapping`` only where not given)."""
+    if url is not None:
+        return url, schema, mapping
+    schema = schema if schema is not None else os.environ.get(SCHEMA_ENV_VAR) or None
+    mapping = mapping if mapping is not None else os.environ.get(MAPPING_ENV_VAR) or None
+    return database_url_from_env(), schema, mapping
 
 
 def database_url_from_env() -> str:
@@ -204,80 +213,80 @@ def read_mapping(mapping: str | Path | dict | None) -> dict[str, _Source]:
     return out
 
 
-# --------------------------------------------------------------------------- SQL pieces
+# --------------------------------------------------------------------------- the queries, in Ibis
+
+#: SQLAlchemy dialect name -> the Ibis SQL dialect its queries are compiled to
+IBIS_DIALECTS = {"duckdb": "duckdb", "postgresql": "postgres", "snowflake": "snowflake", "bigquery": "bigquery",
+                 "trino": "trino", "databricks": "databricks", "mysql": "mysql", "mssql": "mssql",
+                 "oracle": "oracle", "sqlite": "sqlite", "exasol": "exasol", "risingwave": "risingwave"}
+#: the Ibis types of the raw event columns the aggregates compute with
+_RAW_TYPES = {"customer_id": "string", "timestamp": "timestamp", "event": "string", "channel": "string",
+              "visitor_id": "string", "bounced": "boolean"}
 
 
-class month_start(FunctionElement):
-    """First day of the month of a date or timestamp, as a DATE, on any dialect."""
-
-    type = sa.Date()
-    name = "month_start"
-    inherit_cache = True
-
-
-@compiles(month_start)
-def _month_start(element: month_start, compiler, **kw) -> str:
-    (arg,) = element.clauses
-    return compiler.process(sa.cast(sa.func.date_trunc(sa.literal_column("'month'"), arg), sa.Date), **kw)
-
-
-@compiles(month_start, "bigquery")
-def _month_start_bigquery(element: month_start, compiler, **kw) -> str:
-    (arg,) = element.clauses  # BigQuery: DATE_TRUNC(date_expression, MONTH)
-    return f"DATE_TRUNC({compiler.process(sa.cast(arg, sa.Date), **kw)}, MONTH)"
-
-
-def _product_usage_query(src: sa.TableClause, s: _Source) -> sa.Select:
+def _product_usage_query(src, s: _Source):
     """product_events -> product_usage: events per customer, month and event."""
-    events = sa.select(
-        src.c[s.column("customer_id")].label("customer_id"),
-        month_start(src.c[s.column("timestamp")]).label("month"),
-        src.c[s.column("event")].label("event"),
-    ).subquery("events")
-    return (sa.select(events.c.customer_id, events.c.month, events.c.event,
-                      sa.func.count().label("count"))
-            .group_by(events.c.customer_id, events.c.month, events.c.event))
+    events = src.select(customer_id=src[s.column("customer_id")],
+                        month=src[s.column("timestamp")].truncate("M").cast("date"),
+                        event=src[s.column("event")])
+    return events.group_by(["customer_id", "month", "event"]).aggregate(count=events.count())
 
 
-def _web_traffic_query(src: sa.TableClause, s: _Source) -> sa.Select:
+def _web_traffic_query(src, s: _Source):
     """web_sessions -> web_traffic: sessions, visitors, first-time visitors, bounces per day and channel.
 
     A visitor is new on the day of their first session ever (any channel), in
     every channel they came through that day.
     """
-    sessions = sa.select(
-        sa.cast(src.c[s.column("timestamp")], sa.Date).label("day"),
-        src.c[s.column("channel")].label("channel"),
-        src.c[s.column("visitor_id")].label("visitor_id"),
-        sa.cast(src.c[s.column("bounced")], sa.Integer).label("bounced"),
-    ).subquery("sessions")
-    first = (sa.select(sessions.c.visitor_id, sa.func.min(sessions.c.day).label("first_day"))
-             .group_by(sessions.c.visitor_id).subquery("first_seen"))
-    is_new = sa.case((sessions.c.day == first.c.first_day, sessions.c.visitor_id))
-    return (sa.select(sessions.c.day.label("date"), sessions.c.channel,
-                      sa.func.count().label("sessions"),
-                      sa.func.count(sessions.c.visitor_id.distinct()).label("unique_visitors"),
-                      sa.func.count(is_new.distinct()).label("new_visitors"),
-                      sa.func.coalesce(sa.func.sum(sessions.c.bounced), 0).label("bounced_sessions"))
-            .select_from(sessions.outerjoin(first, sessions.c.visitor_id == first.c.visitor_id))
-            .group_by(sessions.c.day, sessions.c.channel))
+    import ibis
+
+    sessions = src.select(day=src[s.column("timestamp")].cast("date"), channel=src[s.column("channel")],
+                          visitor_id=src[s.column("visitor_id")], bounced=src[s.column("bounced")].cast("int32"))
+    first = sessions.group_by("visitor_id").aggregate(first_day=sessions.day.min())
+    seen = sessions.left_join(first, "visitor_id")
+    is_new = ibis.cases((seen.day == seen.first_day, seen.visitor_id), else_=ibis.null("string"))
+    return seen.group_by(date=seen.day, channel=seen.channel).aggregate(
+        sessions=seen.count(), unique_visitors=seen.visitor_id.nunique(), new_visitors=is_new.nunique(),
+        bounced_sessions=seen.bounced.sum().fill_null(0))
 
 
 _AGGREGATE = {"product_events": _product_usage_query, "web_sessions": _web_traffic_query}
 
 
-def _ordered(query: sa.Select, key: tuple[str, ...]) -> sa.Select:
+def _ordered(query, key: tuple[str, ...]):
     """Rows in key order (NULLs last on every dialect), so record numbers are stable."""
-    selected = query.selected_columns
-    return query.order_by(*(sa.nulls_last(selected[k].asc()) for k in key))
+    import ibis
+
+    return query.order_by([ibis.asc(k, nulls_first=False) for k in key])
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def _fetch(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
-    result = conn.execute(query)
-    return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+@dataclass
+class SqlBackend:
+    """Where the reader's Ibis queries run: a SQLAlchemy connection, in its dialect's SQL."""
+
+    conn: sa.Connection
+    schema: str | None
+    dialect: str
+
+    def columns(self, table: str) -> list[str]:
+        return _columns(self.conn, table, self.schema)
+
+    def fetch(self, query) -> pd.DataFrame:
+        import ibis
+
+        result = self.conn.execute(sa.text(str(ibis.to_sql(query, dialect=self.dialect))))
+        return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+
+
+def ibis_dialect(name: str, label: str) -> str:
+    """The Ibis dialect of SQLAlchemy dialect ``name``, or a :class:`KpiError` naming the ones there are."""
+    if name not in IBIS_DIALECTS:
+        raise KpiError(f"cannot query {label}: the kit compiles its queries with Ibis, which has no "
+                       f"{name!r} dialect; it has {', '.join(sorted(IBIS_DIALECTS))} (and spark://)")
+    return IBIS_DIALECTS[name]
 
 
 def _is_number(v: object) -> bool:
@@ -354,10 +363,10 @@ def _require_columns(name: str, wanted: list[tuple[str, str]], have: list[str], 
 
 
 @dataclass
-class _Reader:
+class Reader:
     """One connection, the tables it holds, and the notes gathered while reading."""
 
-    conn: sa.Connection
+    backend: Any  # SqlBackend or kpilib.data.spark.SparkBackend: columns(table), fetch(query)
     schema: str | None
     label: str  # the masked URL
     sources: dict[str, _Source]
@@ -376,12 +385,15 @@ class _Reader:
     def where(self, table: str) -> str:
         return f"table {self.schema + '.' if self.schema else ''}{table} in {self.label}"
 
-    def table(self, s: _Source, columns: list[str]) -> sa.TableClause:
-        return sa.table(s.table, *(sa.column(c) for c in columns), schema=self.schema)
+    def table(self, s: _Source, columns: dict[str, str]):
+        """The Ibis table ``s`` with ``columns`` (database name -> Ibis type)."""
+        import ibis
+
+        return ibis.table(columns, name=s.table, database=self.schema)
 
     def read_contract(self, spec: Table, s: _Source) -> tuple[pd.DataFrame, str]:
         where = self.where(s.table)
-        have = _columns(self.conn, s.table, self.schema)
+        have = self.backend.columns(s.table)
         wanted = _resolve([(c.name, s.column(c.name)) for c in spec.columns], have)
         _require_columns(spec.name, [w for w in wanted if not spec.column(w[0]).optional], have, where)
         found = [(c, db) for c, db in wanted if db in have]
@@ -389,18 +401,21 @@ class _Reader:
         if extra:
             self.notes.append(f"table '{spec.name}' ({where}): columns not in the contract are not read: "
                               + ", ".join(extra))
-        src = self.table(s, [db for _, db in found])
-        query = _ordered(sa.select(*(src.c[db].label(c) for c, db in found)), spec.key_in(c for c, _ in found))
-        return _typed(_fetch(self.conn, query), spec, where), where
+        # every stored column, so that a projection of some is never compiled to "SELECT *"; the types only
+        # name them (values are read as stored)
+        src = self.table(s, dict.fromkeys(have, "string"))
+        query = _ordered(src.select(**{c: src[db] for c, db in found}), spec.key_in(c for c, _ in found))
+        return _typed(self.backend.fetch(query), spec, where), where
 
     def read_raw(self, spec: Table, raw_name: str, s: _Source) -> tuple[pd.DataFrame, str]:
         where = f"{spec.name} aggregated from {self.where(s.table)}"
-        have = _columns(self.conn, s.table, self.schema)
+        have = self.backend.columns(s.table)
         wanted = _resolve([(c, s.column(c)) for c in RAW_TABLES[raw_name]], have)
         _require_columns(raw_name, wanted, have, where)
         s = replace(s, columns=dict(wanted))
-        query = _ordered(_AGGREGATE[raw_name](self.table(s, [db for _, db in wanted]), s), spec.key)
-        return _typed(_fetch(self.conn, query), spec, where), where
+        types = dict.fromkeys(have, "string") | {db: _RAW_TYPES[c] for c, db in wanted}
+        query = _ordered(_AGGREGATE[raw_name](self.table(s, types), s), spec.key)
+        return _typed(self.backend.fetch(query), spec, where), where
 
     def read(self, spec: Table) -> tuple[pd.DataFrame, str] | None:
         s = self.source(spec.name)
@@ -466,34 +481,37 @@ def load_database(url: str | None = None, *, base_currency: str = "USD", schema:
     KpiError
         When the database cannot be reached or read, or the mapping is invalid.
     """
-    if url is None:
-        url = database_url_from_env()
-        schema = schema if schema is not None else os.environ.get(SCHEMA_ENV_VAR) or None
-        mapping = mapping if mapping is not None else os.environ.get(MAPPING_ENV_VAR) or None
+    url, schema, mapping = connection_from_env(url, schema, mapping)
     sources = read_mapping(mapping)
     engine = _engine(url, read_only=True)
     label = mask_url(url)
-    tables: dict[str, pd.DataFrame] = {}
-    wheres: dict[str, str] = {}
     try:
         with _database_errors(engine.url, "reading"), _snapshot(engine.connect()) as conn, conn.begin():
+            dialect = ibis_dialect(conn.dialect.name, label)
             inspector = sa.inspect(conn)
             if schema is not None and not _has_schema(inspector.get_schema_names(), schema):
                 raise KpiError(f"schema {schema!r} does not exist in {label}")
             listed = schema if schema is not None else inspector.default_schema_name  # DuckDB lists all
             present = set(inspector.get_table_names(schema=listed)) | set(inspector.get_view_names(schema=listed))
-            reader = _Reader(conn, schema, label, sources, present)
-            for name, spec in TABLES.items():
-                found = reader.read(spec)
-                if found is None:
-                    continue
-                raw, wheres[name] = found
-                tables[name], notes = validate_frame(raw, spec, offset=1, where=wheres[name], typed=True)
-                reader.notes.extend(notes)
+            reader = Reader(SqlBackend(conn, schema, dialect), schema, label, sources, present)
+            return read_dataset(reader, base_currency)
     finally:
         engine.dispose()
+
+
+def read_dataset(reader: Reader, base_currency: str) -> Dataset:
+    """Every contract table ``reader`` finds, each validated, then the cross-table rules."""
+    tables: dict[str, pd.DataFrame] = {}
+    wheres: dict[str, str] = {}
+    for name, spec in TABLES.items():
+        found = reader.read(spec)
+        if found is None:
+            continue
+        raw, wheres[name] = found
+        tables[name], notes = validate_frame(raw, spec, offset=1, where=wheres[name], typed=True)
+        reader.notes.extend(notes)
     return finish_dataset(tables, offsets=dict.fromkeys(tables, 1), wheres=wheres, notes=reader.notes,
-                          source=label, base_currency=base_currency)
+                          source=reader.label, base_currency=base_currency)
 
 
 # --------------------------------------------------------------------------- writing

@@ -3,6 +3,7 @@ sample, a folder, a database URL) and returns a validated :class:`~kpilib.Datase
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import KpiError
@@ -52,10 +53,14 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
 
 def _load_source(source: str | Path | None, base_currency: str) -> Dataset:
     if source == "database" or (isinstance(source, str) and "://" in source):
-        from .databases import is_database_url, load_database
+        from .databases import ENV_VAR, is_database_url, load_database
 
         if source == "database" or is_database_url(source):
             url = None if source == "database" else source  # None: the URL stays in KPI_DATABASE_URL
+            from .spark import is_spark_url, load_spark
+
+            if is_spark_url(url if url is not None else os.environ.get(ENV_VAR, "")):
+                return load_spark(url, base_currency=base_currency)
             try:
                 return load_database(url, base_currency=base_currency)
             except ValueError as exc:  # e.g. a port that is not a number: a bad URL, not a kit bug

@@ -8,15 +8,17 @@ DuckDB, PostgreSQL and a local Apache Spark are tested against the in-memory pat
 
 - :func:`connect` opens an engine: a SQLAlchemy URL (``duckdb:///file.duckdb``,
   ``postgresql+psycopg://user:password@host/db``), whose SQL dialect the expressions are compiled to
-  (``ibis.to_sql``) and run on the kit's own connection (:class:`SqlEngine`); or ``spark://local[2]``,
-  ``spark://host:7077`` or a ``SparkSession``, where they run as Spark SQL on the session's catalog
-  (:class:`SparkEngine`, :func:`spark_session`).
+  (``ibis.to_sql``) and run on the kit's own connection; or a ``spark://`` URL
+  (``spark://local[2]?parquet=/folder``, ``spark://host:7077?database=analytics``) or a
+  ``SparkSession``, where they run as Spark SQL (:func:`spark_session`). The data layer's backends
+  run them, the ones the database reader uses.
 - :func:`engine_movements` is :func:`kpilib.mrr_movements` and :func:`kpilib.movement_counts`
   in one frame, computed in the engine.
 
 The pack itself (``kpi report``) still reads the contract tables into memory; see docs/databases.md.
 """
 
-from .movements import Engine, SparkEngine, SqlEngine, connect, engine_movements, spark_session
+from ..data.spark import spark_session
+from .movements import Engine, connect, engine_movements
 
-__all__ = ["Engine", "SparkEngine", "SqlEngine", "connect", "engine_movements", "spark_session"]
+__all__ = ["Engine", "connect", "engine_movements", "spark_session"]

@@ -25,7 +25,9 @@ yet: :func:`engine_movements` raises :class:`~kpilib.KpiError` for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,25 +56,22 @@ _SCHEMAS = {
                       "amount": "float64", "billing_interval": "string", "currency": "string"},
     "fx_rates": {"currency": "string", "rate_to_base": "float64"},
 }
-#: SQLAlchemy dialect -> Ibis SQL dialect
-_DIALECTS = {"duckdb": "duckdb", "postgresql": "postgres", "snowflake": "snowflake", "bigquery": "bigquery",
-             "trino": "trino", "databricks": "databricks", "mysql": "mysql"}
-
-
 @dataclass
 class Engine:
-    """A database or engine holding the contract tables under their contract names.
+    """A database or Spark holding the contract tables under their contract names.
 
     The steps are Ibis expressions over unbound tables, compiled to the engine's SQL dialect
-    (``ibis.to_sql``) and run on the kit's own connection to it: one expression, any engine Ibis
-    compiles for, and no second driver. :class:`SqlEngine` runs them on a SQLAlchemy connection,
-    :class:`SparkEngine` in a Spark session.
+    (``ibis.to_sql``) and run by the data layer's backend on the kit's own connection
+    (:class:`kpilib.data.databases.SqlBackend`, :class:`kpilib.data.spark.SparkBackend`, the ones
+    the database reader runs its queries on): one expression, any engine Ibis compiles for, and
+    no second driver.
     """
 
     label: str
-    dialect: str
+    backend: Any  # columns(table), fetch(expr)
     _present: set[str] = field(default_factory=set)
     schema: str | None = None
+    _release: Callable[[], None] = lambda: None
 
     def table(self, name: str):
         """The Ibis table of contract table ``name``, or ``None`` when the engine has none."""
@@ -82,111 +81,16 @@ class Engine:
 
         return ibis.table(_SCHEMAS[name], name=name, database=self.schema)
 
+    def columns(self, name: str) -> list[str]:
+        return self.backend.columns(name)
+
     def fetch(self, expr) -> pd.DataFrame:
         """Run an expression in the engine and fetch its (small) result."""
-        import ibis
-
-        return self.query(str(ibis.to_sql(expr, dialect=self.dialect)))
-
-    def query(self, sql: str) -> pd.DataFrame:  # pragma: no cover - every engine has its own
-        raise NotImplementedError
-
-    def columns(self, name: str) -> list[str]:  # pragma: no cover - every engine has its own
-        raise NotImplementedError
+        return self.backend.fetch(expr)
 
     def close(self) -> None:
         """Let go of the connection (a Spark session only when :func:`connect` started it)."""
-
-
-@dataclass
-class SqlEngine(Engine):
-    """An engine reached through SQLAlchemy (DuckDB, PostgreSQL, Snowflake, BigQuery, Trino...)."""
-
-    engine: Any = None  # sqlalchemy.Engine
-
-    def query(self, sql: str) -> pd.DataFrame:
-        import sqlalchemy as sa
-
-        with self.engine.connect() as conn:
-            result = conn.execute(sa.text(sql))
-            return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
-
-    def columns(self, name: str) -> list[str]:
-        from ..data.databases import _columns
-
-        with self.engine.connect() as conn:
-            return _columns(conn, name, self.schema)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
-@dataclass
-class SparkEngine(Engine):
-    """Apache Spark: the expressions run as Spark SQL in a session, on the tables of its catalog."""
-
-    session: Any = None  # pyspark.sql.SparkSession
-    owned: bool = False
-
-    def _name(self, name: str) -> str:
-        return f"`{self.schema}`.`{name}`" if self.schema else f"`{name}`"
-
-    def query(self, sql: str) -> pd.DataFrame:
-        import warnings
-
-        with warnings.catch_warnings():  # pyspark 4.0 passes pandas 3 a deprecated ``copy=`` (harmless)
-            warnings.filterwarnings("ignore", message="The copy keyword is deprecated", category=DeprecationWarning)
-            return self.session.sql(sql).toPandas()
-
-    def columns(self, name: str) -> list[str]:
-        return list(self.session.table(self._name(name)).columns)
-
-    def close(self) -> None:
-        if self.owned:
-            self.session.stop()
-
-
-def spark_session(master: str = "local[2]"):
-    """A Spark session for ``master`` (``local[2]``, ``spark://host:7077``...), or the active one.
-
-    A session started here is set for aggregates over a few machines' worth of rows: no web UI or
-    console progress bars, four shuffle partitions on a local master, dates in UTC, Arrow for the
-    fetched results.
-    """
-    builder = (_pyspark().builder.master(master).appName("kpilib")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
-    if master.startswith("local"):
-        builder = builder.config("spark.sql.shuffle.partitions", "4")
-    try:
-        session = builder.getOrCreate()
-    except Exception as exc:  # noqa: BLE001 - no JVM, a master that does not answer: one clear error
-        raise KpiError(f"cannot start Spark on {master}: {_first_line(str(exc))}") from None
-    session.sparkContext.setLogLevel("ERROR")
-    return session
-
-
-def _pyspark():
-    """pyspark's ``SparkSession`` class, or a :class:`~kpilib.KpiError` saying how to install it."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise KpiError("Spark needs pyspark: pip install 'kpilib[engine]' (and a Java runtime, e.g. "
-                       "apt-get install openjdk-17-jre-headless)") from None
-    return SparkSession
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "no reason given"
-
-
-def _spark_master(url: str) -> str:
-    """``spark://local`` and ``spark://local[N]`` -> a local master; ``spark://host:port`` as it is."""
-    rest = url[len("spark://"):]
-    if rest == "local" or rest.startswith("local["):
-        return rest if rest != "local" else "local[2]"
-    return url
+        self._release()
 
 
 def connect(url, *, schema: str | None = None) -> Engine:
@@ -194,47 +98,50 @@ def connect(url, *, schema: str | None = None) -> Engine:
 
     - a SQLAlchemy URL: ``duckdb:///file.duckdb`` (opened read-only),
       ``postgresql+psycopg://user:password@host:5432/db``, any dialect Ibis compiles for;
-    - ``spark://local[2]`` (a local Spark), ``spark://host:7077`` (a Spark master), or a
-      ``pyspark.sql.SparkSession``: the tables of the session's catalog, ``schema`` being the
-      Spark database (temporary views when ``None``).
+    - a ``spark://`` URL (docs/databases.md: ``spark://local[2]?parquet=/folder``,
+      ``spark://host:7077?database=analytics``) or a ``pyspark.sql.SparkSession``: the tables of
+      the session's catalog, ``schema`` being the Spark database (temporary views when ``None``).
     """
+    from ..data.spark import SparkBackend, parse_spark_url, register_parquet, started_session
+
     if not isinstance(url, str):
-        return _spark_engine(url, "the given Spark session", schema, owned=False)
-    if url.startswith("spark://"):
-        active = _pyspark().getActiveSession()
-        session = spark_session(_spark_master(url))
-        return _spark_engine(session, url, schema, owned=active is None)
-    return _sql_engine(url, schema)
+        backend = SparkBackend(url, schema)
+        return Engine("the given Spark session", backend, backend.tables() & set(_SCHEMAS), schema)
+    if not url.startswith("spark://"):
+        return _sql_engine(url, schema)
+    master, options = parse_spark_url(url)
+    session, started = started_session(master)
+    if "parquet" in options:
+        register_parquet(session, Path(options["parquet"]).expanduser().resolve())
+    schema = options.get("database") or schema
+    backend = SparkBackend(session, schema)
+    return Engine(url, backend, backend.tables() & set(_SCHEMAS), schema,
+                  session.stop if started else (lambda: None))
 
 
-def _spark_engine(session, label: str, schema: str | None, owned: bool) -> SparkEngine:
-    import ibis
-
-    if ibis.options.pyspark is None:  # the Spark SQL compiler reads the backend's options
-        from ibis.backends.pyspark import Backend
-
-        Backend.register_options()
-    tables = session.catalog.listTables(dbName=schema) if schema else session.catalog.listTables()
-    present = {t.name for t in tables} & set(_SCHEMAS)
-    return SparkEngine(label, "pyspark", present, schema, session=session, owned=owned)
-
-
-def _sql_engine(url: str, schema: str | None) -> SqlEngine:
+def _sql_engine(url: str, schema: str | None) -> Engine:
     import sqlalchemy as sa
 
-    from ..data.databases import _database_errors, _engine, mask_url
+    from ..data.databases import SqlBackend, _database_errors, _engine, ibis_dialect, mask_url
 
     engine = _engine(url, read_only=True)
-    name = engine.url.get_backend_name()
-    if name not in _DIALECTS:
+    label = mask_url(url)
+    try:
+        with _database_errors(engine.url, "reading"):
+            conn = engine.connect()
+            dialect = ibis_dialect(conn.dialect.name, label)
+            inspector = sa.inspect(conn)
+            listed = schema if schema is not None else inspector.default_schema_name
+            present = set(inspector.get_table_names(schema=listed)) & set(_SCHEMAS)
+    except BaseException:
         engine.dispose()
-        raise KpiError(f"no engine for {mask_url(url)}: Ibis compiles for {', '.join(sorted(_DIALECTS))}, "
-                       "and spark:// runs on Spark")
-    with _database_errors(engine.url, "reading"), engine.connect() as conn:
-        inspector = sa.inspect(conn)
-        listed = schema if schema is not None else inspector.default_schema_name
-        present = set(inspector.get_table_names(schema=listed)) & set(_SCHEMAS)
-    return SqlEngine(mask_url(url), _DIALECTS[name], present, schema, engine=engine)
+        raise
+
+    def release() -> None:
+        conn.close()
+        engine.dispose()
+
+    return Engine(label, SqlBackend(conn, schema, dialect), present, schema, release)
 
 
 def _month_code(date_column):

@@ -1,0 +1,195 @@
+"""Read the data contract from Apache Spark: the database reader's queries, run as Spark SQL.
+
+A ``spark://`` URL names the Spark to run on and where its tables are:
+
+- ``spark://local[2]?parquet=/data/export``: a local Spark on two cores of this machine, each
+  contract table a Parquet file or folder named after it (``/data/export/subscriptions.parquet``);
+- ``spark://local[2]?database=analytics``, ``spark://master:7077?database=analytics``: the tables
+  of a database of the session's catalog (a Hive metastore, Unity Catalog...);
+- without either, the session's temporary views, under the contract's names.
+
+The queries are :mod:`kpilib.data.databases`' own Ibis expressions compiled to Spark SQL, so raw
+``product_events`` and ``web_sessions`` are aggregated inside Spark too. :func:`write_into_spark`
+writes a dataset the other way, with the contract's types. pyspark and a Java runtime are needed
+(``pip install 'kpilib[engine]'``; Debian: ``apt-get install default-jre-headless``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pandas as pd
+
+from ..errors import KpiError
+from .contract import TABLES
+from .dataset import Dataset
+
+#: contract kind -> Spark SQL type of the column (months as 'YYYY-MM' text, as in a database)
+_SPARK_TYPES = {"id": "string", "text": "string", "enum": "string", "date": "date", "month": "string",
+                "money": "double", "number": "double", "count": "bigint"}
+
+
+@dataclass
+class SparkBackend:
+    """Where the reader's Ibis queries run on Spark: a session, the tables of ``schema`` or its views."""
+
+    session: Any  # pyspark.sql.SparkSession
+    schema: str | None
+
+    def name(self, table: str) -> str:
+        return f"`{self.schema}`.`{table}`" if self.schema else f"`{table}`"
+
+    def columns(self, table: str) -> list[str]:
+        return list(self.session.table(self.name(table)).columns)
+
+    def tables(self) -> set[str]:
+        listed = self.session.catalog.listTables(dbName=self.schema) if self.schema else \
+            self.session.catalog.listTables()
+        return {t.name for t in listed}
+
+    def fetch(self, query) -> pd.DataFrame:
+        import ibis
+
+        if ibis.options.pyspark is None:  # the Spark SQL compiler reads the backend's options
+            from ibis.backends.pyspark import Backend
+
+            Backend.register_options()
+        sql = str(ibis.to_sql(query, dialect="pyspark"))
+        with warnings.catch_warnings():  # pyspark 4.0 passes pandas 3 a deprecated ``copy=`` (harmless)
+            warnings.filterwarnings("ignore", message="The copy keyword is deprecated", category=DeprecationWarning)
+            return self.session.sql(sql).toPandas()
+
+
+def _pyspark():
+    """pyspark's ``SparkSession`` class, or a :class:`~kpilib.KpiError` saying how to install it."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise KpiError("Spark needs pyspark: pip install 'kpilib[engine]' (and a Java runtime, e.g. "
+                       "apt-get install default-jre-headless)") from None
+    return SparkSession
+
+
+def spark_session(master: str = "local[2]"):
+    """A Spark session for ``master`` (``local[2]``, ``spark://host:7077``...), or the active one.
+
+    A session started here is set for aggregates over a few machines' worth of rows: no web UI or
+    console progress bars, four shuffle partitions on a local master, dates in UTC, Arrow for the
+    fetched results.
+    """
+    builder = (_pyspark().builder.master(master).appName("kpilib")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    if master.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - no JVM, a master that does not answer: one clear error
+        lines = str(exc).strip().splitlines()
+        raise KpiError(f"cannot start Spark on {master}: {lines[0] if lines else type(exc).__name__}") from None
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def started_session(master: str):
+    """``(session, started)``: the active session, or one started for ``master`` (``started`` True)."""
+    active = _pyspark().getActiveSession()
+    return (active, False) if active is not None else (spark_session(master), True)
+
+
+def parse_spark_url(url: str) -> tuple[str, dict[str, str]]:
+    """``spark://local[2]?parquet=/x`` -> ``("local[2]", {"parquet": "/x"})``; ``spark://local`` is
+    ``local[2]``; ``spark://host:7077`` is that master. Options: ``parquet``, ``database``."""
+    rest, _, query = url[len("spark://"):].partition("?")
+    rest = rest.rstrip("/")
+    if not rest:
+        raise KpiError(f"{url!r} names no Spark: use spark://local[2] or spark://host:7077")
+    master = ("local[2]" if rest == "local" else rest) if rest.startswith("local") else f"spark://{rest}"
+    options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    unknown = sorted(set(options) - {"parquet", "database"})
+    if unknown:
+        raise KpiError(f"{url!r}: unknown option(s) {', '.join(unknown)}; spark:// URLs take parquet= or database=")
+    if "parquet" in options and "database" in options:
+        raise KpiError(f"{url!r}: give parquet= (a folder) or database= (a Spark database), not both")
+    return master, options
+
+
+def register_parquet(session, folder: Path) -> None:
+    """Every ``<name>.parquet`` file or folder of ``folder`` as the temporary view ``<name>``."""
+    if not folder.is_dir():
+        raise KpiError(f"parquet folder {str(folder)!r} is not a folder")
+    for path in sorted(folder.glob("*.parquet")):
+        session.read.parquet(str(path)).createOrReplaceTempView(path.stem)
+
+
+def is_spark_url(text) -> bool:
+    return isinstance(text, str) and text.strip().startswith("spark://")
+
+
+def load_spark(source=None, *, base_currency: str = "USD", schema: str | None = None,
+               mapping: str | Path | dict | None = None) -> Dataset:
+    """Load and validate the contract tables from Spark: a ``spark://`` URL, a ``SparkSession``, or
+    ``None`` for the URL in ``KPI_DATABASE_URL`` (as :func:`~kpilib.load_database` reads it).
+
+    ``schema``: the Spark database (a URL's ``database=`` wins); ``mapping``: as for
+    :func:`~kpilib.load_database`. A session started here is stopped after reading.
+    """
+    from .databases import Reader, connection_from_env, read_dataset, read_mapping
+
+    if source is None or isinstance(source, str):
+        source, schema, mapping = connection_from_env(source, schema, mapping)
+        source = source.strip()
+    sources = read_mapping(mapping)
+    if isinstance(source, str):
+        master, options = parse_spark_url(source)
+        session, started = started_session(master)
+        label = source
+    else:
+        session, started, options, label = source, False, {}, "the given Spark session"
+    try:
+        if "parquet" in options:
+            register_parquet(session, Path(options["parquet"]).expanduser().resolve())
+        schema = options.get("database") or schema
+        backend = SparkBackend(session, schema)
+        if schema is not None and not session.catalog.databaseExists(schema):
+            raise KpiError(f"Spark database {schema!r} does not exist in {label}")
+        reader = Reader(backend, schema, label, sources, backend.tables())
+        return read_dataset(reader, base_currency)
+    finally:
+        if started:
+            session.stop()
+
+
+def write_into_spark(dataset: Dataset | Mapping[str, pd.DataFrame], session, *, database: str | None = None,
+                     parquet: str | Path | None = None) -> dict[str, int]:
+    """Write every table of a validated dataset (or contract tables by name) into Spark with the
+    contract's types (dates as DATE, months as 'YYYY-MM', amounts as DOUBLE, counts as BIGINT), so
+    :func:`load_spark` reads back the same dataset: as ``<parquet>/<name>.parquet`` files, as tables
+    of Spark ``database``, or (neither given) as temporary views. Returns table name -> rows written."""
+    from .databases import _records
+
+    tables = dataset.tables if isinstance(dataset, Dataset) else dataset
+    written = {}
+    for name, df in tables.items():
+        spec = TABLES[name]
+        ddl = ", ".join(f"`{c}` {_SPARK_TYPES[spec.column(c).kind]}" for c in df.columns)
+        records = _records(df, spec)
+        frame = session.createDataFrame([tuple(r) for r in records.itertuples(index=False)], ddl)
+        if parquet is not None:
+            frame.write.mode("overwrite").parquet(str(Path(parquet) / f"{name}.parquet"))
+        elif database is not None:
+            frame.write.mode("overwrite").saveAsTable(f"`{database}`.`{name}`")
+        else:
+            frame.createOrReplaceTempView(name)
+        written[name] = len(df)
+    return written
+
+
+__all__ = ["SparkBackend", "is_spark_url", "load_spark", "parse_spark_url", "register_parquet", "spark_session",
+           "started_session", "write_into_spark"]
