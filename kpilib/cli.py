@@ -169,12 +169,13 @@ def _parser() -> argparse.ArgumentParser:
     sam.add_argument("--out", required=True, type=_text("--out"), help="folder to write the CSV files to")
     sam.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled seed)")
 
-    load = sub.add_parser("load", help="copy a contract folder into a database",
+    load = sub.add_parser("load", help="copy a contract folder into a database or Spark",
                           description="Validate a data source and write every table into a database "
-                                      "(replacing tables of the same names).")
+                                      "or Spark (replacing tables of the same names).")
     load.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
     load.add_argument("--to", required=True, metavar="URL",
-                      help="target SQLAlchemy URL, or 'database' for KPI_DATABASE_URL")
+                      help="target SQLAlchemy URL, 'database' for KPI_DATABASE_URL, or a Spark "
+                           "target: spark://local[2]?parquet=FOLDER or spark://HOST:7077?database=NAME")
     load.add_argument("--schema", help="database schema to write into (default: the URL's default)")
 
     nbs = sub.add_parser("notebooks", help="copy the kit's notebooks into a folder, for JupyterLab",
@@ -236,9 +237,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_load(args: argparse.Namespace) -> int:
     from .data.databases import database_url_from_env, load_folder_into_database, mask_url
     from .data.load import load_dataset
+    from .data.spark import is_spark_url, load_into_spark
 
     url = database_url_from_env() if args.to == "database" else args.to
-    written = load_folder_into_database(load_dataset(args.data), url, schema=args.schema)
+    if is_spark_url(url):
+        written = load_into_spark(load_dataset(args.data), url)
+    else:
+        written = load_folder_into_database(load_dataset(args.data), url, schema=args.schema)
     print(f"loaded {sum(written.values()):,} rows in {len(written)} tables into {mask_url(url)}")
     return 0
 

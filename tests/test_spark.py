@@ -87,3 +87,14 @@ def test_spark_urls(url, master, options):
 def test_a_bad_spark_url_is_a_kit_error(url, message):
     with pytest.raises(KpiError, match=message):
         parse_spark_url(url)
+
+
+def test_kpi_load_writes_parquet_that_kpi_report_reads(views, tmp_path, capsys):
+    from kpilib.cli import main
+
+    url = f"spark://local[2]?parquet={tmp_path / 'export'}"
+    assert main(["load", "--data", "sample", "--to", url]) == 0
+    assert "into spark://local[2]" in capsys.readouterr().out
+    assert_same_tables(load_dataset(url), load_dataset())
+    assert main(["load", "--data", "sample", "--to", "spark://local[2]"]) != 0  # views would not outlive it
+    assert "parquet=FOLDER or database=NAME" in capsys.readouterr().err

@@ -191,5 +191,22 @@ def write_into_spark(dataset: Dataset | Mapping[str, pd.DataFrame], session, *, 
     return written
 
 
-__all__ = ["SparkBackend", "is_spark_url", "load_spark", "parse_spark_url", "register_parquet", "spark_session",
-           "started_session", "write_into_spark"]
+def load_into_spark(dataset: Dataset, url: str) -> dict[str, int]:
+    """``kpi load --to spark://...``: :func:`write_into_spark` to the URL's ``parquet=`` folder or
+    ``database=`` (temporary views would end with the session, so one of them is required)."""
+    master, options = parse_spark_url(url.strip())
+    if not options:
+        raise KpiError(f"{url!r}: name where the tables go, parquet=FOLDER or database=NAME "
+                       "(a session's views end with it)")
+    session, started = started_session(master)
+    try:
+        return write_into_spark(dataset, session, database=options.get("database"),
+                                parquet=Path(options["parquet"]).expanduser().resolve()
+                                if "parquet" in options else None)
+    finally:
+        if started:
+            session.stop()
+
+
+__all__ = ["SparkBackend", "is_spark_url", "load_into_spark", "load_spark", "parse_spark_url", "register_parquet",
+           "spark_session", "started_session", "write_into_spark"]
