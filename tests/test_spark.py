@@ -48,8 +48,11 @@ def test_raw_events_are_aggregated_inside_spark_like_pandas(views, tiny_dir, rng
     tiny = load_dataset(tiny_dir)
     write_into_spark({k: v for k, v in tiny.tables.items() if k not in ("product_usage", "web_traffic")}, views)
     events, sessions = _product_events(rng), _web_sessions(rng)
-    views.createDataFrame(events).createOrReplaceTempView("product_events")
-    views.createDataFrame(sessions.astype({"visitor_id": object})).createOrReplaceTempView("web_sessions")
+    for name, frame, ddl in (("product_events", events, "customer_id string, timestamp timestamp, event string"),
+                             ("web_sessions", sessions,
+                              "timestamp timestamp, channel string, visitor_id string, bounced boolean")):
+        rows = [tuple(None if pd.isna(v) else v for v in r) for r in frame.itertuples(index=False)]
+        views.createDataFrame(rows, ddl).createOrReplaceTempView(name)
     back = load_spark(views)
     usage = _expected_usage(events, tiny.tables["product_usage"].dtypes)
     traffic = _expected_traffic(sessions, tiny.tables["web_traffic"].dtypes)
