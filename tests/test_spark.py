@@ -51,7 +51,7 @@ def test_raw_events_are_aggregated_inside_spark_like_pandas(views, tiny_dir, rng
     for name, frame, ddl in (("product_events", events, "customer_id string, timestamp timestamp, event string"),
                              ("web_sessions", sessions,
                               "timestamp timestamp, channel string, visitor_id string, bounced boolean")):
-        rows = [tuple(None if pd.isna(v) else v for v in r) for r in frame.itertuples(index=False)]
+        rows = [tuple(_plain(v) for v in r) for r in frame.itertuples(index=False)]
         views.createDataFrame(rows, ddl).createOrReplaceTempView(name)
     back = load_spark(views)
     usage = _expected_usage(events, tiny.tables["product_usage"].dtypes)
@@ -61,6 +61,15 @@ def test_raw_events_are_aggregated_inside_spark_like_pandas(views, tiny_dir, rng
         key = list(want.columns[:3] if name == "product_usage" else want.columns[:2])
         pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
                                       want.sort_values(key).reset_index(drop=True), obj=name)
+
+
+def _plain(value):
+    """A Python value Spark takes: None for missing, datetime for Timestamp, bool for numpy's bool."""
+    if pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value
 
 
 def test_a_contract_violation_in_spark_names_table_column_and_row(views, sample):
