@@ -67,3 +67,23 @@ def test_the_workbook_is_byte_identical_for_the_same_inputs(model, tmp_path):
     second = write_exports(tmp_path / "b", model, headline)
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_a_sheet_longer_than_excel_allows_ends_with_a_note_naming_the_csv(model, tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    from kpilib.report import export
+
+    monkeypatch.setattr(export, "EXCEL_ROWS", 6)  # Excel's 1,048,576 rows, made small
+    headline = kpi.headline_kpis(model)
+    customers = customer_rows(model)
+    assert len(customers) > 5
+    book = load_workbook(write_exports(tmp_path, model, headline)[-1])
+    rows = [[c.value for c in r] for r in book["Customers"].iter_rows()]
+    assert len(rows) == 6 and rows[0][:2] == ["customer_id", "name"]
+    assert [r[0] for r in rows[1:5]] == customers["customer_id"].iloc[:4].tolist()
+    assert rows[5][0] == (f"... and {len(customers) - 4:,} more rows (Excel holds 6 rows a sheet): "
+                          "customers.csv has them all")
+    assert book["Customers"].freeze_panes == "A2"
+    money = book["Customers"]["D2"]
+    assert money.number_format == '#,##0.00 "USD"' and money.value == customers["mrr"].iloc[0]

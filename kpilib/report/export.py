@@ -31,9 +31,11 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     """
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or str(out[column].dtype).startswith(("str", "string")):
-            out[column] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-                           for v in out[column]]
+        values = out[column]
+        if values.dtype == object or str(values.dtype).startswith(("str", "string")):
+            hit = values.str.startswith(_FORMULA_START, na=False)  # non-text cells of an object column: False
+            if hit.any():
+                out[column] = values.where(~hit, "'" + values[hit].astype(str))
     return out
 
 
@@ -82,7 +84,8 @@ def customer_rows(model: KpiModel) -> pd.DataFrame:
     customers = model.data.customers.set_index("customer_id")
     subs = model.data.subscriptions
     active = subs[(subs["start_date"] <= end) & (subs["end_date"].isna() | (subs["end_date"] > end))]
-    plans = active.groupby("customer_id")["plan"].agg(lambda s: " + ".join(sorted(set(s))))
+    plans = (active[["customer_id", "plan"]].drop_duplicates().sort_values(["customer_id", "plan"])
+             .groupby("customer_id")["plan"].agg(" + ".join))
     mrr = wide[model.period.last] if model.period.last in wide.columns else pd.Series(0.0, index=wide.index)
     out = pd.DataFrame({"customer_id": customers.index, "name": customers["name"].to_numpy(),
                         "segment": customers["segment"].to_numpy()})
@@ -119,29 +122,65 @@ _MONEY_COLUMNS = {"value", "previous", "year_ago", "goal", "gap", "opening_mrr",
                   "mrr_before", "mrr_after", "fx_impact"}
 
 
-def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+#: Rows of an Excel sheet, the header included (Excel's own limit)
+EXCEL_ROWS = 1_048_576
+#: The CSV export that holds every row of a sheet
+_FULL_EXPORT = {"Movements": "movements.csv", "Customers": "customers.csv"}
 
-    book = Workbook()
-    book.remove(book.active)
+
+def _cells(column: pd.Series) -> list:
+    """A column as the Python values a cell takes: NaN, inf and missing as empty, numpy scalars as
+    Python ones (one conversion per column, not per cell)."""
+    if pd.api.types.is_float_dtype(column.dtype):
+        values = column.to_numpy(dtype=float)
+        out = values.tolist()
+        for i in np.flatnonzero(~np.isfinite(values)):
+            out[i] = None
+        return out
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and not np.isfinite(v)) else
+            (v.item() if isinstance(v, np.generic) else v) for v in column.tolist()]
+
+
+def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str) -> None:
+    """The sheets, streamed (openpyxl's write-only mode: no sheet is held in memory as cells), money
+    columns in the base currency's format. A sheet longer than Excel's limit keeps its first rows and
+    ends with a row saying how many more there are, all of them in the pack's CSV export."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
     money = f'#,##0.00 "{currency}"'
+    bold = Font(bold=True)
     for title, frame in sheets.items():
         sheet = book.create_sheet(title)
         frame = neutralise(frame)
-        sheet.append([str(c) for c in frame.columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in frame.itertuples(index=False):
-            sheet.append([None if isinstance(v, float) and not np.isfinite(v) else
-                          (v.item() if isinstance(v, np.generic) else v) for v in row])
+        left_out = max(len(frame) - (EXCEL_ROWS - 2), 0)  # the header and the closing note
+        if left_out:
+            frame = frame.iloc[:EXCEL_ROWS - 2]
         for j, column in enumerate(frame.columns, start=1):
-            letter = sheet.cell(row=1, column=j).column_letter
-            sheet.column_dimensions[letter].width = max(10, min(40, len(str(column)) + 4))
-            if column in _MONEY_COLUMNS and title != "Headline":
-                for cell in sheet[letter][1:]:
-                    cell.number_format = money
+            sheet.column_dimensions[get_column_letter(j)].width = max(10, min(40, len(str(column)) + 4))
         sheet.freeze_panes = "A2"
+        header = []
+        for column in frame.columns:
+            cell = WriteOnlyCell(sheet, value=str(column))
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        columns = [_cells(frame[c]) for c in frame.columns]
+        styled = [j for j, c in enumerate(frame.columns) if c in _MONEY_COLUMNS and title != "Headline"]
+        for values in zip(*columns):
+            row = list(values)
+            for j in styled:
+                cell = WriteOnlyCell(sheet, value=row[j])
+                cell.number_format = money
+                row[j] = cell
+            sheet.append(row)
+        if left_out:  # the workbook is a data export, in English like kpis.json and its sheet names
+            where = _FULL_EXPORT.get(title, "the pack's CSV exports")
+            sheet.append([f"... and {left_out:,} more rows (Excel holds {EXCEL_ROWS:,} rows a sheet): "
+                          f"{where} has them all"])
     fixed = datetime(2000, 1, 1)  # no build time in a pack: the same inputs give the same bytes
     book.properties.created = book.properties.modified = fixed
     book.save(path)
