@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import uuid
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -15,8 +16,9 @@ import sqlalchemy as sa
 from kpilib import KpiError, load_dataset
 from kpilib.data.databases import load_folder_into_database
 from kpilib.data.spark import write_into_spark
-from kpilib.engine import connect, engine_movements
-from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, movement_counts, mrr_movements
+from kpilib.engine import connect, engine_cohorts, engine_movements
+from kpilib.metrics.cohorts import logo_retention, revenue_retention
+from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, customer_mrr, movement_counts, mrr_movements
 
 from conftest import drop_views, needs
 
@@ -169,3 +171,38 @@ def test_spark_without_pyspark_says_how_to_install_it(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: "not installed"
     with pytest.raises(KpiError, match=r"pip install 'kpilib\[engine\]'.*Java runtime"):
         connect("spark://local[2]")
+
+
+def test_cohort_retention_of_the_sample_equals_the_in_memory_matrices(database, sample):
+    """Counts exact (logo retention is paying / cohort size), MRR ratios to 1e-12 (integer micro-unit
+    sums in the engine, float sums in memory)."""
+    database.load(sample)
+    engine = database.connect()
+    try:
+        for end in (None, "2025-06"):
+            wide = customer_mrr(sample.subscriptions, sample.fx_rates, end=end)
+            for kind, in_memory in (("logo", logo_retention), ("revenue", revenue_retention)):
+                got = engine_cohorts(engine, end, kind=kind)
+                pd.testing.assert_frame_equal(got, in_memory(wide), check_exact=False, rtol=1e-12, obj=f"{kind} {end}")
+        assert engine_cohorts(engine, kind="logo", max_age=12).shape[1] == 14  # customers, ages 0-12
+    finally:
+        engine.close()
+
+
+def test_cohorts_of_the_hand_computed_book(database):
+    database.book(BOOK)
+    engine = database.connect()
+    try:
+        logo, revenue = engine_cohorts(engine, kind="logo"), engine_cohorts(engine, kind="revenue")
+    finally:
+        engine.close()
+    # January: a and c (c stops in March, back in May; a ends on 30 April); February: b (annual)
+    nan = float("nan")
+    assert logo.index.astype(str).tolist() == ["2025-01", "2025-02"]
+    assert logo["customers"].tolist() == [2, 1]
+    assert logo.columns.tolist() == revenue.columns.tolist() == ["customers", 0, 1, 2, 3, 4]
+    np.testing.assert_array_equal(logo.drop(columns="customers").to_numpy(dtype=float),
+                                  [[1.0, 1.0, 0.5, 0.0, 0.5], [1.0, 1.0, 1.0, 1.0, nan]])
+    # January's MRR: 130, 130, 150 (a expands, c stops), 0, 50 (c is back)
+    np.testing.assert_allclose(revenue.drop(columns="customers").to_numpy(dtype=float),
+                               [[1.0, 1.0, 150 / 130, 0.0, 50 / 130], [1.0, 1.0, 1.0, 1.0, nan]], rtol=1e-15)

@@ -19,6 +19,6 @@ The pack itself (``kpi report``) still reads the contract tables into memory; se
 """
 
 from ..data.spark import spark_session
-from .movements import Engine, connect, engine_movements
+from .movements import Engine, connect, engine_cohorts, engine_movements
 
-__all__ = ["Engine", "connect", "engine_movements", "spark_session"]
+__all__ = ["Engine", "connect", "engine_cohorts", "engine_movements", "spark_session"]

@@ -249,3 +249,54 @@ def engine_movements(engine: Engine, start: MonthLike = None, end: MonthLike = N
         opening_n = int(opening["n"].fillna(0).iloc[0])
     frame = movement_frame(money, counts, opening_mrr, opening_n, lo, hi)
     return frame[MOVEMENT_COLUMNS[:-1] + COUNT_COLUMNS]
+
+
+def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo", base_currency: str = "USD",
+                   max_age: int | None = None) -> pd.DataFrame:
+    """:func:`kpilib.logo_retention` (``kind="logo"``) or :func:`kpilib.revenue_retention`
+    (``"revenue"``) of :func:`kpilib.customer_mrr` up to ``end``, computed in ``engine``.
+
+    The cohort of a customer is its first paid month. Every change cell of step 3 (see the module)
+    adds its MRR change to its cohort at its age (months since the cohort month), and +1 or -1
+    paying customer when the customer starts or stops paying; the engine returns those sums per
+    cohort and age (cohorts x ages, nothing per customer), and a running sum over the ages gives
+    each cohort's paying customers and MRR at every age. Ages beyond ``end`` are NaN, as in memory.
+    """
+    if kind not in ("logo", "revenue"):
+        raise KpiError(f"kind must be 'logo' or 'revenue', not {kind!r}")
+    rows = _rows(engine, base_currency.strip().upper())
+    bounds = _bounds(engine, rows)
+    span = window(None, end, rows=bounds.pop("n"), **bounds)
+    cells = _changes(rows)
+    hi = span[1] if span is not None else -1
+    cells = cells.filter(cells.month <= hi)
+    import ibis
+
+    # +1 when the customer starts paying, -1 when it stops (a CASE: PostgreSQL casts no boolean to BIGINT)
+    step = ibis.cases(((cells.prev == 0) & (cells.cur > 0), 1), ((cells.prev > 0) & (cells.cur == 0), -1), else_=0)
+    cells = cells.mutate(age=cells.month - cells.first_paid, step=step)
+    sums = engine.fetch(cells.group_by(["first_paid", "age"]).aggregate(money=cells.delta.sum(),
+                                                                        paying=cells.step.sum()))
+    if sums.empty:
+        out = pd.DataFrame(index=pd.PeriodIndex([], freq="M", name="cohort"), columns=pd.RangeIndex(0, name="age"))
+        out.insert(0, "customers", pd.Series(dtype="int64"))
+        return out
+    cohort = sums["first_paid"].to_numpy(dtype=np.int64)
+    codes = np.unique(cohort)
+    ages = hi - codes.min() + 1
+    at = (np.searchsorted(codes, cohort), sums["age"].to_numpy(dtype=np.int64))
+    money = np.zeros((len(codes), ages), dtype=np.int64)
+    paying = np.zeros((len(codes), ages), dtype=np.int64)
+    money[at] = sums["money"].to_numpy(dtype=np.int64)
+    paying[at] = sums["paying"].to_numpy(dtype=np.int64)
+    money, paying = money.cumsum(axis=1), paying.cumsum(axis=1)
+    size = paying[:, 0]
+    values = paying / size[:, None] if kind == "logo" else money / money[:, [0]]
+    values[np.arange(ages)[None, :] > (hi - codes)[:, None]] = np.nan  # not yet observed
+    out = pd.DataFrame(values, index=pd.PeriodIndex.from_ordinals(codes, freq="M", name="cohort"))
+    if max_age is not None:
+        out = out.iloc[:, : max_age + 1]
+    out.columns = pd.RangeIndex(out.shape[1], name="age")
+    out = out.dropna(axis=1, how="all")
+    out.insert(0, "customers", size.astype("int64"))
+    return out
