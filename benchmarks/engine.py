@@ -6,7 +6,8 @@ For each size: writes the book (benchmarks/datagen.py) and its fx rates into a D
 pyspark and a Java runtime are there, into Parquet files that a local Spark (``local[2]``) reads as
 views; checks that ``kpilib.engine.engine_movements`` equals ``mrr_movements`` + ``movement_counts``
 to the micro-unit on each, then times them (best of 3, in this process) and prints the ratios to
-the in-memory path. An engine's time includes compiling the expressions and its round trips; the
+the in-memory path; then the same for logo retention (``engine_cohorts`` against ``logo_retention``
+of ``customer_mrr``, DuckDB only). An engine's time includes compiling the expressions and its round trips; the
 in-memory time starts from the frame already in memory (an engine never loads it at all). Spark's
 session start (seconds, once) is not in its times.
 """
@@ -23,8 +24,9 @@ import duckdb
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kpilib.engine import connect, engine_movements  # noqa: E402
-from kpilib.metrics.mrr import movement_counts, mrr_movements  # noqa: E402
+from kpilib.engine import connect, engine_cohorts, engine_movements  # noqa: E402
+from kpilib.metrics.cohorts import logo_retention  # noqa: E402
+from kpilib.metrics.mrr import customer_mrr, movement_counts, mrr_movements  # noqa: E402
 
 import datagen  # noqa: E402
 
@@ -32,6 +34,17 @@ import datagen  # noqa: E402
 def _in_memory(subs: pd.DataFrame) -> pd.DataFrame:
     money = mrr_movements(subs, datagen.FX)
     return pd.concat([money.drop(columns="customers"), movement_counts(subs, datagen.FX)], axis=1)
+
+
+def _cohorts_in_memory(subs: pd.DataFrame) -> pd.DataFrame:
+    return logo_retention(customer_mrr(subs, datagen.FX))
+
+
+def _cohorts(engine, subs: pd.DataFrame) -> tuple[float, float]:
+    """Logo retention in memory (the customer x month grid, then the matrix) and in the engine, after
+    checking that they are equal; best of 3 each."""
+    pd.testing.assert_frame_equal(engine_cohorts(engine), _cohorts_in_memory(subs), check_exact=False, rtol=1e-12)
+    return _best(_cohorts_in_memory, subs), _best(engine_cohorts, engine)
 
 
 def _best(fn, *args, repeats: int = 3) -> float:
@@ -78,6 +91,7 @@ def main() -> None:
     session = None if args.no_spark else _spark()
     print(f"{'rows':>6} {'in memory':>10} {'DuckDB engine':>14} {'DuckDB / memory':>16}"
           + (f" {'Spark engine':>13} {'Spark / memory':>15}" if session is not None else ""))
+    cohort_lines: list[str] = []
     for size in args.sizes.split(","):
         subs = datagen.subscriptions(datagen.SIZES[size])
         with tempfile.TemporaryDirectory() as tmp:
@@ -94,12 +108,17 @@ def main() -> None:
             pd.testing.assert_frame_equal(got, want, check_exact=True)
             memory = _best(_in_memory, subs)
             pushed = _best(engine_movements, engine)
+            cohort_lines.append(f"{size:>6} " + "{:>9.3f}s {:>13.3f}s {r:>15.2f}x".format(
+                *(times := _cohorts(engine, subs)), r=times[1] / times[0]))
             engine.close()
             spark = _on_spark(session, subs, Path(tmp), want) if session is not None else None
         line = f"{size:>6} {memory:>9.3f}s {pushed:>13.3f}s {pushed / memory:>15.2f}x"
         if spark is not None:
             line += f" {spark:>12.3f}s {spark / memory:>14.2f}x"
         print(line, flush=True)
+    print(f"\nlogo retention (cohorts x ages)\n{'rows':>6} {'in memory':>10} {'DuckDB engine':>14} "
+          f"{'DuckDB / memory':>16}")
+    print("\n".join(cohort_lines))
     if session is not None:
         session.stop()
 

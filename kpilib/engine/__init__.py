@@ -1,7 +1,7 @@
 """The heavy steps inside the engine that holds the data (issue 14, in progress).
 
-When subscription history outgrows one machine's memory, its MRR movements are computed where
-the rows are, and only the aggregates (months x movement kinds) come back. The steps are Ibis
+When subscription history outgrows one machine's memory, its MRR movements and cohort retention are
+computed where the rows are, and only the aggregates (months x movement kinds, cohorts x ages) come back. The steps are Ibis
 expressions (one expression compiled for DuckDB, PostgreSQL, Spark, BigQuery, Snowflake, Trino);
 DuckDB, PostgreSQL and a local Apache Spark are tested against the in-memory path
 (``kpilib.metrics.mrr``), to the micro-unit.
@@ -14,6 +14,8 @@ DuckDB, PostgreSQL and a local Apache Spark are tested against the in-memory pat
   run them, the ones the database reader uses.
 - :func:`engine_movements` is :func:`kpilib.mrr_movements` and :func:`kpilib.movement_counts`
   in one frame, computed in the engine.
+- :func:`engine_cohorts` is :func:`kpilib.logo_retention` or :func:`kpilib.revenue_retention` of
+  the customer x month MRR, computed in the engine (cohorts x ages come back, no customer row).
 
 The pack itself (``kpi report``) still reads the contract tables into memory; see docs/databases.md.
 """

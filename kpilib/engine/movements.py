@@ -1,4 +1,4 @@
-"""MRR movements as one Ibis expression, run in the engine that holds the subscriptions.
+"""MRR movements and cohort retention as Ibis expressions, run in the engine that holds the subscriptions.
 
 The definition is :mod:`kpilib.metrics.mrr`'s, step by step, with the same integer micro-units:
 
@@ -15,7 +15,7 @@ The definition is :mod:`kpilib.metrics.mrr`'s, step by step, with the same integ
    MRR and customers before the window.
 
 The frame is then assembled by :func:`kpilib.metrics.mrr.movement_frame`, the in-memory path's own
-code. One known difference: a row's micro-units are rounded half away from zero in DuckDB (half to
+code. :func:`engine_cohorts` sums the same cells per cohort (first paid month) and age instead. One known difference: a row's micro-units are rounded half away from zero in DuckDB (half to
 even in memory, and in PostgreSQL's ``round`` of a double), so a row whose MRR falls exactly on
 half a micro-unit can differ by one micro-unit (1e-6 of the currency).
 
