@@ -1,10 +1,10 @@
 """The heavy steps inside the engine that holds the data (issue 14, in progress).
 
-When subscription history outgrows one machine's memory, its MRR movements and cohort retention are
-computed where the rows are, and only the aggregates (months x movement kinds, cohorts x ages) come back. The steps are Ibis
-expressions (one expression compiled for DuckDB, PostgreSQL, Spark, BigQuery, Snowflake, Trino);
-DuckDB, PostgreSQL and a local Apache Spark are tested against the in-memory path
-(``kpilib.metrics.mrr``), to the micro-unit.
+When subscription history outgrows one machine's memory, its MRR movements and cohort retention
+are computed where the rows are, and only the aggregates (months x movement kinds, cohorts x ages)
+come back. The steps are Ibis expressions (one expression compiled for DuckDB, PostgreSQL, Spark,
+BigQuery, Snowflake, Trino); DuckDB, PostgreSQL and a local Apache Spark are tested against the
+in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios to 1e-12.
 
 - :func:`connect` opens an engine: a SQLAlchemy URL (``duckdb:///file.duckdb``,
   ``postgresql+psycopg://user:password@host/db``), whose SQL dialect the expressions are compiled to

@@ -15,8 +15,9 @@ The definition is :mod:`kpilib.metrics.mrr`'s, step by step, with the same integ
    MRR and customers before the window.
 
 The frame is then assembled by :func:`kpilib.metrics.mrr.movement_frame`, the in-memory path's own
-code. :func:`engine_cohorts` sums the same cells per cohort (first paid month) and age instead. One known difference: a row's micro-units are rounded half away from zero in DuckDB (half to
-even in memory, and in PostgreSQL's ``round`` of a double), so a row whose MRR falls exactly on
+code. :func:`engine_cohorts` sums the same cells per cohort (first paid month) and age instead.
+One known difference: a row's micro-units are rounded half away from zero in DuckDB and Spark (half
+to even in memory, and in PostgreSQL's ``round`` of a double), so a row whose MRR falls exactly on
 half a micro-unit can differ by one micro-unit (1e-6 of the currency).
 
 Dated fx rates (a ``month`` column in ``fx_rates``) and breakdowns (``by``) are not pushed down
