@@ -25,14 +25,23 @@ def cohorts(wide: pd.DataFrame) -> pd.Series:
     return pd.Series(wide.columns[first[ever]], index=wide.index[ever], name="cohort")
 
 
-def _ranges(ages: np.ndarray) -> str:
-    """``0-5, 8-11`` from sorted ages."""
-    if len(ages) == 0:
-        return ""
-    breaks = np.flatnonzero(np.diff(ages) != 1)
-    starts = np.r_[ages[0], ages[breaks + 1]]
-    ends = np.r_[ages[breaks], ages[-1]]
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in zip(starts, ends))
+def _ranges(paying: np.ndarray) -> list[str]:
+    """Per row of a boolean (customers x ages) matrix, its true ages as ranges: ``0-5, 8-11``.
+
+    The runs are found for the whole matrix at once (where a row turns true and false again), so
+    the only loop is over the runs' text."""
+    n_rows = paying.shape[0]
+    edges = np.diff(np.pad(paying.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    row, start = np.nonzero(edges == 1)
+    _, stop = np.nonzero(edges == -1)  # row-major order: the k-th stop closes the k-th start
+    texts = [str(a) if a == b else f"{a}-{b}" for a, b in zip(start.tolist(), (stop - 1).tolist())]
+    out = [""] * n_rows
+    if texts:
+        bounds = np.flatnonzero(np.diff(row)) + 1
+        for r, lo, hi in zip(row[np.r_[0, bounds]].tolist(), np.r_[0, bounds].tolist(),
+                             np.r_[bounds, len(row)].tolist()):
+            out[r] = ", ".join(texts[lo:hi])
+    return out
 
 
 def cohort_members(wide: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +58,7 @@ def cohort_members(wide: pd.DataFrame) -> pd.DataFrame:
     last = wide.iloc[:, -1].reindex(cohort.index) if wide.shape[1] else pd.Series(0.0, index=cohort.index)
     return pd.DataFrame({
         "cohort": cohort.to_numpy(),
-        "paid_at_ages": [_ranges(np.flatnonzero(row)) for row in paying],
+        "paid_at_ages": _ranges(paying),
         "ages_paid": paying.sum(axis=1).astype("int64"),
         "first_mrr": aligned[:, 0] if aligned.shape[1] else np.zeros(len(cohort)),
         "last_mrr": last.to_numpy(dtype=float),

@@ -130,8 +130,13 @@ def last_plans(model: KpiModel) -> pd.Series:
     started = subs[subs["start_date"] <= end]
     stop = started["end_date"].where(started["end_date"].notna() & (started["end_date"] <= end), pd.Timestamp.max)
     latest = stop.groupby(started["customer_id"]).transform("max")
-    last = started[stop == latest]
-    return last.groupby("customer_id")["plan"].agg(lambda s: " + ".join(sorted(set(s))))
+    return joined_plans(started[stop == latest])
+
+
+def joined_plans(subscriptions: pd.DataFrame) -> pd.Series:
+    """Per customer of ``subscriptions``, its distinct plans sorted and joined: ``A + B``."""
+    plans = subscriptions[["customer_id", "plan"]].drop_duplicates().sort_values(["customer_id", "plan"])
+    return plans.groupby("customer_id")["plan"].agg(" + ".join)
 
 
 _MOVEMENT_COLUMNS: tuple[tuple[str, str, CellUnit], ...] = (

@@ -79,13 +79,13 @@ def movement_rows(model: KpiModel) -> pd.DataFrame:
 def customer_rows(model: KpiModel) -> pd.DataFrame:
     """Every customer: MRR at the period's end, segment, plans active then, cohort (first paid month)."""
     from ..metrics.cohorts import cohorts
+    from .drill import joined_plans
 
     wide, end = model.wide, model.period.end_date
     customers = model.data.customers.set_index("customer_id")
     subs = model.data.subscriptions
     active = subs[(subs["start_date"] <= end) & (subs["end_date"].isna() | (subs["end_date"] > end))]
-    plans = (active[["customer_id", "plan"]].drop_duplicates().sort_values(["customer_id", "plan"])
-             .groupby("customer_id")["plan"].agg(" + ".join))
+    plans = joined_plans(active)
     mrr = wide[model.period.last] if model.period.last in wide.columns else pd.Series(0.0, index=wide.index)
     out = pd.DataFrame({"customer_id": customers.index, "name": customers["name"].to_numpy(),
                         "segment": customers["segment"].to_numpy()})
