@@ -67,15 +67,16 @@ def cohort_members(wide: pd.DataFrame) -> pd.DataFrame:
 
 def _aligned(wide: pd.DataFrame, values: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """Rows shifted so column k is the customer's age k months; NaN once beyond the data."""
-    cohort = cohorts(wide)
-    rows = wide.index.get_indexer(cohort.index)
-    start = wide.columns.get_indexer(cohort.to_numpy()).astype(np.int64)
     n = wide.shape[1]
-    ages = np.arange(n)
-    idx = start[:, None] + ages[None, :]
-    inside = idx < n
-    out = np.full((len(rows), n), np.nan)
-    out[inside] = values[rows][:, :][np.nonzero(inside)[0], idx[inside]]
+    if n == 0:
+        return cohorts(wide), np.empty((0, 0))
+    paying = values > 0
+    ever = paying.any(axis=1)
+    start = paying.argmax(axis=1)[ever]  # the cohort's column, as cohorts() finds it
+    cohort = pd.Series(wide.columns[start], index=wide.index[ever], name="cohort")
+    idx = start[:, None] + np.arange(n)[None, :]
+    out = np.take_along_axis(values[ever], np.minimum(idx, n - 1), axis=1)
+    out[idx >= n] = np.nan
     return cohort, out
 
 
