@@ -31,7 +31,8 @@ from .i18n import PSEUDO, languages
 EXIT_CODES = {ContractError: 3, PeriodError: 4, ReportError: 5, KpiError: 6}
 
 _DATA_HELP = ("data source: a folder with one <table>.csv or <table>.parquet per contract table, "
-              "a database URL (postgresql+psycopg://..., duckdb:///file.duckdb), or 'database' to read "
+              "a database URL (postgresql+psycopg://..., duckdb:///file.duckdb), a Spark URL "
+              "(spark://local[2]?parquet=FOLDER, spark://HOST:7077?database=NAME), or 'database' to read "
               "the URL from KPI_DATABASE_URL (default: the bundled sample company)")
 
 _GOALS_HELP = ("a goals.yaml of targets and annotations, used instead of the data folder's own "
