@@ -125,18 +125,14 @@ def movement_accounts(model: KpiModel) -> pd.DataFrame:
 def last_plans(model: KpiModel) -> pd.Series:
     """Per customer, the plans of its subscriptions active at the period's end; for a customer
     with none active then, the plans of the subscriptions that ended last (``A + B``, sorted)."""
+    from .export import joined_plans
+
     subs = model.data.subscriptions
     end = model.period.end_date
     started = subs[subs["start_date"] <= end]
     stop = started["end_date"].where(started["end_date"].notna() & (started["end_date"] <= end), pd.Timestamp.max)
     latest = stop.groupby(started["customer_id"]).transform("max")
     return joined_plans(started[stop == latest])
-
-
-def joined_plans(subscriptions: pd.DataFrame) -> pd.Series:
-    """Per customer of ``subscriptions``, its distinct plans sorted and joined: ``A + B``."""
-    plans = subscriptions[["customer_id", "plan"]].drop_duplicates().sort_values(["customer_id", "plan"])
-    return plans.groupby("customer_id")["plan"].agg(" + ".join)
 
 
 _MOVEMENT_COLUMNS: tuple[tuple[str, str, CellUnit], ...] = (

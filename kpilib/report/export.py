@@ -76,10 +76,15 @@ def movement_rows(model: KpiModel) -> pd.DataFrame:
     return out[columns + (["fx_impact"] if model.dated_rates else [])]
 
 
+def joined_plans(subscriptions: pd.DataFrame) -> pd.Series:
+    """Per customer of ``subscriptions``, its distinct plans sorted and joined: ``A + B``."""
+    plans = subscriptions[["customer_id", "plan"]].drop_duplicates().sort_values(["customer_id", "plan"])
+    return plans.groupby("customer_id")["plan"].agg(" + ".join)
+
+
 def customer_rows(model: KpiModel) -> pd.DataFrame:
     """Every customer: MRR at the period's end, segment, plans active then, cohort (first paid month)."""
     from ..metrics.cohorts import cohorts
-    from .drill import joined_plans
 
     wide, end = model.wide, model.period.end_date
     customers = model.data.customers.set_index("customer_id")
