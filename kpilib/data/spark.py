@@ -132,6 +132,43 @@ def is_spark_url(text) -> bool:
     return isinstance(text, str) and text.strip().startswith("spark://")
 
 
+@dataclass
+class SparkSource:
+    """An opened Spark source: where its queries run, its name in messages, and whether the session
+    was started for it (then :meth:`close` stops it)."""
+
+    backend: SparkBackend
+    label: str
+    started: bool
+
+    def close(self) -> None:
+        if self.started:
+            self.backend.session.stop()
+
+
+def open_spark(source, schema: str | None = None) -> SparkSource:
+    """A ``spark://`` URL (its session, Parquet folder and database) or a ``SparkSession``, ready to
+    read: the reader (:func:`load_spark`) and the engine (:func:`kpilib.engine.connect`) open it so.
+    ``schema``: the Spark database, unless the URL names one (``database=``)."""
+    if isinstance(source, str):
+        master, options = parse_spark_url(source)
+        session, started = started_session(master)
+        label = source
+    else:
+        session, started, options, label = source, False, {}, "the given Spark session"
+    opened = SparkSource(SparkBackend(session, options.get("database") or schema), label, started)
+    try:
+        if "parquet" in options:
+            register_parquet(session, Path(options["parquet"]).expanduser().resolve())
+        database = opened.backend.schema
+        if database is not None and not session.catalog.databaseExists(database):
+            raise KpiError(f"Spark database {database!r} does not exist in {label}")
+    except BaseException:
+        opened.close()
+        raise
+    return opened
+
+
 def load_spark(source=None, *, base_currency: str = "USD", schema: str | None = None,
                mapping: str | Path | dict | None = None) -> Dataset:
     """Load and validate the contract tables from Spark: a ``spark://`` URL, a ``SparkSession``, or
@@ -146,24 +183,12 @@ def load_spark(source=None, *, base_currency: str = "USD", schema: str | None = 
         source, schema, mapping = connection_from_env(source, schema, mapping)
         source = source.strip()
     sources = read_mapping(mapping)
-    if isinstance(source, str):
-        master, options = parse_spark_url(source)
-        session, started = started_session(master)
-        label = source
-    else:
-        session, started, options, label = source, False, {}, "the given Spark session"
+    opened = open_spark(source, schema)
     try:
-        if "parquet" in options:
-            register_parquet(session, Path(options["parquet"]).expanduser().resolve())
-        schema = options.get("database") or schema
-        backend = SparkBackend(session, schema)
-        if schema is not None and not session.catalog.databaseExists(schema):
-            raise KpiError(f"Spark database {schema!r} does not exist in {label}")
-        reader = Reader(backend, schema, label, sources, backend.tables())
-        return read_dataset(reader, base_currency)
+        backend = opened.backend
+        return read_dataset(Reader(backend, backend.schema, opened.label, sources, backend.tables()), base_currency)
     finally:
-        if started:
-            session.stop()
+        opened.close()
 
 
 def write_into_spark(dataset: Dataset | Mapping[str, pd.DataFrame], session, *, database: str | None = None,
@@ -208,5 +233,5 @@ def load_into_spark(dataset: Dataset, url: str) -> dict[str, int]:
             session.stop()
 
 
-__all__ = ["SparkBackend", "is_spark_url", "load_into_spark", "load_spark", "parse_spark_url", "register_parquet",
-           "spark_session", "started_session", "write_into_spark"]
+__all__ = ["SparkBackend", "SparkSource", "is_spark_url", "load_into_spark", "load_spark", "open_spark",
+           "parse_spark_url", "register_parquet", "spark_session", "started_session", "write_into_spark"]

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ContractError, KpiError
+from ..metrics.cohorts import retention_frame
 from ..metrics.mrr import (
     COUNT_COLUMNS,
     MICROS,
@@ -103,21 +103,13 @@ def connect(url, *, schema: str | None = None) -> Engine:
       ``spark://host:7077?database=analytics``) or a ``pyspark.sql.SparkSession``: the tables of
       the session's catalog, ``schema`` being the Spark database (temporary views when ``None``).
     """
-    from ..data.spark import SparkBackend, parse_spark_url, register_parquet, started_session
+    from ..data.spark import open_spark
 
-    if not isinstance(url, str):
-        backend = SparkBackend(url, schema)
-        return Engine("the given Spark session", backend, backend.tables() & set(_SCHEMAS), schema)
-    if not url.startswith("spark://"):
+    if isinstance(url, str) and not url.startswith("spark://"):
         return _sql_engine(url, schema)
-    master, options = parse_spark_url(url)
-    session, started = started_session(master)
-    if "parquet" in options:
-        register_parquet(session, Path(options["parquet"]).expanduser().resolve())
-    schema = options.get("database") or schema
-    backend = SparkBackend(session, schema)
-    return Engine(url, backend, backend.tables() & set(_SCHEMAS), schema,
-                  session.stop if started else (lambda: None))
+    opened = open_spark(url, schema)
+    backend = opened.backend
+    return Engine(opened.label, backend, backend.tables() & set(_SCHEMAS), backend.schema, opened.close)
 
 
 def _sql_engine(url: str, schema: str | None) -> Engine:
@@ -263,6 +255,8 @@ def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo",
     cohort and age (cohorts x ages, nothing per customer), and a running sum over the ages gives
     each cohort's paying customers and MRR at every age. Ages beyond ``end`` are NaN, as in memory.
     """
+    import ibis
+
     if kind not in ("logo", "revenue"):
         raise KpiError(f"kind must be 'logo' or 'revenue', not {kind!r}")
     rows = _rows(engine, base_currency.strip().upper())
@@ -271,8 +265,6 @@ def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo",
     cells = _changes(rows)
     hi = span[1] if span is not None else -1
     cells = cells.filter(cells.month <= hi)
-    import ibis
-
     # +1 when the customer starts paying, -1 when it stops (a CASE: PostgreSQL casts no boolean to BIGINT)
     step = ibis.cases(((cells.prev == 0) & (cells.cur > 0), 1), ((cells.prev > 0) & (cells.cur == 0), -1), else_=0)
     cells = cells.mutate(age=cells.month - cells.first_paid, step=step)
@@ -294,10 +286,5 @@ def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo",
     size = paying[:, 0]
     values = paying / size[:, None] if kind == "logo" else money / money[:, [0]]
     values[np.arange(ages)[None, :] > (hi - codes)[:, None]] = np.nan  # not yet observed
-    out = pd.DataFrame(values, index=pd.PeriodIndex.from_ordinals(codes, freq="M", name="cohort"))
-    if max_age is not None:
-        out = out.iloc[:, : max_age + 1]
-    out.columns = pd.RangeIndex(out.shape[1], name="age")
-    out = out.dropna(axis=1, how="all")
-    out.insert(0, "customers", size.astype("int64"))
-    return out
+    index = pd.PeriodIndex.from_ordinals(codes, freq="M", name="cohort")
+    return retention_frame(pd.DataFrame(values, index=index), pd.Series(size, index=index), max_age)

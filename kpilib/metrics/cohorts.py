@@ -102,13 +102,19 @@ def _matrix(wide: pd.DataFrame, kind: str, max_age: int | None, by: pd.Series | 
     # only ages observed for the whole cohort (a cohort shares one start month)
     out = sums.where(observed == observed.iloc[:, [0]].to_numpy()).div(base_sum, axis=0)
     sizes = pd.Series(1.0, index=index).groupby(level=names).sum()
-    if max_age is not None:
-        out = out.iloc[:, : max_age + 1]
-    out.columns = pd.RangeIndex(out.shape[1], name="age")
-    out = out.dropna(axis=1, how="all")
-    out.insert(0, "customers", sizes.astype("int64"))
+    out = retention_frame(out, sizes, max_age)
     if by is None:
         out.index = pd.PeriodIndex(out.index, freq="M", name="cohort")
+    return out
+
+
+def retention_frame(ratios: pd.DataFrame, sizes: pd.Series, max_age: int | None) -> pd.DataFrame:
+    """A retention matrix's last steps (shared with :func:`kpilib.engine.engine_cohorts`): ratios
+    per cohort (rows) and age (columns 0, 1, ...), capped at ``max_age``, ages never observed dropped,
+    and the cohort sizes first, as ``customers``."""
+    out = ratios.iloc[:, : max_age + 1] if max_age is not None else ratios
+    out = out.set_axis(pd.RangeIndex(out.shape[1], name="age"), axis=1).dropna(axis=1, how="all")
+    out.insert(0, "customers", sizes.astype("int64"))
     return out
 
 
