@@ -90,6 +90,17 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20251231)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _kept_workers():
+    """Packs built in this test process share their workers and warm kernels (kpilib's kept_workers),
+    as a loop over segments or languages would; each case still starts with a clean slate. The fault
+    cases run the CLI in subprocesses, where every pack starts and stops its own workers."""
+    from kpilib.report.runner import kept_workers
+
+    with kept_workers():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

@@ -51,3 +51,47 @@ def test_a_timeout_in_the_warm_kernel_fails_the_page(warm):
     km = runner._page_kernel({})
     result = runner.execute_notebook(slow, warm / "slow.out.ipynb", {}, timeout=2, km=km)
     assert not result.ok and result.ename == "CellTimeoutError"
+
+
+def test_warm_imports_are_what_ones_own_notebooks_import(tmp_path):
+    from kpilib.paths import NOTEBOOKS_DIR
+
+    _notebook(tmp_path / "a.ipynb", "import time, os.path\nfrom collections import abc\nx = 1",
+              "%matplotlib inline\nimport never_seen", "from . import sibling\ndef f():\n    import json")
+    _notebook(tmp_path / "b.ipynb", "import time\nimport matplotlib.pyplot as plt")
+    assert runner.warm_imports(tmp_path, ["a", "b"]) == ("time", "os.path", "collections", "matplotlib.pyplot")
+    assert runner.warm_imports(tmp_path, ["b"]) == ("time", "matplotlib.pyplot")
+    assert runner.warm_imports(NOTEBOOKS_DIR, ["00_overview"]) is None  # the kit's list (kernel.WARM_IMPORTS)
+
+
+def _pack_pids(tiny_dir, out, nbs, name="ids", period="2024-02"):
+    """Build a pack of one page that prints its kernel's pid, its worker's pid and what it can see."""
+    from kpilib import build_report
+
+    pack = build_report(period, data=str(tiny_dir), out=out, notebooks=[name], notebook_dir=nbs, progress=False)
+    cells = [c for c in nbformat.read(pack / f"{name}.ipynb", as_version=4).cells if c.cell_type == "code"]
+    return cells[-1].outputs[0]["text"].split()
+
+
+def test_a_kept_worker_serves_the_next_pack_with_a_clean_slate(tiny_dir, tmp_path):
+    from test_report import make_notebook
+
+    from kpilib import ReportError, build_report
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs, "ids", "import os\nprint(os.getpid(), os.getppid(), 'left' in dir(), os.environ['KPI_SNAPSHOT'],"
+                  " os.environ.get('KPI_DATABASE_URL'))\nleft = 1")
+    make_notebook(nbs, "boom", "raise ValueError('odd')")
+    with runner.kept_workers():
+        first = _pack_pids(tiny_dir, tmp_path / "a", nbs)
+        second = _pack_pids(tiny_dir, tmp_path / "b", nbs, period="2024-03")
+        assert second[:2] == first[:2], "the second pack runs in the first one's worker and kernel"
+        assert first[2] == second[2] == "False"  # nothing a page defined outlives it
+        assert second[3] != first[3] and "kpi-run-" in second[3]  # each pack's own snapshot
+        assert first[4] == second[4] == "None"
+        with pytest.raises(ReportError, match="boom"):
+            build_report("2024-02", data=str(tiny_dir), out=tmp_path / "c", notebooks=["boom"], notebook_dir=nbs,
+                         progress=False)
+        third = _pack_pids(tiny_dir, tmp_path / "d", nbs)
+        assert third[1] != first[1], "the workers of a failed pack are never reused"

@@ -27,32 +27,45 @@ WARM_IMPORTS = ("pandas", "numpy", "pyarrow", "matplotlib.pyplot", "seaborn", "s
                 "kpilib.report.snapshot", "kpilib.metrics.forecast")
 
 
-def warm_up() -> None:
-    """Import what the pages need and remember matplotlib's settings."""
+def warm_up(imports: tuple[str, ...] = WARM_IMPORTS) -> None:
+    """Import what the pages need (a module that fails to import is left for its page to report)
+    and remember matplotlib's settings when matplotlib is among them."""
     import importlib
+    import sys
 
     global _settings
-    for name in WARM_IMPORTS:
-        importlib.import_module(name)
-    import matplotlib
+    for name in imports:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001,S112 - the page that imports it shows the error in its own cell
+            continue
+    if "matplotlib" in sys.modules:
+        _settings = dict(sys.modules["matplotlib"].rcParams)
 
-    _settings = dict(matplotlib.rcParams)
 
-
-def clean_slate(environ: dict[str, str]) -> None:
-    """Make this kernel what a new one would be for the next page (see the module's text)."""
+def clean_slate(environ: dict[str, str | None]) -> None:
+    """Make this kernel what a new one would be for the next page (see the module's text);
+    ``environ``: variables to set, ``None`` to unset."""
+    import sys
     import warnings
 
-    import matplotlib
-    import matplotlib.pyplot as plt
     from IPython import get_ipython
 
-    plt.close("all")
+    if _settings is None and "matplotlib" in sys.modules:
+        # a page loaded matplotlib after the warm-up: its settings as they were are unknown, so the
+        # runner gives the next page a new kernel instead (a failure here means just that)
+        raise RuntimeError("matplotlib was first imported by a page; the next page needs a new kernel")
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
     if _settings is not None:
         with warnings.catch_warnings():  # a few settings warn when set, even to their own value
             warnings.simplefilter("ignore")
-            matplotlib.rcParams.update(_settings)
-    os.environ.update(environ)
+            sys.modules["matplotlib"].rcParams.update(_settings)
+    for name, value in environ.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     shell = get_ipython()
     if shell is not None:
         shell.reset(new_session=True)  # the namespace, the output history; counts from 1 in a new session

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -608,8 +608,7 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         os.environ[SNAPSHOT_ENV] = str(snapshot)  # the workers inherit it; no page starts before it is written
         # the workers start and import the notebook machinery while this process builds the model;
         # never more workers than pages (each worker costs a process and its imports)
-        pool = _start_pool(min(workers, len(names)), log, source_dir)
-        _spawn_workers(pool, min(workers, len(names)))
+        pool, pool_key = _workers_for(min(workers, len(names)), log, source_dir, names)
         # one model for the whole pack: kpis.json first, then every notebook reads the same model,
         # headline included, from the run's snapshot instead of loading the data again
         model = KpiModel(inputs.pop("loaded"), rperiod, segment=segment)
@@ -622,15 +621,18 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         del model, dataset
         model, dataset = _from_snapshot(inputs, snapshot, key, load_snapshot)
         tick("model")
-        handed = {k: os.environ[k] for k in (DATABASE_ENV, SNAPSHOT_ENV) if k in os.environ}
+        # every variable the pages may read, unset ones as None: a kept worker must not keep an earlier pack's
+        handed = {k: os.environ.get(k) for k in (DATABASE_ENV, SNAPSHOT_ENV)}
         jobs = {n: pool.submit(build_page, source_dir / f"{n}.ipynb", staging / f"{n}.ipynb", params, timeout,
-                               handed, list(names)) for n in _heaviest_first(names)}
+                               handed, list(names), log) for n in _heaviest_first(names)}
         # while the kernels run: the exports, the glossary and the audit record
         write_exports(staging, model, kpis)
         write_glossary(staging, dataset, names)
         restated = restatement_beside(out_root, rperiod, folder, model)  # the earlier pack, rebuilt
         audit = write_manifest(staging, rperiod, dataset, params, restated, described)
-        _collect(jobs, names, pool, tick, log)
+        _collect(jobs, names, tick, log)
+        _release(pool, pool_key)
+        pool = None
         write_index(staging, rperiod, dataset, names, NOTEBOOKS, segment,
                     sibling_packs(out_root, rperiod, folder, lang), kpis, audit, restated,
                     translated_packs(out_root, rperiod, folder, lang))
@@ -757,11 +759,104 @@ def _for_kernels(data: str | None) -> str | None:
     return str(Path(str(data)).expanduser().resolve())
 
 
-def _start_pool(workers: int, log: Path, notebooks: Path) -> ProcessPoolExecutor:
+def _start_pool(workers: int, log: Path, notebooks: Path,
+                imports: Sequence[str] | None = None) -> ProcessPoolExecutor:
     """The pool of notebook workers; :func:`_spawn_workers` starts them (each with its kernel, in
-    the notebooks' folder)."""
+    the notebooks' folder, warmed up with ``imports``: see :func:`warm_imports`)."""
     return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
-                               initializer=_start_worker, initargs=(log, notebooks))
+                               initializer=_start_worker, initargs=(log, notebooks, imports))
+
+
+#: Inside :func:`kept_workers`: how many blocks are open, and the pool a finished pack left for the next
+#: one, with its key (workers, notebooks folder). Outside, every pack starts its own.
+_KEPT: dict[str, Any] = {"depth": 0, "pool": None, "key": None}
+
+
+@contextlib.contextmanager
+def kept_workers() -> Iterator[None]:
+    """Build several packs in one process on the same workers (segments, languages, periods in a loop).
+
+    Inside the block, a pack that succeeded leaves its workers, each with its warm kernel, for the
+    next pack that needs no more workers, from the same notebook folder (the kernels' working
+    folder); the block's end stops them.
+    Each page still gets what a new kernel would (:func:`~kpilib.report.kernel.clean_slate`), and the
+    run's variables, kernel log and temporary folder are handed to the workers with every page. The
+    workers of a pack that failed or was stopped are never reused. Saves a worker's start and its
+    kernel's warm-up (3-5 s of CPU) on every pack after the first. ::
+
+        with kept_workers():
+            for segment in ("SMB", "Mid-Market", "Enterprise"):
+                build_report("2025-12", segment=segment)
+    """
+    _KEPT["depth"] += 1
+    try:
+        yield
+    finally:
+        _KEPT["depth"] -= 1
+        if _KEPT["depth"] == 0:
+            pool, _KEPT["pool"], _KEPT["key"] = _KEPT["pool"], None, None
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+
+def _workers_for(workers: int, log: Path, notebooks: Path, names: Sequence[str]):
+    """``(pool, key)``: the workers a pack runs its pages on, already started; those a pack left
+    inside :func:`kept_workers` when they fit (as many workers or more, the same notebook folder),
+    else new ones. (Kept kernels warmed up for other pages are fine: the warm-up only saves time.)"""
+    pool, kept, _KEPT["pool"] = _KEPT["pool"], _KEPT["key"], None
+    if pool is not None and kept[1] == str(notebooks) and kept[0] >= workers and _alive(pool):
+        return pool, kept
+    if pool is not None:  # kept for another kind of pack
+        pool.shutdown(wait=True)
+    pool = _start_pool(workers, log, notebooks, warm_imports(notebooks, names))
+    _spawn_workers(pool, workers)
+    return pool, (workers, str(notebooks))
+
+
+def _alive(pool: ProcessPoolExecutor) -> bool:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    return bool(processes) and all(p.is_alive() for p in processes) and not getattr(pool, "_broken", False)
+
+
+def _release(pool: ProcessPoolExecutor, key: tuple) -> None:
+    """A pack's pages are done: keep its workers for the next pack inside :func:`kept_workers`, else
+    stop them (each worker's kernel goes with it)."""
+    if _KEPT["depth"] > 0:
+        _KEPT["pool"], _KEPT["key"] = pool, key
+    else:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def warm_imports(notebooks: Path, names: Sequence[str]) -> tuple[str, ...] | None:
+    """What a worker's kernel imports before its first page: ``None`` for the kit's own notebooks
+    (:data:`~kpilib.report.kernel.WARM_IMPORTS`, which include what they import lazily); for a
+    folder of one's own, the modules its notebooks' code cells import at their top level, in order
+    (a cell that is not plain Python, such as one with an IPython magic, is skipped). So a kernel
+    for a small notebook of one's own does not import the kit's plotting stack for nothing."""
+    import ast
+
+    if notebooks.resolve() == NOTEBOOKS_DIR.resolve():
+        return None
+    found: dict[str, None] = {}
+    for name in names:
+        try:
+            cells = json.loads((notebooks / f"{name}.ipynb").read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, ValueError, AttributeError):
+            continue  # papermill reports an unreadable notebook when it runs it
+        for cell in cells:
+            if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+                continue
+            source = cell.get("source", "")
+            try:
+                tree = ast.parse("".join(source) if isinstance(source, list) else str(source))
+            except (SyntaxError, ValueError):
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Import):
+                    found.update(dict.fromkeys(a.name for a in node.names))
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found[node.module] = None
+    return tuple(found)
 
 
 def _spawn_workers(pool: ProcessPoolExecutor, workers: int) -> None:
@@ -782,19 +877,19 @@ def _spawn_workers(pool: ProcessPoolExecutor, workers: int) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _start_worker(log: Path, notebooks: Path | None = None) -> None:
+def _start_worker(log: Path, notebooks: Path | None = None, imports: Sequence[str] | None = None) -> None:
     """Pool worker start-up: die with the runner, leave signals to it, keep temporary files in the
-    run's folder, import what pages need, start the kernel its pages will share."""
+    run's folder, import what pages need, start the kernel its pages will share (warmed up with
+    ``imports``, default :data:`~kpilib.report.kernel.WARM_IMPORTS`)."""
     _watch_parent()
-    _quiet_kernels(log)
-    _temporary_files_in(log.parent)
+    _bind_run(log)
     _skip_slow_imports()
     os.environ.pop("MPLBACKEND", None)  # before the kernel inherits it (see execute_notebook)
     import nbconvert  # noqa: F401 - imported once per worker, before its first page
     import papermill  # noqa: F401
 
     if notebooks is not None:
-        _warm_kernel(notebooks)
+        _warm_kernel(notebooks, imports)
 
 
 #: This worker's kernel, shared by its pages (:mod:`kpilib.report.kernel`); ``None`` before it starts,
@@ -820,7 +915,7 @@ def _kernel_code(km, code: str, timeout: float = KERNEL_START_SECONDS) -> None:
         kc.stop_channels()
 
 
-def _warm_kernel(cwd: Path) -> None:
+def _warm_kernel(cwd: Path, imports: Sequence[str] | None = None) -> None:
     """Start this worker's kernel and import what the pages need in it, while the runner builds the
     model. Any failure leaves no kernel: each page then starts its own, as papermill does.
 
@@ -835,7 +930,8 @@ def _warm_kernel(cwd: Path) -> None:
     km = AsyncKernelManager(kernel_name=KERNEL_NAME)
     try:
         run_sync(km.start_kernel)(cwd=str(cwd))
-        _kernel_code(km, "from kpilib.report.kernel import warm_up as _w\n_w()\ndel _w")
+        wanted = "" if imports is None else repr(tuple(imports))
+        _kernel_code(km, f"from kpilib.report.kernel import warm_up as _w\n_w({wanted})\ndel _w")
     except Exception:  # noqa: BLE001 - the pages still run, each in a kernel of its own
         _drop_kernel(km)
         return
@@ -858,7 +954,7 @@ def _drop_kernel(km=None) -> None:
         pass
 
 
-def _page_kernel(environ: dict[str, str]):
+def _page_kernel(environ: Mapping[str, str | None]):
     """This worker's kernel made fresh for the next page, or ``None`` (the page starts its own)."""
     from jupyter_core.utils import run_sync
 
@@ -875,6 +971,28 @@ def _page_kernel(environ: dict[str, str]):
     return km
 
 
+_BOUND: list[Path] = []  # the run this worker's stderr and temporary files belong to
+
+
+def _bind_run(log: Path) -> None:
+    """Send this worker's stderr to the run's kernel log and its temporary files to the run's folder
+    (once per run: a worker kept by :func:`kept_workers` serves several runs)."""
+    if _BOUND[-1:] == [log]:
+        return
+    _quiet_kernels(log)
+    _temporary_files_in(log.parent)
+    _BOUND[:] = [log]
+
+
+def set_environ(environ: Mapping[str, str | None]) -> None:
+    """Set these environment variables; ``None`` unsets one."""
+    for name, value in environ.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def _temporary_files_in(folder: Path) -> None:
     """Temporary files of this worker and of its kernels (jupyter's connection files, which hold the
     kernels' keys) go into the run's private folder, so that they go with it, even after a signal."""
@@ -883,10 +1001,16 @@ def _temporary_files_in(folder: Path) -> None:
 
 
 def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: int,
-               environ: dict[str, str] | None = None, built: Sequence[str] | None = None) -> NotebookResult:
-    """Execute one notebook, then render its HTML beside it (run in a pool worker)."""
-    if environ:  # the snapshot and database variables, set by the runner after this worker started
-        os.environ.update(environ)
+               environ: Mapping[str, str | None] | None = None, built: Sequence[str] | None = None,
+               log: Path | None = None) -> NotebookResult:
+    """Execute one notebook, then render its HTML beside it (run in a pool worker).
+
+    ``environ``: the snapshot and database variables, set by the runner after this worker started
+    (``None``: unset); ``log``: the run's kernel log (a worker kept from an earlier pack, see
+    :func:`kept_workers`, moves its stderr and temporary files to this run's folder)."""
+    if log is not None:
+        _bind_run(log)
+    set_environ(environ or {})
     set_language(parameters.get("lang", SOURCE_LANGUAGE))  # the words render_html adds (navigation, title)
     km = _page_kernel(environ or {})
     result = execute_notebook(source, target, parameters, timeout, km=km)
@@ -907,8 +1031,7 @@ def _cannot_write(exc: OSError, path: Path) -> str:
     return f"cannot write {exc.filename or path}: {exc.strerror or _first_line(str(exc))}"
 
 
-def _collect(jobs: dict, names: Sequence[str], pool: ProcessPoolExecutor, tick: Callable[[str], None],
-             log: Path) -> None:
+def _collect(jobs: dict, names: Sequence[str], tick: Callable[[str], None], log: Path) -> None:
     """Wait for every page; on the first failure cancel the rest and name the notebook and cell."""
     failures: list[NotebookResult] = []
     try:
@@ -924,7 +1047,6 @@ def _collect(jobs: dict, names: Sequence[str], pool: ProcessPoolExecutor, tick: 
     except BrokenProcessPool as exc:  # a worker was killed (OOM killer, kill -9)
         raise ReportError(f"a worker process running the notebooks died ({exc}); nothing was replaced "
                           f"({_log_note(log)})") from None
-    pool.shutdown(wait=True, cancel_futures=True)
     if failures:
         first = min(failures, key=lambda r: names.index(r.name))
         where = f"cell {first.cell_index}" if first.cell_index is not None else "a cell"
