@@ -47,9 +47,10 @@ the last month known; h = 1 .. H are the months after it.
 bootstrap prediction intervals), ``n_boot`` replicates from ``numpy.random.default_rng(seed)``:
 
 1. resample the customers' lifetimes with replacement and refit the retention (parameter
-   uncertainty), the optimiser started at the point fit (:func:`kpilib.metrics.sbg.fit_sbg_counts`
-   with ``start``: the same maximum, about six times faster than four cold starts); a refit that
-   fails keeps the point fit of that interval;
+   uncertainty): every replicate's resample is drawn first, then each interval's refits are solved
+   together from the point fit (:func:`kpilib.metrics.sbg.fit_sbg_counts_batch`: each reaches the
+   maximum :func:`~kpilib.metrics.sbg.fit_sbg_counts` with ``start`` reaches); a refit that fails
+   keeps the point fit of that interval;
 2. resample the trailing window's months with replacement (whole months: arrivals, expansion and
    contraction together), giving e* and the months future arrivals are drawn from;
 3. simulate the outcome: each installed customer keeps paying through h with probability P_i(h)
@@ -80,6 +81,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import betaln
 
 from ..data.asof import cut_table
 from ..data.currency import rates_at
@@ -88,7 +90,7 @@ from ..i18n import N_, _
 from ..periods import ReportPeriod, parse_period
 from .cohorts import interval_lifetimes
 from .mrr import MONTHS_PER_INTERVAL, customer_mrr, mrr_movements
-from .sbg import _number, _pct, fit_sbg_counts
+from .sbg import _number, _pct, fit_sbg_counts, fit_sbg_counts_batch
 
 Model = Literal["sbg", "geometric"]
 MODELS = ("sbg", "geometric")
@@ -441,6 +443,48 @@ def _boot_survival(book: _Book, counts: np.ndarray, model: str, pooled: dict[int
     return table, kept
 
 
+def _boot_tables(book: _Book, draws: np.ndarray, model: str, pooled: dict[int, bool], point: np.ndarray,
+                 params: dict[int, Params]) -> tuple[np.ndarray, int]:
+    """:func:`_boot_survival` of every resample at once: ``draws`` (replicates x cells) -> the survival
+    tables (replicates x intervals x months) and how many refits failed and kept the point row.
+
+    The sBG refits of one interval are solved together (:func:`kpilib.metrics.sbg.fit_sbg_counts_batch`,
+    started at the point fit, as each refit was); a replicate that cannot be refitted (too few
+    customers, nobody churned, no convergence) keeps the point row, as in :func:`_boot_survival`."""
+    tables = np.broadcast_to(point, (len(draws), *point.shape)).copy()
+    if model != "sbg":
+        failed = 0
+        for r, counts in enumerate(draws):
+            tables[r], kept = _boot_survival(book, counts, model, pooled, point, params)
+            failed += kept
+        return tables, failed
+    failed = 0
+    x = np.arange(book.width)
+    for code, is_pooled in pooled.items():
+        name, k = INTERVALS[code]
+        cells = np.ones(len(book.counts), dtype=bool) if is_pooled else book.cell_k == k
+        seen = book.durations[cells] if is_pooled else book.periods[cells]
+        left = book.churned[cells]
+        counts = draws[:, cells].astype("float64")
+        horizon = max(int(seen.max(initial=1)), 1)
+        lost = np.zeros((len(draws), horizon))
+        censored = np.zeros((len(draws), horizon + 1))
+        usable = (seen >= 1) & (seen <= horizon)
+        np.add.at(lost.T, seen[left & usable] - 1, counts[:, left & usable].T)
+        np.add.at(censored.T, seen[~left & usable] - 1, counts[:, ~left & usable].T)
+        fits = (counts.sum(axis=1) >= MIN_CUSTOMERS) & ~(counts[:, seen < 1] > 0).any(axis=1)
+        start = params[code]
+        alpha, beta, ok = (np.full(len(draws), np.nan), np.full(len(draws), np.nan), np.zeros(len(draws), bool))
+        if fits.any() and start is not None:
+            alpha[fits], beta[fits], ok[fits] = fit_sbg_counts_batch(lost[fits], censored[fits], start,
+                                                                     interval="month" if is_pooled else name)  # type: ignore[arg-type]
+        at = (k * (x // k)) if is_pooled else (x // k)
+        tables[ok, code] = np.exp(betaln(alpha[ok, None], beta[ok, None] + at[None, :])
+                                  - betaln(alpha[ok, None], beta[ok, None]))
+        failed += int((~ok).sum())
+    return tables, failed
+
+
 def _alive(book: _Book, table: np.ndarray) -> np.ndarray:
     """P_i(h), installed customers x months 1 .. H: 1 while committed, then the survival
     conditional on the tenure known to be reached, S_k(a + h) / S_k(a + c)."""
@@ -501,11 +545,11 @@ def _simulate(book: _Book, point: np.ndarray, pooled: dict[int, bool], params: d
     interval refits failed and kept the point fit."""
     h = np.arange(1, book.horizon + 1)
     n_months, n_lives = int(book.kept.size), int(book.counts.sum())
-    out, failed = np.empty((n_boot, book.horizon)), 0
-    for b in range(n_boot):
-        table, kept = _boot_survival(book, rng.multinomial(n_lives, book.counts / n_lives), model, pooled, point,
-                                     params)
-        failed += kept
+    out = np.empty((n_boot, book.horizon))
+    # every replicate's resampled lifetimes first, so that their refits are solved together
+    tables, failed = _boot_tables(book, rng.multinomial(n_lives, book.counts / n_lives, size=n_boot), model,
+                                  pooled, point, params)
+    for b, table in enumerate(tables):
         months = rng.integers(0, n_months, n_months)
         e = _rate(book.grow[months], book.kept[months])
         stays = rng.random(book.mrr.size)[:, None] < _alive(book, table)

@@ -301,6 +301,125 @@ def fit_sbg_counts(lost: Sequence[float], censored: Sequence[float], *, interval
     return _fit_counts(lost_, censored_, interval=interval, on_failure=on_failure, start=start)
 
 
+def _nll_and_grad_rows(m: np.ndarray, p: np.ndarray, lost: np.ndarray,
+                       censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_nll_and_grad` for many books at once: ``m``, ``p`` (R,), ``lost`` (R, T), ``censored``
+    (R, T + 1); returns -log L (R,) and its gradient (R, 2), 1e300 and 0 where not finite."""
+    k = (1 - p) / p
+    a, b = m * k, (1 - m) * k
+    j = np.arange(lost.shape[1], dtype=float)
+    bj, kj = b[:, None] + j, k[:, None] + j
+    zero = np.zeros((len(m), 1))
+    log_s = np.hstack([zero, np.cumsum(-np.log1p(a[:, None] / bj), axis=1)])
+    ds_dm = np.hstack([zero, np.cumsum(-k[:, None] / bj, axis=1)])
+    ds_dk = np.hstack([zero, np.cumsum(-m[:, None] * j / (bj * kj), axis=1)])
+    log_p = log_s[:, :-1] + (np.log(m) + np.log(k))[:, None] - np.log(kj)
+    dp_dm = ds_dm[:, :-1] + 1 / m[:, None]
+    dp_dk = ds_dk[:, :-1] + j / (k[:, None] * kj)
+    with np.errstate(invalid="ignore"):  # 0 x -inf where a count is 0: not finite, as in the scalar form
+        ll = (lost * log_p).sum(axis=1) + (censored * log_s).sum(axis=1)
+        grad = -np.column_stack([(lost * dp_dm).sum(axis=1) + (censored * ds_dm).sum(axis=1),
+                                 ((lost * dp_dk).sum(axis=1) + (censored * ds_dk).sum(axis=1)) * (-1 / p**2)])
+    bad = ~np.isfinite(ll)
+    return np.where(bad, 1e300, -ll), np.where(bad[:, None], 0.0, grad)
+
+
+_LO, _HI = np.array([b[0] for b in _BOUNDS]), np.array([b[1] for b in _BOUNDS])
+
+
+def _projected_rows(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """:func:`_projected_gradient` of every row."""
+    pushing_out = ((x <= _LO * (1 + 1e-9)) & (g > 0)) | ((x >= _HI * (1 - 1e-12)) & (g < 0))
+    return np.where(pushing_out, 0.0, g)
+
+
+def _newton_rows(x: np.ndarray, lost: np.ndarray, censored: np.ndarray, iterations: int = 60) -> np.ndarray:
+    """Projected Newton steps with a backtracking (Armijo) line search, every row at once, from ``x``
+    (R, 2) in (mean, polarization); the Hessian by forward differences of the analytic gradient."""
+    x = np.clip(x, _LO, _HI)
+    f, g = _nll_and_grad_rows(x[:, 0], x[:, 1], lost, censored)
+    going = np.ones(len(x), dtype=bool)
+    for _step in range(iterations):
+        pg = _projected_rows(x, g)
+        going &= np.abs(pg).max(axis=1) > 1e-9  # the likelihood's own precision is near 1e-8 here
+        if not going.any():
+            break
+        rows = np.flatnonzero(going)
+        xr, gr, fr = x[rows], g[rows], f[rows]
+        step = 1e-7 * xr * np.where(xr * (1 + 1e-7) < _HI, 1.0, -1.0)  # inward, relative
+        hess = np.empty((len(rows), 2, 2))
+        for i in range(2):
+            moved = xr.copy()
+            moved[:, i] += step[:, i]
+            hess[:, :, i] = (_nll_and_grad_rows(moved[:, 0], moved[:, 1], lost[rows], censored[rows])[1] - gr) \
+                / step[:, i][:, None]
+        hess = (hess + hess.transpose(0, 2, 1)) / 2
+        free = _projected_rows(xr, gr) != 0
+        d = np.where(free, -gr / np.where(np.diagonal(hess, axis1=1, axis2=2) > 0,
+                                           np.diagonal(hess, axis1=1, axis2=2), np.inf), 0.0)
+        det = hess[:, 0, 0] * hess[:, 1, 1] - hess[:, 0, 1] ** 2
+        both = free.all(axis=1) & (det > 0) & (hess[:, 0, 0] > 0)
+        d[both] = -np.linalg.solve(hess[both], gr[both][:, :, None])[:, :, 0]
+        flat = ~np.isfinite(d).all(axis=1) | (np.abs(d).max(axis=1) == 0)
+        d[flat] = np.where(free[flat], -gr[flat] * 1e-6, 0.0)  # no curvature to use: a small gradient step
+        t, todo = np.ones(len(rows)), np.ones(len(rows), dtype=bool)
+        new_x, new_f, new_g = xr.copy(), fr.copy(), gr.copy()
+        for _half in range(30):
+            tried = np.clip(xr[todo] + t[todo, None] * d[todo], _LO, _HI)
+            f_t, g_t = _nll_and_grad_rows(tried[:, 0], tried[:, 1], lost[rows[todo]], censored[rows[todo]])
+            ok = f_t <= fr[todo] + 1e-4 * ((tried - xr[todo]) * gr[todo]).sum(axis=1)
+            idx = np.flatnonzero(todo)[ok]
+            new_x[idx], new_f[idx], new_g[idx] = tried[ok], f_t[ok], g_t[ok]
+            todo[idx] = False
+            if not todo.any():
+                break
+            t[todo] /= 2
+        going[rows[todo]] = False  # no decrease along the step: as far as it goes
+        moved_rows = rows[~todo]
+        x[moved_rows], f[moved_rows], g[moved_rows] = new_x[~todo], new_f[~todo], new_g[~todo]
+        still = np.abs(new_x[~todo] - xr[~todo]).max(axis=1) > 1e-15 * np.abs(xr[~todo]).max(axis=1)
+        going[moved_rows] &= still
+    return x
+
+
+def fit_sbg_counts_batch(lost: np.ndarray, censored: np.ndarray, start: tuple[float, float], *,
+                         interval: Interval = "month") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fits of :func:`fit_sbg_counts` for many books of counts at once, all started at ``start``
+    (alpha, beta): a bootstrap's refits. ``lost`` (R, T), ``censored`` (R, T + 1).
+
+    Every row is solved together by projected Newton steps on the same likelihood and bounds; a row
+    whose projected gradient does not fall under the scalar fit's convergence test is refitted by
+    :func:`fit_sbg_counts` itself (one start, then its four). Returns ``alpha``, ``beta`` (NaN where
+    no fit converged) and ``converged``, each of length R. A row where nobody churned does not
+    converge (beta is unbounded), as :func:`fit_sbg_counts` would say.
+    """
+    _check_interval(interval)
+    lost = np.asarray(lost, dtype=float)
+    censored = np.asarray(censored, dtype=float)
+    if lost.ndim != 2 or censored.shape != (lost.shape[0], lost.shape[1] + 1):
+        raise ModelFitError("censored needs one count more than lost (c = 0 .. T) in every row")
+    if np.any(lost < 0) or np.any(censored < 0):
+        raise ModelFitError("counts must not be negative")
+    rows = len(lost)
+    alpha, beta, ok = np.full(rows, np.nan), np.full(rows, np.nan), np.zeros(rows, dtype=bool)
+    fit = np.flatnonzero(lost.sum(axis=1) > 0)
+    if not len(fit):
+        return alpha, beta, ok
+    n = (lost[fit].sum(axis=1) + censored[fit].sum(axis=1))[:, None]
+    a0, b0 = start
+    x0 = np.tile([a0 / (a0 + b0), 1 / (a0 + b0 + 1)], (len(fit), 1))
+    x = _newton_rows(x0, lost[fit] / n, censored[fit] / n)
+    value, grad = _nll_and_grad_rows(x[:, 0], x[:, 1], lost[fit] / n, censored[fit] / n)
+    good = np.isfinite(value) & (value < 1e299) & (np.abs(_projected_rows(x, grad)).max(axis=1) < 1e-5)
+    total = (1 - x[:, 1]) / x[:, 1]
+    alpha[fit[good]], beta[fit[good]], ok[fit[good]] = x[good, 0] * total[good], (1 - x[good, 0]) * total[good], True
+    for r in fit[~good]:  # the scalar fit's own way, for the few the batch could not settle
+        one = fit_sbg_counts(lost[r], censored[r], interval=interval, on_failure="flag", start=start)
+        if one.converged:
+            alpha[r], beta[r], ok[r] = one.alpha, one.beta, True
+    return alpha, beta, ok
+
+
 def fit_sbg_lifetimes(lifetimes: pd.DataFrame, *, interval: Interval = "month",
                       on_failure: OnFailure = "raise") -> SBGFit:
     """Fit the sBG to individual lifetimes counted in renewal periods, with right-censoring.
