@@ -71,7 +71,7 @@ API: dict[str, tuple[str, ...]] = {
     ".report.plotting": ("cohort_heatmap", "money_axis", "movement_bars", "pct_axis", "short_money",
                          "use_house_style", "waterfall"),
     # --- the runner
-    ".report.runner": ("NOTEBOOKS", "build_report"),
+    ".report.runner": ("NOTEBOOKS", "build_report", "kept_workers"),
 }
 #: modules of the API that are themselves public: ``kpi.titles.trend_title(...)``
 MODULES = {"titles": ".report.titles"}
