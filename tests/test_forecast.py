@@ -286,3 +286,58 @@ def test_the_retention_note_states_the_sbg_churn_at_the_first_renewal_and_three_
     # alpha 1, beta 3: 1/4 = 25.0 % first; monthly, t = 36: 1/39 = 2.6 %; annual, t = 3: 1/6 = 16.7 %
     assert _sbg_note(1.0, 3.0, "month", 1200).startswith("sBG: churn 25.0% at the first monthly renewal, 2.6% three")
     assert "16.7% three years in" in _sbg_note(1.0, 3.0, "year", 40) and "40 customers" in _sbg_note(1, 3, "year", 40)
+
+
+def test_the_bands_survivors_per_kind_are_the_survivors_per_customer(sample):
+    """The simulation's staying MRR, computed once per kind of customer (interval, age, committed months),
+    equals the customers x months formula it replaces, draw for draw; and the batched refits give every
+    replicate the survival curve its own refit gives."""
+    from kpilib.metrics import forecast as fc
+    from kpilib.metrics.mrr import customer_mrr
+    from kpilib.metrics.sbg import fit_sbg_counts
+
+    month = pd.Period("2025-12", "M")
+    subs, fx = known_at(*sample, month)
+    committed = committed_mrr(subs, fx, as_of=month, horizon=12)
+    book = fc._book(customer_mrr(subs, fx, end=month), subs, fx, month, committed, 12, "USD")
+    point, _notes, pooled, params = fc._point_survival(book, "sbg")
+    rng = np.random.default_rng(7)
+    kinds, of = fc._kinds(book)
+    assert kinds.shape[1] < book.mrr.size / 3  # far fewer kinds than customers
+    for _ in range(3):
+        u = rng.random(book.mrr.size)
+        direct = book.mrr @ (u[:, None] < fc._alive(book, point))
+        np.testing.assert_allclose(fc._staying_mrr(book, kinds, of, point, u), direct, rtol=1e-12)
+    for seed in range(3):  # new business: one pass per age, against the arrivals x months formula
+        months = np.random.default_rng(seed).integers(0, book.kept.size, book.kept.size)
+        got = fc._arrive(book, point, months, 0.01, np.random.default_rng(seed))
+        np.testing.assert_allclose(got, _arrivals_by_matrix(book, point, months, 0.01, np.random.default_rng(seed)),
+                                   rtol=1e-12)
+    draws = rng.multinomial(int(book.counts.sum()), book.counts / book.counts.sum(), size=4)
+    tables, failed = fc._boot_tables(book, draws, "sbg", pooled, point, params)
+    assert failed == 0
+    for r, counts in enumerate(draws):
+        for code in pooled:  # the interval's own refit, one at a time, from the same start
+            name, k = fc.INTERVALS[code]
+            mine = (book.cell_k == k) & (counts > 0)
+            seen, left, w = book.periods[mine], book.churned[mine], counts[mine].astype(float)
+            lost = np.bincount(seen[left] - 1, weights=w[left], minlength=seen.max())
+            censored = np.bincount(seen[~left] - 1, weights=w[~left], minlength=seen.max() + 1)
+            one = fit_sbg_counts(lost, censored, interval=name, start=params[code])
+            x = np.arange(book.width)
+            np.testing.assert_allclose(tables[r, code], one.survival(x // k), rtol=1e-3, atol=1e-6)
+
+
+def _arrivals_by_matrix(book, table, months, e, rng):
+    """New business as arrivals x months matrices, the same draws in the same order."""
+    from kpilib.metrics import forecast as fc
+
+    h = np.arange(1, book.horizon + 1)
+    per_month = np.bincount(book.arrival_month, minlength=book.kept.size)
+    pool = np.flatnonzero(np.isin(book.arrival_month, months))
+    pool = np.repeat(pool, np.bincount(months, minlength=book.kept.size)[book.arrival_month[pool]])
+    n = fc._counts(rng, per_month[months], book.horizon)
+    picked = pool[rng.integers(0, max(pool.size, 1), n.sum())]
+    age = h[None, :] - np.repeat(h, n)[:, None]
+    kept = (age >= 0) & (rng.random(picked.size)[:, None] < table[book.arrival_code[picked][:, None], age.clip(0)])
+    return ((book.arrival_mrr[picked][:, None] * (1 + e) ** age.clip(0)) * kept).sum(axis=0)

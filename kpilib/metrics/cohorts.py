@@ -57,7 +57,7 @@ def cohort_members(wide: pd.DataFrame) -> pd.DataFrame:
     paying = np.nan_to_num(aligned, nan=0.0) > 0
     last = wide.iloc[:, -1].reindex(cohort.index) if wide.shape[1] else pd.Series(0.0, index=cohort.index)
     return pd.DataFrame({
-        "cohort": cohort.to_numpy(),
+        "cohort": cohort.array,
         "paid_at_ages": _ranges(paying),
         "ages_paid": paying.sum(axis=1).astype("int64"),
         "first_mrr": aligned[:, 0] if aligned.shape[1] else np.zeros(len(cohort)),
@@ -89,7 +89,7 @@ def _matrix(wide: pd.DataFrame, kind: str, max_age: int | None, by: pd.Series | 
         denom = np.ones_like(base)
     else:
         numer, denom = aligned, base
-    keys = [cohort.to_numpy()]
+    keys = [cohort.array]
     names = ["cohort"]
     if by is not None:
         keys.insert(0, by.reindex(cohort.index).to_numpy())
@@ -153,14 +153,15 @@ def customer_lifetimes(wide: pd.DataFrame) -> pd.DataFrame:
     values = wide.to_numpy(dtype=float)
     cohort, aligned = _aligned(wide, values)
     if aligned.size == 0:
-        return pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "cohort": cohort.to_numpy(),
+        return pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "cohort": cohort.array,
                              "duration": pd.Series([], dtype="int64"), "churned": pd.Series([], dtype=bool)})
     paying = aligned > 0
     observed = ~np.isnan(aligned)
     stopped = observed & ~paying
     has_stop = stopped.any(axis=1)
     first_stop = np.where(has_stop, stopped.argmax(axis=1), observed.sum(axis=1))
-    return pd.DataFrame({"customer_id": cohort.index, "cohort": cohort.to_numpy(),
+    # .array keeps the months as a PeriodArray (to_numpy() would box every one as a Period object)
+    return pd.DataFrame({"customer_id": cohort.index, "cohort": cohort.array,
                          "duration": first_stop.astype("int64"), "churned": has_stop})
 
 
@@ -239,7 +240,7 @@ def interval_lifetimes(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.Da
     cols = wide.columns.get_indexer(pd.PeriodIndex(lt["cohort"], freq="M")) if len(lt) else rows
     first_mrr = wide.to_numpy(dtype=float)[rows, cols] if len(lt) else np.array([], dtype=float)
     duration = lt["duration"].to_numpy(dtype="int64")
-    return pd.DataFrame({"customer_id": lt["customer_id"].to_numpy(), "cohort": lt["cohort"].to_numpy(),
+    return pd.DataFrame({"customer_id": lt["customer_id"].to_numpy(), "cohort": lt["cohort"].array,
                          "billing_interval": interval, "months_per_period": k, "duration": duration,
                          "periods": -(-duration // k), "churned": lt["churned"].to_numpy(dtype=bool),
                          "first_mrr": first_mrr})

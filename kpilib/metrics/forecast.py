@@ -488,11 +488,34 @@ def _boot_tables(book: _Book, draws: np.ndarray, model: str, pooled: dict[int, b
 def _alive(book: _Book, table: np.ndarray) -> np.ndarray:
     """P_i(h), installed customers x months 1 .. H: 1 while committed, then the survival
     conditional on the tenure known to be reached, S_k(a + h) / S_k(a + c)."""
-    h = np.arange(1, book.horizon + 1)
-    reached = table[book.code, book.age + book.held]
-    later = table[book.code[:, None], book.age[:, None] + h[None, :]]
+    return _alive_of(book.code, book.age, book.held, book.horizon, table)
+
+
+def _alive_of(code: np.ndarray, age: np.ndarray, held: np.ndarray, horizon: int, table: np.ndarray) -> np.ndarray:
+    """:func:`_alive` of customers given by their interval row, age and committed months."""
+    h = np.arange(1, horizon + 1)
+    reached = table[code, age + held]
+    later = table[code[:, None], age[:, None] + h[None, :]]
     ratio = np.divide(later, reached[:, None], out=np.zeros_like(later), where=reached[:, None] > 0)
-    return np.where(h[None, :] <= book.held[:, None], 1.0, ratio)
+    return np.where(h[None, :] <= held[:, None], 1.0, ratio)
+
+
+def _kinds(book: _Book) -> tuple[np.ndarray, np.ndarray]:
+    """The installed customers' distinct (interval row, age, committed months), 3 x G, and each
+    customer's kind: customers of one kind share P(h), so it is computed once per kind (a book of
+    200,000 customers has a few hundred kinds)."""
+    if not book.mrr.size:
+        return np.zeros((3, 0), dtype="int64"), np.zeros(0, dtype="int64")
+    kinds, of = np.unique(np.stack([book.code, book.age, book.held]), axis=1, return_inverse=True)
+    return kinds, of.ravel()
+
+
+def _staying_mrr(book: _Book, kinds: np.ndarray, of: np.ndarray, table: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """MRR of the installed customers still paying in months 1 .. H, customer i paying in month h
+    when its draw u_i < P_i(h): as ``book.mrr @ (u[:, None] < _alive(book, table))``, one month
+    at a time, without the customers x months matrices."""
+    alive = _alive_of(kinds[0], kinds[1], kinds[2], book.horizon, table)
+    return np.array([np.dot(book.mrr, u < alive[of, j]) for j in range(book.horizon)], dtype="float64")
 
 
 def _rate(grow: np.ndarray, kept: np.ndarray) -> float:
@@ -528,15 +551,18 @@ def _arrive(book: _Book, table: np.ndarray, months: np.ndarray, e: float, rng: n
     """Simulated new business, months 1 .. H, from the resampled window ``months`` (step 3): each
     future month receives a count drawn by :func:`_counts` of arrivals drawn from those of ``months``,
     each kept with probability S_k(age) and grown by (1 + e)^age."""
-    h = np.arange(1, book.horizon + 1)
     per_month = np.bincount(book.arrival_month, minlength=book.kept.size)
     pool = np.flatnonzero(np.isin(book.arrival_month, months))
     pool = np.repeat(pool, np.bincount(months, minlength=book.kept.size)[book.arrival_month[pool]])
     n = _counts(rng, per_month[months], book.horizon)
     picked = pool[rng.integers(0, max(pool.size, 1), n.sum())]
-    age = h[None, :] - np.repeat(h, n)[:, None]
-    kept = (age >= 0) & (rng.random(picked.size)[:, None] < table[book.arrival_code[picked][:, None], age.clip(0)])
-    return ((book.arrival_mrr[picked][:, None] * (1 + e) ** age.clip(0)) * kept).sum(axis=0)
+    arrives = np.repeat(np.arange(book.horizon), n)  # the future month (0 = month 1) each one arrives in
+    u, code, mrr = rng.random(picked.size), book.arrival_code[picked], book.arrival_mrr[picked]
+    out = np.zeros(book.horizon)
+    for age in range(book.horizon):  # one pass per age, no arrivals x months matrices
+        kept = (arrives + age < book.horizon) & (u < table[code, age])
+        out += np.bincount(arrives[kept] + age, weights=mrr[kept] * (1 + e) ** age, minlength=book.horizon)
+    return out
 
 
 def _simulate(book: _Book, point: np.ndarray, pooled: dict[int, bool], params: dict[int, Params], model: str,
@@ -549,11 +575,12 @@ def _simulate(book: _Book, point: np.ndarray, pooled: dict[int, bool], params: d
     # every replicate's resampled lifetimes first, so that their refits are solved together
     tables, failed = _boot_tables(book, rng.multinomial(n_lives, book.counts / n_lives, size=n_boot), model,
                                   pooled, point, params)
+    kinds, of = _kinds(book)
     for b, table in enumerate(tables):
         months = rng.integers(0, n_months, n_months)
         e = _rate(book.grow[months], book.kept[months])
-        stays = rng.random(book.mrr.size)[:, None] < _alive(book, table)
-        out[b] = (1 + e) ** h * (book.mrr @ stays) + _arrive(book, table, months, e, rng)
+        staying = _staying_mrr(book, kinds, of, table, rng.random(book.mrr.size))
+        out[b] = (1 + e) ** h * staying + _arrive(book, table, months, e, rng)
     return out, failed
 
 
