@@ -298,3 +298,16 @@ def test_every_table_documents_every_column():
     for table in TABLES.values():
         for column in table.columns:
             assert f"`{column.name}`" in md
+
+
+def test_duplicate_keys_are_pandas_duplicated_over_the_key(rng):
+    """The key check's folded codes find exactly the rows pandas' duplicated finds (empty values too)."""
+    from kpilib.data.validation import duplicate_keys
+
+    n = 3000
+    df = pd.DataFrame({"a": rng.choice(["x", "y", "z", None], n), "b": rng.integers(0, 40, n),
+                       "c": pd.array(rng.choice(["p", "q", None], n), dtype="str")})
+    for key in (["a"], ["a", "b"], ["a", "b", "c"], ["c", "b"]):
+        expected = df.duplicated(subset=key, keep=False).to_numpy()
+        assert (duplicate_keys(df, key) == expected).all(), key
+    assert not duplicate_keys(df.drop_duplicates(["a", "b", "c"]), ["a", "b", "c"]).any()
