@@ -187,23 +187,3 @@ def test_pack_names_and_siblings_by_language(tmp_path):
     assert sibling_packs(tmp_path, period, "2025-12-fr", "fr") == ["2025-12-segment-smb-fr"]
     assert translated_packs(tmp_path, period, "2025-12") == [("2025-12-fr", "fr")]
     assert translated_packs(tmp_path, period, "2025-12-segment-smb-fr", "fr") == [("2025-12-segment-smb", "en")]
-
-
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # openpyxl's writers, abandoned
-def test_a_workbook_that_cannot_be_written_fails_the_run_naming_it(tmp_path):
-    """The workbook is written in a notebook worker: a failed write comes back as a result naming the
-    file, and the runner turns it into a ReportError (the pack is then not swapped in)."""
-    from concurrent.futures import Future
-
-    import pandas as pd
-
-    from kpilib.report.runner import _collect_workbook, write_workbook
-
-    target = tmp_path / "gone" / "kpis.xlsx"  # its folder does not exist
-    result = write_workbook(target, {"Headline": pd.DataFrame({"label": ["MRR"]})}, "USD")
-    assert not result.ok and result.ename == "OSError" and str(target) in result.evalue
-    job: Future = Future()
-    job.set_result(result)
-    with pytest.raises(ReportError, match=r"cannot write .*kpis\.xlsx.*nothing was replaced"):
-        _collect_workbook(job, tmp_path / "kernels.log")
-    assert write_workbook(tmp_path / "kpis.xlsx", {"Headline": pd.DataFrame({"label": ["MRR"]})}, "USD").ok

@@ -13,10 +13,8 @@ Every text cell a spreadsheet would run as a formula is neutralised (OWASP CSV i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,13 +100,8 @@ def customer_rows(model: KpiModel) -> pd.DataFrame:
     return out.sort_values(["mrr", "customer_id"], ascending=[False, True], kind="stable")
 
 
-def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame,
-                  write_workbook: Callable[[Path, dict[str, pd.DataFrame], str], Any] | None = None) -> list[Path]:
-    """Write movements.csv, customers.csv and kpis.xlsx into the pack; return their paths.
-
-    ``write_workbook(path, sheets, currency)`` writes the workbook (default :func:`_write_workbook`,
-    here and now); the report runner hands it to a notebook worker instead, where it runs beside the
-    pages (at 100 copies of the sample it is the largest single step of the pack)."""
+def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame) -> list[Path]:
+    """Write movements.csv, customers.csv and kpis.xlsx into the pack; return their paths."""
     movements, customers = movement_rows(model), customer_rows(model)
     neutralise(movements).to_csv(pack / "movements.csv", index=False)
     neutralise(customers).to_csv(pack / "customers.csv", index=False)
@@ -125,7 +118,7 @@ def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame,
         "Customers": customers,
     }
     path = pack / "kpis.xlsx"
-    (write_workbook or _write_workbook)(path, sheets, model.base_currency)
+    _write_workbook(path, sheets, model.base_currency)
     return [pack / "movements.csv", pack / "customers.csv", path]
 
 

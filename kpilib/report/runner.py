@@ -625,17 +625,12 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         handed = {k: os.environ.get(k) for k in (DATABASE_ENV, SNAPSHOT_ENV)}
         jobs = {n: pool.submit(build_page, source_dir / f"{n}.ipynb", staging / f"{n}.ipynb", params, timeout,
                                handed, list(names), log) for n in _heaviest_first(names)}
-        # while the kernels run: the exports (the workbook queued for a worker, after the pages), the
-        # glossary and the audit record
-        book: dict[str, Any] = {}
-        running = pool
-        write_exports(staging, model, kpis,
-                      write_workbook=lambda *args: book.setdefault("job", running.submit(write_workbook, *args)))
+        # while the kernels run: the exports, the glossary and the audit record
+        write_exports(staging, model, kpis)
         write_glossary(staging, dataset, names)
         restated = restatement_beside(out_root, rperiod, folder, model)  # the earlier pack, rebuilt
         audit = write_manifest(staging, rperiod, dataset, params, restated, described)
         _collect(jobs, names, tick, log)
-        _collect_workbook(book["job"], log)
         _release(pool, pool_key)
         pool = None
         write_index(staging, rperiod, dataset, names, NOTEBOOKS, segment,
@@ -1028,29 +1023,6 @@ def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: 
     except OSError as exc:  # the staging folder filled up or became unwritable
         return NotebookResult(source.stem, False, None, "OSError", _cannot_write(exc, target.with_suffix(".html")))
     return result
-
-
-def write_workbook(path: Path, sheets: dict, currency: str) -> NotebookResult:
-    """Write the pack's kpis.xlsx (run in a pool worker, beside the pages); never raises for a file
-    that cannot be written."""
-    from .export import _write_workbook
-
-    try:
-        _write_workbook(path, sheets, currency)
-    except OSError as exc:
-        return NotebookResult(path.name, False, None, "OSError", _cannot_write(exc, path))
-    return NotebookResult(path.name, True)
-
-
-def _collect_workbook(job, log: Path) -> None:
-    """Wait for the workbook; a worker that died or a file that could not be written fails the run."""
-    try:
-        result = job.result()
-    except BrokenProcessPool as exc:
-        raise ReportError(f"a worker process writing the workbook died ({exc}); nothing was replaced "
-                          f"({_log_note(log)})") from None
-    if not result.ok:
-        raise ReportError(f"{result.evalue}; nothing was replaced")
 
 
 def _cannot_write(exc: OSError, path: Path) -> str:
