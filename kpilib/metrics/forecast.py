@@ -81,7 +81,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln
 
 from ..data.asof import cut_table
 from ..data.currency import rates_at
@@ -90,7 +89,7 @@ from ..i18n import N_, _
 from ..periods import ReportPeriod, parse_period
 from .cohorts import interval_lifetimes
 from .mrr import MONTHS_PER_INTERVAL, customer_mrr, mrr_movements
-from .sbg import _number, _pct, fit_sbg_counts, fit_sbg_counts_batch
+from .sbg import _number, _pct, fit_sbg_counts, fit_sbg_counts_batch, survival
 
 Model = Literal["sbg", "geometric"]
 MODELS = ("sbg", "geometric")
@@ -479,8 +478,7 @@ def _boot_tables(book: _Book, draws: np.ndarray, model: str, pooled: dict[int, b
             alpha[fits], beta[fits], ok[fits] = fit_sbg_counts_batch(lost[fits], censored[fits], start,
                                                                      interval="month" if is_pooled else name)  # type: ignore[arg-type]
         at = (k * (x // k)) if is_pooled else (x // k)
-        tables[ok, code] = np.exp(betaln(alpha[ok, None], beta[ok, None] + at[None, :])
-                                  - betaln(alpha[ok, None], beta[ok, None]))
+        tables[ok, code] = survival(alpha[ok, None], beta[ok, None], at[None, :])
         failed += int((~ok).sum())
     return tables, failed
 

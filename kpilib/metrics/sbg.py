@@ -116,8 +116,7 @@ class SBGFit:
 
     def survival(self, t):
         """S(t): share of a cohort still active after ``t`` periods (S(0) = 1)."""
-        t = np.asarray(t, dtype=float)
-        return np.exp(betaln(self.alpha, self.beta + t) - betaln(self.alpha, self.beta))
+        return survival(self.alpha, self.beta, t)
 
     def retention(self, t):
         """r(t) = S(t) / S(t-1): share of period t-1's survivors renewing in period t (t >= 1)."""
@@ -148,6 +147,13 @@ class SBGFit:
         n = renewals + 1
         a, b = self.alpha, self.beta
         return float((b + n - 1) / (a + b + n - 1) * hyp2f1(1.0, b + n, a + b + n, 1 / (1 + discount_rate)))
+
+
+def survival(alpha, beta, t):
+    """S(t) = B(alpha, beta + t) / B(alpha, beta): the share of a cohort still active after ``t``
+    periods (S(0) = 1); arrays broadcast (many fits' alpha and beta against many t)."""
+    t = np.asarray(t, dtype=float)
+    return np.exp(betaln(alpha, beta + t) - betaln(alpha, beta))
 
 
 def _alpha_beta(mean: float, polarization: float) -> tuple[float, float]:

@@ -61,11 +61,16 @@ def clean_slate(environ: dict[str, str | None]) -> None:
         with warnings.catch_warnings():  # a few settings warn when set, even to their own value
             warnings.simplefilter("ignore")
             sys.modules["matplotlib"].rcParams.update(_settings)
+    set_environ(environ)
+    shell = get_ipython()
+    if shell is not None:
+        shell.reset(new_session=True)  # the namespace, the output history; counts from 1 in a new session
+
+
+def set_environ(environ: dict[str, str | None]) -> None:
+    """Set these environment variables; ``None`` unsets one (the runner's workers use it too)."""
     for name, value in environ.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    shell = get_ipython()
-    if shell is not None:
-        shell.reset(new_session=True)  # the namespace, the output history; counts from 1 in a new session

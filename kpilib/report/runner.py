@@ -984,15 +984,6 @@ def _bind_run(log: Path) -> None:
     _BOUND[:] = [log]
 
 
-def set_environ(environ: Mapping[str, str | None]) -> None:
-    """Set these environment variables; ``None`` unsets one."""
-    for name, value in environ.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
 def _temporary_files_in(folder: Path) -> None:
     """Temporary files of this worker and of its kernels (jupyter's connection files, which hold the
     kernels' keys) go into the run's private folder, so that they go with it, even after a signal."""
@@ -1008,9 +999,11 @@ def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: 
     ``environ``: the snapshot and database variables, set by the runner after this worker started
     (``None``: unset); ``log``: the run's kernel log (a worker kept from an earlier pack, see
     :func:`kept_workers`, moves its stderr and temporary files to this run's folder)."""
+    from .kernel import set_environ
+
     if log is not None:
         _bind_run(log)
-    set_environ(environ or {})
+    set_environ(dict(environ or {}))
     set_language(parameters.get("lang", SOURCE_LANGUAGE))  # the words render_html adds (navigation, title)
     km = _page_kernel(environ or {})
     result = execute_notebook(source, target, parameters, timeout, km=km)
