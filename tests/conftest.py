@@ -116,7 +116,10 @@ def _kept_workers():
 
 @pytest.fixture(autouse=True)
 def _close_figures():
-    yield
+    """Every test starts with matplotlib's settings as they were and leaves no figure: a test that runs
+    a page in process applies the house style (titles on the left, ...), which must not reach the next."""
+    with matplotlib.rc_context():
+        yield
     plt.close("all")
 
 
