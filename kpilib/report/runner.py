@@ -37,6 +37,7 @@ from ..errors import KpiError, PeriodError, ReportError
 from ..i18n import N_, PSEUDO, SOURCE_LANGUAGE, _, check_language, current_language, languages, set_language, using
 from ..paths import NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
 from ..periods import ReportPeriod, parse_period
+from .kernel import set_environ
 from .pages import PAGE_TITLES
 from .render import html_links, write_glossary, write_index
 
@@ -999,8 +1000,6 @@ def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: 
     ``environ``: the snapshot and database variables, set by the runner after this worker started
     (``None``: unset); ``log``: the run's kernel log (a worker kept from an earlier pack, see
     :func:`kept_workers`, moves its stderr and temporary files to this run's folder)."""
-    from .kernel import set_environ
-
     if log is not None:
         _bind_run(log)
     set_environ(dict(environ or {}))
