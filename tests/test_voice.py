@@ -97,3 +97,33 @@ def test_engagement_score_and_churn_by_band():
     assert out.loc["medium", "account_months"] == 2 and out.loc["medium", "churned"] == 1
     assert out.loc["high", "account_months"] == 2 and out.loc["high", "churned"] == 0
     assert out.loc["medium", "churn_rate"] == 0.5 and math.isnan(out.loc["low", "churn_rate"])
+
+
+def _engagement_by_strings(usage: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """The score written the plain way, grouping by the strings themselves: the reference."""
+    weighted = usage.assign(w=usage["count"].astype("float64") * usage["event"].map(weights).fillna(0.0))
+    raw = weighted.groupby(["customer_id", "month"], sort=True)["w"].sum().map(np.log1p).rename("raw")
+    frame = raw.reset_index()
+    frame["score"] = frame.groupby("month")["raw"].rank(pct=True) * 100
+    frame["band"] = pd.cut(frame["score"], [0, 33.3, 66.7, 100.01], labels=["low", "medium", "high"], right=False)
+    return frame
+
+
+@pytest.mark.parametrize("accounts, years", [(40, 2), (5000, 60)], ids=["dense", "sparse"])
+def test_engagement_by_codes_equals_grouping_by_strings(accounts, years):
+    # dense: a count per possible (account, month); sparse: few rows over 60 years of months, grouped by hashing
+    rng = np.random.default_rng(7)
+    n = 3000
+    months = pd.period_range("1990-01", periods=12 * years, freq="M")
+    usage = pd.DataFrame({
+        "customer_id": pd.array([f"C{i:05d}" for i in rng.integers(0, accounts, n)], dtype="str"),
+        "month": months[rng.integers(0, len(months), n)],
+        "event": rng.choice(["login", "report_created", "api_call", "unknown_event"], n),
+        "count": pd.array(rng.integers(0, 500, n), dtype="Int64"),
+    })
+    usage.loc[rng.choice(n, 40, replace=False), "count"] = pd.NA  # a missing count adds nothing
+    weights = {"login": 1.0, "report_created": 3.0, "api_call": 0.01}
+    got = engagement_scores(usage, weights)
+    want = _engagement_by_strings(usage, weights)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert got["month"].dtype == usage["month"].dtype and got["customer_id"].dtype == usage["customer_id"].dtype
