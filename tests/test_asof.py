@@ -9,6 +9,7 @@ with those computed from the full data.
 from __future__ import annotations
 
 import math
+import pickle
 
 import pandas as pd
 import pytest
@@ -101,6 +102,41 @@ def test_cutting_every_table_gives_the_same_pages_and_exports(full, label, tmp_p
         if a is not None:
             pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False,
                                           check_index_type=False, obj=f"{label} {what}")
+
+
+@pytest.mark.parametrize("day", ["2024-06-30", "2025-11-30"])
+def test_each_table_cut_when_first_read_is_the_export_taken_that_day(full, day, tmp_path):
+    # the lazy cut, table by table, against the independent export cut at the same day
+    end = pd.Timestamp(day)
+    export_cut_at(end, tmp_path)
+    exported = kpi.load_dataset(str(tmp_path))
+    cut = as_of(full, end)
+    assert set(cut.tables.read()) == {"customers"}  # nothing else is cut before it is read
+    assert list(cut.tables) == list(full.tables) and "leads" in cut.tables and "nothing" not in cut.tables
+    assert set(cut.tables.read()) == {"customers"}  # asking which tables exist cuts none
+    for name in full.tables:
+        pd.testing.assert_frame_equal(cut.tables[name].reset_index(drop=True),
+                                      exported.tables[name].reset_index(drop=True), obj=name)
+    assert cut.tables["leads"] is cut.tables["leads"]  # cut once
+    assert pickle.loads(pickle.dumps(cut.tables)).keys() == full.tables.keys()  # pickled: a plain dict
+
+
+def test_a_snapshot_keeps_the_cuts_its_models_read_and_a_kernel_cuts_the_rest(full, tmp_path):
+    from kpilib.report.snapshot import load_snapshot, write_snapshot
+
+    model = KpiModel(full, "2025-12")
+    previous = model.previous
+    previous.monthly  # noqa: B018 - reads subscriptions and fx_rates of November, nothing else
+    unread = [name for name in full.tables if name not in previous.data.tables.read()]
+    assert "product_usage" in unread
+    write_snapshot(model, ("k",), tmp_path / "model.pickle")
+    read_back, _ = load_snapshot(tmp_path / "model.pickle", ("k",))
+    assert set(read_back.data.tables.read()) == set(full.tables)  # the period's own tables: all written
+    november = read_back.previous.data.tables
+    assert not set(unread) & set(november.read())  # never cut by the runner: not in the file
+    fresh = as_of(full, pd.Timestamp("2025-11-30"))
+    for name in full.tables:  # those read back, and those cut now from the mapped source
+        pd.testing.assert_frame_equal(november[name], fresh.tables[name], obj=name)
 
 
 def test_every_dated_column_of_the_contract_has_an_as_of_rule():

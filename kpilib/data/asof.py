@@ -22,6 +22,7 @@ belong to them, so the cut dataset satisfies the data contract's foreign keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -99,30 +100,73 @@ def as_of(dataset: Dataset, end: pd.Timestamp | str) -> Dataset:
     -------
     Dataset
         The same source and base currency with every table cut at ``end``. Tables keep
-        their columns and dtypes, even when no row is left.
+        their columns and dtypes, even when no row is left. The customers are cut at once;
+        every other table when it is first read (:class:`CutTables`).
     """
     end = pd.Timestamp(end).normalize()
-    tables = {name: cut_table(name, df, end) for name, df in dataset.tables.items()}
-    known = set(tables["customers"]["customer_id"])
-    dropped = set(dataset.customers["customer_id"]) - known
-    if dropped:
-        for name, df in tables.items():
-            if name == "customers" or "customer_id" not in df.columns:
-                continue
-            orphan = df["customer_id"].isin(dropped)
-            if not orphan.any():
-                continue
+    customers = cut_table("customers", dataset.customers, end)
+    dropped = frozenset(dataset.customers["customer_id"]) - frozenset(customers["customer_id"])
+    return replace(dataset, tables=CutTables(dataset.tables, end, dropped, {"customers": customers}))
+
+
+class CutTables(Mapping):
+    """A dataset's tables as known at the end of day ``end``, each cut when it is first read.
+
+    A model of an earlier period (the previous month beside the headline, a year ago) reads only
+    the tables its figures use: the others are never cut, copied or held. It reads like the dict
+    it stands for (iterating over the values cuts every table); pickled, it becomes that dict.
+
+    ``dropped``: the customers created after ``end``, whose rows every other table leaves out;
+    ``cut``: tables already cut (a run's snapshot hands back those its models read).
+    """
+
+    def __init__(self, source: Mapping[str, pd.DataFrame], end: pd.Timestamp, dropped: frozenset,
+                 cut: Mapping[str, pd.DataFrame] | None = None) -> None:
+        self.source, self.end, self.dropped = source, end, dropped
+        self.given: Mapping[str, pd.DataFrame] = cut or {}
+        self.cut: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name in self.given:
+            return self.given[name]
+        if name not in self.cut:
+            self.cut[name] = _known_rows(name, self.source[name], self.end, self.dropped)
+        return self.cut[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.source
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.source)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def read(self) -> dict[str, pd.DataFrame]:
+        """The tables cut so far, by name (none is cut here)."""
+        return {**self.given, **self.cut}
+
+    def __reduce__(self):
+        return (dict, (dict(self.items()),))
+
+
+def _known_rows(name: str, table: pd.DataFrame, end: pd.Timestamp, dropped: frozenset) -> pd.DataFrame:
+    """One table other than customers cut at ``end``, without the rows of the ``dropped`` customers,
+    so that the cut dataset satisfies the data contract's foreign keys."""
+    out = cut_table(name, table, end)
+    if dropped and "customer_id" in out.columns:
+        orphan = out["customer_id"].isin(dropped)
+        if orphan.any():
             if name == "leads":  # the lead existed; the account it became did not yet
-                df = df.copy()
-                df.loc[orphan, "customer_id"] = None
-                tables[name] = df
+                out = out.copy()
+                out.loc[orphan, "customer_id"] = None
             else:
-                tables[name] = df[~orphan]
-        if "survey_responses" in tables:  # nps/ces respondents are customers
-            sr = tables["survey_responses"]
-            customer_survey = sr["survey"] != "enps"
-            tables["survey_responses"] = sr[~(customer_survey & sr["respondent_id"].isin(dropped))]
-    return replace(dataset, tables=tables)
+                out = out[~orphan]
+    if dropped and name == "survey_responses":  # nps/ces respondents are customers
+        gone = (out["survey"] != "enps") & out["respondent_id"].isin(dropped)
+        if gone.any():
+            out = out[~gone]
+    return out
 
 
 def subscription_data_end(dataset: Dataset) -> pd.Timestamp:

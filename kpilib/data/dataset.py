@@ -3,6 +3,7 @@ accepted but probably not what the user meant."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ class Dataset:
         annotations; ``None`` without the file (or for a database source).
     """
 
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]  # a dict, or a lazy cut (kpilib.data.asof.CutTables)
     source: str
     base_currency: str = "USD"
     notes: tuple[str, ...] = ()

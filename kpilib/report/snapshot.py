@@ -33,6 +33,7 @@ when the run was killed outright.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pickle
@@ -100,14 +101,18 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table | None:
 def _edges(dataset: Dataset) -> dict[str, Any]:
     """What every page header asks of a dataset's tables, kept so that a reader need not load them:
     ``data_end``, and per table its row count and first and last row date
-    (:func:`kpilib.report.manifest.table_edges`)."""
+    (:func:`kpilib.report.manifest.table_edges`). Of a lazy cut, only the tables cut so far (and no
+    ``data_end`` unless all are): nothing is cut here that no model read."""
+    from ..data.asof import CutTables
     from .manifest import table_edges
 
-    try:
-        end: Any = dataset.data_end
-    except ValueError:  # no table holds a date: the reader finds out as a fresh load would
-        end = None
-    return {"data_end": end, "tables": {name: table_edges(name, frame) for name, frame in dataset.tables.items()}}
+    tables = dataset.tables
+    read = tables.read() if isinstance(tables, CutTables) else tables
+    end: Any = None
+    if len(read) == len(tables):
+        with contextlib.suppress(ValueError):  # no table holds a date: the reader finds out as a fresh load would
+            end = dataset.data_end
+    return {"data_end": end, "tables": {name: table_edges(name, frame) for name, frame in read.items()}}
 
 
 @dataclasses.dataclass
@@ -115,7 +120,7 @@ class _Refs:
     """What the model pickles refer to instead of holding: datasets, their tables, the models' cache."""
 
     datasets: dict[int, tuple[Dataset, int, dict]]  # id -> (dataset, index, edges)
-    tables: dict[int, tuple[dict, dict]]  # id of a tables dict -> (dict, name -> table index or frame)
+    tables: dict[int, tuple[Mapping, Any]]  # id of a tables mapping -> (it, its entries: see _entries)
     frames: dict[int, tuple[Any, int]]  # id of a stored frame -> (frame, table index)
     cache: dict  # the models' shared cache (KpiModel._models)
     labels: dict[int, str]  # id of a cached model -> its period label
@@ -154,31 +159,50 @@ def _pad(handle: BinaryIO) -> None:
 def _write_tables(handle: BinaryIO, datasets: list[Dataset], refs: _Refs) -> list[tuple[int, int]]:
     """Each distinct table of :data:`_MAPPED_ROWS` rows or more once, as an Arrow IPC file; returns
     their (offset, length). Smaller tables are pickled with the models."""
-    import pyarrow as pa
-
     directory: list[tuple[int, int]] = []
     for dataset in datasets:
-        entries: dict[str, Any] = {}
-        for name, frame in dataset.tables.items():
-            if id(frame) not in refs.frames:
-                table = _to_arrow(frame) if len(frame) >= _MAPPED_ROWS else None
-                if table is None:  # small (mapping it would save nothing) or not expressible in Arrow
-                    entries[name] = frame  # pickled with the model
-                    continue
-                _pad(handle)
-                start = handle.tell()
-                with pa.ipc.new_file(pa.PythonFile(handle, mode="w"), table.schema) as writer:
-                    writer.write_table(table)
-                del table
-                refs.frames[id(frame)] = (frame, len(directory))
-                directory.append((start, handle.tell() - start))
-            entries[name] = refs.frames[id(frame)][1]
-        refs.tables[id(dataset.tables)] = (dataset.tables, entries)
+        _entries(handle, dataset.tables, refs, directory)
     return directory
+
+
+def _entries(handle: BinaryIO, tables: Mapping, refs: _Refs, directory: list[tuple[int, int]]) -> Any:
+    """What stands for a dataset's ``tables`` in the snapshot: per table, the index of its Arrow file
+    (written here, once) or the small frame itself. Tables cut lazily (:class:`~kpilib.data.asof.CutTables`)
+    keep their recipe: the source's entries, the day and the dropped customers, with the tables cut so
+    far; a kernel cuts the others from the mapped source if a page reads them."""
+    import pyarrow as pa
+
+    from ..data.asof import CutTables
+
+    if id(tables) in refs.tables:
+        return refs.tables[id(tables)][1]
+    read = tables.read() if isinstance(tables, CutTables) else tables
+    entries: dict[str, Any] = {}
+    for name, frame in read.items():
+        if id(frame) not in refs.frames:
+            table = _to_arrow(frame) if len(frame) >= _MAPPED_ROWS else None
+            if table is None:  # small (mapping it would save nothing) or not expressible in Arrow
+                entries[name] = frame  # pickled with the model
+                continue
+            _pad(handle)
+            start = handle.tell()
+            with pa.ipc.new_file(pa.PythonFile(handle, mode="w"), table.schema) as writer:
+                writer.write_table(table)
+            del table
+            refs.frames[id(frame)] = (frame, len(directory))
+            directory.append((start, handle.tell() - start))
+        entries[name] = refs.frames[id(frame)][1]
+    found: Any = entries
+    if isinstance(tables, CutTables):
+        found = ("cut", _entries(handle, tables.source, refs, directory), tables.end, tables.dropped, entries)
+    refs.tables[id(tables)] = (tables, found)
+    return found
 
 
 def _write(handle: BinaryIO, model: KpiModel, key: tuple, extra: Dataset | None) -> None:
     handle.write(_MAGIC)
+    for name in model.data.tables:  # every page header describes the period's own tables: all are cut
+        model.data.tables[name]  # noqa: B018 - a cut that keeps a whole table costs only its check
     datasets = _datasets(model, extra)
     cache = model._models
     refs = _Refs(datasets={id(d): (d, i, _edges(d)) for i, d in enumerate(datasets)}, tables={}, frames={},
@@ -264,6 +288,17 @@ class _Tables(Mapping):
         return (dict, (dict(self.items()),))
 
 
+def _tables(store: _Store, entries: Any) -> Mapping:
+    """A dataset's tables from their entries (:func:`_entries`): read from the snapshot on first use,
+    and the tables of a lazy cut that no model had read cut when a page first reads them."""
+    if isinstance(entries, tuple):
+        from ..data.asof import CutTables
+
+        _, source, end, dropped, cut = entries
+        return CutTables(_tables(store, source), end, dropped, _Tables(store, cut))
+    return _Tables(store, entries)
+
+
 class _Cache(MutableMapping):
     """The models' shared cache (``KpiModel._models``) of a snapshot: the model of another period
     is unpickled when it is first asked for, so a page that never compares holds only its own."""
@@ -340,7 +375,7 @@ class _Unpickler(pickle.Unpickler):
                 store.datasets[pid[1]] = dataset
             return store.datasets[pid[1]]
         if kind == "tables":
-            return _Tables(store, pid[1])
+            return _tables(store, pid[1])
         if kind == "frame":
             return store.frame(pid[1])
         raise pickle.UnpicklingError(f"unknown reference in a model snapshot: {kind!r}")
