@@ -127,3 +127,15 @@ def test_engagement_by_codes_equals_grouping_by_strings(accounts, years):
     want = _engagement_by_strings(usage, weights)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert got["month"].dtype == usage["month"].dtype and got["customer_id"].dtype == usage["customer_id"].dtype
+
+
+def test_engagement_does_not_depend_on_the_order_of_the_rows():
+    rng = np.random.default_rng(11)
+    n = 2000
+    usage = pd.DataFrame({"customer_id": [f"C{i:03d}" for i in rng.integers(0, 60, n)],
+                          "month": pd.period_range("2024-01", periods=6, freq="M")[rng.integers(0, 6, n)],
+                          "event": rng.choice(["login", "api_call", "user_invited", "report_created"], n),
+                          "count": rng.integers(1, 10_000, n)})
+    first = engagement_scores(usage)
+    shuffled = engagement_scores(usage.sample(frac=1.0, random_state=3))
+    pd.testing.assert_frame_equal(first, shuffled, check_exact=True)

@@ -163,27 +163,45 @@ def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = No
 
     raw = log(1 + sum over events of weight x count); score = its percentile rank
     among the accounts active in the same month x 100 (ties share the average rank).
-    Events without a weight count 0. Deterministic: no sampling.
+    Events without a weight count 0. Deterministic: no sampling, and the order of the rows
+    does not matter (each event's counts are summed first, exactly, then weighted in the
+    order of the events' names).
 
-    The rows are grouped by integer codes (one weight per distinct event, one code per account and
-    month), never by their strings row by row: 11 million usage rows score in a few seconds.
+    The rows are grouped by integer codes (one code per account and month, one per event),
+    never by their strings row by row: 11 million usage rows score in a few seconds.
     """
     weights = ENGAGEMENT_WEIGHTS if weights is None else weights
-    event, events = pd.factorize(usage["event"])
-    per_event = np.array([float(weights.get(e, 0.0)) for e in events] + [0.0])  # code -1 (no event): 0
-    w = usage["count"].to_numpy(dtype="float64", na_value=np.nan) * per_event[event]
     account, accounts = _sorted_codes(usage["customer_id"])
     month, months = _sorted_codes(usage["month"])
-    keep = (account >= 0) & (month >= 0)  # a row without an account or a month belongs to no group
     span = max(len(months), 1)
-    key = account[keep] * span + month[keep]  # (account, month) in sorted order: groupby's own order
+    key = account * span + month  # (account, month) in sorted order: the order of a sort by both
+    del account
+    key[month < 0] = -1
+    del month
+    keep = key >= 0  # a row without an account or a month belongs to no group
+    if not keep.all():
+        key = key[keep]
     if len(accounts) * span <= 4 * len(key) + 1_000_000:  # a dense count per possible key is cheap
         seen = np.bincount(key, minlength=len(accounts) * span) > 0
         keys = np.flatnonzero(seen)
         group = (np.cumsum(seen) - 1)[key]
+        del seen
     else:
         group, keys = pd.factorize(key, sort=True)
-    raw = pd.Series(w[keep]).groupby(group).sum().to_numpy()  # pandas' sum: a missing count adds nothing
+    del key
+    # each event's counts summed per group (whole numbers: exact), then weighted once per group, so the
+    # score does not depend on the order of the rows; a missing count adds nothing
+    event, events = pd.factorize(usage["event"])
+    counts = np.nan_to_num(usage["count"].to_numpy(dtype="float64", na_value=np.nan))
+    if not keep.all():
+        event, counts = event[keep], counts[keep]
+    width = len(events) + 1  # the last column: rows without an event
+    per_group = np.bincount(group * width + np.where(event < 0, width - 1, event), weights=counts,
+                            minlength=len(keys) * width).reshape(len(keys), width)
+    raw = np.zeros(len(keys))
+    for j in sorted(range(len(events)), key=lambda j: events[j]):  # a fixed order: by the event's name
+        if weights.get(events[j], 0.0):
+            raw += float(weights[events[j]]) * per_group[:, j]
     frame = pd.DataFrame({"customer_id": accounts.take(keys // span), "month": months.take(keys % span),
                           "raw": np.log1p(raw)})
     frame["score"] = frame["raw"].groupby(keys % span).rank(pct=True).to_numpy() * 100
