@@ -87,3 +87,21 @@ def test_a_sheet_longer_than_excel_allows_ends_with_a_note_naming_the_csv(model,
     assert book["Customers"].freeze_panes == "A2"
     money = book["Customers"]["D2"]
     assert money.number_format == '#,##0.00 "USD"' and money.value == customers["mrr"].iloc[0]
+
+
+def test_the_movements_sheet_lists_the_customers_whose_mrr_moved(model, tmp_path):
+    from openpyxl import load_workbook
+
+    path = write_exports(tmp_path, model, kpi.headline_kpis(model))[-1]
+    csv = pd.read_csv(tmp_path / "movements.csv")
+    rows = list(load_workbook(path)["Movements"].iter_rows(values_only=True))
+    header, body, closing = rows[0], rows[1:-1], rows[-1]
+    sheet = pd.DataFrame(body, columns=header)
+    moved = csv[csv["movement"] != "unchanged"].reset_index(drop=True)
+    assert len(moved) < len(csv) and "unchanged" not in set(sheet["movement"])
+    pd.testing.assert_frame_equal(sheet, moved, check_dtype=False)  # every moved row, in the CSV's order
+    change = (sheet["mrr_after"] - sheet["mrr_before"]).groupby(sheet["movement"]).sum()
+    for kind in ("new", "expansion", "reactivation", "contraction", "churn"):
+        assert change.get(kind, 0.0) == pytest.approx(model.revenue[kind], abs=0.01), kind
+    assert closing[0] == (f"{len(csv) - len(moved):,} more rows in movements.csv: the customers whose MRR did not "
+                          "move (movement unchanged)") and set(closing[1:]) <= {None}

@@ -4,8 +4,10 @@
   or after: MRR at the previous month end, at this month end, and the movement class (the same
   classification as :func:`kpilib.mrr_movements`, so the rows of a class add up to its figure).
 - ``customers.csv``: every customer with MRR at the period's end, segment, plans and cohort.
-- ``kpis.xlsx``: the headline figures, the monthly bridge, the breakdowns by segment and plan, and
-  the two tables above, one sheet each, formatted.
+- ``kpis.xlsx``: the headline figures, the monthly bridge, the breakdowns by segment and plan, the
+  movements (the rows of movements.csv whose MRR moved: a customer whose MRR did not move adds
+  nothing to any movement, and a closing row says how many such rows movements.csv adds) and the
+  customers, one sheet each, formatted.
 
 Every text cell a spreadsheet would run as a formula is neutralised (OWASP CSV injection).
 """
@@ -105,6 +107,9 @@ def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame) -> list[P
     movements, customers = movement_rows(model), customer_rows(model)
     neutralise(movements).to_csv(pack / "movements.csv", index=False)
     neutralise(customers).to_csv(pack / "customers.csv", index=False)
+    moved = movements[movements["movement"] != "unchanged"]
+    notes = {"Movements": f"{len(movements) - len(moved):,} more rows in movements.csv: the customers whose MRR "
+                          "did not move (movement unchanged)"} if len(moved) < len(movements) else {}
     sheets = {
         "Headline": headline[["label", "unit", "value", "previous", "year_ago", "status", "target", "note", "goal",
                               "gap"]],
@@ -114,11 +119,11 @@ def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame) -> list[P
         .assign(month=lambda d: d["month"].astype(str)),
         "By segment": model.breakdown("segment").reset_index(),
         "By plan": model.breakdown("plan").reset_index(),
-        "Movements": movements,
+        "Movements": moved,
         "Customers": customers,
     }
     path = pack / "kpis.xlsx"
-    _write_workbook(path, sheets, model.base_currency)
+    _write_workbook(path, sheets, model.base_currency, notes)
     return [pack / "movements.csv", pack / "customers.csv", path]
 
 
@@ -146,10 +151,12 @@ def _cells(column: pd.Series) -> list:
             (v.item() if isinstance(v, np.generic) else v) for v in column.tolist()]
 
 
-def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str) -> None:
+def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str,
+                    notes: dict[str, str] | None = None) -> None:
     """The sheets, streamed (openpyxl's write-only mode: no sheet is held in memory as cells), money
     columns in the base currency's format. A sheet longer than Excel's limit keeps its first rows and
-    ends with a row saying how many more there are, all of them in the pack's CSV export."""
+    ends with a row saying how many more there are, all of them in the pack's CSV export; ``notes``:
+    a closing row for a sheet, by title."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -161,9 +168,10 @@ def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str) 
     for title, frame in sheets.items():
         sheet = book.create_sheet(title)
         frame = neutralise(frame)
-        left_out = max(len(frame) - (EXCEL_ROWS - 2), 0)  # the header and the closing note
+        room = EXCEL_ROWS - 2 - (title in (notes or {}))  # the header and the closing rows
+        left_out = max(len(frame) - room, 0)
         if left_out:
-            frame = frame.iloc[:EXCEL_ROWS - 2]
+            frame = frame.iloc[:room]
         for j, column in enumerate(frame.columns, start=1):
             sheet.column_dimensions[get_column_letter(j)].width = max(10, min(40, len(str(column)) + 4))
         sheet.freeze_panes = "A2"
@@ -186,6 +194,8 @@ def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str) 
             where = _FULL_EXPORT.get(title, "the pack's CSV exports")
             sheet.append([f"... and {left_out:,} more rows (Excel holds {EXCEL_ROWS:,} rows a sheet): "
                           f"{where} has them all"])
+        if title in (notes or {}):
+            sheet.append([(notes or {})[title]])
     fixed = datetime(2000, 1, 1)  # no build time in a pack: the same inputs give the same bytes
     book.properties.created = book.properties.modified = fixed
     book.save(path)
