@@ -141,21 +141,22 @@ def notable_comments(responses: pd.DataFrame, period: ReportPeriod, n: int = 5) 
 
 
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes of ``values`` in the sorted order of their distinct values (-1: missing), and the
-    values the codes stand for. Months are coded by their distance from the first month (a month
-    between them that never occurs has a code and no row); other values by a hash and a sort of the
-    distinct values only, not of every row."""
-    missing = values.isna().to_numpy()
-    if isinstance(values.dtype, pd.PeriodDtype) and not missing.all():
+    """Integer codes (int32) of ``values`` in the sorted order of their distinct values (-1: missing),
+    and the values the codes stand for. Months are coded by their distance from the first month (a
+    month between them that never occurs has a code and no row); other values by a hash and a sort
+    of the distinct values only, not of every row."""
+    if isinstance(values.dtype, pd.PeriodDtype) and values.notna().any():
         ordinal = values.array.asi8
+        missing = values.isna().to_numpy()
         first, last = ordinal[~missing].min(), ordinal[~missing].max()
-        codes = np.where(missing, -1, ordinal - first)
+        codes = (ordinal - first).astype(np.int32)
+        codes[missing] = -1
         return codes, pd.period_range(pd.Period(ordinal=first, freq=values.dtype.freq), periods=last - first + 1)
-    codes, uniques = pd.factorize(values)
+    found, uniques = pd.factorize(values)
     order = uniques.argsort()
-    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank = np.empty(len(order) + 1, dtype=np.int32)
     rank[order], rank[-1] = np.arange(len(order)), -1  # code -1 (missing) stays -1
-    return rank[codes], uniques.take(order)
+    return rank[found], uniques.take(order)
 
 
 def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = None) -> pd.DataFrame:
@@ -174,34 +175,38 @@ def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = No
     account, accounts = _sorted_codes(usage["customer_id"])
     month, months = _sorted_codes(usage["month"])
     span = max(len(months), 1)
-    key = account * span + month  # (account, month) in sorted order: the order of a sort by both
-    del account
-    key[month < 0] = -1
-    del month
-    keep = key >= 0  # a row without an account or a month belongs to no group
+    wide = np.int64 if len(accounts) * span >= 2**31 else np.int32
+    key = account.astype(wide) * span + month  # (account, month) in sorted order: the order of a sort by both
+    keep = (account >= 0) & (month >= 0)  # a row without an account or a month belongs to no group
+    del account, month
     if not keep.all():
         key = key[keep]
     if len(accounts) * span <= 4 * len(key) + 1_000_000:  # a dense count per possible key is cheap
         seen = np.bincount(key, minlength=len(accounts) * span) > 0
         keys = np.flatnonzero(seen)
-        group = (np.cumsum(seen) - 1)[key]
+        group = np.cumsum(seen, dtype=wide)
         del seen
+        group = group[key] - 1
     else:
         group, keys = pd.factorize(key, sort=True)
     del key
     # each event's counts summed per group (whole numbers: exact), then weighted once per group, so the
     # score does not depend on the order of the rows; a missing count adds nothing
     event, events = pd.factorize(usage["event"])
+    width = len(events) + 1  # the last column: rows without an event
+    event = np.where(event < 0, width - 1, event).astype(wide)
     counts = np.nan_to_num(usage["count"].to_numpy(dtype="float64", na_value=np.nan))
     if not keep.all():
         event, counts = event[keep], counts[keep]
-    width = len(events) + 1  # the last column: rows without an event
-    per_group = np.bincount(group * width + np.where(event < 0, width - 1, event), weights=counts,
-                            minlength=len(keys) * width).reshape(len(keys), width)
+    cell = group.astype(np.int64) * width + event
+    del group, event
+    per_group = np.bincount(cell, weights=counts, minlength=len(keys) * width).reshape(len(keys), width)
+    del cell, counts
     raw = np.zeros(len(keys))
     for j in sorted(range(len(events)), key=lambda j: events[j]):  # a fixed order: by the event's name
         if weights.get(events[j], 0.0):
             raw += float(weights[events[j]]) * per_group[:, j]
+    del per_group
     frame = pd.DataFrame({"customer_id": accounts.take(keys // span), "month": months.take(keys % span),
                           "raw": np.log1p(raw)})
     frame["score"] = frame["raw"].groupby(keys % span).rank(pct=True).to_numpy() * 100
