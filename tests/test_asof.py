@@ -137,6 +137,15 @@ def test_a_snapshot_keeps_the_cuts_its_models_read_and_a_kernel_cuts_the_rest(fu
     fresh = as_of(full, pd.Timestamp("2025-11-30"))
     for name in full.tables:  # those read back, and those cut now from the mapped source
         pd.testing.assert_frame_equal(november[name], fresh.tables[name], obj=name)
+    # a page asking whether a table has rows reads the snapshot's row counts, not the table
+    again, _ = load_snapshot(tmp_path / "model.pickle", ("k",))
+    store = again.data.tables.given._store  # the period's cut, all read from the file
+    assert again.has_rows("product_usage") and not store._frames
+    empty = KpiModel(kpi.Dataset(tables={**full.tables, "product_usage": full.tables["product_usage"].iloc[:0]},
+                                 source="t"), "2025-12")
+    write_snapshot(empty, ("e",), tmp_path / "empty.pickle")
+    assert not load_snapshot(tmp_path / "empty.pickle", ("e",))[0].has_rows("product_usage")
+    assert not model.has_rows("no_such_table") and model.has_rows("leads") == (model.table("leads") is not None)
 
 
 def test_every_dated_column_of_the_contract_has_an_as_of_rule():

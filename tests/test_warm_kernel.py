@@ -95,3 +95,22 @@ def test_a_kept_worker_serves_the_next_pack_with_a_clean_slate(tiny_dir, tmp_pat
                          progress=False)
         third = _pack_pids(tiny_dir, tmp_path / "d", nbs)
         assert third[1] != first[1], "the workers of a failed pack are never reused"
+
+
+def test_memory_a_page_freed_goes_back_to_the_system_before_the_next():
+    import ctypes.util
+
+    import psutil
+
+    from kpilib.report.kernel import give_back_memory
+
+    if ctypes.util.find_library("c") is None or "glibc" not in " ".join(__import__("platform").libc_ver()):
+        pytest.skip("malloc_trim is glibc's")
+    me = psutil.Process()
+    blocks = [bytes(2000) for _ in range(60_000)]  # about 120 MB on the C heap (above pymalloc's sizes)
+    kept = blocks[::50]  # what a page leaves alive pins the heap: freeing alone gives little back
+    del blocks
+    before = me.memory_info().rss
+    give_back_memory()
+    assert before - me.memory_info().rss > 60e6
+    assert len(kept) == 1200

@@ -65,6 +65,24 @@ def clean_slate(environ: dict[str, str | None]) -> None:
     shell = get_ipython()
     if shell is not None:
         shell.reset(new_session=True)  # the namespace, the output history; counts from 1 in a new session
+    give_back_memory()
+
+
+def give_back_memory() -> None:
+    """Hand what the last page freed back to the system, so a kernel that ran a large page does not
+    carry its size into the next one: a garbage collection, Arrow's unused buffers, and the C heap's
+    free pages (glibc's ``malloc_trim``; elsewhere that step is skipped)."""
+    import ctypes
+    import gc
+    import sys
+
+    gc.collect()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def set_environ(environ: dict[str, str | None]) -> None:

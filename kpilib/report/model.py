@@ -369,6 +369,14 @@ class KpiModel:
         df = self.data.get(name)
         return None if df is None or df.empty else df
 
+    def has_rows(self, name: str) -> bool:
+        """Whether an optional table has rows up to the period's end: ``table(name)`` is not None.
+        A model read from a run's snapshot knows every table's row count, so it loads none to say."""
+        known = getattr(self.data, "known_edges", None)
+        if known is not None and name in known:
+            return known[name][0] > 0
+        return self.table(name) is not None
+
     def recent(self, months: int = 24) -> pd.DataFrame:
         """Monthly movements and counts of the last ``months`` months to the period's end."""
         return self.monthly.loc[self.period.last - (months - 1): self.period.last]

@@ -493,7 +493,7 @@ def missing_note(model: KpiModel, names: list[str]) -> HTML:
     """A note naming the optional tables a page needs that the data lack (or have no rows)."""
     from .context import source_words
 
-    missing = [n for n in names if model.table(n) is None]
+    missing = [n for n in names if not model.has_rows(n)]
     if not missing:
         return HTML("")
     listed = ", ".join(f"'{n}'" for n in missing)
