@@ -150,6 +150,12 @@ class CutTables(Mapping):
         return (dict, (dict(self.items()),))
 
 
+def cut_so_far(tables: Mapping[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
+    """The tables of a dataset that are already in hand: of a :class:`CutTables`, those cut so far;
+    of any other mapping, all of them. Nothing is cut here."""
+    return tables.read() if isinstance(tables, CutTables) else tables
+
+
 def _known_rows(name: str, table: pd.DataFrame, end: pd.Timestamp, dropped: frozenset) -> pd.DataFrame:
     """One table other than customers cut at ``end``, without the rows of the ``dropped`` customers,
     so that the cut dataset satisfies the data contract's foreign keys."""

@@ -179,7 +179,8 @@ def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = No
     key = account.astype(wide) * span + month  # (account, month) in sorted order: the order of a sort by both
     keep = (account >= 0) & (month >= 0)  # a row without an account or a month belongs to no group
     del account, month
-    if not keep.all():
+    partial = not keep.all()
+    if partial:
         key = key[keep]
     if len(accounts) * span <= 4 * len(key) + 1_000_000:  # a dense count per possible key is cheap
         seen = np.bincount(key, minlength=len(accounts) * span) > 0
@@ -196,7 +197,7 @@ def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = No
     width = len(events) + 1  # the last column: rows without an event
     event = np.where(event < 0, width - 1, event).astype(wide)
     counts = np.nan_to_num(usage["count"].to_numpy(dtype="float64", na_value=np.nan))
-    if not keep.all():
+    if partial:
         event, counts = event[keep], counts[keep]
     cell = group.astype(np.int64) * width + event
     del group, event

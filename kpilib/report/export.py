@@ -162,13 +162,14 @@ def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str,
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    notes = notes or {}
     book = Workbook(write_only=True)
     money = f'#,##0.00 "{currency}"'
     bold = Font(bold=True)
     for title, frame in sheets.items():
         sheet = book.create_sheet(title)
         frame = neutralise(frame)
-        room = EXCEL_ROWS - 2 - (title in (notes or {}))  # the header and the closing rows
+        room = EXCEL_ROWS - 2 - (title in notes)  # the header and the closing rows
         left_out = max(len(frame) - room, 0)
         if left_out:
             frame = frame.iloc[:room]
@@ -194,8 +195,8 @@ def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame], currency: str,
             where = _FULL_EXPORT.get(title, "the pack's CSV exports")
             sheet.append([f"... and {left_out:,} more rows (Excel holds {EXCEL_ROWS:,} rows a sheet): "
                           f"{where} has them all"])
-        if title in (notes or {}):
-            sheet.append([(notes or {})[title]])
+        if title in notes:
+            sheet.append([notes[title]])
     fixed = datetime(2000, 1, 1)  # no build time in a pack: the same inputs give the same bytes
     book.properties.created = book.properties.modified = fixed
     book.save(path)

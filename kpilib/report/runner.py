@@ -37,7 +37,7 @@ from ..errors import KpiError, PeriodError, ReportError
 from ..i18n import N_, PSEUDO, SOURCE_LANGUAGE, _, check_language, current_language, languages, set_language, using
 from ..paths import NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
 from ..periods import ReportPeriod, parse_period
-from .kernel import set_environ
+from .kernel import give_back_memory, set_environ
 from .pages import PAGE_TITLES
 from .render import html_links, write_glossary, write_index
 
@@ -673,14 +673,8 @@ def _heaviest_first(names: Sequence[str]) -> list[str]:
 def _from_snapshot(inputs: dict, snapshot: Path, key: tuple, load: Callable):
     """The model and the dataset read back from the run's snapshot, once the in-memory ones are let go
     (``inputs`` held their last reference): this process then holds only the tables it reads."""
-    import gc
-
     inputs.clear()
-    gc.collect()
-    with contextlib.suppress(Exception):  # hand Arrow's freed buffers back to the system now
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
+    give_back_memory()  # what the in-memory tables held goes back to the system now
     found = load(snapshot, key)
     if found is None:  # the file this run has just written
         raise ReportError(f"the model snapshot {snapshot} cannot be read back; nothing was replaced")

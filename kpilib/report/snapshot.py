@@ -103,11 +103,11 @@ def _edges(dataset: Dataset) -> dict[str, Any]:
     ``data_end``, and per table its row count and first and last row date
     (:func:`kpilib.report.manifest.table_edges`). Of a lazy cut, only the tables cut so far (and no
     ``data_end`` unless all are): nothing is cut here that no model read."""
-    from ..data.asof import CutTables
+    from ..data.asof import cut_so_far
     from .manifest import table_edges
 
     tables = dataset.tables
-    read = tables.read() if isinstance(tables, CutTables) else tables
+    read = cut_so_far(tables)
     end: Any = None
     if len(read) == len(tables):
         with contextlib.suppress(ValueError):  # no table holds a date: the reader finds out as a fresh load would
@@ -172,13 +172,12 @@ def _entries(handle: BinaryIO, tables: Mapping, refs: _Refs, directory: list[tup
     far; a kernel cuts the others from the mapped source if a page reads them."""
     import pyarrow as pa
 
-    from ..data.asof import CutTables
+    from ..data.asof import CutTables, cut_so_far
 
     if id(tables) in refs.tables:
         return refs.tables[id(tables)][1]
-    read = tables.read() if isinstance(tables, CutTables) else tables
     entries: dict[str, Any] = {}
-    for name, frame in read.items():
+    for name, frame in cut_so_far(tables).items():
         if id(frame) not in refs.frames:
             table = _to_arrow(frame) if len(frame) >= _MAPPED_ROWS else None
             if table is None:  # small (mapping it would save nothing) or not expressible in Arrow
