@@ -808,8 +808,13 @@ def _workers_for(workers: int, log: Path, notebooks: Path, names: Sequence[str])
     return pool, (workers, str(notebooks))
 
 
+def _processes(pool: ProcessPoolExecutor) -> list:
+    """The pool's worker processes (the executor keeps them privately; none once it is shut down)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
 def _alive(pool: ProcessPoolExecutor) -> bool:
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    processes = _processes(pool)
     return bool(processes) and all(p.is_alive() for p in processes) and not getattr(pool, "_broken", False)
 
 
@@ -1055,7 +1060,7 @@ def _stop_pool(pool: ProcessPoolExecutor | None) -> None:
     """Stop at once: cancel what has not started, terminate the workers (their kernels follow)."""
     if pool is None:
         return
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # None once shut down
+    processes = _processes(pool)
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         with contextlib.suppress(Exception):
