@@ -895,24 +895,36 @@ def _start_worker(log: Path, notebooks: Path | None = None, imports: Sequence[st
 #: This worker's kernel, shared by its pages (:mod:`kpilib.report.kernel`); ``None`` before it starts,
 #: when it could not start, and after a page failed in it (the next page then starts a new one).
 _KERNEL = None
+#: The worker's own client of that kernel, for the code it runs outside any page (the warm-up, the
+#: clean slate): connected once, because a new client waits about 0.4 s before it may send anything
+#: (heartbeat, then a quiet IOPub channel), which every page would pay.
+_CLIENT = None
 KERNEL_START_SECONDS = 60
 
 
-def _kernel_code(km, code: str, timeout: float = KERNEL_START_SECONDS) -> None:
-    """Run ``code`` in kernel ``km`` outside any notebook (no output kept, no history); raise when it
-    fails. A blocking client of its own: the pages' client belongs to nbclient's event loop."""
+def _connect(km):
+    """A blocking client of kernel ``km``, ready (channels open, the kernel answering). A client of its
+    own: the pages' client belongs to nbclient's event loop. No heartbeat channel: the manager watches
+    the kernel's process."""
     from jupyter_client.blocking import BlockingKernelClient
 
     kc = BlockingKernelClient()
     kc.load_connection_info(km.get_connection_info())
-    kc.start_channels()
+    kc.start_channels(hb=False)
     try:
         kc.wait_for_ready(timeout=KERNEL_START_SECONDS)
-        reply = kc.execute_interactive(code, store_history=False, timeout=timeout, output_hook=lambda msg: None)
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
-    finally:
+    except BaseException:
         kc.stop_channels()
+        raise
+    return kc
+
+
+def _kernel_code(kc, code: str, timeout: float = KERNEL_START_SECONDS) -> None:
+    """Run ``code`` through client ``kc`` outside any notebook (no output kept, no history); raise when
+    it fails. Messages of the pages run in between are skipped: only this request's are read."""
+    reply = kc.execute_interactive(code, store_history=False, timeout=timeout, output_hook=lambda msg: None)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
 
 
 def _warm_kernel(cwd: Path, imports: Sequence[str] | None = None) -> None:
@@ -923,29 +935,34 @@ def _warm_kernel(cwd: Path, imports: Sequence[str] | None = None) -> None:
     timeout and notices a dead kernel (with a synchronous one it does neither). Its coroutines run in
     this thread's one event loop (``run_sync``), the loop nbclient runs the pages in.
     """
-    global _KERNEL
+    global _KERNEL, _CLIENT
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     km = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    kc = None
     try:
         run_sync(km.start_kernel)(cwd=str(cwd))
+        kc = _connect(km)
         wanted = "" if imports is None else repr(tuple(imports))
-        _kernel_code(km, f"from kpilib.report.kernel import warm_up as _w\n_w({wanted})\ndel _w")
+        _kernel_code(kc, f"from kpilib.report.kernel import warm_up as _w\n_w({wanted})\ndel _w")
     except Exception:  # noqa: BLE001 - the pages still run, each in a kernel of its own
-        _drop_kernel(km)
+        _drop_kernel(km, kc)
         return
-    _KERNEL = km
+    _KERNEL, _CLIENT = km, kc
     atexit.register(_drop_kernel)  # the worker's normal end (the pool shut down) takes its kernel along
 
 
-def _drop_kernel(km=None) -> None:
-    """Shut a kernel down at once (default: this worker's own, which is then forgotten)."""
-    global _KERNEL
+def _drop_kernel(km=None, kc=None) -> None:
+    """Shut a kernel down at once and close its client (default: this worker's own, which are then
+    forgotten)."""
+    global _KERNEL, _CLIENT
     from jupyter_core.utils import run_sync
 
     if km is None:
-        km, _KERNEL = _KERNEL, None
+        km, kc, _KERNEL, _CLIENT = _KERNEL, _CLIENT, None, None
+    if kc is not None:
+        kc.stop_channels()
     if km is None:
         return
     try:
@@ -964,7 +981,7 @@ def _page_kernel(environ: Mapping[str, str | None]):
     try:
         if not run_sync(km.is_alive)():
             raise RuntimeError("the kernel died between pages")
-        _kernel_code(km, f"from kpilib.report.kernel import clean_slate as _c\n_c({dict(environ)!r})")
+        _kernel_code(_CLIENT, f"from kpilib.report.kernel import clean_slate as _c\n_c({dict(environ)!r})")
     except Exception:  # noqa: BLE001 - a new kernel for this page instead
         _drop_kernel()
         return None
