@@ -67,6 +67,28 @@ def test_row_numbers_count_lines_after_quoted_newlines_and_blank_lines(tiny_dir)
     assert _error(tiny_dir).rows == [6]
 
 
+@pytest.mark.parametrize("text", [
+    "a,b\n1,2\n", "a,b\n\n1,2\n\n\n3,4", "a,b\r\n1,2\r\n\r\n3,4\r\n", "a,b\r1,2\r\r3,4\r",
+    "\n\na,b\n1,2\n", "a,b\n,\n \n1,2\n", "a\n1\n\n2\n", "", "\n\n", "a,b,,\n1,2,,\n\r\n\n5,6,7,8",
+])
+def test_records_are_found_at_the_same_lines_without_the_csv_module(text):
+    """Files without quotes skip the csv module: the header and each record's line are its."""
+    from kpilib.data.files import _record_starts, _records
+
+    records = list(_records(text))
+    assert _record_starts(text) == ((records[0][1] if records else []), [line for line, _ in records])
+
+
+def test_row_numbers_count_blank_lines_and_windows_line_ends_in_a_file_without_quotes(tiny_dir):
+    rows = [dict(r) for r in TINY["customers"]] + [{**TINY["customers"][1], "customer_id": "c3",
+                                                    "created_at": "not a date"}]
+    write_table(tiny_dir, "customers", rows)
+    lines = (tiny_dir / "customers.csv").read_text().splitlines()
+    assert '"' not in "".join(lines)
+    (tiny_dir / "customers.csv").write_bytes("\r\n".join(lines[:2] + ["", ""] + lines[2:]).encode())
+    assert _error(tiny_dir).rows == [6]  # header 1, c1 2, blank 3-4, c2 5, c3 6
+
+
 def test_whitespace_only_text_is_empty(tiny_dir):
     rows = [dict(r) for r in TINY["customers"]]
     rows[1]["name"] = "   "

@@ -59,8 +59,8 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
             raise ContractError(table, None,
                                 f"file looks {name}-delimited; the contract expects comma-separated CSV",
                                 rows=[1], file=str(path))
-    records = [(i, row) for i, row in _records(text)]
-    names = [c.strip() for c in (records[0][1] if records else [])]
+    header_fields, starts = _record_starts(text)
+    names = [c.strip() for c in header_fields]
     repeated = sorted({c for c in names if names.count(c) > 1})
     if repeated:
         raise ContractError(table, repeated[0], "column name appears more than once in the header",
@@ -73,10 +73,27 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
         raise ContractError(table, None, f"CSV cannot be parsed: {exc}".rstrip(), rows=rows,
                             file=str(path)) from None
     df.columns = [str(c).strip() for c in df.columns]
-    lines = np.array([line for line, _ in records[1:]], dtype=np.int64)
+    lines = np.array(starts[1:], dtype=np.int64)
     if len(lines) == len(df):  # the file line where each record starts, for messages
         df.attrs["lines"] = lines
     return df
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the csv module ends a line at (newline="")
+
+
+def _record_starts(text: str) -> tuple[list[str], list[int]]:
+    """The header's fields and the line where each non-blank record starts (the header's first).
+
+    Without quotes (which may hold a newline) or NUL characters (which stop the csv module), a
+    record is a non-empty line, split at commas: that is read without the csv module, about ten
+    times faster; otherwise :func:`_records` reads it."""
+    if '"' in text or "\x00" in text:
+        records = list(_records(text))
+        return (records[0][1] if records else []), [line for line, _ in records]
+    lines = _LINE_BREAK.split(text)
+    starts = [number for number, line in enumerate(lines, 1) if line]
+    return (lines[starts[0] - 1].split(",") if starts else []), starts
 
 
 def _records(text: str):
