@@ -545,16 +545,6 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     requested = parse_period(period) if period else None  # a typo fails before any loading
     check_language(lang)
     goals_file = Path(goals).expanduser().resolve() if goals is not None else None
-    # the source as the pages name it
-    loaded = load_dataset(_for_kernels(data), base_currency=base_currency, goals=goals_file)
-    dataset = loaded.filter(segment=segment)
-    if requested is None:
-        rperiod, late = default_period(dataset)
-        for line in late:
-            warnings.warn(line, stacklevel=2)
-    else:
-        rperiod = requested
-    _check_covered(rperiod, dataset)
     source_dir = Path(notebook_dir).expanduser().resolve() if notebook_dir else NOTEBOOKS_DIR
     found = NOTEBOOKS if notebook_dir is None else sorted(p.stem for p in source_dir.glob("*.ipynb"))
     names = list(notebooks or found)
@@ -567,29 +557,53 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     if timeout < 1:
         raise KpiError(f"timeout must be at least 1 second, not {timeout}")
     out_root = Path(out).expanduser().resolve() if out else default_reports_dir()
-    folder = pack_name(rperiod, segment, lang)
-    held = _manifest_language(out_root / folder)
-    if held is not None and held != lang:  # e.g. segment "x" in French and segment "x-fr" in English
-        raise ReportError(f"{out_root / folder} holds a pack in language {held!r}, not {lang!r}: move it away; "
-                          "nothing was replaced")
-    inputs = {"loaded": loaded, "dataset": dataset}  # the only references: _build lets go of them
-    del loaded, dataset
-    # this process writes the index, the glossary, kpis.json and the exports in the pack's language too
-    with _output_lock(out_root), stop_on_signals(), using(lang):
-        return _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, workers, timeout,
-                      progress, lang)
+    log_dir = _run_folder()
+    log = log_dir / "kernels.log"
+    run = {"pool": None}  # the workers, until _build takes them over
+    try:
+        # the workers start, import the notebook machinery and warm their kernels up while this
+        # process loads the data and builds the model; never more workers than pages
+        run["pool"] = _workers_for(min(workers, len(names)), log, source_dir, names)
+        # the source as the pages name it
+        loaded = load_dataset(_for_kernels(data), base_currency=base_currency, goals=goals_file)
+        dataset = loaded.filter(segment=segment)
+        if requested is None:
+            rperiod, late = default_period(dataset)
+            for line in late:
+                warnings.warn(line, stacklevel=2)
+        else:
+            rperiod = requested
+        _check_covered(rperiod, dataset)
+        folder = pack_name(rperiod, segment, lang)
+        held = _manifest_language(out_root / folder)
+        if held is not None and held != lang:  # e.g. segment "x" in French and segment "x-fr" in English
+            raise ReportError(f"{out_root / folder} holds a pack in language {held!r}, not {lang!r}: move it "
+                              "away; nothing was replaced")
+        inputs = {"loaded": loaded, "dataset": dataset}  # the only references: _build lets go of them
+        del loaded, dataset
+        # this process writes the index, the glossary, kpis.json and the exports in the pack's language too
+        with _output_lock(out_root), stop_on_signals(), using(lang):
+            return _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, timeout,
+                          progress, lang, run, log)
+    except BaseException:
+        if run["pool"] is not None:
+            _stop_pool(run["pool"][0])
+        raise
+    finally:
+        _end_run_folder(log_dir, log, sys.exc_info()[1])
 
 
-def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, workers, timeout,
-           progress, lang=SOURCE_LANGUAGE) -> Path:
+def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, timeout, progress, lang,
+           run: dict, log: Path) -> Path:
+    """The pack from the loaded data, on the workers of ``run`` (taken over: they are released or
+    stopped here, whatever happens); ``log``: the run's kernel log."""
     from .export import write_exports
     from .manifest import manifest
     from .model import KpiModel
     from .restatement import restatement_beside
     from .snapshot import SNAPSHOT_ENV, load_snapshot, snapshot_key, write_snapshot
 
-    log_dir = _run_folder()
-    log = log_dir / "kernels.log"
+    (pool, pool_key), run["pool"] = run["pool"], None
     staging: Path | None = None
     notebook_data = _for_kernels(data)
     saved_env = {name: os.environ.get(name) for name in (DATABASE_ENV, SNAPSHOT_ENV)}
@@ -601,15 +615,11 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
     dataset = inputs["dataset"]
     params = report_parameters(rperiod, notebook_data, dataset.base_currency, segment, lang)
     key = snapshot_key(params["data"], rperiod.label, dataset.base_currency, segment, lang)
-    snapshot = log_dir / "model.pickle"
+    snapshot = log.parent / "model.pickle"
     bar, tick = _progress(progress, total=len(names) + 2)
-    pool = None
     try:
         staging = _prepare_out(out_root, folder)
-        os.environ[SNAPSHOT_ENV] = str(snapshot)  # the workers inherit it; no page starts before it is written
-        # the workers start and import the notebook machinery while this process builds the model;
-        # never more workers than pages (each worker costs a process and its imports)
-        pool, pool_key = _workers_for(min(workers, len(names)), log, source_dir, names)
+        os.environ[SNAPSHOT_ENV] = str(snapshot)  # handed to the pages with each job (after it is written)
         # one model for the whole pack: kpis.json first, then every notebook reads the same model,
         # headline included, from the run's snapshot instead of loading the data again
         model = KpiModel(inputs.pop("loaded"), rperiod, segment=segment)
@@ -650,7 +660,6 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
     finally:
         if bar is not None:
             bar.close()
-        _end_run_folder(log_dir, log, sys.exc_info()[1])
         for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
