@@ -278,7 +278,9 @@ class SqlBackend:
         import ibis
 
         result = self.conn.execute(sa.text(str(ibis.to_sql(query, dialect=self.dialect))))
-        return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+        # plain tuples: pandas probes every SQLAlchemy row for array attributes, which costs about as
+        # much as the fetch itself (1.35M rows: 15 s -> 7 s from DuckDB or PostgreSQL)
+        return pd.DataFrame.from_records([tuple(row) for row in result.fetchall()], columns=list(result.keys()))
 
 
 def ibis_dialect(name: str, label: str) -> str:
@@ -541,20 +543,52 @@ def _records(df: pd.DataFrame, spec: Table) -> pd.DataFrame:
     return pd.DataFrame(out, columns=df.columns, dtype=object)
 
 
-def _insert(conn: sa.Connection, table: sa.Table, records: pd.DataFrame) -> None:
-    if records.empty:
-        return
-    if conn.dialect.name == "duckdb":  # bulk path: DuckDB scans the frame itself
-        view = "kpilib_load_" + table.name  # lives on this connection, which is disposed of after
-        duck = conn.connection.driver_connection
-        if duck is None:
-            raise KpiError(f"the DuckDB connection closed while writing table '{table.name}'")
-        duck.register(view, records)
-        frame = sa.table(view, *(sa.column(c) for c in records.columns))
-        conn.execute(table.insert().from_select(list(records.columns), sa.select(frame)))
-        duck.unregister(view)
-        return
-    conn.execute(table.insert(), records.to_dict("records"))
+#: Rows turned into database values and written at a time: the Python objects of a whole event
+#: table (11M rows at 100 copies of the sample) would take several GB.
+INSERT_ROWS = 200_000
+
+
+def _insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame, spec: Table) -> None:
+    """Write ``df`` into ``table``, :data:`INSERT_ROWS` at a time, in the connection's transaction.
+
+    Bulk paths where the driver has one: DuckDB scans each chunk as a frame; PostgreSQL (psycopg)
+    takes the rows through ``COPY ... FROM STDIN``. Other databases get one multi-row INSERT."""
+    for start in range(0, len(df), INSERT_ROWS):
+        records = _records(df.iloc[start:start + INSERT_ROWS], spec)
+        if conn.dialect.name == "duckdb":  # DuckDB scans the frame itself
+            view = "kpilib_load_" + table.name  # lives on this connection, which is disposed of after
+            duck = conn.connection.driver_connection
+            if duck is None:
+                raise KpiError(f"the DuckDB connection closed while writing table '{table.name}'")
+            duck.register(view, records)
+            frame = sa.table(view, *(sa.column(c) for c in records.columns))
+            conn.execute(table.insert().from_select(list(records.columns), sa.select(frame)))
+            duck.unregister(view)
+        elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            _copy_into(conn, table, records)
+        else:
+            conn.execute(table.insert(), records.to_dict("records"))
+
+
+def _copy_into(conn: sa.Connection, table: sa.Table, records: pd.DataFrame) -> None:
+    """PostgreSQL's bulk load of ``records`` (database values, see :func:`_records`) into ``table``,
+    on the connection's own psycopg connection, so inside its transaction. A refusal (a duplicate key)
+    is raised as SQLAlchemy raises the driver's errors, for :func:`_database_errors`."""
+    import psycopg
+    from psycopg import sql
+
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise KpiError(f"the PostgreSQL connection closed while writing table '{table.name}'")
+    target = sql.Identifier(*([table.schema] if table.schema else []), table.name)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in records.columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, columns)
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in records.itertuples(index=False, name=None):
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError(statement.as_string(raw), None, exc) from None
 
 
 def load_folder_into_database(dataset: Dataset, url: str, *, schema: str | None = None,
@@ -603,7 +637,7 @@ def load_folder_into_database(dataset: Dataset, url: str, *, schema: str | None 
                     targets[name].drop(conn)
             metadata.create_all(conn, checkfirst=True)
             for name, df in dataset.tables.items():
-                _insert(conn, targets[name], _records(df, TABLES[name]))
+                _insert(conn, targets[name], df, TABLES[name])
     finally:
         engine.dispose()
     return {name: len(df) for name, df in dataset.tables.items()}
