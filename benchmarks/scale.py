@@ -1,14 +1,23 @@
 """The whole pack at k copies of the sample company (issue 14): the scaling identity, then wall and memory.
 
     .venv/bin/python benchmarks/scale.py --copies 1,10,100
+    eval "$(bash .ci/postgres.sh)"     # for postgres: exports KPI_TEST_POSTGRES_URL
+    .venv/bin/python benchmarks/scale.py --copies 1,10 --sources folder,duckdb,postgres,spark
 
 For every k it first builds the headline figures (what kpis.json holds: kpilib.headline_kpis on a
 kpilib.KpiModel, as the runner does) for 1 copy and for k copies, each in a fresh process, and asserts
 the scaling identity: money totals and counts x k (to the cent or a relative 1e-9), every ratio, rate,
 month count, score and per-account average (ARPA) equal. Only then does it time ``kpi report --period
-2025-12`` per k, sampling /proc every 0.2 s for the peak RSS of the parent and of the whole process
-tree (parent, pool workers, kernels: the sum of their RSS, so shared pages count once per process;
-and the sum of their PSS, which shares those pages out), and prints a markdown table.
+2025-12`` per k and per source, sampling /proc every 0.2 s for the peak RSS of the parent and of the
+whole process tree (parent, pool workers, kernels: the sum of their RSS, so shared pages count once per
+process; and the sum of their PSS, which shares those pages out), checks that every pack's kpis.json
+holds the folder's figures, and prints a markdown table. The sources (``--sources``, default folder):
+
+* ``folder``: the copies folder itself;
+* ``duckdb``: a DuckDB file in a temporary folder, filled by ``kpi load`` (timed apart from the report);
+* ``postgres``: the database of KPI_TEST_POSTGRES_URL, its contract tables replaced by ``kpi load``
+  (timed apart); skipped with a line saying so when the variable is unset;
+* ``spark``: ``spark://local[2]?parquet=<copies folder>``, a local Spark reading the copies' Parquet.
 """
 
 from __future__ import annotations
@@ -36,6 +45,8 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from copies import cached_copies  # noqa: E402
 
+from kpilib.cli import mask_secrets  # noqa: E402
+
 PERIOD = "2025-12"
 KPI = Path(sys.executable).with_name("kpi")
 SAMPLE_EVERY = 0.2  # seconds between /proc samples
@@ -44,6 +55,9 @@ REL, CENT = 1e-9, 0.01
 PER_ACCOUNT = frozenset({"arpa"})
 COLUMNS = ("value", "previous", "year_ago")
 COUNTED = ("customers", "subscriptions", "leads", "product_usage")
+SOURCES = ("folder", "duckdb", "postgres", "spark")
+LOADED = frozenset({"duckdb", "postgres"})  # filled by ``kpi load`` before the report; the others read the copies
+POSTGRES_ENV = "KPI_TEST_POSTGRES_URL"
 
 
 def headline(folder: str) -> tuple[pd.DataFrame, float]:
@@ -119,9 +133,11 @@ def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
 
 @dataclass
 class Run:
-    """One timed ``kpi report``."""
+    """One timed ``kpi report`` (and the ``kpi load`` before it, for a database source)."""
 
     k: int
+    source: str
+    load: float = math.nan
     wall: float = math.nan
     peak_parent: int = 0
     peak_tree: int = 0
@@ -133,12 +149,17 @@ class Run:
     kpis: dict | None = None
 
 
-def time_report(k: int, data: Path, timeout: float) -> Run:
+def _failure(returncode: int, stderr: str) -> str:
+    """The exit code and the end of the error output, anything shaped like ``user:password@`` masked."""
+    return f"exit {returncode}: {mask_secrets(stderr.strip()[-2000:])}"
+
+
+def time_report(k: int, source: str, data: str, timeout: float) -> Run:
     """Run ``kpi report --period PERIOD`` on ``data`` into a fresh folder; wall clock, peak RSS, pack sizes."""
-    run = Run(k)
-    with tempfile.TemporaryDirectory(prefix=f"kpi-scale-{k}-") as tmp:
+    run = Run(k, source)
+    with tempfile.TemporaryDirectory(prefix=f"kpi-scale-{k}-{source}-") as tmp:
         out, log = Path(tmp) / "out", Path(tmp) / "stderr.txt"
-        cmd = [str(KPI), "report", "--period", PERIOD, "--data", str(data), "--out", str(out), "--no-progress"]
+        cmd = [str(KPI), "report", "--period", PERIOD, "--data", data, "--out", str(out), "--no-progress"]
         with open(log, "wb") as err:
             start = time.perf_counter()
             child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
@@ -158,15 +179,46 @@ def time_report(k: int, data: Path, timeout: float) -> Run:
                 time.sleep(SAMPLE_EVERY)
             run.returncode = child.wait()
             run.wall = time.perf_counter() - start
-        text = log.read_text(errors="replace").strip()
         if run.returncode != 0:
-            run.error = (run.error + "; " if run.error else "") + f"exit {run.returncode}: {text[-2000:]}"
+            failure = _failure(run.returncode, log.read_text(errors="replace"))
+            run.error = f"{run.error}; {failure}" if run.error else failure
         pack = out / PERIOD
         if run.returncode == 0 and pack.is_dir():
             run.pages = {p.name: p.stat().st_size for p in sorted(pack.glob("*.html"))}
             run.pack_bytes = sum(p.stat().st_size for p in pack.rglob("*") if p.is_file())
             run.kpis = json.loads((pack / "kpis.json").read_text())
     return run
+
+
+def data_of(source: str, folder: Path, scratch: Path) -> str:
+    """What ``kpi report --data`` reads for ``source`` at the copies in ``folder`` (a DuckDB file in ``scratch``)."""
+    if source == "duckdb":
+        return f"duckdb:///{scratch / 'copies.duckdb'}"
+    if source == "postgres":
+        return os.environ[POSTGRES_ENV]
+    return f"spark://local[2]?parquet={folder}" if source == "spark" else str(folder)
+
+
+def load_into(url: str, folder: Path, timeout: float) -> tuple[float, str]:
+    """``kpi load --data folder --to url`` (contract tables replaced): seconds taken and the error, "" if none."""
+    start = time.perf_counter()
+    try:
+        done = subprocess.run([str(KPI), "load", "--data", str(folder), "--to", url], capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - start, f"kpi load stopped after {timeout:.0f} s (timeout)"
+    error = "" if done.returncode == 0 else "kpi load " + _failure(done.returncode, done.stderr)
+    return time.perf_counter() - start, error
+
+
+def measure(k: int, source: str, folder: Path, timeout: float) -> Run:
+    """``kpi report`` on the k copies in ``folder`` read from ``source``, loaded into it first if it is a database."""
+    with tempfile.TemporaryDirectory(prefix=f"kpi-scale-{k}-{source}-db-") as scratch:
+        data = data_of(source, folder, Path(scratch))
+        load, error = load_into(data, folder, timeout) if source in LOADED else (math.nan, "")
+        run = Run(k, source, error=error) if error else time_report(k, source, data, timeout)
+        run.load = load
+        return run
 
 
 def check_pack(run: Run, figures: pd.DataFrame) -> list[str]:
@@ -188,17 +240,22 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n else "–"
 
 
+def _seconds(s: float) -> str:
+    return "–" if math.isnan(s) else f"{s:.1f}"
+
+
 def table(runs: list[Run], counts: dict[int, dict[str, int]]) -> str:
-    """The results as a markdown table, one row per k."""
+    """The results as a markdown table, one row per k and source."""
     pages = sorted({p for r in runs for p in r.pages})
-    head = ["copies", *COUNTED[:3], "product_usage rows", "wall s", "peak RSS parent", "peak RSS tree",
-            "peak PSS tree", *(f"{p} bytes" for p in pages), "pack bytes"]
+    head = ["copies", "source", *COUNTED[:3], "product_usage rows", "load into engine s", "wall s", "peak RSS parent",
+            "peak RSS tree", "peak PSS tree", *(f"{p} bytes" for p in pages), "pack bytes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in runs:
-        wall = f"{r.wall:.1f}" + ("" if r.returncode == 0 else " (failed)")
+        wall = _seconds(r.wall) + ("" if r.returncode == 0 else " (failed)")
         sizes = [f"{r.pages[p]:,}" if p in r.pages else "–" for p in pages]
-        cells = [str(r.k), *(f"{counts[r.k][t]:,}" for t in COUNTED), wall, _gb(r.peak_parent), _gb(r.peak_tree),
-                 _gb(r.peak_tree_pss), *sizes, f"{r.pack_bytes:,}" if r.pack_bytes else "–"]
+        cells = [str(r.k), r.source, *(f"{counts[r.k][t]:,}" for t in COUNTED), _seconds(r.load), wall,
+                 _gb(r.peak_parent), _gb(r.peak_tree), _gb(r.peak_tree_pss), *sizes,
+                 f"{r.pack_bytes:,}" if r.pack_bytes else "–"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -222,13 +279,30 @@ def _kit() -> str:
     return f"{origin}" + (f" (commit {head.stdout.strip()}, working tree)" if head.returncode == 0 else "")
 
 
+def _sources(text: str) -> list[str]:
+    """``--sources``: comma-separated names out of SOURCES."""
+    names = text.split(",")
+    unknown = [name for name in names if name not in SOURCES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--copies", default="1,10,100", help="comma-separated k (default 1,10,100)")
     parser.add_argument("--fmt", choices=("parquet", "csv"), default="parquet", help="file format of the copies")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds before a kpi report is stopped")
+    parser.add_argument("--sources", type=_sources, default=["folder"],
+                        help=f"comma-separated sources to read the copies from, out of {', '.join(SOURCES)} "
+                             f"(default folder); duckdb and postgres are filled by kpi load first, postgres is "
+                             f"the database of {POSTGRES_ENV}, spark is spark://local[2]?parquet=<copies folder>")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds before a kpi load or report is stopped")
     args = parser.parse_args()
     ks = [int(k) for k in args.copies.split(",")]
+    sources = args.sources
+    if "postgres" in sources and not os.environ.get(POSTGRES_ENV):
+        print(f'postgres skipped: {POSTGRES_ENV} is not set (eval "$(bash .ci/postgres.sh)" to set it)', flush=True)
+        sources = [s for s in sources if s != "postgres"]
     print(machine(), flush=True)
 
     folders = {k: cached_copies(k, args.fmt) for k in sorted({1, *ks})}
@@ -249,14 +323,17 @@ def main() -> None:
 
     runs = []
     for k in ks:
-        load = os.getloadavg()[0]  # other work on the machine makes the wall clock noisy: said per run
-        run = time_report(k, folders[k], args.timeout)
-        runs.append(run)
-        error = f"; ERROR {run.error}" if run.error else ""
-        name = "copy" if k == 1 else "copies"
-        print(f"kpi report, {k} {name}: {run.wall:.1f} s (load average {load:.1f} before){error}", flush=True)
-        for line in check_pack(run, figures[k]):
-            print(f"  kpis.json differs from the checked figures: {line}")
+        for source in sources:
+            busy = os.getloadavg()[0]  # other work on the machine makes the wall clock noisy: said per run
+            run = measure(k, source, folders[k], args.timeout)
+            runs.append(run)
+            loaded = "" if math.isnan(run.load) else f"kpi load into {source} {run.load:.1f} s, then "
+            report = "no kpi report" if run.returncode is None else f"kpi report {run.wall:.1f} s"
+            error = f"; ERROR {run.error}" if run.error else ""
+            name = "copy" if k == 1 else "copies"
+            print(f"{k} {name} from {source}: {loaded}{report} (load average {busy:.1f} before){error}", flush=True)
+            for line in check_pack(run, figures[k]):
+                print(f"  kpis.json differs from the folder's figures: {line}")
     print()
     print(table(runs, counts))
 
