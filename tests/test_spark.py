@@ -82,6 +82,19 @@ def test_a_contract_violation_in_spark_names_table_column_and_row(views, sample)
     assert "Spark session" in str(info.value)
 
 
+def test_a_failure_inside_spark_is_one_line_naming_its_cause(views, sample, tmp_path):
+    write_into_spark(sample, views, parquet=tmp_path)
+    for path in tmp_path.glob("*.parquet"):
+        views.read.parquet(str(path)).createOrReplaceTempView(path.stem)
+    for part in (tmp_path / "subscriptions.parquet").rglob("*.parquet"):
+        part.write_bytes(b"not parquet")  # the view's files break after it was registered
+    with pytest.raises(KpiError) as info:
+        load_spark(views)
+    message = str(info.value)
+    assert message.startswith("Spark failed while returning rows to the kit: ") and "\n" not in message
+    assert "subscriptions.parquet" in message and "is not a Parquet file" in message, message
+
+
 @pytest.mark.parametrize(("url", "master", "options"), [
     ("spark://local", "local[2]", {}),
     ("spark://local[4]?parquet=/data/x", "local[4]", {"parquet": "/data/x"}),

@@ -62,7 +62,21 @@ class SparkBackend:
         sql = str(ibis.to_sql(query, dialect="pyspark"))
         with warnings.catch_warnings():  # pyspark 4.0 passes pandas 3 a deprecated ``copy=`` (harmless)
             warnings.filterwarnings("ignore", message="The copy keyword is deprecated", category=DeprecationWarning)
-            return self.session.sql(sql).toPandas()
+            warnings.filterwarnings("ignore", message="toPandas attempted Arrow optimization", category=UserWarning)
+            try:
+                return self.session.sql(sql).toPandas()
+            except Exception as exc:  # py4j's error carries the JVM's whole stack: its root cause is the news
+                raise KpiError(f"Spark failed while returning rows to the kit: {_root_cause(exc)}") from None
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The first line of the innermost Java exception behind a py4j error (else of the error itself)."""
+    java = getattr(exc, "java_exception", None)
+    while java is not None and java.getCause() is not None:
+        java = java.getCause()
+    text = str(java.toString()) if java is not None else str(exc)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:500]
 
 
 def _pyspark():
@@ -75,19 +89,26 @@ def _pyspark():
     return SparkSession
 
 
+#: The JVM heap of a local Spark the kit starts (the driver is the whole of Spark there).
+LOCAL_DRIVER_MEMORY = "4g"
+
+
 def spark_session(master: str = "local[2]"):
     """A Spark session for ``master`` (``local[2]``, ``spark://host:7077``...), or the active one.
 
     A session started here is set for aggregates over a few machines' worth of rows: no web UI or
-    console progress bars, four shuffle partitions on a local master, dates in UTC, Arrow for the
-    fetched results.
+    console progress bars, dates in UTC, Arrow for the fetched results. On a local master: four
+    shuffle partitions, and the whole fetched table may come back to this process (Spark's 1 GB
+    default loses the 11M usage rows of 100 copies of the sample): a driver of
+    :data:`LOCAL_DRIVER_MEMORY` and no cap on the results' size.
     """
     builder = (_pyspark().builder.master(master).appName("kpilib")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     if master.startswith("local"):
-        builder = builder.config("spark.sql.shuffle.partitions", "4")
+        builder = (builder.config("spark.sql.shuffle.partitions", "4")
+                   .config("spark.driver.memory", LOCAL_DRIVER_MEMORY).config("spark.driver.maxResultSize", "0"))
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - no JVM, a master that does not answer: one clear error
