@@ -277,9 +277,20 @@ class SqlBackend:
     def fetch(self, query) -> pd.DataFrame:
         import ibis
 
-        result = self.conn.execute(sa.text(str(ibis.to_sql(query, dialect=self.dialect))))
+        sql = str(ibis.to_sql(query, dialect=self.dialect))
+        if self.dialect == "duckdb":  # DuckDB hands its columns over as Arrow: no Python object per value
+            duck = self.conn.connection.driver_connection
+            if duck is None:
+                raise KpiError("the DuckDB connection closed while reading")
+            import duckdb
+
+            try:
+                return duck.sql(sql).to_arrow_table().to_pandas()
+            except duckdb.Error as exc:  # as SQLAlchemy raises the driver's errors, for _database_errors
+                raise sa.exc.DBAPIError(sql, None, exc) from None
+        result = self.conn.execute(sa.text(sql))
         # plain tuples: pandas probes every SQLAlchemy row for array attributes, which costs about as
-        # much as the fetch itself (1.35M rows: 15 s -> 7 s from DuckDB or PostgreSQL)
+        # much as the fetch itself (1.35M rows: 15 s -> 7 s from PostgreSQL)
         return pd.DataFrame.from_records([tuple(row) for row in result.fetchall()], columns=list(result.keys()))
 
 
