@@ -39,6 +39,15 @@ def test_the_lists_sum_to_the_bridge_for_a_month_a_quarter_and_a_year(sample, pe
     assert (new["mrr_before"] == 0).all() and (new["tenure"] == 0).all()  # new: first paid month
 
 
+def test_plans_worked_out_for_a_few_customers_are_theirs_among_all():
+    from kpilib.report.drill import last_plans
+
+    model = KpiModel(load_dataset("sample"), "2025-12")
+    every = last_plans(model)
+    few = [every.index[0], every.index[len(every) // 2], every.index[-1]]
+    assert last_plans(model, [*few, "no such customer"]).equals(every.loc[few])
+
+
 def _accounts(n: int) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "name": "<b>A & B</b>", "segment": "SMB",
                          "plans": "Pro", "cohort": "2025-01", "month": "2025-12", "tenure": 11,

@@ -16,6 +16,7 @@ company: about 1 MB of HTML more at the most (docs/performance.md gives the meas
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -105,16 +106,17 @@ def movement_accounts(model: KpiModel) -> pd.DataFrame:
     no longer paying, those of its last subscriptions), ``cohort`` (first paid month), ``month``,
     ``tenure`` (months since the cohort month), ``mrr_before``, ``mrr_after``, ``change``
     (after - before) and ``movement``. Summed by movement, ``change`` gives the bridge's figures."""
-    from .export import customer_rows, movement_rows
+    from ..metrics.cohorts import cohorts
+    from .export import movement_rows
 
     rows = movement_rows(model)
     rows = rows[rows["movement"] != "unchanged"].copy()
-    info = customer_rows(model).set_index("customer_id")[["cohort"]]
-    rows = rows.join(info, on="customer_id").join(last_plans(model).rename("plans"), on="customer_id")
+    rows["cohort"] = rows["customer_id"].map(cohorts(model.wide).astype(str)).fillna("")
+    rows = rows.join(last_plans(model, rows["customer_id"].unique()).rename("plans"), on="customer_id")
     rows["plans"] = rows["plans"].fillna("")
     months = pd.PeriodIndex(rows["month"], freq="M")
-    cohorts = pd.PeriodIndex(rows["cohort"].replace("", None), freq="M")
-    rows["tenure"] = [(m - c).n if not pd.isna(c) else pd.NA for m, c in zip(months, cohorts)]
+    firsts = pd.PeriodIndex(rows["cohort"].replace("", None), freq="M")
+    rows["tenure"] = [(m - c).n if not pd.isna(c) else pd.NA for m, c in zip(months, firsts)]
     rows["change"] = rows["mrr_after"] - rows["mrr_before"]
     rows = rows.assign(size=rows["change"].abs()).sort_values(["size", "customer_id", "month"],
                                                               ascending=[False, True, True], kind="stable")
@@ -122,12 +124,15 @@ def movement_accounts(model: KpiModel) -> pd.DataFrame:
                  "mrr_after", "change", "movement"]].reset_index(drop=True)
 
 
-def last_plans(model: KpiModel) -> pd.Series:
+def last_plans(model: KpiModel, customers: Iterable[str] | None = None) -> pd.Series:
     """Per customer, the plans of its subscriptions active at the period's end; for a customer
-    with none active then, the plans of the subscriptions that ended last (``A + B``, sorted)."""
+    with none active then, the plans of the subscriptions that ended last (``A + B``, sorted).
+    ``customers``: only these (a list names a few of 200,000: the rest are not worked out)."""
     from .export import joined_plans
 
     subs = model.data.subscriptions
+    if customers is not None:
+        subs = subs[subs["customer_id"].isin(customers)]
     end = model.period.end_date
     started = subs[subs["start_date"] <= end]
     stop = started["end_date"].where(started["end_date"].notna() & (started["end_date"] <= end), pd.Timestamp.max)
@@ -174,7 +179,7 @@ def churned_accounts(model: KpiModel) -> pd.DataFrame:
     cohort month to the period's end), ``mrr_before`` (MRR at the start)."""
     movers = model.movers(None)
     rows = movers[movers["movement"] == "churn"].copy()
-    rows = rows.join(last_plans(model).rename("plans"), on="customer_id")
+    rows = rows.join(last_plans(model, rows["customer_id"].unique()).rename("plans"), on="customer_id")
     members = model.cohort_members
     rows["cohort"] = rows["customer_id"].map(members["cohort"].astype(str))
     rows["tenure"] = [(model.period.last - pd.Period(c, freq="M")).n if isinstance(c, str) else pd.NA
