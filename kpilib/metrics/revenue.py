@@ -365,8 +365,11 @@ GROUP_FLOWS = ["new", "expansion", "reactivation", "contraction", "churn", "move
 
 def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,
                       customers: pd.DataFrame, period: PeriodLike, by: str, *,
-                      base_currency: str = "USD") -> pd.DataFrame:
+                      base_currency: str = "USD", company: pd.DataFrame | None = None) -> pd.DataFrame:
     """MRR at the period end and the period's movements per group, adding up to the company.
+
+    ``company``: optional :func:`~kpilib.customer_mrr` of the same tables, rates and currency up to
+    the period's last month, from the data's first month (a model's frame: not built twice).
 
     ``by`` is a customers column (segment, region, acquisition_channel) or a subscriptions
     column such as ``plan``. Each month, a customer's movement is classified on its *total*
@@ -394,10 +397,12 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
         groups = subscriptions["customer_id"].map(customers.set_index("customer_id")[by]).astype("str")
     keyed = subscriptions.assign(customer_id=groups + "\x1f" + subscriptions["customer_id"].astype("str"))
     months = pd.period_range(first - 1, last, freq="M")
-    key_wide = customer_mrr(keyed, fx_rates, end=last, base_currency=base_currency)
+    # the (group, customer) grids for the months used only: every key is a row whatever the months
+    key_wide = customer_mrr(keyed, fx_rates, first - 1, last, base_currency=base_currency)
     # each month's movements are classified on the previous MRR revalued at its rates (dated rates)
-    key_revalued = customer_mrr_revalued(keyed, fx_rates, end=last, base_currency=base_currency)
-    company = customer_mrr(subscriptions, fx_rates, end=last, base_currency=base_currency)
+    key_revalued = customer_mrr_revalued(keyed, fx_rates, first - 1, last, base_currency=base_currency)
+    if company is None:  # every month: whether a customer ever paid before the period decides new or back
+        company = customer_mrr(subscriptions, fx_rates, end=last, base_currency=base_currency)
     split = key_wide.index.to_series().str.split("\x1f", n=1, expand=True) if len(key_wide) else \
         pd.DataFrame({0: [], 1: []})
     key_group, key_customer = split[0].to_numpy(), split[1].to_numpy()

@@ -393,7 +393,7 @@ class KpiModel:
 
         d = self.data
         return revenue_breakdown(d.subscriptions, d.fx_rates, d.customers, self.period, by,
-                                 base_currency=d.base_currency)
+                                 base_currency=d.base_currency, company=self.wide)
 
     def retention_trend(self, months: int = 24) -> pd.DataFrame:
         from ..metrics.revenue import retention_trend
