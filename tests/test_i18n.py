@@ -15,7 +15,17 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 import kpilib
-from kpilib.i18n import LOCALE_DIR, PSEUDO, gettext, languages, month_name, ngettext, placeholders, using
+from kpilib.i18n import (
+    LOCALE_DIR,
+    PSEUDO,
+    current_locale,
+    gettext,
+    languages,
+    month_name,
+    ngettext,
+    placeholders,
+    using,
+)
 from kpilib.report.format import format_change, format_value
 
 PACKAGE = Path(kpilib.__file__).parent
@@ -131,8 +141,11 @@ def test_the_sections_have_no_unmarked_words():
     with using(PSEUDO):
         for page, keys in SECTIONS.items():
             for key in keys:
-                text = re.sub(r"<[^>]+>", "", section_html(page, key))
-                outside = re.sub(r"\u27ea.*?\u27eb", "", text, flags=re.S).strip()
+                outside = re.sub(r"<[^>]+>", "", section_html(page, key))
+                marked = re.compile(r"\u27ea[^\u27ea\u27eb]*\u27eb")  # innermost first: a field may hold words
+                while marked.search(outside):
+                    outside = marked.sub("", outside)
+                outside = outside.strip()
                 assert outside == "", f"{page}:{key}: {outside!r}"
 
 
@@ -149,3 +162,18 @@ def test_plurals_follow_each_language_rule():
         assert forms[0] == forms[2] != forms[1]
     with using("ms"):
         assert len({ngettext(*plural, n) for n in (0, 1, 2)}) == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_engagement_text_states_every_weight_the_score_uses(lang):
+    """The sentence is written from ENGAGEMENT_WEIGHTS, so a new event or weight cannot be left out."""
+    from babel.numbers import format_decimal
+
+    from kpilib.metrics.voice import ENGAGEMENT_WEIGHTS
+    from kpilib.report.sections import EVENT_NAMES, section_html
+
+    with using(lang):
+        text = section_html("05_nps", "engagement")
+        for event, weight in ENGAGEMENT_WEIGHTS.items():
+            assert f"{gettext(EVENT_NAMES[event])} {format_decimal(weight, locale=current_locale())}" in text, event
+    assert set(EVENT_NAMES) == set(ENGAGEMENT_WEIGHTS)

@@ -150,9 +150,9 @@ SECTIONS: dict[str, dict[str, tuple[str | None, str | None]]] = {
              "(escaped, never interpreted).")),
         "engagement": (N_("Engagement and churn"),
             N_("The engagement score (0-100) ranks each account's monthly product usage against the other active "
-             "accounts that month, on log(1 + weighted events) with weights login 1, dashboard viewed 1, "
-             "report created 3, user invited 5. The chart tests whether engaged customers churn less: the "
-             "share of accounts in each band that stopped paying within the next three months.")),
+             "accounts that month, on log(1 + weighted events) with weights {weights}. The chart tests whether "
+             "engaged customers churn less: the share of accounts in each band that stopped paying within the "
+             "next three months.")),
     },
     "06_forecast": {
         "intro": (None,
@@ -187,12 +187,29 @@ def _threshold(x: float) -> str:
     return format_percent(x, locale=current_locale())
 
 
+#: The product events the engagement score weighs (voice.ENGAGEMENT_WEIGHTS), as the pages name them.
+EVENT_NAMES = {"login": N_("login"), "dashboard_viewed": N_("dashboard viewed"), "report_created": N_("report created"),
+               "user_invited": N_("user invited"), "api_call": N_("API call")}
+
+
+def _weights() -> str:
+    """The engagement score's weights as the pages state them (``login 1, ..., API call 0.01``),
+    written from :data:`~kpilib.metrics.voice.ENGAGEMENT_WEIGHTS`, numbers in the current locale."""
+    from babel.numbers import format_decimal
+
+    from ..metrics.voice import ENGAGEMENT_WEIGHTS
+
+    return ", ".join(f"{_(EVENT_NAMES[event]) if event in EVENT_NAMES else event} "
+                     f"{format_decimal(weight, locale=current_locale())}"
+                     for event, weight in ENGAGEMENT_WEIGHTS.items())
+
+
 def _fields() -> dict[str, str]:
     from ..metrics.funnel import BOUNCE_THRESHOLD
     from ..metrics.revenue import CHURN_BAND
 
     return {"healthy": _threshold(CHURN_BAND[0]), "unhealthy": _threshold(CHURN_BAND[1]),
-            "bounce": _threshold(BOUNCE_THRESHOLD)}
+            "bounce": _threshold(BOUNCE_THRESHOLD), "weights": _weights()}
 
 
 def section_html(page: str, key: str = "intro") -> str:
