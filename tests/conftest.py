@@ -10,6 +10,12 @@ matplotlib.use("Agg")  # unit tests only; notebooks use the inline backend
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# Tests check what is computed, never how fast (benchmarks/ measures speed): no Hypothesis deadline,
+# which a busy two-core machine misses (a 200 ms example took 360 ms beside a test run in parallel).
+settings.register_profile("kit", deadline=None)
+settings.load_profile("kit")
 
 # A tiny, valid company: the base that contract tests break one rule at a time.
 TINY: dict[str, list[dict[str, str]]] = {

@@ -32,8 +32,11 @@ FUNCTION_WORDS = set("the and of to in for with from by at on is are was were be
 WORD = re.compile(r"[^\W\d_]{3,}|\b(?:of|to|in|by|at|on|is|or|no|as|be)\b", re.UNICODE)
 
 
+ALPHANUMERIC = re.compile(r"\b\w*\d\w*\b")  # a token with a digit is no word: 64added03a82, a commit
+
+
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in WORD.findall(text)}
+    return {w.lower() for w in WORD.findall(ALPHANUMERIC.sub(" ", text))}
 
 
 def _catalog_words(lang: str) -> tuple[set[str], set[str]]:
@@ -136,6 +139,7 @@ def test_the_detector_finds_an_english_sentence_and_passes_a_translated_one(data
     only = _english_only("fr", data_words)
     assert english_left("Revenu mensuel récurrent (MRR) : 1 396 447 €", only) == []
     assert english_left("The MRR bridge of the period", only)
+    assert "added" in only and english_left("commit du kit 64added03a82", only) == []  # a hash holds no word
 
 
 @pytest.fixture(scope="module", params=TRANSLATED)
