@@ -136,3 +136,24 @@ def test_interval_lifetimes_of_an_empty_frame():
     empty = pd.DataFrame(index=pd.Index(["a"], name="customer_id"),
                          columns=pd.PeriodIndex([], freq="M", name="month"), dtype=float)
     assert interval_lifetimes(empty, _subs([])).empty
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_first_spells_equal_those_read_from_the_aligned_matrix(seed):
+    """Each first spell found on the calendar grid is the one read on the ages grid (row shifted to
+    its cohort month, NaN beyond the data), the way the cohort matrices see it."""
+    from kpilib.metrics.cohorts import _aligned
+
+    rng = np.random.default_rng(seed)
+    values = np.where(rng.random((300, 14)) < 0.6, rng.choice([0.0, 10.0, 25.5], (300, 14)), 0.0)
+    values[:20] = 0.0  # customers who never paid
+    wide = pd.DataFrame(values, index=pd.Index([f"c{i:03d}" for i in range(300)], name="customer_id"),
+                        columns=pd.period_range("2024-01", periods=14, freq="M", name="month"))
+    cohort, aligned = _aligned(wide, values)
+    observed, stopped = ~np.isnan(aligned), ~np.isnan(aligned) & ~(aligned > 0)
+    lt = customer_lifetimes(wide)
+    assert lt["customer_id"].tolist() == cohort.index.tolist()
+    assert lt["cohort"].tolist() == cohort.tolist()
+    assert lt["churned"].tolist() == stopped.any(axis=1).tolist()
+    expected = np.where(stopped.any(axis=1), stopped.argmax(axis=1), observed.sum(axis=1))
+    assert lt["duration"].tolist() == expected.tolist()

@@ -150,16 +150,18 @@ def customer_lifetimes(wide: pd.DataFrame) -> pd.DataFrame:
 
     Returns ``customer_id, cohort, duration, churned``.
     """
-    values = wide.to_numpy(dtype=float)
-    cohort, aligned = _aligned(wide, values)
-    if aligned.size == 0:
-        return pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "cohort": cohort.array,
+    paying = wide.to_numpy(dtype=float) > 0
+    ever = paying.any(axis=1)
+    if not ever.any():
+        return pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "cohort": cohorts(wide).array,
                              "duration": pd.Series([], dtype="int64"), "churned": pd.Series([], dtype=bool)})
-    paying = aligned > 0
-    observed = ~np.isnan(aligned)
-    stopped = observed & ~paying
+    paying = paying[ever]
+    start = paying.argmax(axis=1)  # the cohort's column, as cohorts() finds it
+    cohort = pd.Series(wide.columns[start], index=wide.index[ever], name="cohort")
+    # the first month end at or after the cohort month without MRR ends the first spell
+    stopped = ~paying & (np.arange(paying.shape[1])[None, :] >= start[:, None])
     has_stop = stopped.any(axis=1)
-    first_stop = np.where(has_stop, stopped.argmax(axis=1), observed.sum(axis=1))
+    first_stop = np.where(has_stop, stopped.argmax(axis=1), paying.shape[1]) - start
     # .array keeps the months as a PeriodArray (to_numpy() would box every one as a Period object)
     return pd.DataFrame({"customer_id": cohort.index, "cohort": cohort.array,
                          "duration": first_stop.astype("int64"), "churned": has_stop})
