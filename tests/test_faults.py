@@ -498,3 +498,16 @@ def test_anything_shaped_like_a_password_is_masked(typed, shown):
     assert mask_secrets(f"data source '{typed}' is not a folder") == f"data source '{shown}' is not a folder"
     for long in ("a:" + "b" * 200_000, "b" * 200_000 + "@"):  # linear: a backtracking pattern took minutes
         assert mask_secrets(long) == long
+
+
+def test_a_stopped_command_ends_even_when_a_thread_never_does():
+    """The kpi command's exit is bounded after a stop: a thread Python's exit would join forever (a
+    process pool's, stopped while its workers start) cannot hang a scheduled job."""
+    code = ("import threading, kpilib.cli as c\n"
+            "c.STOP_GRACE_SECONDS = 0.5\n"
+            "threading.Thread(target=threading.Event().wait).start()  # never ends, not a daemon\n"
+            "c._end_later(2)\n")
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 130, done.stderr
+    assert time.monotonic() - start < 20

@@ -466,10 +466,13 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def stop_on_signals():
+def stop_on_signals(on_signal: Callable[[int], None] | None = None):
     """SIGTERM (cron's timeout, systemd, Airflow, Kubernetes) stops a run like Ctrl-C does: both raise
-    :class:`Stopped`. The CLI installs it first thing for ``kpi report``, so data loading is covered."""
+    :class:`Stopped`. The CLI installs it first thing for ``kpi report``, so data loading is covered.
+    ``on_signal``: called with the signal's number first (the ``kpi`` command bounds its exit there)."""
     def stop(signum, frame):
+        if on_signal is not None:
+            on_signal(signum)
         raise Stopped(signum)
 
     previous = {}
