@@ -566,7 +566,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     try:
         # the workers start, import the notebook machinery and warm their kernels up while this
         # process loads the data and builds the model; never more workers than pages
-        run["pool"] = _workers_for(min(workers, len(names)), log, source_dir, names)
+        _workers_for(min(workers, len(names)), log, source_dir, names, run)
         # the source as the pages name it
         loaded = load_dataset(_for_kernels(data), base_currency=base_currency, goals=goals_file)
         dataset = loaded.filter(segment=segment)
@@ -806,18 +806,21 @@ def kept_workers() -> Iterator[None]:
                 pool.shutdown(wait=True)
 
 
-def _workers_for(workers: int, log: Path, notebooks: Path, names: Sequence[str]):
-    """``(pool, key)``: the workers a pack runs its pages on, already started; those a pack left
-    inside :func:`kept_workers` when they fit (as many workers or more, the same notebook folder),
-    else new ones. (Kept kernels warmed up for other pages are fine: the warm-up only saves time.)"""
+def _workers_for(workers: int, log: Path, notebooks: Path, names: Sequence[str], run: dict) -> None:
+    """Put ``(pool, key)`` into ``run["pool"]``: the workers a pack runs its pages on, started; those a
+    pack left inside :func:`kept_workers` when they fit (as many workers or more, the same notebook
+    folder), else new ones. (Kept kernels warmed up for other pages are fine: the warm-up only saves
+    time.) A new pool is put there before its first worker starts, so a signal that comes while they
+    start finds it there, and the run stops them."""
     pool, kept, _KEPT["pool"] = _KEPT["pool"], _KEPT["key"], None
     if pool is not None and kept[1] == str(notebooks) and kept[0] >= workers and _alive(pool):
-        return pool, kept
+        run["pool"] = pool, kept
+        return
     if pool is not None:  # kept for another kind of pack
         pool.shutdown(wait=True)
     pool = _start_pool(workers, log, notebooks, warm_imports(notebooks, names))
+    run["pool"] = pool, (workers, str(notebooks))
     _spawn_workers(pool, workers)
-    return pool, (workers, str(notebooks))
 
 
 def _processes(pool: ProcessPoolExecutor) -> list:
