@@ -19,10 +19,15 @@ def cohorts(wide: pd.DataFrame) -> pd.Series:
     """Cohort month per paying customer (customers never paying are left out)."""
     if wide.shape[1] == 0:
         return pd.Series([], index=wide.index[:0], name="cohort", dtype="period[M]")
-    paying = wide.to_numpy() > 0
-    ever = paying.any(axis=1)
-    first = paying.argmax(axis=1)
-    return pd.Series(wide.columns[first[ever]], index=wide.index[ever], name="cohort")
+    return _first_paid(wide, wide.to_numpy() > 0)[2]
+
+
+def _first_paid(wide: pd.DataFrame, paying: np.ndarray) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """Of ``wide``'s customers x months ``paying`` matrix (one month at least): which customers ever
+    paid, the column of each one's first paid month, and that month per customer (the cohort)."""
+    ever = np.asarray(paying.any(axis=1))
+    start = paying.argmax(axis=1)[ever]
+    return ever, start, pd.Series(wide.columns[start], index=wide.index[ever], name="cohort")
 
 
 def _ranges(paying: np.ndarray) -> list[str]:
@@ -70,10 +75,7 @@ def _aligned(wide: pd.DataFrame, values: np.ndarray) -> tuple[pd.Series, np.ndar
     n = wide.shape[1]
     if n == 0:
         return cohorts(wide), np.empty((0, 0))
-    paying = values > 0
-    ever = paying.any(axis=1)
-    start = paying.argmax(axis=1)[ever]  # the cohort's column, as cohorts() finds it
-    cohort = pd.Series(wide.columns[start], index=wide.index[ever], name="cohort")
+    ever, start, cohort = _first_paid(wide, values > 0)
     idx = start[:, None] + np.arange(n)[None, :]
     out = np.take_along_axis(values[ever], np.minimum(idx, n - 1), axis=1)
     out[idx >= n] = np.nan
@@ -151,13 +153,11 @@ def customer_lifetimes(wide: pd.DataFrame) -> pd.DataFrame:
     Returns ``customer_id, cohort, duration, churned``.
     """
     paying = wide.to_numpy(dtype=float) > 0
-    ever = paying.any(axis=1)
-    if not ever.any():
+    if not paying.any():
         return pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "cohort": cohorts(wide).array,
                              "duration": pd.Series([], dtype="int64"), "churned": pd.Series([], dtype=bool)})
+    ever, start, cohort = _first_paid(wide, paying)
     paying = paying[ever]
-    start = paying.argmax(axis=1)  # the cohort's column, as cohorts() finds it
-    cohort = pd.Series(wide.columns[start], index=wide.index[ever], name="cohort")
     # the first month end at or after the cohort month without MRR ends the first spell
     stopped = ~paying & (np.arange(paying.shape[1])[None, :] >= start[:, None])
     has_stop = stopped.any(axis=1)
