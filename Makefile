@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 PERIOD ?=
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 JOBS   ?= 2
-# pytest-xdist: a test file (a notebook, for nbval) stays on one worker, so module fixtures are built once
-XDIST  := $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
+# pytest-xdist: a test file (a notebook, for nbval) stays on one worker, so module fixtures are built
+# once, and the files that start a local Spark share a worker (tests/conftest.py gives the groups)
+XDIST  := $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadgroup)
 
 .PHONY: help report test lint check unit nbval notebooks docs messages sample-data bench clean
 

@@ -248,6 +248,51 @@ def test_extra_columns_are_noted_not_read(duck: Db, tiny) -> None:
     assert_same_tables(back, tiny)
 
 
+def test_side_by_side_reads_raise_and_note_as_reads_in_turn(duck: Db, tiny, monkeypatch) -> None:
+    """A backend that takes concurrent queries (Spark) has its tables fetched in threads: the error
+    raised and the notes are still those of reading the tables in the contract's order. Here DuckDB
+    is marked concurrent, its one connection behind a lock; subscriptions (an earlier table) breaks a
+    value rule, leads (a later one) misses a column and fx_rates has an extra one."""
+    import threading
+
+    from kpilib.data import databases
+
+    subs = tiny.subscriptions.assign(amount=[100.0, -5.0])
+    duck.write(without(with_table(tiny, "subscriptions", subs), "leads", "fx_rates"))
+    duck.create("leads", {"lead_id": sa.Text()}, [{"lead_id": "l1"}])
+    duck.create("fx_rates", {"currency": sa.Text(), "rate_to_base": sa.Float(), "loaded_at": sa.Text()},
+                [{"currency": "USD", "rate_to_base": 1.0, "loaded_at": "x"},
+                 {"currency": "EUR", "rate_to_base": 1.1, "loaded_at": "y"}])
+    lock, threads = threading.Lock(), set()
+
+    def one_at_a_time(method):  # what a read asks of its backend, behind the lock
+        def locked(self, *args):
+            threads.add(threading.current_thread().name)
+            with lock:
+                return method(self, *args)
+        return locked
+
+    for name in ("fetch", "columns"):
+        monkeypatch.setattr(databases.SqlBackend, name, one_at_a_time(getattr(databases.SqlBackend, name)))
+    outcomes = {}
+    for concurrent in (False, True):
+        threads.clear()
+        monkeypatch.setattr(databases.SqlBackend, "concurrent", concurrent, raising=False)
+        with pytest.raises(ContractError) as info, warnings.catch_warnings(record=True):
+            duck.load()
+        outcomes[concurrent] = (info.value.table, info.value.column, info.value.rows)
+        assert any(t.startswith("kpilib-read") for t in threads) == concurrent
+    assert outcomes[True] == outcomes[False] == ("subscriptions", "amount", [2])
+    subs_ok = without(tiny, "leads", "fx_rates")  # now only the later tables' notes and error remain
+    duck.write(subs_ok, if_exists="replace")
+    for concurrent in (False, True):
+        monkeypatch.setattr(databases.SqlBackend, "concurrent", concurrent, raising=False)
+        with pytest.raises(ContractError) as info, warnings.catch_warnings(record=True):
+            duck.load()
+        outcomes[concurrent] = (info.value.table, info.value.column)
+    assert outcomes[True] == outcomes[False] == ("leads", "created_at")
+
+
 # --------------------------------------------------------------------------- mapping, schema, URLs
 
 

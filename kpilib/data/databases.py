@@ -512,16 +512,44 @@ def load_database(url: str | None = None, *, base_currency: str = "USD", schema:
         engine.dispose()
 
 
+#: Tables fetched at a time from a backend that runs queries side by side (``concurrent``: Spark, where
+#: each query waits mostly on the engine's planning and scheduling, not on this process).
+CONCURRENT_READS = 4
+
+
 def read_dataset(reader: Reader, base_currency: str) -> Dataset:
-    """Every contract table ``reader`` finds, each validated, then the cross-table rules."""
+    """Every contract table ``reader`` finds, each validated, then the cross-table rules.
+
+    A backend marked ``concurrent`` has its tables fetched :data:`CONCURRENT_READS` at a time (one
+    SQLAlchemy connection takes one query at a time, so SQL databases are read in turn). Either way
+    the tables are validated in the contract's order, each read's notes and error kept with its table,
+    so the error raised and the notes are those of reading them in turn."""
+    def fetch(spec: Table) -> tuple[tuple[pd.DataFrame, str] | None, list[str], Exception | None]:
+        own = replace(reader, notes=[])
+        try:
+            return own.read(spec), own.notes, None
+        except Exception as exc:  # noqa: BLE001 - raised below, in the contract's order
+            return None, own.notes, exc
+
+    specs = list(TABLES.values())
+    if getattr(reader.backend, "concurrent", False):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(CONCURRENT_READS, thread_name_prefix="kpilib-read") as pool:
+            futures = [pool.submit(fetch, spec) for spec in specs]
+            fetched = [f.result() for f in futures]
+    else:
+        fetched = [fetch(spec) for spec in specs]
     tables: dict[str, pd.DataFrame] = {}
     wheres: dict[str, str] = {}
-    for name, spec in TABLES.items():
-        found = reader.read(spec)
+    for spec, (found, read_notes, error) in zip(specs, fetched, strict=True):
+        reader.notes.extend(read_notes)
+        if error is not None:
+            raise error
         if found is None:
             continue
-        raw, wheres[name] = found
-        tables[name], notes = validate_frame(raw, spec, offset=1, where=wheres[name], typed=True)
+        raw, wheres[spec.name] = found
+        tables[spec.name], notes = validate_frame(raw, spec, offset=1, where=wheres[spec.name], typed=True)
         reader.notes.extend(notes)
     return finish_dataset(tables, offsets=dict.fromkeys(tables, 1), wheres=wheres, notes=reader.notes,
                           source=reader.label, base_currency=base_currency)

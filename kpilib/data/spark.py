@@ -30,8 +30,26 @@ from .contract import TABLES
 from .dataset import Dataset
 
 #: contract kind -> Spark SQL type of the column (months as 'YYYY-MM' text, as in a database)
-_SPARK_TYPES = {"id": "string", "text": "string", "enum": "string", "date": "date", "month": "string",
-                "money": "double", "number": "double", "count": "bigint"}
+#: The Arrow type a contract column goes to Spark as (Spark reads them as STRING, DATE, DOUBLE, BIGINT).
+_ARROW_TYPES = {"id": "string", "text": "string", "enum": "string", "date": "date32", "month": "string",
+                "money": "float64", "number": "float64", "count": "int64"}
+
+
+def _arrow_table(df: pd.DataFrame, spec) -> Any:
+    """The contract table as an Arrow table of Spark's types (months as 'YYYY-MM', dates as dates,
+    missing as null): Spark takes it column by column, with no Python object per value."""
+    import pyarrow as pa
+
+    columns = {}
+    for name in df.columns:
+        s, kind = df[name], spec.column(name).kind
+        if kind == "month":
+            s = s.dt.strftime("%Y-%m")
+        elif kind == "date":  # midnight timestamps (the contract's dates) -> their day
+            columns[name] = pa.array(s, from_pandas=True).cast(pa.date32(), safe=False)
+            continue
+        columns[name] = pa.array(s, type=getattr(pa, _ARROW_TYPES[kind])(), from_pandas=True)
+    return pa.table(columns)
 
 
 @dataclass
@@ -40,6 +58,10 @@ class SparkBackend:
 
     session: Any  # pyspark.sql.SparkSession
     schema: str | None
+    concurrent = True  # a session runs several queries at once (read_dataset fetches tables side by side)
+
+    def __post_init__(self) -> None:
+        _quiet_pyspark()
 
     def name(self, table: str) -> str:
         return f"`{self.schema}`.`{table}`" if self.schema else f"`{table}`"
@@ -60,13 +82,19 @@ class SparkBackend:
 
             Backend.register_options()
         sql = str(ibis.to_sql(query, dialect="pyspark"))
-        with warnings.catch_warnings():  # pyspark 4.0 passes pandas 3 a deprecated ``copy=`` (harmless)
-            warnings.filterwarnings("ignore", message="The copy keyword is deprecated", category=DeprecationWarning)
-            warnings.filterwarnings("ignore", message="toPandas attempted Arrow optimization", category=UserWarning)
-            try:
-                return self.session.sql(sql).toPandas()
-            except Exception as exc:  # py4j's error carries the JVM's whole stack: its root cause is the news
-                raise KpiError(f"Spark failed while returning rows to the kit: {_root_cause(exc)}") from None
+        try:
+            return self.session.sql(sql).toPandas()
+        except Exception as exc:  # py4j's error carries the JVM's whole stack: its root cause is the news
+            raise KpiError(f"Spark failed while returning rows to the kit: {_root_cause(exc)}") from None
+
+
+def _quiet_pyspark() -> None:
+    """Silence pyspark 4.0's harmless warnings while it hands results over: it passes pandas 3 a
+    deprecated ``copy=``, and says when a column falls back from Arrow. Filters for warnings raised
+    inside pyspark only, installed once for the process (the reads run in threads, and saving and
+    restoring the process's filters around each of them would race)."""
+    for message in ("The copy keyword is deprecated", "toPandas attempted Arrow optimization"):
+        warnings.filterwarnings("ignore", message=message, module=r"pyspark\.")
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -218,15 +246,10 @@ def write_into_spark(dataset: Dataset | Mapping[str, pd.DataFrame], session, *, 
     contract's types (dates as DATE, months as 'YYYY-MM', amounts as DOUBLE, counts as BIGINT), so
     :func:`load_spark` reads back the same dataset: as ``<parquet>/<name>.parquet`` files, as tables
     of Spark ``database``, or (neither given) as temporary views. Returns table name -> rows written."""
-    from .databases import _records
-
     tables = dataset.tables if isinstance(dataset, Dataset) else dataset
     written = {}
     for name, df in tables.items():
-        spec = TABLES[name]
-        ddl = ", ".join(f"`{c}` {_SPARK_TYPES[spec.column(c).kind]}" for c in df.columns)
-        records = _records(df, spec)
-        frame = session.createDataFrame([tuple(r) for r in records.itertuples(index=False)], ddl)
+        frame = session.createDataFrame(_arrow_table(df, TABLES[name]))
         if parquet is not None:
             frame.write.mode("overwrite").parquet(str(Path(parquet) / f"{name}.parquet"))
         elif database is not None:
