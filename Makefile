@@ -7,8 +7,8 @@ PERIOD ?=
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 JOBS   ?= 2
 # pytest-xdist: a test file (a notebook, for nbval) stays on one worker, so module fixtures are built
-# once, and the files that start a local Spark share a worker (tests/conftest.py gives the groups)
-XDIST  := $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadgroup)
+# once, and the files that start a local Spark share a worker (tests/conftest.py, ONE_SPARK)
+XDIST  := $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
 .PHONY: help report test lint check unit nbval notebooks docs messages sample-data bench clean
 

@@ -104,19 +104,28 @@ HEAVY_FIRST = ("test_faults.py", "test_database_report.py", "test_degenerate.py"
                "test_restatement.py", "test_packaging.py", "test_pack.py", "test_goals.py")
 
 
-#: Test files that start a local Spark (a JVM, about 10 s of CPU and 1 GB): one xdist worker runs them
-#: all, so one JVM serves them (the session-scoped ``spark`` fixture).
-ONE_SPARK = ("test_spark.py", "test_engine.py", "test_database_report.py")
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (``--dist loadgroup``)
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's own order is kept
-    # a file's tests stay on one worker, so module fixtures are built once; the Spark files share one
-    for item in items:
-        name = item.path.name
-        item.add_marker(pytest.mark.xdist_group("spark" if name in ONE_SPARK else str(item.path)))
+
+
+#: Test files that start a local Spark (a JVM: about 10 s of CPU and 1 GB): one xdist worker runs them
+#: all, so that one JVM serves them (the session-scoped ``spark`` fixture).
+ONE_SPARK = ("test_spark.py", "test_engine.py", "test_database_report.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` (make test), with the :data:`ONE_SPARK` files as one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class OneSpark(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "spark" if scope.rsplit("/", 1)[-1] in ONE_SPARK else scope
+
+    return OneSpark(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
