@@ -311,3 +311,15 @@ def test_duplicate_keys_are_pandas_duplicated_over_the_key(rng):
         expected = df.duplicated(subset=key, keep=False).to_numpy()
         assert (duplicate_keys(df, key) == expected).all(), key
     assert not duplicate_keys(df.drop_duplicates(["a", "b", "c"]), ["a", "b", "c"]).any()
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_foreign_keys_are_looked_up_like_isin(dtype):
+    """The foreign-key check's membership (one Arrow hash set) is pandas' isin, missing values never
+    members, for the kit's Arrow-backed text and for plain Python strings."""
+    from kpilib.data.validation import _member
+
+    values = pd.Series(["c1", "c2", None, "", "c10", "C1", "c1 "], dtype=dtype)
+    allowed = pd.Series(["c1", "c10", "", None], dtype=dtype)
+    want = values.isin(allowed.dropna()).to_numpy() & values.notna().to_numpy()
+    assert _member(values, allowed).tolist() == want.tolist() == [True, False, False, True, True, False, False]
