@@ -202,24 +202,34 @@ def cohort_survivors(lifetimes: pd.DataFrame, first: pd.Period, last: pd.Period,
             for k in range(periods + 1)]
 
 
+def longest_interval(subscriptions: pd.DataFrame, customers: np.ndarray, month_ends: np.ndarray) -> np.ndarray:
+    """Months per billing period (1, 3 or 12) of the longest interval among the paying rows (amount >
+    0, ``start_date <= d < end_date``) of customer ``customers[i]`` active on day ``month_ends[i]``
+    (an annual plan with a monthly add-on leaves at the annual renewal); 0 where none is active. A
+    customer may be asked about several days."""
+    pairs = pd.DataFrame({"customer_id": customers, "month_end": month_ends, "pair": np.arange(len(customers))})
+    rows = subscriptions.loc[subscriptions["amount"] > 0, ["customer_id", "start_date", "end_date", "billing_interval"]]
+    rows = rows.merge(pairs, on="customer_id")
+    active = rows[(rows["start_date"] <= rows["month_end"])
+                  & (rows["end_date"].isna() | (rows["end_date"] > rows["month_end"]))]
+    k = active["billing_interval"].map(MONTHS_PER_INTERVAL).groupby(active["pair"]).max()
+    return k.reindex(np.arange(len(customers)), fill_value=0).to_numpy(dtype="int64")
+
+
 def billing_intervals(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.Series:
     """Billing interval (``month``, ``quarter``, ``year``) of each paying customer at acquisition.
 
     The interval of the paying rows (amount > 0, ``start_date <= d < end_date``) active on the
     last day of the customer's cohort month; with several, the longest (an annual plan with a
     monthly add-on leaves at the annual renewal). A customer keeps this interval for its whole
-    first spell, even if it later switches plans.
+    first spell, even if it later switches plans. (NaN for a customer with none active then.)
     """
     cohort = cohorts(wide)
-    month_end = pd.Series(cohort.dt.end_time.dt.normalize().to_numpy(), index=cohort.index, name="month_end")
-    rows = subscriptions.loc[subscriptions["amount"] > 0, ["customer_id", "start_date", "end_date",
-                                                            "billing_interval"]]
-    rows = rows.merge(month_end.rename_axis("customer_id").reset_index(), on="customer_id")
-    active = rows[(rows["start_date"] <= rows["month_end"])
-                  & (rows["end_date"].isna() | (rows["end_date"] > rows["month_end"]))]
-    longest = (active.assign(k=active["billing_interval"].map(MONTHS_PER_INTERVAL)).sort_values("k", kind="stable")
-               .groupby("customer_id")["billing_interval"].last())
-    return longest.reindex(cohort.index).astype(object).rename("billing_interval")
+    month_end = cohort.dt.end_time.dt.normalize().to_numpy()
+    k = longest_interval(subscriptions, cohort.index.to_numpy(), month_end)
+    names = {months: name for name, months in MONTHS_PER_INTERVAL.items()}
+    return pd.Series([names.get(v, np.nan) for v in k.tolist()], index=cohort.index, dtype=object,
+                     name="billing_interval")
 
 
 def interval_lifetimes(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.DataFrame:

@@ -87,7 +87,7 @@ from ..data.currency import rates_at
 from ..errors import KpiError, ModelFitError, PeriodError
 from ..i18n import N_, _
 from ..periods import ReportPeriod, parse_period
-from .cohorts import interval_lifetimes
+from .cohorts import interval_lifetimes, longest_interval
 from .mrr import MONTHS_PER_INTERVAL, customer_mrr, mrr_movements
 from .sbg import _number, _pct, fit_sbg_counts, fit_sbg_counts_batch, survival
 
@@ -228,16 +228,10 @@ class _Book:
 
 def _codes(subscriptions: pd.DataFrame, customers: np.ndarray, months: np.ndarray) -> np.ndarray:
     """Survival-table row of each (customer, month): the longest interval of its paying rows active
-    at that month end (an annual plan with a monthly add-on leaves at the annual renewal)."""
-    pairs = pd.DataFrame({"customer_id": customers, "month_end": pd.PeriodIndex.from_ordinals(months, freq="M")
-                          .to_timestamp(how="end").normalize(), "pair": np.arange(len(customers))})
-    rows = subscriptions.loc[subscriptions["amount"] > 0, ["customer_id", "start_date", "end_date", "billing_interval"]]
-    rows = rows.merge(pairs, on="customer_id")
-    active = rows[(rows["start_date"] <= rows["month_end"])
-                  & (rows["end_date"].isna() | (rows["end_date"] > rows["month_end"]))]
-    k = active["billing_interval"].map(MONTHS_PER_INTERVAL).groupby(active["pair"]).max()
-    k = k.reindex(np.arange(len(customers)), fill_value=1).to_numpy(dtype="int64")
-    return np.searchsorted([m for _, m in INTERVALS], k)
+    at that month end (:func:`~kpilib.metrics.cohorts.longest_interval`; monthly when none is)."""
+    month_ends = pd.PeriodIndex.from_ordinals(months, freq="M").to_timestamp(how="end").normalize()
+    k = longest_interval(subscriptions, customers, month_ends.to_numpy())
+    return np.searchsorted([m for _, m in INTERVALS], np.where(k > 0, k, 1))
 
 
 def _arrivals(wide: pd.DataFrame, window: pd.PeriodIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
