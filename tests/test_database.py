@@ -138,10 +138,12 @@ def test_round_trip_gives_the_folder_tables(db: Db, tiny) -> None:
 
 
 def test_round_trip_of_the_sample_company(db: Db, monkeypatch) -> None:
-    """Written in chunks (the bulk paths: DuckDB scans frames, PostgreSQL takes COPY), read back the same."""
+    """Written in chunks (the bulk paths: DuckDB scans frames, PostgreSQL takes COPY), read back the same,
+    in chunks too (PostgreSQL: a server-side cursor; DuckDB hands over whole Arrow tables)."""
     from kpilib.data import databases
 
     monkeypatch.setattr(databases, "INSERT_ROWS", 7_000)  # product_usage: 16 chunks, the last one short
+    monkeypatch.setattr(databases, "FETCH_ROWS", 5_000)  # subscriptions 1, leads 3, product_usage 23 chunks
     sample = load_dataset()
     db.write(sample)
     assert_same_tables(db.load(), sample)

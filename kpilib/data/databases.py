@@ -263,6 +263,10 @@ def _ordered(query, key: tuple[str, ...]):
 # --------------------------------------------------------------------------- reading
 
 
+#: Rows fetched from a SQL database at a time (DuckDB hands over whole Arrow tables instead).
+FETCH_ROWS = 200_000
+
+
 @dataclass
 class SqlBackend:
     """Where the reader's Ibis queries run: a SQLAlchemy connection, in its dialect's SQL."""
@@ -288,10 +292,17 @@ class SqlBackend:
                 return duck.sql(sql).to_arrow_table().to_pandas()
             except duckdb.Error as exc:  # as SQLAlchemy raises the driver's errors, for _database_errors
                 raise sa.exc.DBAPIError(sql, None, exc) from None
-        result = self.conn.execute(sa.text(sql))
+        # FETCH_ROWS at a time, through a server-side cursor where the driver has one (PostgreSQL): only
+        # one chunk of rows is ever Python objects, each chunk a frame at once (text as Arrow strings)
+        result = self.conn.execution_options(stream_results=True).execute(sa.text(sql))
+        columns = list(result.keys())
         # plain tuples: pandas probes every SQLAlchemy row for array attributes, which costs about as
         # much as the fetch itself (1.35M rows: 15 s -> 7 s from PostgreSQL)
-        return pd.DataFrame.from_records([tuple(row) for row in result.fetchall()], columns=list(result.keys()))
+        frames = [pd.DataFrame.from_records([tuple(row) for row in part], columns=columns)
+                  for part in result.partitions(FETCH_ROWS)]
+        if len(frames) == 1:
+            return frames[0]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def ibis_dialect(name: str, label: str) -> str:
