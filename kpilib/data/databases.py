@@ -263,6 +263,15 @@ def _ordered(query, key: tuple[str, ...]):
 # --------------------------------------------------------------------------- reading
 
 
+def _driver(conn: sa.Connection, doing: str) -> Any:
+    """The driver's own connection under ``conn`` (DuckDB's, psycopg's), for its bulk paths; a
+    :class:`KpiError` when it has closed meanwhile."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise KpiError(f"the {conn.dialect.name} connection closed while {doing}")
+    return raw
+
+
 #: Rows fetched from a SQL database at a time (DuckDB hands over whole Arrow tables instead).
 FETCH_ROWS = 200_000
 
@@ -283,9 +292,7 @@ class SqlBackend:
 
         sql = str(ibis.to_sql(query, dialect=self.dialect))
         if self.dialect == "duckdb":  # DuckDB hands its columns over as Arrow: no Python object per value
-            duck = self.conn.connection.driver_connection
-            if duck is None:
-                raise KpiError("the DuckDB connection closed while reading")
+            duck = _driver(self.conn, "reading")
             import duckdb
 
             try:
@@ -607,9 +614,7 @@ def _insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame, spec: Table)
         records = _records(df.iloc[start:start + INSERT_ROWS], spec)
         if conn.dialect.name == "duckdb":  # DuckDB scans the frame itself
             view = "kpilib_load_" + table.name  # lives on this connection, which is disposed of after
-            duck = conn.connection.driver_connection
-            if duck is None:
-                raise KpiError(f"the DuckDB connection closed while writing table '{table.name}'")
+            duck = _driver(conn, f"writing table '{table.name}'")
             duck.register(view, records)
             frame = sa.table(view, *(sa.column(c) for c in records.columns))
             conn.execute(table.insert().from_select(list(records.columns), sa.select(frame)))
@@ -627,9 +632,7 @@ def _copy_into(conn: sa.Connection, table: sa.Table, records: pd.DataFrame) -> N
     import psycopg
     from psycopg import sql
 
-    raw = conn.connection.driver_connection
-    if raw is None:
-        raise KpiError(f"the PostgreSQL connection closed while writing table '{table.name}'")
+    raw = _driver(conn, f"writing table '{table.name}'")
     target = sql.Identifier(*([table.schema] if table.schema else []), table.name)
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in records.columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, columns)
