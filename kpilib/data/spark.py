@@ -26,16 +26,16 @@ from urllib.parse import parse_qs
 import pandas as pd
 
 from ..errors import KpiError
-from .contract import TABLES
+from .contract import TABLES, Table
 from .dataset import Dataset
 
-#: contract kind -> Spark SQL type of the column (months as 'YYYY-MM' text, as in a database)
-#: The Arrow type a contract column goes to Spark as (Spark reads them as STRING, DATE, DOUBLE, BIGINT).
+#: contract kind -> the Arrow type its column goes to Spark as (Spark reads them as STRING, DATE, DOUBLE,
+#: BIGINT; months as 'YYYY-MM' text, as in a database)
 _ARROW_TYPES = {"id": "string", "text": "string", "enum": "string", "date": "date32", "month": "string",
                 "money": "float64", "number": "float64", "count": "int64"}
 
 
-def _arrow_table(df: pd.DataFrame, spec) -> Any:
+def _arrow_table(df: pd.DataFrame, spec: Table) -> Any:
     """The contract table as an Arrow table of Spark's types (months as 'YYYY-MM', dates as dates,
     missing as null): Spark takes it column by column, with no Python object per value."""
     import pyarrow as pa

@@ -258,7 +258,7 @@ def _member(values: pd.Series, allowed: pd.Series) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    probe = pa.array(values, from_pandas=True)  # pandas' Arrow strings: their own array, not a copy
+    probe = pa.array(values, from_pandas=True)  # pandas' Arrow strings go over with no Python object each
     keys = pa.array(allowed.dropna().unique(), from_pandas=True)
     if not pa.types.is_string(probe.type) and not pa.types.is_large_string(probe.type):
         return values.isin(allowed).to_numpy(dtype=bool)  # ids read as something else than text
