@@ -159,6 +159,9 @@ def test_every_page_runs(case, tmp_path, monkeypatch):
                 shown.append(result)
         plt.close("all")
     assert len(shown) >= 10, "the pages showed next to nothing: did the cells run?"
+    if case in (the_data_on_the_first_of_december, quarter_without_a_survey_wave):  # 60 accounts, all from 2021
+        said = [obj.data for obj in shown if "there is no recent cohort to show" in str(getattr(obj, "data", ""))]
+        assert len(said) == 3, "both heatmaps and the cohort lists say that no cohort is recent"
     for obj in shown:  # whatever a page shows renders as HTML without NaN/inf leaking as text
         html = obj._repr_html_() if hasattr(obj, "_repr_html_") else (obj.to_html() if hasattr(obj, "to_html") else "")
         assert ">inf<" not in html and ">nan<" not in html.lower()

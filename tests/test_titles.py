@@ -81,6 +81,17 @@ def test_cohort_title_weights_cohorts_by_size_and_waits_for_age():
     assert titles.cohort_title("revenue", young) == "Revenue retention: no cohort is 12 months old yet"
 
 
+def test_no_recent_cohort_is_said_with_the_window_and_its_last_month():
+    from kpilib.i18n import using
+
+    last = pd.Period("2025-11", "M")
+    assert titles.no_cohorts_note(18, last) == ("No customer started paying in the 18 months up to November "
+                                               "2025: there is no recent cohort to show.")
+    with using("fr"):
+        assert titles.no_cohorts_note(18, last) == ("Aucun client n'a commencé à payer au cours des 18 mois allant "
+                                                   "jusqu'à novembre 2025 : aucune cohorte récente à afficher.")
+
+
 def test_a_pair_of_values_never_prints_alike_when_they_differ():
     from kpilib.report.format import format_pair
 

@@ -163,7 +163,11 @@ def churn_trend(fig: Figure, m: KpiModel) -> str | None:
 
 def _cohorts(kind: str) -> Callable[[Figure, KpiModel], str | None]:
     def draw(fig: Figure, m: KpiModel) -> str | None:
+        from .model import COHORT_MONTHS
+
         matrix = m.cohort_matrix(kind)
+        if matrix.empty:
+            return titles.no_cohorts_note(COHORT_MONTHS, m.period.last)
         cohort_heatmap(fig.subplots(), matrix, titles.cohort_title(kind, matrix))
         return None
     draw.__doc__ = f"The {kind} retention heatmap of the cohorts shown on the churn page."

@@ -45,6 +45,7 @@ HISTORY_MONTHS = 36  # months of movements kept before the period for trends and
 ENGAGEMENT_HORIZON = 3  # months after an account-month in which churn counts against its engagement band
 FORECAST_HORIZON = 12  # months forecast after the period's last month
 BACKTEST_LAGS = (3, 6, 12)  # months before the period's end the backtest's forecasts are made
+COHORT_MONTHS = 18  # the churn page's cohorts: those of the 18 months up to the period's end
 #: Bootstrap replicates of the forecast page's band (each of its four forecasts): the sample's forecast
 #: family takes about 1.2 s with them (docs/performance.md); the 10th and 90th percentiles of 100 draws
 #: move by 0.5-1 % of MRR (one standard deviation) from one seed to another (docs/metrics.md).
@@ -417,9 +418,10 @@ class KpiModel:
         return largest_movements(self.data, self.period, n=len(self.data.customers) if n is None else n,
                                  wide=wide)
 
-    def cohort_matrix(self, kind: str = "logo", max_age: int = 12, cohorts: int = 18,
+    def cohort_matrix(self, kind: str = "logo", max_age: int = 12, cohorts: int = COHORT_MONTHS,
                       by: str | None = None) -> pd.DataFrame:
-        """Logo or revenue retention of the cohorts of the last ``cohorts`` months."""
+        """Logo or revenue retention of the cohorts of the last ``cohorts`` months (no rows when no
+        customer started paying in them: :func:`~kpilib.report.titles.no_cohorts_note` says so)."""
         from ..metrics.cohorts import logo_retention, revenue_retention
 
         group = self.data.customers.set_index("customer_id")[by] if by else None

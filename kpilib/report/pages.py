@@ -212,8 +212,12 @@ def churn_drilldown(model: KpiModel) -> HTML:
 def cohort_drilldown(model: KpiModel) -> HTML:
     """Each cohort of the heatmaps, openable to its customers and the ages they paid at."""
     from .drill import cohort_drills, drill_html
+    from .model import COHORT_MONTHS
+    from .titles import no_cohorts_note
 
     shown = pd.PeriodIndex(model.cohort_matrix("logo").index, freq="M")
+    if shown.empty:
+        return note(no_cohorts_note(COHORT_MONTHS, model.period.last))
     return HTML(drill_html(cohort_drills(model, shown[::-1]), model.base_currency))
 
 

@@ -126,6 +126,14 @@ def _g(x: float) -> str:
     return number(x, len(text.split(".")[1]) if "." in text else 0)
 
 
+def no_cohorts_note(months: int, last) -> str:
+    """Why the churn page shows no cohort: nobody started paying in the ``months`` months (several:
+    the page's window, :data:`~kpilib.report.model.COHORT_MONTHS`) up to ``last``. Older cohorts
+    may exist; the page shows the recent ones only."""
+    return _("No customer started paying in the {n} months up to {month}: there is no recent cohort to "
+             "show.").format(n=months, month=month_name(last))
+
+
 def cohort_title(kind: str, matrix: pd.DataFrame, age: int = 12) -> str:
     """Logo or revenue retention after ``age`` months, over the cohorts old enough (size-weighted)."""
     seen = matrix[age].notna() if age in matrix.columns else pd.Series(False, index=matrix.index)
