@@ -106,12 +106,11 @@ def movement_accounts(model: KpiModel) -> pd.DataFrame:
     no longer paying, those of its last subscriptions), ``cohort`` (first paid month), ``month``,
     ``tenure`` (months since the cohort month), ``mrr_before``, ``mrr_after``, ``change``
     (after - before) and ``movement``. Summed by movement, ``change`` gives the bridge's figures."""
-    from ..metrics.cohorts import cohorts
     from .export import movement_rows
 
     rows = movement_rows(model)
     rows = rows[rows["movement"] != "unchanged"].copy()
-    rows["cohort"] = rows["customer_id"].map(cohorts(model.wide).astype(str)).fillna("")
+    rows["cohort"] = rows["customer_id"].map(model.cohorts.astype(str)).fillna("")
     rows = rows.join(last_plans(model, rows["customer_id"].unique()).rename("plans"), on="customer_id")
     rows["plans"] = rows["plans"].fillna("")
     months = pd.PeriodIndex(rows["month"], freq="M")
@@ -180,8 +179,7 @@ def churned_accounts(model: KpiModel) -> pd.DataFrame:
     movers = model.movers(None)
     rows = movers[movers["movement"] == "churn"].copy()
     rows = rows.join(last_plans(model, rows["customer_id"].unique()).rename("plans"), on="customer_id")
-    members = model.cohort_members
-    rows["cohort"] = rows["customer_id"].map(members["cohort"].astype(str))
+    rows["cohort"] = rows["customer_id"].map(model.cohorts.astype(str))
     rows["tenure"] = [(model.period.last - pd.Period(c, freq="M")).n if isinstance(c, str) else pd.NA
                       for c in rows["cohort"]]
     return rows[["customer_id", "name", "segment", "plans", "cohort", "tenure", "mrr_before"]].reset_index(drop=True)

@@ -86,8 +86,6 @@ def joined_plans(subscriptions: pd.DataFrame) -> pd.Series:
 
 def customer_rows(model: KpiModel) -> pd.DataFrame:
     """Every customer: MRR at the period's end, segment, plans active then, cohort (first paid month)."""
-    from ..metrics.cohorts import cohorts
-
     wide, end = model.wide, model.period.end_date
     customers = model.data.customers.set_index("customer_id")
     subs = model.data.subscriptions
@@ -98,7 +96,7 @@ def customer_rows(model: KpiModel) -> pd.DataFrame:
                         "segment": customers["segment"].to_numpy()})
     out["mrr"] = out["customer_id"].map(mrr).fillna(0.0).to_numpy()
     out["plans"] = out["customer_id"].map(plans).fillna("").to_numpy()
-    out["cohort"] = out["customer_id"].map(cohorts(wide).astype(str)).fillna("").to_numpy()
+    out["cohort"] = out["customer_id"].map(model.cohorts.astype(str)).fillna("").to_numpy()
     return out.sort_values(["mrr", "customer_id"], ascending=[False, True], kind="stable")
 
 

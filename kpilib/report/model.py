@@ -520,12 +520,19 @@ class KpiModel:
         return MrrForecast(frame, track, pipeline_mrr(leads, as_of=last, horizon=FORECAST_HORIZON))
 
     @cached_property
+    def cohorts(self) -> pd.Series:
+        """Cohort (first paid month) per paying customer (:func:`~kpilib.metrics.cohorts.cohorts`),
+        found once for the headline, the exports and the account lists."""
+        from ..metrics.cohorts import cohorts
+
+        return cohorts(self.wide)
+
+    @cached_property
     def new_customers(self) -> pd.DataFrame:
         """Customers whose first paying month falls in the period, with their channel."""
         from ..metrics.acquisition import new_customers
-        from ..metrics.cohorts import cohorts
 
-        return new_customers(cohorts(self.wide), self.data.customers, self.period)
+        return new_customers(self.cohorts, self.data.customers, self.period)
 
     @cached_property
     def acquisition_costs(self) -> tuple[pd.DataFrame | None, str]:
