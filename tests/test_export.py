@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import kpilib as kpi
-from kpilib.report.export import customer_rows, movement_rows, write_exports
+from kpilib.report.export import customer_rows, joined_plans, movement_rows, write_exports
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,14 @@ def test_customer_rows_sum_to_mrr_and_carry_cohorts(model):
     assert (rows["mrr"] > 0).sum() == model.revenue["customers"]
     paying = rows[rows["mrr"] > 0]
     assert (paying["cohort"] != "").all() and (paying["plans"] != "").all()
+
+
+def test_a_customer_s_plans_are_joined_once_each_in_order():
+    subs = pd.DataFrame({"customer_id": ["c2", "c1", "c2", "c3", "c2", "c1"],
+                         "plan": ["Pro", "Basic", "Basic", "Team", "Pro", "Basic"]})
+    assert joined_plans(subs).to_dict() == {"c1": "Basic", "c2": "Basic + Pro", "c3": "Team"}
+    assert joined_plans(subs[subs["customer_id"] != "c2"]).to_dict() == {"c1": "Basic", "c3": "Team"}
+    assert joined_plans(subs.iloc[:0]).empty
 
 
 def test_hostile_names_never_become_formulas_in_the_workbook(tiny_dir, tmp_path):
@@ -105,3 +113,9 @@ def test_the_movements_sheet_lists_the_customers_whose_mrr_moved(model, tmp_path
         assert change.get(kind, 0.0) == pytest.approx(model.revenue[kind], abs=0.01), kind
     assert closing[0] == (f"{len(csv) - len(moved):,} more rows in movements.csv: the customers whose MRR did not "
                           "move (movement unchanged)") and set(closing[1:]) <= {None}
+    formats = {(cell.column_letter, cell.number_format) for row in load_workbook(path)["Movements"].iter_rows(min_row=2)
+               for cell in row[:len(header)] if cell.value is not None and cell.row < len(rows)}
+    money = {"E", "F"}  # mrr_before, mrr_after: each row's own styled cell
+    assert header[4:6] == ("mrr_before", "mrr_after")
+    assert {f for c, f in formats if c in money} == {'#,##0.00 "USD"'}
+    assert {f for c, f in formats if c not in money} == {"General"}

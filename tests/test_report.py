@@ -130,6 +130,73 @@ def test_render_escapes_untrusted_output(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+def _outputs_notebook() -> nbformat.NotebookNode:
+    """A notebook with the outputs a page holds: a chart (PNG), a table (HTML), text, markdown."""
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1], [1, 0])
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(png.getvalue()).decode()}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<table><tr><td>1</td></tr></table>",
+                                                     "text/plain": "1"}),
+        nbformat.v4.new_output("stream", name="stdout", text="ok\n"),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title\n\nSome *words* and ![a picture](data:image/png;base64,"
+                                              + cell.outputs[0].data["image/png"] + ")"), cell]
+    return nb
+
+
+def _elements(page: str) -> list[tuple]:
+    from bs4 import BeautifulSoup
+
+    return [(e.name, sorted((k, " ".join(v) if isinstance(v, list) else v) for k, v in e.attrs.items()), e.string)
+            for e in BeautifulSoup(page, "html.parser").find_all(True)]
+
+
+def test_a_page_is_element_for_element_what_nbconvert_renders():
+    """The kit renders a page without nbconvert's BeautifulSoup pass (most of a page's rendering time),
+    adding the same alternative text and keyboard focus itself: the elements, their attributes and
+    their text are nbconvert's own."""
+    from nbconvert import HTMLExporter
+
+    from kpilib.paths import TEMPLATES_DIR
+    from kpilib.report.render import page_html
+    from kpilib.report.runner import page_script_words
+
+    nb = _outputs_notebook()
+    resources = {"metadata": {"name": "T"}, "kpi_words": page_script_words()}
+    theirs, _ = HTMLExporter(template_name="kpi", extra_template_basedirs=[str(TEMPLATES_DIR)], exclude_input=True,
+                             exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
+                             language_code="en").from_notebook_node(nb, resources=resources)
+    ours = page_html(nb, "T", page_script_words())
+    assert _elements(ours) == _elements(theirs)
+    assert ours.count('tabindex="0"') == theirs.count('tabindex="0"') == 4  # three outputs and the markdown
+    assert ours.count('alt="No description has been provided for this image"') == 1  # the chart's
+
+
+def test_a_translated_page_describes_its_images_in_its_language():
+    from kpilib.i18n import using
+    from kpilib.report.render import page_html
+
+    with using("fr"):
+        page = page_html(_outputs_notebook(), "T", {})
+    alts = re.findall(r'<img alt="([^"]*)"', page)
+    assert len(alts) == 1 and alts[0] != "No description has been provided for this image" and alts[0]
+    assert 'alt="a picture"' in page  # the markdown's own description is kept
+
+
 def test_a_pack_in_another_language_goes_beside_the_english_one(tiny_dir, nb_dir, tmp_path, capsys):
     """``kpi report --lang xx``: the pack goes to ``<period>-xx/``, the English pack is left as it was,
     every notebook gets the ``lang`` parameter, and the two packs' indexes know each other."""

@@ -34,12 +34,12 @@ from ..data.asof import default_period
 from ..data.dataset import Dataset
 from ..data.load import load_dataset
 from ..errors import KpiError, PeriodError, ReportError
-from ..i18n import N_, PSEUDO, SOURCE_LANGUAGE, _, check_language, current_language, languages, set_language, using
-from ..paths import NOTEBOOKS_DIR, TEMPLATES_DIR, default_reports_dir
+from ..i18n import PSEUDO, SOURCE_LANGUAGE, _, check_language, current_language, languages, set_language, using
+from ..paths import NOTEBOOKS_DIR, default_reports_dir
 from ..periods import ReportPeriod, parse_period
 from .kernel import give_back_memory, set_environ
 from .pages import PAGE_TITLES
-from .render import html_links, write_glossary, write_index
+from .render import html_links, page_html, write_glossary, write_index
 
 if TYPE_CHECKING:  # nbformat is slow to import (jsonschema); kernels never need it
     import nbformat
@@ -253,26 +253,11 @@ def _first_line(text: str | None) -> str:
 def render_html(notebook: Path, target: Path, built: Sequence[str] | None = None) -> None:
     """Render an executed notebook to HTML: no code, no prompts, no external requests; links to the
     pack's other pages (``built``, default all) and its index and glossary."""
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="kpi", extra_template_basedirs=[str(TEMPLATES_DIR)],
-                            exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True, language_code=current_language())
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     title = _(NOTEBOOKS[notebook.stem]) if notebook.stem in NOTEBOOKS else notebook.stem
-    body, _resources = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
-                                                                  "kpi_words": page_script_words()})
-    if current_language() != SOURCE_LANGUAGE:  # the alternative text nbconvert gives every figure
-        import html
-
-        body = body.replace(f'alt="{_NO_ALT}"', f'alt="{html.escape(_(_NO_ALT))}"')
-    target.write_text(html_links(body, built), encoding="utf-8")
-
-
-#: nbconvert's alternative text of an image without one (nbconvert.exporters.html)
-_NO_ALT = N_("No description has been provided for this image")
+    target.write_text(html_links(page_html(nb, title, page_script_words()), built), encoding="utf-8")
 
 
 def page_script_words() -> dict[str, str]:
