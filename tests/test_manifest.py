@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 import kpilib as kpi
-from kpilib.report.manifest import input_tables, manifest, stale_tables, table_hash
+from kpilib.report.manifest import input_tables, manifest, stale_tables, table_hash, table_hashes
 
 
 def test_inputs_are_counted_dated_and_hashed(tiny_dir):
@@ -37,3 +37,17 @@ def test_the_manifest_holds_parameters_and_version_but_no_clock(tiny_dir):
     assert set(doc["tables"]) == set(ds.tables)
     assert doc == manifest(ds, kpi.parse_period("2024-03"), {"period": "2024-03", "segment": "all"})
     assert not any(isinstance(v, pd.Timestamp) for t in doc["tables"].values() for v in t.values())
+    # the runner hashes the tables in a thread beside the model: the same manifest
+    hashes = table_hashes(ds)
+    assert hashes["subscriptions"] == table_hash(ds.subscriptions) and set(hashes) == set(ds.tables)
+    assert manifest(ds, kpi.parse_period("2024-03"), {"period": "2024-03", "segment": "all"}, hashes) == doc
+
+
+def test_work_in_the_background_hands_back_its_result_or_its_error():
+    import pytest
+
+    from kpilib.report.runner import _in_background
+
+    assert _in_background(sum, [1, 2, 3]).result(timeout=10) == 6
+    with pytest.raises(ZeroDivisionError):
+        _in_background(lambda: 1 / 0).result(timeout=10)

@@ -103,8 +103,28 @@ def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str
     return out.where(out != "").astype("str")  # whitespace-only text is empty, not a value
 
 
+def _pandera():
+    """``pandera.pandas``, imported when validating (a kernel reading a snapshot never needs it).
+
+    Without pandera's probe of ``pyspark.pandas``, about 0.3 s of every process that validates when
+    pyspark is installed (the test extra installs it): pandera imports it only so that pyspark's
+    type hints on pandas frames come first, and the kit never validates pyspark's pandas frames.
+    Once pyspark is imported (a Spark source), nothing is blocked."""
+    import sys
+
+    blocked = [] if "pandera.pandas" in sys.modules or "pyspark" in sys.modules else ["pyspark", "pyspark.pandas"]
+    for name in blocked:
+        sys.modules[name] = None  # None in sys.modules: "not installed"
+    try:
+        import pandera.pandas as pa
+    finally:
+        for name in blocked:
+            del sys.modules[name]
+    return pa
+
+
 def _schema(table: Table, present: Iterable[str]) -> pa.DataFrameSchema:
-    import pandera.pandas as pa  # imported when validating: a kernel reading a snapshot never needs it
+    pa = _pandera()
 
     columns = {}
     for col in table.columns:
@@ -134,10 +154,11 @@ def _rule_text(check: str, column: str | None, key: tuple[str, ...]) -> str:
 
 
 def _validate_values(df: pd.DataFrame, table: Table, offset: int, file: str) -> None:
+    schema = _schema(table, df.columns)
     from pandera.errors import SchemaErrors
 
     try:
-        _schema(table, df.columns).validate(df, lazy=True)
+        schema.validate(df, lazy=True)
     except SchemaErrors as exc:
         fc = exc.failure_cases
         first = fc.iloc[0]

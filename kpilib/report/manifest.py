@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -54,14 +55,21 @@ def table_edges(name: str, frame: pd.DataFrame) -> tuple[int, pd.Timestamp | Non
     return len(frame), first, last
 
 
-def input_tables(dataset: Dataset, period: ReportPeriod | None = None, *, hashes: bool = True) -> pd.DataFrame:
+def table_hashes(dataset: Dataset) -> dict[str, str]:
+    """Every input table's :func:`table_hash`, by name: pure (it only reads the tables), so the runner
+    computes it in a thread beside the model's build."""
+    return {name: table_hash(frame) for name, frame in dataset.tables.items()}
+
+
+def input_tables(dataset: Dataset, period: ReportPeriod | None = None, *,
+                 hashes: bool | Mapping[str, str] = True) -> pd.DataFrame:
     """One row per input table: ``rows, first, last, sha256, stale``.
 
     ``first`` and ``last`` are the earliest and latest row dates (months count to their last day);
     ``stale`` is True when a feed ends more than :data:`STALE_AFTER_DAYS` days before the
     period's end. ``hashes=False`` leaves ``sha256`` empty (it reads every cell of every table); then
     a dataset that knows its tables' edges (a run's snapshot, :mod:`kpilib.report.snapshot`) is not
-    read at all.
+    read at all. ``hashes`` may also be the hashes already computed (:func:`table_hashes`).
     """
     known = None if hashes else getattr(dataset, "known_edges", None)
     rows = []
@@ -76,7 +84,8 @@ def input_tables(dataset: Dataset, period: ReportPeriod | None = None, *, hashes
             stale = bool((period.end_date - last).days > STALE_AFTER_DAYS[name])
         rows.append({"table": name, "rows": count, "first": first.date().isoformat() if first else None,
                      "last": last.date().isoformat() if last else None,
-                     "sha256": table_hash(frame) if hashes and frame is not None else None, "stale": stale})
+                     "sha256": (hashes[name] if isinstance(hashes, Mapping) else
+                                table_hash(frame) if hashes and frame is not None else None), "stale": stale})
     return pd.DataFrame(rows).set_index("table")
 
 
@@ -104,12 +113,14 @@ def kit_commit() -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def manifest(dataset: Dataset, period: ReportPeriod, parameters: dict[str, str]) -> dict:
+def manifest(dataset: Dataset, period: ReportPeriod, parameters: dict[str, str],
+             hashes: Mapping[str, str] | None = None) -> dict:
     """The pack's manifest: inputs (tables and the goals file), parameters, kpilib version and kit
-    commit (no timestamps). Machine-readable: its sentences are English whatever the pack's language."""
+    commit (no timestamps). Machine-readable: its sentences are English whatever the pack's language.
+    ``hashes``: the tables' :func:`table_hashes`, when already computed."""
     from .. import __version__
 
-    tables = input_tables(dataset, period)
+    tables = input_tables(dataset, period, hashes=True if hashes is None else hashes)
     return {
         "period": period.label, "parameters": parameters, "data_source": dataset.source,
         "kpilib_version": __version__, "kit_commit": kit_commit(),

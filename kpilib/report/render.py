@@ -106,7 +106,7 @@ def _page_exporter(language: str):
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
     class PageExporter(HTMLExporter):
-        def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
+        def from_notebook_node(self, nb, resources=None, **kw):
             info = nb.metadata.get("language_info", {})
             self.register_filter("highlight_code", self.filters.get(
                 "highlight_code", Highlight2HTML(pygments_lexer=info.get("pygments_lexer", info.get("name")),
