@@ -97,6 +97,11 @@ def test_engagement_score_and_churn_by_band():
     assert out.loc["medium", "account_months"] == 2 and out.loc["medium", "churned"] == 1
     assert out.loc["high", "account_months"] == 2 and out.loc["high", "churned"] == 0
     assert out.loc["medium", "churn_rate"] == 0.5 and math.isnan(out.loc["low", "churn_rate"])
+    # an account the MRR grid does not know, and one not paying in the month, count nowhere
+    wide.loc["a", months[1]] = 0.0
+    fewer = churn_by_engagement(scores, wide.drop(index="c"), horizon=2)
+    assert fewer["account_months"].tolist() == [0, 2, 0] and fewer["churned"].tolist() == [0, 2, 0]
+    assert list(fewer.index) == ["low", "medium", "high"] and fewer.index.dtype == scores["band"].dtype
 
 
 def _engagement_by_strings(usage: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:

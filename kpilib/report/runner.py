@@ -633,6 +633,10 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         write_glossary(staging, dataset, names)
         restated = restatement_beside(out_root, rperiod, folder, model)  # the earlier pack, rebuilt
         audit = write_manifest(staging, rperiod, dataset, params, restated, described)
+        # the index needs the dataset's description, not the model: let the model and what the exports
+        # built go while the pages run (at 100 copies the runner held 0.9 GB until the end)
+        del model
+        give_back_memory()
         _collect(jobs, names, tick, log)
         _release(pool, pool_key)
         pool = None
