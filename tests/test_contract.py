@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -311,6 +312,11 @@ def test_duplicate_keys_are_pandas_duplicated_over_the_key(rng):
         expected = df.duplicated(subset=key, keep=False).to_numpy()
         assert (duplicate_keys(df, key) == expected).all(), key
     assert not duplicate_keys(df.drop_duplicates(["a", "b", "c"]), ["a", "b", "c"]).any()
+    # keys too many to flag one by one (3000 x 3000 possible): the hash table alone decides
+    wide = pd.DataFrame({"a": [f"a{i}" for i in range(n)], "b": [f"b{i}" for i in range(n)]})
+    assert not duplicate_keys(wide, ["a", "b"]).any()
+    twice = pd.concat([wide, wide.iloc[[7]]], ignore_index=True)
+    assert np.flatnonzero(duplicate_keys(twice, ["a", "b"])).tolist() == [7, n]
 
 
 @pytest.mark.parametrize("dtype", ["str", object])
