@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/model.py
 	$(BIN)/python benchmarks/engine.py
+	env -u MPLBACKEND $(BIN)/python benchmarks/scale.py --copies 1,10,100 --repeat 3
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache

@@ -29,6 +29,7 @@ import math
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -167,6 +168,7 @@ class Run:
     peak_parent: int = 0
     peak_tree: int = 0
     peak_tree_pss: int = 0
+    walls: list[float] = field(default_factory=list)  # each run's, when repeated (``wall``: their median)
     returncode: int | None = None
     error: str = ""
     pages: dict[str, int] = field(default_factory=dict)
@@ -237,12 +239,20 @@ def load_into(url: str, folder: Path, timeout: float) -> tuple[float, str]:
     return time.perf_counter() - start, error
 
 
-def measure(k: int, source: str, folder: Path, timeout: float) -> Run:
-    """``kpi report`` on the k copies in ``folder`` read from ``source``, loaded into it first if it is a database."""
+def measure(k: int, source: str, folder: Path, timeout: float, repeat: int = 1) -> Run:
+    """``kpi report`` on the k copies in ``folder`` read from ``source``, loaded into it first if it is a
+    database; ``repeat`` times in a row: the median wall clock (every wall kept), the highest peaks."""
     with tempfile.TemporaryDirectory(prefix=f"kpi-scale-{k}-{source}-db-") as scratch:
         data = data_of(source, folder, Path(scratch))
         load, error = load_into(data, folder, timeout) if source in LOADED else (math.nan, "")
-        run = Run(k, source, error=error) if error else time_report(k, source, data, timeout)
+        if error:
+            return Run(k, source, error=error, load=load)
+        runs = [time_report(k, source, data, timeout) for _ in range(max(1, repeat))]
+        run = next((r for r in runs if r.returncode != 0), runs[-1])
+        run.walls = [r.wall for r in runs]
+        run.wall = statistics.median(run.walls)
+        run.peak_parent, run.peak_tree = max(r.peak_parent for r in runs), max(r.peak_tree for r in runs)
+        run.peak_tree_pss = max(r.peak_tree_pss for r in runs)
         run.load = load
         return run
 
@@ -277,7 +287,8 @@ def table(runs: list[Run], counts: dict[int, dict[str, int]]) -> str:
             "peak RSS tree", "peak PSS tree", *(f"{p} bytes" for p in pages), "pack bytes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in runs:
-        wall = _seconds(r.wall) + ("" if r.returncode == 0 else " (failed)")
+        spread = f" ({min(r.walls):.1f}–{max(r.walls):.1f})" if len(r.walls) > 1 else ""
+        wall = _seconds(r.wall) + spread + ("" if r.returncode == 0 else " (failed)")
         sizes = [f"{r.pages[p]:,}" if p in r.pages else "–" for p in pages]
         cells = [str(r.k), r.source, *(f"{counts[r.k][t]:,}" for t in COUNTED), _seconds(r.load), wall,
                  _gb(r.peak_parent), _gb(r.peak_tree), _gb(r.peak_tree_pss), *sizes,
@@ -323,6 +334,9 @@ def main() -> None:
                              f"(default folder); duckdb and postgres are filled by kpi load first, postgres is "
                              f"the database of {POSTGRES_ENV}, spark is spark://local[2]?parquet=<copies folder>")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a kpi load or report is stopped")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of kpi report per copies and source, back to back: the table gives their median "
+                             "wall clock and range, and the highest peaks (default 1)")
     args = parser.parse_args()
     ks = [int(k) for k in args.copies.split(",")]
     sources = args.sources
@@ -351,10 +365,11 @@ def main() -> None:
     for k in ks:
         for source in sources:
             busy = os.getloadavg()[0]  # other work on the machine makes the wall clock noisy: said per run
-            run = measure(k, source, folders[k], args.timeout)
+            run = measure(k, source, folders[k], args.timeout, args.repeat)
             runs.append(run)
             loaded = "" if math.isnan(run.load) else f"kpi load into {source} {run.load:.1f} s, then "
-            report = "no kpi report" if run.returncode is None else f"kpi report {run.wall:.1f} s"
+            each = f" (median of {', '.join(f'{w:.1f}' for w in run.walls)})" if len(run.walls) > 1 else ""
+            report = "no kpi report" if run.returncode is None else f"kpi report {run.wall:.1f} s{each}"
             error = f"; ERROR {run.error}" if run.error else ""
             name = "copy" if k == 1 else "copies"
             print(f"{k} {name} from {source}: {loaded}{report} (load average {busy:.1f} before){error}", flush=True)
