@@ -47,12 +47,15 @@ def built(tmp_path_factory):
     data.mkdir()
     for name, rows in TINY.items():
         write_table(data, name, [dict(r) for r in rows])
-    quick, slow = base / "quick", base / "slow"
+    quick, slow, started = base / "quick", base / "slow", base / "started"
+    started.mkdir()
     _notebook(quick, "page", "import pandas as pd\nprint('ok', period)\npd.DataFrame({'a': [1]}).style.set_uuid('t')")
-    _notebook(slow, "page", "import time\ntime.sleep(60)")
-    _notebook(slow, "other", "import time\ntime.sleep(60)")
+    # a slow page says it is running: a file named after its run's marker (see _wait_for_kernels)
+    running = f"import os, pathlib, time\npathlib.Path({str(started)!r}, os.environ['KPI_FAULT_MARKER']).touch()\n"
+    _notebook(slow, "page", running + "time.sleep(60)")
+    _notebook(slow, "other", running + "time.sleep(60)")
     job = {"data": data, "quick": quick, "slow": slow, "out": base / "packs", "marker": uuid.uuid4().hex,
-           "tmp": base / "tmp"}
+           "tmp": base / "tmp", "started": started}
     job["tmp"].mkdir()
     done = _run(job, "quick")
     assert done.returncode == 0, done.stderr
@@ -124,10 +127,10 @@ def _wait_gone(marker: str, seconds: float = 10.0) -> list[int]:
 
 
 def _wait_for_kernels(job, proc: subprocess.Popen, seconds: float = 60.0) -> None:
-    """Wait until the run has started its kernels (the staging folder holds an executed notebook)."""
+    """Wait until the run's kernels run its pages (a slow page has said so, see ``built``)."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        if any(job["out"].glob(".2024-03.building-*/page.ipynb")) and len(_alive(job["marker"])) >= 3:
+        if (job["started"] / job["marker"]).exists() and len(_alive(job["marker"])) >= 3:
             time.sleep(1.0)
             return
         assert proc.poll() is None, proc.communicate()

@@ -162,6 +162,11 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, str],
     try:
         pm.execute_notebook(str(source), str(target), parameters=parameters,
                             kernel_name=KERNEL_NAME, progress_bar=False,
+                            # written once at the end (or at the failing cell), not after every cell: a
+                            # page rewrote its growing notebook, images included, 20-odd times (1.2 s
+                            # of its worker's CPU -> 0.3 s for the churn page); a failed page's file
+                            # goes with the staging folder anyway
+                            request_save_on_cell_execute=False,
                             execution_timeout=timeout, cwd=str(source.parent),
                             **({"km": km} if km is not None else {}))
     except pm.PapermillExecutionError as exc:
@@ -965,7 +970,7 @@ def _warm_kernel(cwd: Path, imports: Sequence[str] | None = None) -> None:
     km = AsyncKernelManager(kernel_name=KERNEL_NAME)
     kc = None
     try:
-        run_sync(km.start_kernel)(cwd=str(cwd))
+        run_sync(km.start_kernel)(cwd=str(cwd), **_dies_with_this_worker())
         kc = _connect(km)
         wanted = "" if imports is None else repr(tuple(imports))
         _kernel_code(kc, f"from kpilib.report.kernel import warm_up as _w\n_w({wanted})\ndel _w")
@@ -974,6 +979,27 @@ def _warm_kernel(cwd: Path, imports: Sequence[str] | None = None) -> None:
         return
     _KERNEL, _CLIENT = km, kc
     atexit.register(_drop_kernel)  # the worker's normal end (the pool shut down) takes its kernel along
+
+
+def _dies_with_this_worker() -> dict[str, Any]:
+    """Arguments for the kernel's launch (``subprocess.Popen``): the kernel is killed when this worker
+    ends (Linux PR_SET_PDEATHSIG, set between fork and exec), even while it starts up. Else a kernel
+    whose worker a failing run stopped kept starting after the run had cleaned its folder, and wrote
+    its connection file back there. Elsewhere: nothing (the kernel watches its parent's process id)."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return {}
+    worker = os.getpid()
+
+    def die_with_worker() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != worker:  # the worker ended before the line above
+            os._exit(1)
+
+    return {"preexec_fn": die_with_worker}
 
 
 def _drop_kernel(km=None, kc=None) -> None:
