@@ -1,10 +1,11 @@
-"""The pack's own pages, rendered from Jinja templates: the index and the glossary, and the links
+"""The pack's pages as HTML: the executed notebooks, the index and the glossary, and the links
 between every page.
 
-The notebooks' pages are rendered by nbconvert with the ``kpi`` template (``templates/kpi``); this
-module writes the two pages that are not notebooks, from ``templates/kpi/pack_index.html.j2`` and
-``templates/kpi/glossary.html.j2``, with autoescaping on (every text from the data is escaped), and
-turns the notebooks' links into links between the HTML pages of one pack.
+The notebooks' pages are rendered by nbconvert with the ``kpi`` template (``templates/kpi``,
+:func:`page_html`); this module also writes the two pages that are not notebooks, from
+``templates/kpi/pack_index.html.j2`` and ``templates/kpi/glossary.html.j2``, with autoescaping on
+(every text from the data is escaped), and turns the notebooks' links into links between the HTML
+pages of one pack.
 """
 
 from __future__ import annotations
