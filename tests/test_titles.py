@@ -126,3 +126,29 @@ def test_the_churn_verdict_judges_the_figure_it_prints():
     assert titles.churn_trend_title(pd.Series([0.02007] * 6), (0.02, 0.05)).endswith(
         "2.0 % a month over the last 6 months, inside the healthy range")
     assert "inside the 3-6 % watch band" in titles.churn_trend_title(pd.Series([0.04] * 6), (0.03, 0.06))
+
+
+def test_the_churn_trend_puts_each_month_under_its_own_name():
+    """A month's point sits on its first day, where the date axis writes the month, and the axis ends
+    with the data: no next-year tick after December."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    from kpilib.report.charts import CHARTS
+    from kpilib.report.model import KpiModel
+
+    draw, size = CHARTS["churn_trend"]
+    fig = plt.figure(figsize=size)
+    try:
+        assert draw(fig, KpiModel.load(None, "2025-12")) is None
+        ax = fig.axes[0]
+        days = [mdates.num2date(x).date() for x in ax.lines[0].get_xdata(orig=False)]
+        assert all(d.day == 1 for d in days) and days[-1].isoformat() == "2025-12-01"
+        fig.canvas.draw()
+        assert mdates.num2date(ax.get_xlim()[1]).date().isoformat() < "2026-01-01"
+        assert all(t.get_text() <= "2025-12" for t in ax.get_xticklabels())
+    finally:
+        plt.close(fig)

@@ -147,8 +147,11 @@ def churn_trend(fig: Figure, m: KpiModel) -> str | None:
     from ..periods import parse_period
 
     trend = m.trend("month", periods=HISTORY)
-    months = trend.index.map(lambda label: parse_period(label).end_date)
+    # each month at its first day, where the axis writes its name (at its last day, December's point
+    # sat under the next year's January), and an axis that ends with the data
+    months = trend.index.map(lambda label: parse_period(label).start_date)
     ax = fig.subplots()
+    ax.margins(x=0.02)
     low, high = CHURN_BAND
     ax.axhspan(low, high, color="#F2A541", alpha=0.15,
                label=_("{low}-{high} band").format(low=percent(low), high=percent(high)))
