@@ -107,10 +107,11 @@ def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str
 def _pandera():
     """``pandera.pandas``, imported when validating (a kernel reading a snapshot never needs it).
 
-    Without pandera's probe of ``pyspark.pandas``, about 0.3 s of every process that validates when
+    Without pandera's probe of ``pyspark.pandas``, about 0.13 s of every process that validates when
     pyspark is installed (the test extra installs it): pandera imports it only so that pyspark's
-    type hints on pandas frames come first, and the kit never validates pyspark's pandas frames.
-    Once pyspark is imported (a Spark source), nothing is blocked."""
+    type hints on pandas frames come first, the kit never validates pyspark's pandas frames, and
+    with pandas 3 the probe fails to import anyway. Once pyspark is imported (a Spark source),
+    nothing is blocked."""
     import sys
 
     blocked = [] if "pandera.pandas" in sys.modules or "pyspark" in sys.modules else ["pyspark", "pyspark.pandas"]
