@@ -28,13 +28,14 @@ def make_notebook(directory: Path, name: str, *sources: str) -> Path:
     return path
 
 
-@pytest.fixture
-def nb_dir(tmp_path):
-    d = tmp_path / "nbs"
-    d.mkdir()
+@pytest.fixture(scope="module")
+def nb_dir(tmp_path_factory):
+    """The module's notebooks, in one folder: the packs built from it share kept workers (conftest)."""
+    d = tmp_path_factory.mktemp("nbs")
     make_notebook(d, "ok", "secret_code_marker = 41 + 1\nprint('answer', secret_code_marker, period)")
     make_notebook(d, "boom", "x = 1", "raise ValueError('the data are odd')")
     make_notebook(d, "slow", "import time\ntime.sleep(30)")
+    make_notebook(d, "words", "print('the page is in', lang)")
     return d
 
 
@@ -205,7 +206,6 @@ def test_a_pack_in_another_language_goes_beside_the_english_one(tiny_dir, nb_dir
     from kpilib.cli import main
     from kpilib.i18n import current_language
 
-    make_notebook(nb_dir, "words", "print('the page is in', lang)")
     english = run(tiny_dir, tmp_path / "reports", nb_dir, ["ok", "words"])
     before = {p.name: p.read_bytes() for p in english.iterdir()}
     assert "the page is in en" in (english / "words.html").read_text(encoding="utf-8")

@@ -87,10 +87,9 @@ def test_the_record_round_trips_through_json():
     assert back.note() == r.note() and back.lines() == r.lines() and back.currency == "EUR"
 
 
-@pytest.fixture
-def page_dir(tmp_path):
-    d = tmp_path / "nbs"
-    d.mkdir()
+@pytest.fixture(scope="module")
+def page_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("nbs")
     make_notebook(d, "ok", "print(period)")
     return d
 

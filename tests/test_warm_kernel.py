@@ -76,7 +76,7 @@ def _pack_pids(tiny_dir, out, nbs, name="ids", period="2024-02"):
 def test_a_kept_worker_serves_the_next_pack_with_a_clean_slate(tiny_dir, tmp_path):
     from test_report import make_notebook
 
-    from kpilib import ReportError, build_report
+    from kpilib import PeriodError, ReportError, build_report
 
     nbs = tmp_path / "nbs"
     nbs.mkdir()
@@ -90,6 +90,10 @@ def test_a_kept_worker_serves_the_next_pack_with_a_clean_slate(tiny_dir, tmp_pat
         assert first[2] == second[2] == "False"  # nothing a page defined outlives it
         assert second[3] != first[3] and "kpi-run-" in second[3]  # each pack's own snapshot
         assert first[4] == second[4] == "None"
+        with pytest.raises(PeriodError):  # refused before any page: the workers never ran one
+            build_report("2019-01", data=str(tiny_dir), out=tmp_path / "e", notebooks=["ids"], notebook_dir=nbs,
+                         progress=False)
+        assert _pack_pids(tiny_dir, tmp_path / "f", nbs)[:2] == first[:2], "a refused pack keeps the workers"
         with pytest.raises(ReportError, match="boom"):
             build_report("2024-02", data=str(tiny_dir), out=tmp_path / "c", notebooks=["boom"], notebook_dir=nbs,
                          progress=False)

@@ -24,7 +24,7 @@ import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -579,6 +579,10 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         with _output_lock(out_root), stop_on_signals(), using(lang):
             return _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, timeout,
                           progress, lang, run, log)
+    except KpiError:
+        if run["pool"] is not None:  # refused before any page ran (the data, the period)
+            _keep_or_stop(run)
+        raise
     except BaseException:
         if run["pool"] is not None:
             _stop_pool(run["pool"][0])
@@ -801,8 +805,9 @@ def kept_workers() -> Iterator[None]:
     folder); the block's end stops them.
     Each page still gets what a new kernel would (:func:`~kpilib.report.kernel.clean_slate`), and the
     run's variables, kernel log and temporary folder are handed to the workers with every page. The
-    workers of a pack that failed or was stopped are never reused. Saves a worker's start and its
-    kernel's warm-up (3-5 s of CPU) on every pack after the first. ::
+    workers of a pack whose page failed, or that was stopped, are never reused; a pack refused before
+    its pages ran (invalid data, a period without data) leaves them as they were. Saves a worker's
+    start and its kernel's warm-up (3-5 s of CPU) on every pack after the first. ::
 
         with kept_workers():
             for segment in ("SMB", "Mid-Market", "Enterprise"):
@@ -833,7 +838,20 @@ def _workers_for(workers: int, log: Path, notebooks: Path, names: Sequence[str],
         pool.shutdown(wait=True)
     pool = _start_pool(workers, log, notebooks, warm_imports(notebooks, names))
     run["pool"] = pool, (workers, str(notebooks))
-    _spawn_workers(pool, workers)
+    run["started"] = _spawn_workers(pool, workers)
+
+
+def _keep_or_stop(run: dict) -> None:
+    """The workers of a pack refused before its pages ran: kept for the next pack inside
+    :func:`kept_workers` once they have started (they ran no page; a worker still starting would
+    bind itself to this run's folder, which goes when the run ends), else stopped at once."""
+    pool, key = run["pool"]
+    if _KEPT["depth"] > 0:
+        done, pending = wait(run.get("started", ()), timeout=KERNEL_START_SECONDS)
+        if not pending and all(f.exception() is None for f in done) and _alive(pool):
+            _release(pool, key)
+            return
+    _stop_pool(pool)
 
 
 def _processes(pool: ProcessPoolExecutor) -> list:
@@ -887,8 +905,9 @@ def warm_imports(notebooks: Path, names: Sequence[str]) -> tuple[str, ...] | Non
     return tuple(found)
 
 
-def _spawn_workers(pool: ProcessPoolExecutor, workers: int) -> None:
-    """Start every worker now, so that their imports overlap the model's build.
+def _spawn_workers(pool: ProcessPoolExecutor, workers: int) -> list[Future]:
+    """Start every worker now, so that their imports overlap the model's build; returns what is done
+    once they have all started.
 
     They are spawned with SIGINT blocked (a signal mask survives ``exec``; a Python handler does
     not): a Ctrl-C to the process group while they import would otherwise print a
@@ -899,8 +918,8 @@ def _spawn_workers(pool: ProcessPoolExecutor, workers: int) -> None:
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # the mask as it is
     try:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        for _ in range(max(1, workers)):  # with "spawn", each submit starts one worker
-            pool.submit(int)
+        # with "spawn", each submit starts one worker
+        return [pool.submit(int) for _ in range(max(1, workers))]
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
@@ -910,7 +929,10 @@ def _start_worker(log: Path, notebooks: Path | None = None, imports: Sequence[st
     run's folder, import what pages need, start the kernel its pages will share (warmed up with
     ``imports``, default :data:`~kpilib.report.kernel.WARM_IMPORTS`)."""
     _watch_parent()
-    _bind_run(log)
+    try:
+        _bind_run(log)
+    except OSError:  # the run ended (refused) while this worker started; the next pack binds it
+        _BOUND.clear()
     _skip_slow_imports()
     os.environ.pop("MPLBACKEND", None)  # before the kernel inherits it (see execute_notebook)
     import nbconvert  # noqa: F401 - imported once per worker, before its first page
