@@ -161,3 +161,31 @@ def test_the_clv_comes_from_the_per_interval_model_and_its_words_match_its_fits(
         assert table.loc[label, "What the model says"] == sbg_verdict(icm.fits[interval])
     # an annual plan can only be left at its renewal: its churn is per year, far above the monthly rate
     assert icm.fits["year"].mean_churn > icm.fits["year"].monthly_churn * 6
+
+
+def test_the_engagement_page_reads_its_figures_from_the_snapshot_never_the_usage_rows(tmp_path):
+    """``kpi report`` computes the engagement page's figures before it hands the model to the kernels:
+    a kernel then shows them without reading one usage row (11M at 100 copies of the sample)."""
+    from kpilib.report.pages import engagement_table
+    from kpilib.report.snapshot import load_snapshot, write_snapshot
+
+    sample = kpi.load_dataset(None)
+    full = KpiModel(sample, "2025-12").engagement  # scores of every account-month, churn by band
+    model = KpiModel(sample, "2025-12")
+    latest, scores, by_band, horizon = model.engagement_summary
+    assert "engagement" not in model.__dict__  # asked alone, the per-account-month scores are not kept
+    assert latest == full[0]["month"].max() == pd.Period("2025-12", "M")
+    assert scores.tolist() == full[0].loc[full[0]["month"] == latest, "score"].tolist()
+    assert len(scores) == (full[0]["month"] == latest).sum() > 100
+    pd.testing.assert_frame_equal(by_band, full[1])
+    assert horizon == full[2] == 3
+    write_snapshot(model, ("k",), tmp_path / "model.pickle")
+    read_back, _ = load_snapshot(tmp_path / "model.pickle", ("k",))
+    store = read_back.data.tables.given._store
+    assert read_back.engagement_summary[1].tolist() == scores.tolist()
+    assert engagement_table(read_back)["churn_rate"].tolist() == by_band["churn_rate"].tolist()
+    assert not store._frames, "a table was read from the snapshot"
+    asked = KpiModel(sample, "2025-12")
+    asked.engagement  # noqa: B018 - asked for first: kept, as an analyst in JupyterLab expects
+    asked.engagement_summary  # noqa: B018
+    assert "engagement" in asked.__dict__

@@ -330,13 +330,12 @@ def ces(fig: Figure, m: KpiModel) -> str | None:
 
 
 def engagement(fig: Figure, m: KpiModel) -> str | None:
-    found = m.engagement
+    found = m.engagement_summary
     if found is None:
         return _("No product_usage table: no engagement score.")
-    scores, by_band, horizon = found
-    latest_month = scores["month"].max()
+    latest_month, latest_scores, by_band, horizon = found
     axes = fig.subplots(1, 2)
-    axes[0].hist(scores.loc[scores["month"] == latest_month, "score"], bins=10)
+    axes[0].hist(latest_scores, bins=10)
     axes[0].set(title=_("Scores in {month}").format(month=month_name(latest_month, short=True)),
                 xlabel=_("Engagement score"), ylabel=_("Accounts"))
     axes[1].bar([_(_BANDS[b]) if b in _BANDS else b for b in by_band.index.astype(str)], by_band["churn_rate"])

@@ -342,6 +342,22 @@ class KpiModel:
         scores = engagement_scores(usage)
         return scores, churn_by_engagement(scores, self.wide, horizon=ENGAGEMENT_HORIZON), ENGAGEMENT_HORIZON
 
+    @cached_property
+    def engagement_summary(self) -> tuple[pd.Period, pd.Series, pd.DataFrame, int] | None:
+        """What the pages show of :attr:`engagement`: the latest month, its accounts' scores, churn by
+        band and the horizon; None without product usage. Asked alone, it keeps none of the
+        per-account-month scores in the model: ``kpi report`` computes it before it hands the model to
+        the kernels, which then never read the usage rows (11M at 100 copies of the sample)."""
+        asked = "engagement" in self.__dict__
+        found = self.engagement
+        if not asked:
+            del self.__dict__["engagement"]
+        if found is None:
+            return None
+        scores, by_band, horizon = found
+        latest = scores["month"].max()
+        return latest, scores.loc[scores["month"] == latest, "score"].reset_index(drop=True), by_band, horizon
+
     def wave(self, survey: str = "nps") -> ReportPeriod | None:
         """The survey wave this pack reports (the latest closed by the period's end)."""
         return survey_wave(self.data.get("survey_responses"), self.period, survey)

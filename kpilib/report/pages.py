@@ -441,8 +441,8 @@ def comments_table(model: KpiModel, n: int = 5) -> pd.DataFrame | None:
 
 def engagement_table(model: KpiModel) -> pd.DataFrame | None:
     """Churn within the engagement horizon by band (low, medium, high)."""
-    found = model.engagement
-    return None if found is None else found[1].rename(index=lambda b: _(_BANDS[b]) if b in _BANDS
+    found = model.engagement_summary
+    return None if found is None else found[2].rename(index=lambda b: _(_BANDS[b]) if b in _BANDS
                                                        else str(b).capitalize())
 
 

@@ -626,6 +626,10 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         model = KpiModel(inputs.pop("loaded"), rperiod, segment=segment)
         kpis = write_figures(staging, rperiod, dataset, model)
         model.memo["headline"] = kpis.copy()  # what pages.headline(model) would compute in every kernel
+        if "05_nps" in names:
+            # the engagement page's figures, here where the usage rows already are: that page's kernel then
+            # never reads them (they made most of its 1.6-1.9 GB at 100 copies of the sample)
+            model.engagement_summary  # noqa: B018 - computed for the snapshot
         write_snapshot(model, key, snapshot, dataset)
         described = manifest(dataset, rperiod, params, hashes.result())
         # from here on this process reads the snapshot too, and keeps only the tables it uses: let go of
