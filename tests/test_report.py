@@ -254,3 +254,23 @@ def test_pack_names_and_siblings_by_language(tmp_path):
     assert sibling_packs(tmp_path, period, "2025-12-fr", "fr") == ["2025-12-segment-smb-fr"]
     assert translated_packs(tmp_path, period, "2025-12") == [("2025-12-fr", "fr")]
     assert translated_packs(tmp_path, period, "2025-12-segment-smb-fr", "fr") == [("2025-12-segment-smb", "en")]
+
+
+def test_a_tables_index_name_sits_in_the_header_rows_corner_escaped():
+    """One header row: the index's name in its corner cell (pandas would give it a second row of its
+    own under the column names, and write it unescaped)."""
+    import pandas as pd
+
+    from kpilib.report.display import show_table
+
+    frame = pd.DataFrame({"MRR": [1.0, 2.0]}, index=pd.Index(["2025-11", "2025-12"], name="R&D <Period>"))
+    page = show_table(frame, table_id="x").to_html()
+    head = page[page.index("<thead>"):page.index("</thead>")]
+    assert head.count("<tr>") == 1
+    assert re.search(r'<th class="index_name level0" >R&amp;D &lt;Period&gt;</th>\s*<th [^>]*>MRR</th>', head)
+    assert "<Period>" not in page
+    assert frame.index.name == "R&D <Period>"  # the caller's frame is left as it was
+    plain = show_table(frame.rename_axis(None), table_id="y").to_html()
+    assert plain.count("<tr>") == 3 and "index_name" not in plain
+    hidden = show_table(frame, table_id="z", hide_index=True).to_html()
+    assert "Period" not in hidden

@@ -95,6 +95,11 @@ def show_table(df: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], str
     table_id
         Fixed Styler uuid, so stored notebook outputs are stable.
     """
+    if (not hide_index and df.index.nlevels == 1 and df.columns.nlevels == 1 and df.index.name is not None
+            and df.columns.name is None):
+        # the index's name in the header row's corner, escaped (the Styler writes axis names as they
+        # are), instead of on a second header row of its own under the column names
+        df = df.rename_axis(index=None, columns=html.escape(str(df.index.name)))
     formats = dict(formats or {})
     for col in df.columns:
         if col not in formats and pd.api.types.is_numeric_dtype(df[col]):

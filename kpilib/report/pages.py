@@ -90,7 +90,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "inside_band": (N_("Actual inside the band"), "text"), "reason": (N_("Why no forecast"), "text"),
     "expected_deals": (N_("Expected wins"), "ratio"), "expected_new_mrr": (N_("Expected new MRR"), "money"),
     "cumulative_new_mrr": (N_("Expected new MRR, cumulative"), "money"),
-    "month": (N_("month"), "text"),
+    "month": (N_("Month"), "text"),
 }
 
 
