@@ -850,11 +850,15 @@ def _keep_or_stop(run: dict) -> None:
     :func:`kept_workers` once they have started (they ran no page; a worker still starting would
     bind itself to this run's folder, which goes when the run ends), else stopped at once."""
     pool, key = run["pool"]
-    if _KEPT["depth"] > 0:
-        done, pending = wait(run.get("started", ()), timeout=KERNEL_START_SECONDS)
-        if not pending and all(f.exception() is None for f in done) and _alive(pool):
-            _release(pool, key)
-            return
+    try:
+        if _KEPT["depth"] > 0:
+            done, pending = wait(run.get("started", ()), timeout=KERNEL_START_SECONDS)
+            if not pending and all(f.exception() is None for f in done) and _alive(pool):
+                _release(pool, key)
+                return
+    except BaseException:  # a Ctrl-C while they start: stopped, as below
+        _stop_pool(pool)
+        raise
     _stop_pool(pool)
 
 
