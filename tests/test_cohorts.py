@@ -157,3 +157,18 @@ def test_first_spells_equal_those_read_from_the_aligned_matrix(seed):
     assert lt["churned"].tolist() == stopped.any(axis=1).tolist()
     expected = np.where(stopped.any(axis=1), stopped.argmax(axis=1), observed.sum(axis=1))
     assert lt["duration"].tolist() == expected.tolist()
+
+
+def test_the_models_cohort_matrix_is_computed_once_and_each_caller_gets_its_own_copy():
+    import kpilib as kpi
+    from kpilib.metrics.cohorts import logo_retention
+    from kpilib.report.model import COHORT_MONTHS, KpiModel
+
+    model = KpiModel(kpi.load_dataset(None), "2025-12")
+    first = model.cohort_matrix("logo")
+    want = logo_retention(model.wide, max_age=12).loc[model.period.last - (COHORT_MONTHS - 1):]
+    pd.testing.assert_frame_equal(first, want)
+    first.iloc[:, :] = -1.0  # a caller that writes into its matrix changes nobody else's
+    pd.testing.assert_frame_equal(model.cohort_matrix("logo"), want)
+    assert len(model._cohort_matrices) == 1
+    assert not model.cohort_matrix("revenue").equals(want)  # another kind: another matrix
