@@ -124,6 +124,24 @@ def test_docs_metrics_holds_the_registry_table_and_every_kpi_has_a_source():
         assert f'id="{spec.anchor}"' in doc
 
 
+def test_the_glossary_shows_the_registry_as_a_table_of_every_kpi_row_by_row(tmp_path):
+    """A bar in a definition (the quick ratio's |churn + contraction|) once turned the whole table into
+    one paragraph of pipes on the pack's glossary page."""
+    import re
+
+    from kpilib.report.render import write_glossary
+
+    page = write_glossary(tmp_path, None, None).read_text(encoding="utf-8")
+    start = page.index('id="kpi-mrr"')
+    table = page[page.rindex("<table", 0, start):page.index("</table>", start)]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+    assert len(rows) == len(KPIS) + 1  # the header row, then one row per KPI
+    assert all(len(re.findall(r"<t[dh][ >]", row)) == 8 for row in rows)
+    for spec in KPIS.values():
+        assert f'id="{spec.anchor}"' in table, spec.key
+    assert "|churn + contraction|" in table
+
+
 def test_the_public_api_is_curated_and_complete():
     assert all(hasattr(kpi, name) for name in kpi.__all__)
     assert "annotations" not in kpi.__all__ and len(set(kpi.__all__)) == len(kpi.__all__)

@@ -311,9 +311,11 @@ def registry_markdown() -> str:
             target = spec.target_text()
         scope = "account" if spec.scope == "account" else (
             "company-wide (the segment's when leads carry a segment)" if spec.segment_ready else "company-wide")
+        cells = [spec.definition, spec.unit, scope, spec.meaning["month"], spec.meaning["quarter"],
+                 spec.meaning["year"], target, spec.source]
+        # a bar inside a cell (|churn + contraction|) would end it: escaped, or the table is no table
         lines.append(f"| <a id=\"{spec.anchor}\"></a>**{spec.label}** (`{spec.key}`): "
-                     f"{spec.definition} | {spec.unit} | {scope} | {spec.meaning['month']} | "
-                     f"{spec.meaning['quarter']} | {spec.meaning['year']} | {target} | {spec.source} |")
+                     + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
