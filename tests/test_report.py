@@ -274,3 +274,21 @@ def test_a_tables_index_name_sits_in_the_header_rows_corner_escaped():
     assert plain.count("<tr>") == 3 and "index_name" not in plain
     hidden = show_table(frame, table_id="z", hide_index=True).to_html()
     assert "Period" not in hidden
+
+
+def test_the_index_lists_the_inputs_without_an_empty_column_and_marks_a_stale_feed(tiny_dir, tmp_path):
+    import kpilib as kpi
+    from kpilib.report.render import write_index
+
+    dataset = kpi.load_dataset(str(tiny_dir))
+    audit = {"tables": {"web_traffic": {"rows": 1, "first": "2024-01-01", "last": "2024-01-01", "stale": True,
+                                        "sha256": "a" * 64},
+                        "customers": {"rows": 2, "first": "2024-01-10", "last": "2024-02-03", "stale": False,
+                                      "sha256": "b" * 64}},
+             "stale": ["web_traffic ends on 2024-01-01"], "kpilib_version": "1", "kit_commit": "c" * 40}
+    page = write_index(tmp_path, kpi.parse_period("2024-03"), dataset, [], {}, "all", audit=audit).read_text()
+    table = page[page.index('<table class="manifest">'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+    assert "<th></th>" not in rows[0] and all(len(re.findall(r"<t[dh]>", r)) == 5 for r in rows)
+    assert "<td>2024-01-01 (stale)</td>" in rows[1] and "<td>2024-02-03</td>" in rows[2]
