@@ -106,11 +106,16 @@ SECTIONS: dict[str, dict[str, tuple[str | None, str | None]]] = {
             N_("Open a stage to see the leads created in the period that reached it by the period's end (cohort "
              "view):")),
         "channels": (N_("By channel"),
-            None),
+            N_("Leads, MQLs, SQLs, opportunities, won and lead -> customer follow the leads created in the "
+               "period, as far as they had got by its end; the win rate counts every deal closed in the period, "
+               "whatever month its lead came in. A channel can show a win rate while none of the period's own "
+               "leads has been won yet.")),
         "cycle": (N_("Sales cycle"),
             None),
         "reps": (N_("Sales reps"),
-            None),
+            N_("Leads and won: the leads created in the period and those of them won by its end (deals won / "
+               "leads divides the two); calls and demos: the activity logged in the period. The headline win "
+               "rate counts the deals closed in the period instead.")),
         "web": (N_("Website traffic"),
             N_("Bounce rate: sessions that viewed one page, over all sessions (the glossaries: healthy below "
              "{bounce}).")),
