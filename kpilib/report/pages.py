@@ -525,10 +525,13 @@ def unit_economics_note(model: KpiModel) -> HTML:
     econ, inputs = model.unit_economics
     value = econ.loc["LTV:CAC", "value"]
     cur = model.base_currency
+    # the churn window is ChartMogul's, the six months before the period's last month: the churn page's
+    # six-month average ends with that month, so the two are named apart
     return note(_("LTV:CAC is {ratio}: {verdict}. Inputs: ARPA of the period's new customers {new_arpa} "
-                  "(the installed base's is {arpa}, shown beside), gross margin {gross_margin}, six-month "
-                  "average churn {churn} a month.").format(
+                  "(the installed base's is {arpa}, shown beside), gross margin {gross_margin}, churn {churn} "
+                  "a month on average over the six months before {month}.").format(
         ratio=format_value(value, "ratio", missing=N_("undefined")), verdict=ltv_cac_verdict(value),
+        month=month_name(model.period.last),
         new_arpa=format_value(inputs["new_arpa"], "money", cur), arpa=format_value(inputs["arpa"], "money", cur),
         gross_margin=format_value(inputs["gross_margin"], "pct"), churn=format_value(inputs["churn_6m"], "pct")))
 
