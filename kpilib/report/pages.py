@@ -325,8 +325,9 @@ def churn_model_table(model: KpiModel) -> pd.DataFrame | None:
         _("Mean monthly churn, alpha / (alpha + beta)"): format_value(fit.mean_churn, "pct"),
         _("What the fit says"): sbg_verdict(fit),
         _("Polarization 1 / (alpha + beta + 1)"): number(fit.polarization, 3),
-        _("Month-1 retention r(1)"): format_value(fit.retention(1), "pct"),
-        _("Month-12 retention r(12)"): format_value(fit.retention(12), "pct"),
+        # r(t) is one month's renewal among that month's survivors, not the share still paying at t
+        _("Renewal in month 1, r(1) (of those paying in month 0)"): format_value(fit.retention(1), "pct"),
+        _("Renewal in month 12, r(12) (of those still paying in month 11)"): format_value(fit.retention(12), "pct"),
         _("DERL of a new customer (months)"): number(fit.derl(d, 0), 1),
         _("ARPA (installed base)"): format_value(cm["arpa"], "money", cur),
         margin: format_value(cm["gross_margin"], "pct"),
