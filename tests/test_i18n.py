@@ -100,6 +100,9 @@ def test_english_is_the_source():
         assert format_value(1396447.0, "money", "USD") == "$1,396,447"
         assert format_value(0.027, "pct") == "2.7%"
         assert format_change(0.03, 0.02, "pct", "Nov 2025") == "+1.0 pp vs Nov 2025"
+        assert format_change(20.1, 15.6, "months", "Nov 2025") == "+4.5 months vs Nov 2025"
+        assert format_change(40.0, 42.0, "days", "Nov 2025") == "-2.0 days vs Nov 2025"
+        assert format_change(2.4, 2.0, "ratio", "Nov 2025") == "+0.4 vs Nov 2025"
         assert month_name("2025-12") == "December 2025"
 
 

@@ -149,13 +149,18 @@ def signed(v: float, decimals: int = 1) -> str:
 
 
 def format_change(value: object, base: object, unit: str, against: str) -> str:
-    """``+4.2% vs Nov 2025``; for rates the change is in percentage points."""
+    """``+4.2% vs Nov 2025``; for rates the change is in percentage points, for month and day counts
+    in months and days."""
     if is_missing(value) or is_missing(base):
         return _("no comparison vs {against}").format(against=against)
     v, b = float(value), float(base)  # type: ignore[arg-type]
     if unit in ("pct",):
         return _("{change} pp vs {against}").format(change=signed((v - b) * 100), against=against)
-    if unit in ("points", "ratio", "months", "days"):
+    if unit == "months":  # a payback's change is in months, said so
+        return _("{change} months vs {against}").format(change=signed(v - b), against=against)
+    if unit == "days":
+        return _("{change} days vs {against}").format(change=signed(v - b), against=against)
+    if unit in ("points", "ratio"):
         return _("{change} vs {against}").format(change=signed(v - b), against=against)
     if b == 0:
         return _("from 0 vs {against}").format(against=against)

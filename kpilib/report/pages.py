@@ -284,7 +284,7 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
     rows = {
         _("Quick ratio"): fmt(rev["quick_ratio"], "ratio"),
         _("New bookings (ARR of new, expansion and reactivation MRR)"): fmt(rev["new_bookings_arr"], "money"),
-        _("Contracts signed (new + renewals)"): _("{contracts} ({new} new, {renewals} renewals)").format(
+        _("Contracts signed (new + renewals)"): _("{contracts} (new: {new}, renewals: {renewals})").format(
             contracts=fmt(con["contracts"], "count"), new=fmt(con["new_contracts"], "count"),
             renewals=fmt(con["renewals"], "count")),
         _("Plan changes (not contracts)"): fmt(con["plan_changes"], "count"),
