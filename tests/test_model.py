@@ -207,3 +207,16 @@ def test_the_engagement_page_reads_its_figures_from_the_snapshot_never_the_usage
     asked.engagement  # noqa: B018 - asked for first: kept, as an analyst in JupyterLab expects
     asked.engagement_summary  # noqa: B018
     assert "engagement" in asked.__dict__
+
+
+def test_the_unit_economics_table_gives_reasons_only_when_a_figure_is_undefined(tiny_dir):
+    from kpilib.report.pages import unit_economics_table, web_table
+
+    sample = unit_economics_table(KpiModel(kpi.load_dataset(None), "2025-12"))
+    assert list(sample.columns) == ["value"]  # every figure defined: no column of empty reasons
+    quiet = unit_economics_table(KpiModel(kpi.load_dataset(str(tiny_dir)), "2024-03"))  # nobody new in March
+    assert list(quiet.columns) == ["value", "why undefined"]
+    assert quiet.loc["CAC", "value"] == "undefined"
+    assert quiet.loc["CAC", "why undefined"] == "no new customers in the period"
+    assert (quiet.loc[quiet["value"] != "undefined", "why undefined"] == "").all()
+    assert web_table(KpiModel(kpi.load_dataset(str(tiny_dir)), "2024-01")).index.name == "channel"

@@ -491,7 +491,8 @@ def web_table(model: KpiModel) -> pd.DataFrame | None:
     if web is None:
         return None
     by_channel = web_summary(web, model.period, by_channel=True).sort_values("bounce_rate")
-    return pd.concat([by_channel, web_summary(web, model.period).rename(index={"total": _("All channels")})])
+    total = web_summary(web, model.period).rename(index={"total": _("All channels")})
+    return pd.concat([by_channel, total]).rename_axis("channel")  # the index's header: "Channel"
 
 
 def missing_note(model: KpiModel, names: list[str]) -> HTML:
@@ -540,10 +541,12 @@ def unit_economics_note(model: KpiModel) -> HTML:
 def unit_economics_table(model: KpiModel) -> pd.DataFrame:
     """CAC, payback, LTV, sBG CLV and LTV:CAC formatted, with why any is undefined."""
     econ, _inputs = model.unit_economics
-    return pd.DataFrame({"value": [format_value(v, u, model.base_currency, missing=N_("undefined"))
-                                   for v, u in zip(econ["value"], econ["unit"])],
-                         "why undefined": [_(n) if isinstance(n, str) else n for n in econ["note"]]},
-                        index=pd.Index([_(i) for i in econ.index], name=econ.index.name))
+    shown = pd.DataFrame({"value": [format_value(v, u, model.base_currency, missing=N_("undefined"))
+                                    for v, u in zip(econ["value"], econ["unit"])],
+                          "why undefined": [_(n) if isinstance(n, str) and n else "" for n in econ["note"]]},
+                         index=pd.Index([_(i) for i in econ.index], name=econ.index.name))
+    # the reasons only when a figure is undefined: an empty column on every row says nothing
+    return shown if shown["why undefined"].ne("").any() else shown.drop(columns="why undefined")
 
 
 def voice_trend(model: KpiModel, survey: str = "nps", waves: int = 8) -> pd.DataFrame | None:
