@@ -335,6 +335,9 @@ class KpiModel:
     def engagement(self) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:
         """Engagement scores per account-month, churn by engagement band within
         :data:`ENGAGEMENT_HORIZON` months, and that horizon; None without product usage."""
+        return self._engagement()
+
+    def _engagement(self) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:
         from ..metrics.voice import churn_by_engagement, engagement_scores
 
         usage = self.table("product_usage")
@@ -349,10 +352,7 @@ class KpiModel:
         band and the horizon; None without product usage. Asked alone, it keeps none of the
         per-account-month scores in the model: ``kpi report`` computes it before it hands the model to
         the kernels, which then never read the usage rows (11M at 100 copies of the sample)."""
-        asked = "engagement" in self.__dict__
-        found = self.engagement
-        if not asked:
-            del self.__dict__["engagement"]
+        found = self.__dict__["engagement"] if "engagement" in self.__dict__ else self._engagement()
         if found is None:
             return None
         scores, by_band, horizon = found
