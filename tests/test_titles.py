@@ -152,3 +152,31 @@ def test_the_churn_trend_puts_each_month_under_its_own_name():
         assert all(t.get_text() <= "2025-12" for t in ax.get_xticklabels())
     finally:
         plt.close(fig)
+
+
+def test_the_cohort_heatmap_writes_each_share_in_its_cell_and_leaves_unreached_ages_blank():
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from kpilib.i18n import using
+    from kpilib.report.plotting import cohort_heatmap, use_house_style
+
+    use_house_style()
+    matrix = pd.DataFrame({"customers": [40, 10], 0: [1.0, 1.0], 1: [0.125, np.nan]},
+                          index=pd.PeriodIndex(["2025-10", "2025-11"], freq="M"))
+    for language, low, whole in (("en", "12%", "100%"), ("fr", "12\u00a0%", "100\u00a0%")):
+        with using(language):
+            fig, ax = plt.subplots()
+            cohort_heatmap(ax, matrix, "t")
+            cells = {(round(t.get_position()[0], 1), round(t.get_position()[1], 1)): t for t in ax.texts}
+            # three shares, none for the age the November cohort has not reached; first cohort on top
+            assert sorted(cells) == [(0.5, 0.5), (0.5, 1.5), (1.5, 0.5)]
+            assert cells[(1.5, 0.5)].get_text() == low and cells[(0.5, 1.5)].get_text() == whole
+            assert [t.get_text() for t in ax.get_yticklabels()] == ["2025-10", "2025-11"]
+            assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1"]  # no "customers" column
+            assert ax.get_ylim() == (2.0, 0.0)
+            # white text on the darkest blue (100 %), dark text on the lightest (12.5 %)
+            assert cells[(0.5, 0.5)].get_color() == "white"
+            assert cells[(1.5, 0.5)].get_color() != "white"
+            plt.close(fig)

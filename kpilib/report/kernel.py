@@ -22,7 +22,7 @@ import os
 _settings: dict | None = None  # matplotlib's settings after the warm-up, restored between pages
 
 #: what every page of the kit imports: done once per kernel instead of once per page
-WARM_IMPORTS = ("pandas", "numpy", "pyarrow", "matplotlib.pyplot", "seaborn", "scipy.optimize", "scipy.stats",
+WARM_IMPORTS = ("pandas", "numpy", "pyarrow", "matplotlib.pyplot", "scipy.optimize",
                 "kpilib", "kpilib.report.pages", "kpilib.report.charts", "kpilib.report.drill",
                 "kpilib.report.snapshot", "kpilib.metrics.forecast")
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
-import seaborn as sns
+from cycler import cycler
 from matplotlib.ticker import FuncFormatter
 
 from ..i18n import N_, _, current_language
@@ -24,18 +24,37 @@ MOVEMENT_COLORS = {
 MOVEMENT_NAMES = {"new": N_("New"), "expansion": N_("Expansion"), "reactivation": N_("Reactivation"),
                   "contraction": N_("Contraction"), "churn": N_("Churn"), "fx_impact": N_("FX impact")}
 FIGSIZE = (9.0, 4.0)
+_INK = "0.15"  # text and ticks: near-black
+_RULE = "0.8"  # frame and grid lines: light grey
+
+#: The kit's chart style, as matplotlib settings: light horizontal and vertical grid lines behind the
+#: data, a light frame open at the top and right, no tick marks, dark grey text, titles bold and on the
+#: left, the kit's palette, PNG at 100 dpi. Plain matplotlib settings, so a kernel imports no styling
+#: library for them.
+HOUSE_STYLE = mpl.RcParams({
+    "figure.figsize": FIGSIZE, "figure.dpi": 100, "savefig.dpi": 100, "figure.facecolor": "white",
+    "axes.facecolor": "white", "axes.edgecolor": _RULE, "axes.linewidth": 1.25, "axes.grid": True,
+    "axes.axisbelow": True, "axes.labelcolor": _INK, "axes.labelsize": 11.4, "axes.prop_cycle": cycler(color=PALETTE),
+    "axes.titleweight": "bold", "axes.titlesize": 12, "axes.titlelocation": "left",
+    "axes.spines.top": False, "axes.spines.right": False,
+    "grid.color": _RULE, "grid.linestyle": "-", "grid.linewidth": 1.0,
+    "text.color": _INK, "font.size": 11.4, "font.family": ["sans-serif"],
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Liberation Sans", "sans-serif"],
+    "xtick.color": _INK, "ytick.color": _INK, "xtick.labelsize": 10.45, "ytick.labelsize": 10.45,
+    "xtick.bottom": False, "ytick.left": False, "xtick.major.pad": 3.5, "ytick.major.pad": 3.5,
+    "xtick.major.size": 6.0, "ytick.major.size": 6.0, "xtick.minor.size": 4.0, "ytick.minor.size": 4.0,
+    "xtick.major.width": 1.25, "ytick.major.width": 1.25, "xtick.minor.width": 1.0, "ytick.minor.width": 1.0,
+    "lines.linewidth": 1.5, "lines.markersize": 6.0, "lines.solid_capstyle": "round",
+    "patch.edgecolor": "white", "patch.force_edgecolor": True, "patch.linewidth": 1.0,
+    "legend.frameon": False, "legend.fontsize": 10.45, "legend.title_fontsize": 11.4,
+    "svg.hashsalt": "kpilib",
+    "text.parse_math": False,  # titles hold currency symbols: "$734k ... $456k" is not TeX
+})
 
 
 def use_house_style() -> None:
-    """Apply the kit's chart style and make inline figures PNG (deterministic, small)."""
-    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
-    mpl.rcParams.update({
-        "figure.figsize": FIGSIZE, "figure.dpi": 100, "savefig.dpi": 100,
-        "axes.titleweight": "bold", "axes.titlesize": 12, "axes.titlelocation": "left",
-        "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
-        "svg.hashsalt": "kpilib",
-        "text.parse_math": False,  # titles hold currency symbols: "$734k ... $456k" is not TeX
-    })
+    """Apply the kit's chart style (:data:`HOUSE_STYLE`) and make inline figures PNG (deterministic, small)."""
+    mpl.rcParams.update(HOUSE_STYLE)
     try:  # only inside IPython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
@@ -122,20 +141,40 @@ def movement_bars(ax: plt.Axes, movements: pd.DataFrame, currency: str = "USD") 
 
 
 def cohort_heatmap(ax: plt.Axes, matrix: pd.DataFrame, title: str) -> plt.Axes:
-    """A cohort x age retention heatmap with percentages (the ``customers`` column is dropped)."""
-    data = matrix.drop(columns=["customers"], errors="ignore")
-    data.index = [str(i) for i in data.index]
-    if current_language() == "en":
-        annot, fmt = True, ".0%"
-    else:  # the locale's percent format, e.g. "85 %" in French
-        from .display import percent
+    """A cohort x age retention heatmap, each cell with its percentage in the language's format (the
+    ``customers`` column is dropped; ages a cohort has not reached yet stay blank). The first cohort
+    is at the top; a cell's text is white on dark blue, dark on light blue."""
+    import numpy as np
 
-        annot, fmt = data.map(lambda v: "" if v != v else percent(float(v))).to_numpy(), ""
-    sns.heatmap(data, ax=ax, cmap="Blues", vmin=0, vmax=max(1.0, float(data.max().max())),
-                annot=annot, fmt=fmt, annot_kws={"fontsize": 6}, cbar=False, linewidths=0.3)
+    from .display import percent
+
+    data = matrix.drop(columns=["customers"], errors="ignore")
+    values = data.to_numpy(dtype=float)
+    rows, columns = values.shape
+    norm = mpl.colors.Normalize(vmin=0.0, vmax=max(1.0, float(np.nanmax(values, initial=0.0))))
+    cmap = mpl.colormaps["Blues"]
+    ax.pcolormesh(np.ma.masked_invalid(values), cmap=cmap, norm=norm, edgecolors="white", linewidth=0.3)
+    for (row, column), value in np.ndenumerate(values):
+        if value == value:  # not NaN
+            dark = _luminance(cmap(norm(value))) < 0.408
+            ax.text(column + 0.5, row + 0.5, percent(value), ha="center", va="center", fontsize=6,
+                    color="white" if dark else _INK)
+    ax.set_xlim(0, columns)
+    ax.set_ylim(rows, 0)
+    ax.set_xticks(np.arange(columns) + 0.5, [str(c) for c in data.columns])
+    ax.set_yticks(np.arange(rows) + 0.5, [str(i) for i in data.index])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     ax.set(title=title, xlabel=_("Months since first payment (age)"), ylabel=_("Cohort (first paying month)"))
     ax.tick_params(labelsize=7)
     return ax
+
+
+def _luminance(rgba: tuple[float, ...]) -> float:
+    """A colour's relative luminance (WCAG 2: sRGB channels linearised, weighted 0.2126, 0.7152, 0.0722)."""
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3]]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
 GOAL_COLOR = "#1a7f37"
