@@ -101,9 +101,23 @@ def test_english_is_the_source():
         assert format_value(0.027, "pct") == "2.7%"
         assert format_change(0.03, 0.02, "pct", "Nov 2025") == "+1.0 pp vs Nov 2025"
         assert format_change(20.1, 15.6, "months", "Nov 2025") == "+4.5 months vs Nov 2025"
-        assert format_change(40.0, 42.0, "days", "Nov 2025") == "-2.0 days vs Nov 2025"
-        assert format_change(2.4, 2.0, "ratio", "Nov 2025") == "+0.4 vs Nov 2025"
+        assert format_change(40.0, 42.0, "days", "Nov 2025") == "-2 days vs Nov 2025"
+        assert format_change(2.4, 2.0, "ratio", "Nov 2025") == "+0.40 vs Nov 2025"
         assert month_name("2025-12") == "December 2025"
+
+
+def test_a_change_is_the_difference_of_the_values_as_shown():
+    """2.1% against 2.0% reads "+0.1 pp" although the unrounded rates differ by 0.198 points: a reader
+    who subtracts the two figures on the tile finds the change the tile states."""
+    with using("en"):
+        now, before = format_value(0.02149, "pct"), format_value(0.01951, "pct")
+        assert (now, before) == ("2.1%", "2.0%")
+        assert format_change(0.02149, 0.01951, "pct", "Nov 2025") == "+0.1 pp vs Nov 2025"
+        assert format_change(3.456, 3.244, "ratio", "Nov 2025") == "+0.22 vs Nov 2025"  # 3.46 - 3.24, not 0.212
+        assert format_change(12.04, 11.96, "months", "Nov 2025") == "+0.0 months vs Nov 2025"  # 12.0 both
+        assert format_change(0.0215, 0.0215, "pct", "Nov 2025") == "+0.0 pp vs Nov 2025"
+    with using("fr"):
+        assert format_change(0.02149, 0.01951, "pct", "nov. 2025") == "+0,1 pt vs nov. 2025"
 
 
 def _spaces(s: str) -> str:

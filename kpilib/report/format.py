@@ -148,20 +148,28 @@ def signed(v: float, decimals: int = 1) -> str:
     return _number(v, decimals, sign=True)
 
 
+#: how a unit's tile shows its value: (scale, decimals), e.g. a rate 0.0215 as 2.1 (percent, 1 decimal)
+_SHOWN = {"pct": (100, 1), "months": (1, 1), "days": (1, 0), "points": (1, 0), "ratio": (1, 2)}
+
+
 def format_change(value: object, base: object, unit: str, against: str) -> str:
     """``+4.2% vs Nov 2025``; for rates the change is in percentage points, for month and day counts
-    in months and days."""
+    in months and days. A change in points, months, days or of a ratio is the difference of the two
+    values as they are shown (2.1% against 2.0% is "+0.1 pp", even when the unrounded rates differ by
+    0.16 points), so that a reader who subtracts them finds the same."""
     if is_missing(value) or is_missing(base):
         return _("no comparison vs {against}").format(against=against)
     v, b = float(value), float(base)  # type: ignore[arg-type]
-    if unit in ("pct",):
-        return _("{change} pp vs {against}").format(change=signed((v - b) * 100), against=against)
-    if unit == "months":  # a payback's change is in months, said so
-        return _("{change} months vs {against}").format(change=signed(v - b), against=against)
-    if unit == "days":
-        return _("{change} days vs {against}").format(change=signed(v - b), against=against)
-    if unit in ("points", "ratio"):
-        return _("{change} vs {against}").format(change=signed(v - b), against=against)
+    if unit in _SHOWN:
+        scale, decimals = _SHOWN[unit]
+        change = signed(round(v * scale, decimals) - round(b * scale, decimals), decimals)
+        if unit == "pct":
+            return _("{change} pp vs {against}").format(change=change, against=against)
+        if unit == "months":  # a payback's change is in months, said so
+            return _("{change} months vs {against}").format(change=change, against=against)
+        if unit == "days":
+            return _("{change} days vs {against}").format(change=change, against=against)
+        return _("{change} vs {against}").format(change=change, against=against)
     if b == 0:
         return _("from 0 vs {against}").format(against=against)
     return _("{change}% vs {against}").format(change=signed((v - b) / abs(b) * 100), against=against)
