@@ -286,6 +286,9 @@ def test_the_retention_note_states_the_sbg_churn_at_the_first_renewal_and_three_
     # alpha 1, beta 3: 1/4 = 25.0 % first; monthly, t = 36: 1/39 = 2.6 %; annual, t = 3: 1/6 = 16.7 %
     assert _sbg_note(1.0, 3.0, "month", 1200).startswith("sBG: churn 25.0% at the first monthly renewal, 2.6% three")
     assert "16.7% three years in" in _sbg_note(1.0, 3.0, "year", 40) and "40 customers" in _sbg_note(1, 3, "year", 40)
+    # a fit with almost no spread between customers has huge parameters: written out, never 6.22e+05
+    assert _sbg_note(622_340.0, 9_381_000.0, "quarter", 266).endswith("(alpha=622,000, beta=9,380,000; 266 customers)")
+    assert _sbg_note(10.63, 397.2, "month", 1190).endswith("(alpha=10.6, beta=397; 1,190 customers)")
 
 
 def test_the_bands_survivors_per_kind_are_the_survivors_per_customer(sample):

@@ -144,3 +144,18 @@ def test_engagement_does_not_depend_on_the_order_of_the_rows():
     first = engagement_scores(usage)
     shuffled = engagement_scores(usage.sample(frac=1.0, random_state=3))
     pd.testing.assert_frame_equal(first, shuffled, check_exact=True)
+
+
+def test_the_wave_table_and_chart_name_each_wave_as_the_page_text_does(tiny_dir):
+    """"Q1 2024" (the page's words for a wave, in its language), never pandas' "2024Q1"."""
+    from kpilib import KpiModel, load_dataset
+    from kpilib.i18n import using
+    from kpilib.report.pages import voice_trend
+
+    model = KpiModel(load_dataset(str(tiny_dir)), "2024-06")
+    trend = voice_trend(model, "nps")
+    assert list(trend.index) == ["Q1 2024"] and trend.index.name == "wave"
+    assert model.wave("nps").title == "Q1 2024"
+    assert trend.loc["Q1 2024", "nps"] == 100 and trend.loc["Q1 2024", "n"] == 1
+    with using("fr"):
+        assert list(voice_trend(model, "nps").index) == [model.wave("nps").title] == ["T1 2024"]

@@ -89,7 +89,7 @@ from ..i18n import N_, _
 from ..periods import ReportPeriod, parse_period
 from .cohorts import interval_lifetimes, longest_interval
 from .mrr import MONTHS_PER_INTERVAL, customer_mrr, mrr_movements
-from .sbg import _number, _pct, fit_sbg_counts, fit_sbg_counts_batch, survival
+from .sbg import _number, _pct, fit_sbg_counts, fit_sbg_counts_batch, parameter_text, survival
 
 Model = Literal["sbg", "geometric"]
 MODELS = ("sbg", "geometric")
@@ -363,8 +363,8 @@ def _sbg_note(alpha: float, beta: float, interval: str, n: int) -> str:
     if text is None:
         text = f"sBG: churn {{first}} at the first {interval} renewal, {{last}} three years in (alpha={{alpha}}, " \
                "beta={beta}; {n} customers)"
-    return text.format(first=_share(first, 1), last=_share(last, 1), alpha=_number(alpha, ".3g"),
-                       beta=_number(beta, ".3g"), n=_number(n, ","))
+    return text.format(first=_share(first, 1), last=_share(last, 1), alpha=parameter_text(alpha),
+                       beta=parameter_text(beta), n=_number(n, ","))
 
 
 _UNITS = {"month": N_("month"), "quarter": N_("quarter"), "year": N_("year")}

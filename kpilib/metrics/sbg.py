@@ -483,6 +483,13 @@ def _number(x: float, spec: str) -> str:
     return format_decimal(float(text.replace(",", "")), locale=current_locale())
 
 
+def parameter_text(x: float) -> str:
+    """A fitted parameter to three significant figures, never in exponent form: ``10.6``, ``397``,
+    ``622,000`` (not ``6.22e+05``), with the locale's marks."""
+    rounded = float(f"{x:.3g}")
+    return _number(rounded, ",.0f" if abs(rounded) >= 1000 else ".3g")
+
+
 #: Renewal periods as sentences name them (translated where shown).
 UNIT_WORDS = {"month": N_("month"), "quarter": N_("quarter"), "year": N_("year")}
 

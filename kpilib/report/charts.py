@@ -307,7 +307,7 @@ def nps(fig: Figure, m: KpiModel) -> str | None:
         return _("No NPS wave has closed by the period's end.")
     voice = m.voice("nps")
     ax = fig.subplots()
-    ax.errorbar([str(q) for q in trend.index], trend["nps"], yerr=trend["margin_of_error"], marker="o", capsize=4)
+    ax.errorbar(list(trend.index), trend["nps"], yerr=trend["margin_of_error"], marker="o", capsize=4)
     ax.axhline(0, color="#57606a", linewidth=0.8)
     ax.set(title=titles.nps_title(voice["nps"], voice["margin_of_error"], voice["n"],
                                   voice["wave"].title if voice["wave"] is not None else None),

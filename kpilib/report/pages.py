@@ -51,6 +51,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "customer_id": (N_("Account"), "text"), "plan": (N_("Plan"), "text"), "channel": (N_("Channel"), "text"),
     "metric": (N_("Metric"), "text"), "stage": (N_("Stage"), "text"), "owner": (N_("Sales rep"), "text"),
     "period": (N_("Period"), "text"), "band": (N_("Engagement band"), "text"), "region": (N_("Region"), "text"),
+    "wave": (N_("Survey wave"), "text"),
     "nps": (N_("NPS"), "points"), "margin_of_error": (N_("± margin (95 %)"), "points_abs"),
     "promoters": (N_("Promoters"), "count"), "passives": (N_("Passives"), "count"),
     "detractors": (N_("Detractors"), "count"), "n": (N_("Answers"), "count"),
@@ -550,19 +551,22 @@ def unit_economics_table(model: KpiModel) -> pd.DataFrame:
 
 
 def voice_trend(model: KpiModel, survey: str = "nps", waves: int = 8) -> pd.DataFrame | None:
-    """NPS (or eNPS) of the last ``waves`` closed waves up to the pack's wave; ``None`` if none.
+    """NPS (or eNPS) of the last ``waves`` closed waves up to the pack's wave, oldest first, each named
+    as the page's text names a wave (``Q4 2025``, in the current language); ``None`` if none.
 
     A quarter still open at the period's end (answers still coming in) is left out.
     """
     from ..metrics.voice import nps_trend
+    from ..periods import parse_period
 
     wave = model.wave(survey)
     responses = model.table("survey_responses")
     if wave is None or responses is None:
         return None
     trend = nps_trend(responses, survey)
-    closed = trend[[q.end_time.normalize() <= model.period.end_date for q in trend.index]]
-    return closed.tail(waves)
+    closed = trend[[q.end_time.normalize() <= model.period.end_date for q in trend.index]].tail(waves)
+    names = [parse_period(f"{q.year}-Q{q.quarter}").title for q in closed.index]
+    return closed.set_axis(pd.Index(names, name="wave"))
 
 
 _SURVEYS = {"nps": N_("NPS"), "enps": N_("eNPS"), "ces": N_("Customer effort")}
