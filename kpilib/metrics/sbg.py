@@ -27,16 +27,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import OptimizeResult, minimize
 from scipy.special import betaln, hyp2f1, xlogy
 
 from ..errors import KpiError, ModelFitError
 from ..i18n import N_, _, current_language, current_locale
 from .mrr import MONTHS_PER_INTERVAL
+
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
 
 #: Smallest polarization searched: below it churn is the same for every customer (a geometric model).
 MIN_POLARIZATION = 1e-7
@@ -213,6 +215,8 @@ def _geometric(lost: np.ndarray, censored: np.ndarray) -> tuple[float, float]:
 
 def _optimise(lost: np.ndarray, censored: np.ndarray, starts) -> tuple[OptimizeResult, bool]:
     """The best TNC result over ``starts`` (mean, polarization) and whether it converged (projected gradient)."""
+    from scipy.optimize import minimize  # here: a pack with nothing to fit never imports the optimisers
+
     n = float(lost.sum() + censored.sum())
     best = min((minimize(_nll_and_grad, np.array(start), args=(lost / n, censored / n), jac=True, method="TNC",
                          bounds=_BOUNDS, options={"ftol": 1e-14, "gtol": 1e-10, "maxfun": 500})
