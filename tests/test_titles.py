@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from kpilib import titles
+from kpilib.errors import KpiError
 
 
 def test_largest_gain_names_the_movement_that_added_most():
@@ -79,6 +81,37 @@ def test_cohort_title_weights_cohorts_by_size_and_waits_for_age():
     assert titles.cohort_title("logo", matrix) == "Logo retention: 80 % of customers still pay after 12 months"
     young = pd.DataFrame({"customers": [10], 12: [float("nan")]})
     assert titles.cohort_title("revenue", young) == "Revenue retention: no cohort is 12 months old yet"
+
+
+def test_the_revenue_cohort_title_pools_mrr_not_customers():
+    """Cohort A: 10 customers, $1,000 at age 0, 150 % at 12 months ($1,500); cohort B: 30 customers,
+    $9,000, 100 % ($9,000). Together they keep $10,500 of $10,000 = 105 %, not the customer-weighted
+    (10 x 150 % + 30 x 100 %) / 40 = 112.5 %."""
+    index = pd.PeriodIndex(["2024-01", "2024-02"], freq="M", name="cohort")
+    matrix = pd.DataFrame({"customers": [10, 30], 12: [1.5, 1.0]}, index=index)
+    start = pd.Series([1000.0, 9000.0], index=index)
+    assert titles.cohort_title("revenue", matrix, start_mrr=start) == \
+        "Revenue retention: cohorts keep 105 % of their MRR after 12 months"
+    logos = pd.DataFrame({"customers": [10, 30], 12: [0.5, 0.9]}, index=index)  # by size: (5 + 27) / 40
+    assert titles.cohort_title("logo", logos) == "Logo retention: 80 % of customers still pay after 12 months"
+    with pytest.raises(KpiError, match="MRR at age 0"):
+        titles.cohort_title("revenue", matrix)
+
+
+def test_each_cohorts_start_mrr_is_its_customers_mrr_in_their_first_paying_month():
+    from kpilib.metrics.cohorts import cohort_start_mrr, revenue_retention
+
+    months = pd.period_range("2024-01", "2024-04", freq="M")
+    wide = pd.DataFrame([[100.0, 100.0, 150.0, 0.0],  # January cohort
+                         [0.0, 40.0, 40.0, 80.0],     # February cohort
+                         [0.0, 60.0, 0.0, 0.0],       # February cohort
+                         [0.0, 0.0, 0.0, 0.0]],       # never paid: in no cohort
+                        index=["a", "b", "c", "d"], columns=months)
+    start = cohort_start_mrr(wide)
+    assert start.to_dict() == {pd.Period("2024-01", "M"): 100.0, pd.Period("2024-02", "M"): 100.0}
+    # the base revenue_retention divides by: February at age 1 keeps 40 of 100
+    assert revenue_retention(wide).loc[pd.Period("2024-02", "M"), 1] == pytest.approx(0.4)
+    assert cohort_start_mrr(wide.iloc[:0]).empty
 
 
 def test_no_recent_cohort_is_said_with_the_window_and_its_last_month():

@@ -171,7 +171,8 @@ def _cohorts(kind: str) -> Callable[[Figure, KpiModel], str | None]:
         matrix = m.cohort_matrix(kind)
         if matrix.empty:
             return titles.no_cohorts_note(COHORT_MONTHS, m.period.last)
-        cohort_heatmap(fig.subplots(), matrix, titles.cohort_title(kind, matrix))
+        start = m.cohort_start_mrr if kind == "revenue" else None
+        cohort_heatmap(fig.subplots(), matrix, titles.cohort_title(kind, matrix, start_mrr=start))
         return None
     draw.__doc__ = f"The {kind} retention heatmap of the cohorts shown on the churn page."
     return draw

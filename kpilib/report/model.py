@@ -455,6 +455,14 @@ class KpiModel:
         return matrices[key].copy()
 
     @cached_property
+    def cohort_start_mrr(self) -> pd.Series:
+        """Each cohort's MRR at age 0 (:func:`~kpilib.metrics.cohorts.cohort_start_mrr`): the weights
+        that pool the revenue heatmap's cohorts into its title's figure."""
+        from ..metrics.cohorts import cohort_start_mrr
+
+        return cohort_start_mrr(self.wide)
+
+    @cached_property
     def cohort_members(self) -> pd.DataFrame:
         """Per paying customer: cohort and the ages it paid at (:func:`~kpilib.metrics.cohorts.cohort_members`)."""
         from ..metrics.cohorts import cohort_members

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..errors import KpiError
 from ..i18n import N_, _, current_language, month_name, ngettext
 from ..metrics.acquisition import LTV_CAC_TARGET
 from ..metrics.funnel import BOUNCE_THRESHOLD
@@ -134,8 +135,12 @@ def no_cohorts_note(months: int, last) -> str:
              "show.").format(n=months, month=month_name(last))
 
 
-def cohort_title(kind: str, matrix: pd.DataFrame, age: int = 12) -> str:
-    """Logo or revenue retention after ``age`` months, over the cohorts old enough (size-weighted)."""
+def cohort_title(kind: str, matrix: pd.DataFrame, age: int = 12, start_mrr: pd.Series | None = None) -> str:
+    """Logo or revenue retention after ``age`` months of the cohorts old enough, pooled: for logos,
+    the share of their customers still paying (cohorts weighted by size); for revenue, their MRR at
+    ``age`` over their MRR at age 0 (cohorts weighted by ``start_mrr``, cohort -> MRR at age 0, which
+    a revenue title needs: weighting by customer counts would let a cohort of small accounts move the
+    figure as much as one of large accounts)."""
     seen = matrix[age].notna() if age in matrix.columns else pd.Series(False, index=matrix.index)
     if not seen.any():
         if kind == "logo":
@@ -143,8 +148,13 @@ def cohort_title(kind: str, matrix: pd.DataFrame, age: int = 12) -> str:
         if kind == "revenue":
             return _("Revenue retention: no cohort is {age} months old yet").format(age=age)
         return _("{kind} retention: no cohort is {age} months old yet").format(kind=kind.capitalize(), age=age)
-    sizes = matrix.loc[seen, "customers"]
-    at_age = float((matrix.loc[seen, age] * sizes).sum() / sizes.sum())
+    if kind == "revenue":
+        if start_mrr is None:
+            raise KpiError("a revenue retention title needs each cohort's MRR at age 0 (start_mrr)")
+        weights = start_mrr.reindex(matrix.index[seen]).astype(float)
+    else:
+        weights = matrix.loc[seen, "customers"].astype(float)
+    at_age = float((matrix.loc[seen, age] * weights).sum() / weights.sum())
     if kind == "logo":
         return _("Logo retention: {share} of customers still pay after {age} months").format(
             share=_pct(at_age), age=age)
