@@ -291,4 +291,6 @@ def test_the_index_lists_the_inputs_without_an_empty_column_and_marks_a_stale_fe
     table = table[:table.index("</table>")]
     rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
     assert "<th></th>" not in rows[0] and all(len(re.findall(r"<t[dh]>", r)) == 5 for r in rows)
+    # headers are words, capitalised like every other table of the pack
+    assert re.findall(r"<th>(.*?)</th>", rows[0]) == ["Table", "Rows", "First date", "Last date", "Content hash"]
     assert "<td>2024-01-01 (stale)</td>" in rows[1] and "<td>2024-02-03</td>" in rows[2]
