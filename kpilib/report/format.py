@@ -155,8 +155,8 @@ _SHOWN = {"pct": (100, 1), "months": (1, 1), "days": (1, 0), "points": (1, 0), "
 def format_change(value: object, base: object, unit: str, against: str) -> str:
     """``+4.2% vs Nov 2025``; for rates the change is in percentage points, for month and day counts
     in months and days. A change in points, months, days or of a ratio is the difference of the two
-    values as they are shown (2.1% against 2.0% is "+0.1 pp", even when the unrounded rates differ by
-    0.16 points), so that a reader who subtracts them finds the same."""
+    values as they are shown (2.149% against 1.951% shows as 2.1% against 2.0%, and its change as
+    "+0.1 pp", not the unrounded "+0.2 pp"), so that a reader who subtracts them finds the same."""
     if is_missing(value) or is_missing(base):
         return _("no comparison vs {against}").format(against=against)
     v, b = float(value), float(base)  # type: ignore[arg-type]
