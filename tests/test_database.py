@@ -526,3 +526,33 @@ def test_pushdown_checks_the_raw_columns(duck: Db, tiny) -> None:
     with pytest.raises(ContractError) as info:
         duck.load()
     assert (info.value.table, info.value.column) == ("web_sessions", "visitor_id")
+
+
+def test_each_table_read_is_validated_before_the_next_is_read_and_its_raw_frame_let_go(
+        duck: Db, tiny, monkeypatch) -> None:
+    """A database holds at most one table twice (raw and validated), never every raw table at once:
+    when a table is read, the raw frames read before it are gone."""
+    import gc
+    import weakref
+
+    import kpilib.data.databases as databases
+
+    duck.write(tiny)
+    raws: list[weakref.ref] = []
+    alive_at_read: list[int] = []
+    read = databases.Reader.read
+
+    def counting_read(self, spec):
+        gc.collect()
+        alive_at_read.append(sum(r() is not None for r in raws))
+        found = read(self, spec)
+        if found is not None:
+            raws.append(weakref.ref(found[0]))
+        return found
+
+    monkeypatch.setattr(databases.Reader, "read", counting_read)
+    back = duck.load()
+    assert len(raws) == len(back.tables) == len(tiny.tables) and len(alive_at_read) == len(TABLES)
+    # every raw table read first and held until validated gave 0, 1, 2, ...
+    assert alive_at_read == [0] * len(TABLES), alive_at_read
+    assert_same_tables(back, tiny)
