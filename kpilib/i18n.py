@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -145,6 +146,17 @@ _ = gettext
 def placeholders(message: str) -> set[str]:
     """The ``str.format`` fields of a message: a translation must keep exactly these."""
     return {m.group(1) for m in _PLACEHOLDER.finditer(message.replace("{{", "").replace("}}", ""))}
+
+
+def printed(value: float, decimals: int, *, percent: bool = False) -> Decimal:
+    """``value`` rounded as the English text prints it (Python's ``format``: from the float's exact
+    value, ties to even), as a Decimal for Babel to write in another language. So every language
+    shows the same digits: Babel rounds the float's shortest form instead, and 0.0215 printed as
+    2.1 % in English but 2,2 % in French. ``percent``: the fraction of a percentage rounded to
+    ``decimals`` places of the percentage (0.0215, 1 -> 0.021)."""
+    if percent:
+        return Decimal(format(value, f".{decimals}%")[:-1]).scaleb(-2)
+    return Decimal(format(value, f".{decimals}f"))
 
 
 def month_name(month, *, short: bool = False) -> str:

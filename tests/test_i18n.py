@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kpilib
 from kpilib.i18n import (
@@ -194,3 +196,27 @@ def test_the_engagement_text_states_every_weight_the_score_uses(lang):
         for event, weight in ENGAGEMENT_WEIGHTS.items():
             assert f"{gettext(EVENT_NAMES[event])} {format_decimal(weight, locale=current_locale())}" in text, event
     assert set(EVENT_NAMES) == set(ENGAGEMENT_WEIGHTS)
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.sampled_from([0.0215, 0.0225, 0.0105, -0.0105, 0.125, 0.0005, 0.995]),
+                 st.integers(-10_000, 10_000).map(lambda n: n / 10_000),
+                 st.floats(-1, 1, allow_nan=False)))
+def test_every_language_prints_the_same_digits_as_english(v):
+    """A language changes the marks, never the figure: 0.0215 is 2.1 % in every language (Babel, left
+    to round the float's shortest form, wrote 2,2 % in French where English wrote 2.1%)."""
+    from kpilib.report.display import number, percent
+    from kpilib.report.format import signed
+
+    def digits(text: str) -> str:  # values under 1,000: no grouping mark, only the decimal comma
+        return re.sub(r"[\s\u00a0\u202f%]", "", text).replace(",", ".").replace("\u2212", "-")
+
+    def shown() -> list[str]:
+        return [format_value(v, "pct"), percent(v), percent(v, 1), number(v * 100, 1), signed(v * 100),
+                format_value(v * 100, "ratio")]
+
+    with using("en"):
+        english = [digits(t) for t in shown()]
+    for lang in ("fr", "it", "ms"):
+        with using(lang):
+            assert [digits(t) for t in shown()] == english, lang

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy.special import betaln, hyp2f1, xlogy
 
 from ..errors import KpiError, ModelFitError
-from ..i18n import N_, _, current_language, current_locale
+from ..i18n import N_, _, current_language, current_locale, printed
 from .mrr import MONTHS_PER_INTERVAL
 
 if TYPE_CHECKING:
@@ -474,7 +474,7 @@ def _pct(x: float, decimals: int = 1) -> str:
     locale = Locale.parse(current_locale())
     pattern = parse_pattern(locale.percent_formats[None].pattern)
     pattern.frac_prec = (decimals, decimals)
-    return pattern.apply(x, locale)
+    return pattern.apply(printed(x, decimals, percent=True), locale)
 
 
 def _number(x: float, spec: str) -> str:

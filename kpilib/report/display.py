@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML
 
-from ..i18n import current_language, current_locale
+from ..i18n import current_language, current_locale, printed
 
 
 def number(v: float, decimals: int = 0, *, sign: bool = False, grouped: bool = False) -> str:
@@ -25,7 +25,8 @@ def number(v: float, decimals: int = 0, *, sign: bool = False, grouped: bool = F
     from babel.numbers import format_decimal
 
     pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
-    return format_decimal(v, f"+{pattern};-{pattern}" if sign else pattern, locale=current_locale())
+    return format_decimal(printed(v, decimals), f"+{pattern};-{pattern}" if sign else pattern,
+                          locale=current_locale())
 
 
 def percent(v: float, decimals: int = 0, *, space: bool = False) -> str:
@@ -40,7 +41,7 @@ def percent(v: float, decimals: int = 0, *, space: bool = False) -> str:
     locale = Locale.parse(current_locale())
     pattern = parse_pattern(locale.percent_formats[None].pattern)
     pattern.frac_prec = (decimals, decimals)
-    return pattern.apply(v, locale)
+    return pattern.apply(printed(v, decimals, percent=True), locale)
 
 
 @dataclass(frozen=True)

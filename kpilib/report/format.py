@@ -12,7 +12,7 @@ from functools import lru_cache
 from babel import Locale
 from babel.numbers import format_compact_currency, format_currency, format_decimal, parse_pattern
 
-from kpilib.i18n import _, current_language, current_locale
+from kpilib.i18n import _, current_language, current_locale, printed
 
 DEFAULT_LOCALE = "en_US"
 
@@ -87,7 +87,7 @@ def _number(v: float, decimals: int, *, grouped: bool = True, sign: bool = False
     pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
     if sign:
         pattern = f"+{pattern};-{pattern}"
-    return format_decimal(v, pattern, locale=current_locale())
+    return format_decimal(printed(v, decimals), pattern, locale=current_locale())
 
 
 def _localized(v: float, unit: str, currency: str, decimals: int | None = None) -> str:
@@ -103,7 +103,9 @@ def _localized(v: float, unit: str, currency: str, decimals: int | None = None) 
     if unit == "count":
         return _number(v, 0)
     if unit == "pct":
-        return _percent_pattern(current_locale(), 1 if d is None else d).apply(v, Locale.parse(current_locale()))
+        places = 1 if d is None else d
+        return _percent_pattern(current_locale(), places).apply(printed(v, places, percent=True),
+                                                                 Locale.parse(current_locale()))
     if unit == "ratio":
         return _number(v, 2 if d is None else d + 1)
     if unit == "months":
