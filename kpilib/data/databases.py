@@ -570,14 +570,13 @@ def read_dataset(reader: Reader, base_currency: str) -> Dataset:
 
     specs = list(TABLES.values())
     if getattr(reader.backend, "concurrent", False):
-        from concurrent.futures import Future, ThreadPoolExecutor
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(CONCURRENT_READS, thread_name_prefix="kpilib-read") as pool:
-            futures: list[Future | None] = [pool.submit(fetch, spec) for spec in specs]
-            for i, spec in enumerate(specs):
-                future, futures[i] = futures[i], None  # its raw frame goes once validated
-                assert future is not None
-                take(spec, future.result())
+            pending = deque(pool.submit(fetch, spec) for spec in specs)
+            for spec in specs:
+                take(spec, pending.popleft().result())  # taken off the queue: its raw frame goes once validated
     else:
         for spec in specs:
             take(spec, fetch(spec))

@@ -86,11 +86,13 @@ def cohort_start_mrr(wide: pd.DataFrame) -> pd.Series:
     """Each cohort's MRR in its first paying month (age 0), the sum of its customers': the base of its
     revenue retention, and the weight that pools cohorts' revenue retention into one figure
     (MRR at age k of the cohorts / their MRR at age 0)."""
-    cohort, aligned = _aligned(wide, wide.to_numpy(dtype=float))
-    if not len(cohort):
+    values = wide.to_numpy(dtype=float)
+    if not (values > 0).any():
         return pd.Series([], index=pd.PeriodIndex([], freq="M", name="cohort"), name="mrr", dtype=float)
-    start = pd.Series(aligned[:, 0], index=pd.PeriodIndex(cohort.array, name="cohort"), name="mrr")
-    return start.groupby(level="cohort").sum()
+    ever, start, cohort = _first_paid(wide, values > 0)
+    first = pd.Series(values[ever][np.arange(len(start)), start], index=pd.PeriodIndex(cohort.array, name="cohort"),
+                      name="mrr")
+    return first.groupby(level="cohort").sum()
 
 
 def _matrix(wide: pd.DataFrame, kind: str, max_age: int | None, by: pd.Series | None) -> pd.DataFrame:

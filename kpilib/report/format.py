@@ -150,8 +150,8 @@ def signed(v: float, decimals: int = 1) -> str:
     return _number(v, decimals, sign=True)
 
 
-#: how a unit's tile shows its value: (scale, decimals), e.g. a rate 0.0215 as 2.1 (percent, 1 decimal)
-_SHOWN = {"pct": (100, 1), "months": (1, 1), "days": (1, 0), "points": (1, 0), "ratio": (1, 2)}
+#: the decimals a tile shows a unit's value with, e.g. a rate 0.0215 as 2.1% (one decimal of the percentage)
+_SHOWN = {"pct": 1, "months": 1, "days": 0, "points": 0, "ratio": 2}
 
 
 def format_change(value: object, base: object, unit: str, against: str) -> str:
@@ -163,8 +163,10 @@ def format_change(value: object, base: object, unit: str, against: str) -> str:
         return _("no comparison vs {against}").format(against=against)
     v, b = float(value), float(base)  # type: ignore[arg-type]
     if unit in _SHOWN:
-        scale, decimals = _SHOWN[unit]
-        change = signed(round(v * scale, decimals) - round(b * scale, decimals), decimals)
+        decimals, pct = _SHOWN[unit], unit == "pct"
+        # the two values as printed (i18n.printed, as every language prints them), in the unit shown
+        change = signed(float((printed(v, decimals, percent=pct) - printed(b, decimals, percent=pct))
+                              .scaleb(2 if pct else 0)), decimals)
         if unit == "pct":
             return _("{change} pp vs {against}").format(change=change, against=against)
         if unit == "months":  # a payback's change is in months, said so
