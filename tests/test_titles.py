@@ -187,6 +187,26 @@ def test_the_churn_trend_puts_each_month_under_its_own_name():
         plt.close(fig)
 
 
+def test_no_chart_writes_tick_labels_above_its_axes():
+    """The house style puts every title just above its axes (``axes.titley``), which holds only while no
+    chart has tick labels at the top, where the title would cover them."""
+    from matplotlib.figure import Figure
+
+    from kpilib.report.charts import CHARTS
+    from kpilib.report.model import KpiModel
+    from kpilib.report.plotting import HOUSE_STYLE, use_house_style
+
+    use_house_style()
+    assert HOUSE_STYLE["axes.titley"] == 1.0
+    m = KpiModel.load(None, "2025-12")
+    for name, (draw, size) in CHARTS.items():
+        fig = Figure(figsize=size)
+        draw(fig, m)
+        for ax in fig.axes:  # label2 is a tick's label at the top
+            assert not any(tick.label2.get_visible() for tick in ax.xaxis.get_major_ticks()), name
+            assert ax.xaxis.get_label_position() == "bottom", name
+
+
 def test_the_cohort_heatmap_writes_each_share_in_its_cell_and_leaves_unreached_ages_blank():
     import matplotlib.pyplot as plt
     import numpy as np

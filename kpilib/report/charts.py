@@ -160,7 +160,8 @@ def churn_trend(fig: Figure, m: KpiModel) -> str | None:
     pct_axis(ax, decimals=1)
     ax.set(title=titles.churn_trend_title(trend["customer_churn_rate"], CHURN_BAND),
            ylabel=_("Monthly rate"), xlabel=_("Month"), ylim=(0, None))
-    ax.legend()
+    # under the axis: inside, wherever it stood, a rate of some month could run under it
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     return None
 
 
