@@ -139,6 +139,34 @@ def test_numbers_and_months_follow_the_locale(lang, currency, money, pct, month)
         assert format_value(None, "money", currency) == gettext("n/a")
 
 
+@pytest.mark.parametrize(("unit", "value", "en", "fr"), [
+    ("pct", 12.5, "1,250.0%", "1 250,0 %"),  # a growth of 1,250 % is grouped like any number
+    ("ratio", 1234.567, "1,234.57", "1 234,57"),
+    ("months", 0.95, "0.9 months", "0,9 mois"),  # 0.95 is 0.9499... in binary: the same digits in both
+    ("days", 1234.5, "1,234 days", "1 234 jours"),  # ties to even, as Python prints it
+    ("points", -7.0, "-7", "-7"),
+    ("count", 2047.0, "2,047", "2 047"),
+])
+def test_every_unit_is_written_by_one_formatter_in_every_language(unit, value, en, fr):
+    """English goes through the same CLDR patterns as every other language: only the separators and
+    the words differ, never the digits or the grouping."""
+    assert format_value(value, unit) == en
+    with using("fr"):
+        assert _spaces(format_value(value, unit)) == fr
+
+
+def test_two_values_that_print_alike_get_the_decimals_that_tell_them_apart():
+    from kpilib.report.format import format_pair
+
+    assert format_pair(0.032405, 0.032394, "pct") == ("3.241%", "3.239%")
+    assert format_pair(1.234, 1.236, "ratio") == ("1.23", "1.24")  # they differ as usually shown
+    assert format_pair(1.2341, 1.2344, "ratio") == ("1.2341", "1.2344")
+    assert format_pair(4.0, 4.2, "days") == ("4.0 days", "4.2 days")
+    with using("fr"):
+        assert tuple(_spaces(x) for x in format_pair(0.032405, 0.032394, "pct")) == ("3,241 %", "3,239 %")
+    assert format_pair(float("nan"), 0.5, "pct") == (gettext("n/a"), "50.0%")
+
+
 def test_a_missing_message_falls_back_to_english_and_the_pseudo_language_marks_words():
     with using("fr"):
         assert gettext("a message no catalog has") == "a message no catalog has"

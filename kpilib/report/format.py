@@ -10,11 +10,9 @@ import math
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_compact_currency, format_currency, format_decimal, parse_pattern
+from babel.numbers import format_compact_currency, format_currency, parse_pattern
 
-from kpilib.i18n import _, current_language, current_locale, printed
-
-DEFAULT_LOCALE = "en_US"
+from kpilib.i18n import _, current_locale, printed
 
 
 @lru_cache(maxsize=64)
@@ -31,7 +29,7 @@ def format_money(x: float, currency: str, locale: str | None = None, *, short: b
     locale = locale or current_locale()
     if short and abs(x) >= 1e3:  # below a thousand the compact form would not round
         return format_compact_currency(x, currency, locale=locale, fraction_digits=2 if abs(x) >= 1e6 else 1)
-    return _whole_money_pattern(locale).apply(x, Locale.parse(locale), currency=currency,
+    return _whole_money_pattern(locale).apply(x, _locale(locale), currency=currency,
                                               currency_digits=False)
 
 
@@ -53,48 +51,42 @@ def is_missing(x: object) -> bool:
         return True
 
 
+#: the decimals a unit's value is shown with, e.g. a rate 0.0215 as 2.1% (one decimal of the percentage)
+_SHOWN = {"pct": 1, "ratio": 2, "months": 1, "days": 0, "points": 0}
+
+
 def format_value(x: object, unit: str, currency: str = "USD", *, missing: str | None = None) -> str:
-    """Format one KPI value by unit: ``money``, ``money_short``, ``count``, ``pct``,
-    ``ratio``, ``months``, ``points`` or ``days``; a missing value as ``missing`` (default: the
-    current language's "n/a")."""
+    """Format one KPI value by unit: ``money``, ``money_short``, ``money_cents``, ``count``, ``pct``,
+    ``ratio``, ``months``, ``points`` or ``days``, in the current language (CLDR separators, signs
+    and percent spacing: ``2.7%`` in English, ``2,7 %`` in French); a missing value as ``missing``
+    (default: the current language's "n/a")."""
     if is_missing(x):
         return _("n/a") if missing is None else missing
-    v = float(x)  # type: ignore[arg-type]
-    if current_language() != "en":
-        return _localized(v, unit, currency)
-    if unit == "money":
-        return format_money(v, currency)
-    if unit == "money_cents":  # to the cent, e.g. the bridge's unexplained amount
-        return format_currency(v, currency, locale=DEFAULT_LOCALE)
-    if unit == "money_short":
-        return format_money(v, currency, short=True)
-    if unit == "count":
-        return f"{v:,.0f}"
-    if unit == "pct":
-        return f"{v * 100:.1f}%"
-    if unit == "ratio":
-        return f"{v:.2f}"
-    if unit == "months":
-        return f"{v:.1f} months"
-    if unit == "days":
-        return f"{v:.0f} days"
-    if unit == "points":
-        return f"{v:+.0f}"
-    return f"{v:,.2f}"
+    return _formatted(float(x), unit, currency)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=64)
+def _number_pattern(decimals: int, grouped: bool, sign: bool):
+    pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
+    return parse_pattern(f"+{pattern};-{pattern}" if sign else pattern)
 
 
 def _number(v: float, decimals: int, *, grouped: bool = True, sign: bool = False) -> str:
-    pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
-    if sign:
-        pattern = f"+{pattern};-{pattern}"
-    return format_decimal(printed(v, decimals), pattern, locale=current_locale())
+    """``v`` with ``decimals`` places, the current locale's separators (parsed once per form: every
+    table cell of a page comes through here)."""
+    return _number_pattern(decimals, grouped, sign).apply(printed(v, decimals), _locale(current_locale()))
 
 
-def _localized(v: float, unit: str, currency: str, decimals: int | None = None) -> str:
-    """``format_value`` for a language other than English: CLDR separators, signs and
-    percent spacing (``2,7 %`` in French), words from the catalog."""
-    d = decimals
-    if unit == "money" and d is None:
+@lru_cache(maxsize=16)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def _formatted(v: float, unit: str, currency: str, decimals: int | None = None) -> str:
+    """:func:`format_value` of a number, with the unit's usual decimals (:data:`_SHOWN`) or
+    ``decimals`` (money then to the cent); every language's digits are English's
+    (:func:`~kpilib.i18n.printed`), its separators and words its own."""
+    if unit == "money" and decimals is None:
         return format_money(v, currency)
     if unit in ("money", "money_cents"):
         return format_currency(v, currency, locale=current_locale())
@@ -102,56 +94,35 @@ def _localized(v: float, unit: str, currency: str, decimals: int | None = None) 
         return format_money(v, currency, short=True)
     if unit == "count":
         return _number(v, 0)
+    d = _SHOWN.get(unit, 2) if decimals is None else decimals
     if unit == "pct":
-        places = 1 if d is None else d
-        return _percent_pattern(current_locale(), places).apply(printed(v, places, percent=True),
-                                                                 Locale.parse(current_locale()))
-    if unit == "ratio":
-        return _number(v, 2 if d is None else d + 1)
+        return _percent_pattern(current_locale(), d).apply(printed(v, d, percent=True), _locale(current_locale()))
     if unit == "months":
-        return _("{value} months").format(value=_number(v, 1 if d is None else d))
+        return _("{value} months").format(value=_number(v, d))
     if unit == "days":
-        return _("{value} days").format(value=_number(v, 0 if d is None else d))
+        return _("{value} days").format(value=_number(v, d))
     if unit == "points":
-        return _number(v, 0 if d is None else d, sign=True)
-    return _number(v, 2)
-
-
-_FINER = {  # a unit's format with ``d`` decimals, for two values its usual format prints alike
-    "money": lambda v, c, d: format_value(v, "money_cents", c),
-    "pct": lambda v, c, d: f"{v * 100:.{d}f}%",
-    "ratio": lambda v, c, d: f"{v:.{d + 1}f}",
-    "months": lambda v, c, d: f"{v:.{d}f} months",
-    "days": lambda v, c, d: f"{v:.{d}f} days",
-    "points": lambda v, c, d: f"{v:+.{d}f}",
-}
+        return _number(v, d, sign=True)
+    return _number(v, d)
 
 
 def format_pair(was: object, now: object, unit: str, currency: str = "USD") -> tuple[str, str]:
     """Two values of one figure formatted so that a reader sees that they differ: the unit's
     usual format, with more decimals when it would print both alike (``3.24%`` and ``3.23%``,
-    not ``3.2%`` twice). Equal values stay equal."""
+    not ``3.2%`` twice; money then to the cent). Equal values stay equal."""
     a, b = format_value(was, unit, currency), format_value(now, unit, currency)
-    digits = 2
-    while a == b and unit in _FINER and digits <= 6 and not is_missing(was) and not is_missing(now) \
-            and float(was) != float(now):  # type: ignore[arg-type]
-        if current_language() != "en":
-            a, b = (_localized(float(v), unit, currency, digits) for v in (was, now))  # type: ignore[arg-type]
-        else:
-            a, b = (_FINER[unit](float(v), currency, digits) for v in (was, now))  # type: ignore[arg-type]
-        digits += 1
+    if is_missing(was) or is_missing(now) or float(was) == float(now):  # type: ignore[arg-type]
+        return a, b
+    finer = _SHOWN.get(unit, 0) + 1
+    while a == b and (unit in _SHOWN or unit == "money") and finer <= 6:
+        a, b = (_formatted(float(v), unit, currency, finer) for v in (was, now))  # type: ignore[arg-type]
+        finer += 1
     return a, b
 
 
 def signed(v: float, decimals: int = 1) -> str:
     """``+4.2`` / ``-0.3`` with the current locale's decimal mark."""
-    if current_language() == "en":
-        return f"{v:+.{decimals}f}"
     return _number(v, decimals, sign=True)
-
-
-#: the decimals a tile shows a unit's value with, e.g. a rate 0.0215 as 2.1% (one decimal of the percentage)
-_SHOWN = {"pct": 1, "months": 1, "days": 0, "points": 0, "ratio": 2}
 
 
 def format_change(value: object, base: object, unit: str, against: str) -> str:
