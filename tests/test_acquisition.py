@@ -96,6 +96,9 @@ def test_marketing_contribution_and_return(customers, spend):
     ret = channel_return(pd.Series({"Ads": 150.0, "SEO": 30.0}), costs)
     assert ret.loc["Ads", "return"] == pytest.approx(1800 / 1500)
     assert ret.loc["Events", "return"] == 0.0
+    counted = channel_return(pd.Series({"Ads": 150.0, "SEO": 30.0}), costs, pd.Series({"Ads": 3, "SEO": 1}))
+    assert counted["new_customers"].to_dict() == {"Ads": 3.0, "SEO": 1.0, "Events": 0.0}
+    assert counted["return"].equals(ret["return"])
 
 
 def test_unit_economics_before_any_data_is_undefined_not_a_crash(tiny_dir):

@@ -61,6 +61,10 @@ def test_rule_of_40_uses_the_trailing_twelve_months():
     q4 = KpiModel(_book(), "2025-Q4")
     assert q4.value("rule_of_40") == pytest.approx(model.value("rule_of_40"))
     assert math.isnan(KpiModel(_book(), "2024-12").value("rule_of_40"))  # no 2023 financials
+    from kpilib.report.pages import bookings_table
+
+    shown = bookings_table(model).iloc[:, 0]  # to 0.01 %: the parts as shown add up to the score as shown
+    assert [v for k, v in shown.items() if "trailing 12 months" in k] == ["20.00%", "25.00%", "45.00%"]
 
 
 def test_previous_and_year_ago_come_from_models_cut_at_their_own_end():

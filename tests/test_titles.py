@@ -147,6 +147,15 @@ def test_the_remaining_titles_flip_with_their_figures():
     assert titles.ces_title(float("nan"), 0) == "No effort answers in this wave"
     assert titles.return_title(pd.Series({"Events": 0.0, "Referral": 6.34})) == \
         "Referral brings the most new ARR per unit of spend (6.34)"
+    returns = pd.Series({"Referral": 6.34, "Events": 0.5})  # a high return from a single deal says so
+    assert titles.return_title(returns, pd.Series({"Referral": 1, "Events": 9})) == \
+        "Referral brings the most new ARR per unit of spend (6.34, from 1 new customer)"
+    assert titles.return_title(returns, pd.Series({"Referral": 1204, "Events": 9})) == \
+        "Referral brings the most new ARR per unit of spend (6.34, from 1,204 new customers)"
+    from kpilib.i18n import using
+
+    with using("fr"):
+        assert "4 nouveaux clients" in titles.return_title(returns, pd.Series({"Referral": 4}))
     assert titles.return_title(pd.Series(dtype=float)).startswith("No channel")
     grew = pd.Series([100_000.0, 120_000.0, 138_000.0])
     assert titles.trend_title(grew, "MRR", "EUR") == "MRR grew 38% over 2 months to €138K"

@@ -154,10 +154,13 @@ def marketing_contribution(mrr: pd.Series, customers: pd.DataFrame,
                       "share": ratio(mrr[channel.isin(channels)].sum(), mrr.sum())})
 
 
-def channel_return(new_mrr: pd.Series, costs: pd.DataFrame) -> pd.DataFrame:
-    """Per channel: new ARR won (12 x new MRR) per unit of spend in the period."""
+def channel_return(new_mrr: pd.Series, costs: pd.DataFrame, new_customers: pd.Series | None = None) -> pd.DataFrame:
+    """Per channel: new ARR won (12 x new MRR) per unit of spend in the period; with ``new_customers``
+    (per channel), how many new customers that ARR comes from (``new_customers`` column)."""
     arr = (12 * new_mrr).rename("new_arr")
     out = costs[["total"]].drop(index=ALL_CHANNELS, errors="ignore").join(arr, how="left").fillna(0.0)
+    if new_customers is not None:
+        out["new_customers"] = new_customers.reindex(out.index).fillna(0).astype("float64")
     out["return"] = [ratio(a, s) for a, s in zip(out["new_arr"], out["total"])]
     return out.sort_values("return", ascending=False)
 

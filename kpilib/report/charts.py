@@ -296,7 +296,7 @@ def channel_return(fig: Figure, m: KpiModel) -> str | None:
     ax = fig.subplots()
     ax.barh(ret.index[::-1], ret["return"][::-1])
     ax.axvline(1.0, color="#57606a", linestyle="--", label=_("spend paid back in a year of new ARR"))
-    ax.set(title=titles.return_title(ret["return"]), xlabel=_("New ARR per unit of spend"))
+    ax.set(title=titles.return_title(ret["return"], ret["new_customers"]), xlabel=_("New ARR per unit of spend"))
     ax.legend(loc="lower right")
     return None
 

@@ -55,14 +55,15 @@ def is_missing(x: object) -> bool:
 _SHOWN = {"pct": 1, "ratio": 2, "months": 1, "days": 0, "points": 0}
 
 
-def format_value(x: object, unit: str, currency: str = "USD", *, missing: str | None = None) -> str:
+def format_value(x: object, unit: str, currency: str = "USD", *, missing: str | None = None,
+                 decimals: int | None = None) -> str:
     """Format one KPI value by unit: ``money``, ``money_short``, ``money_cents``, ``count``, ``pct``,
     ``ratio``, ``months``, ``points`` or ``days``, in the current language (CLDR separators, signs
-    and percent spacing: ``2.7%`` in English, ``2,7 %`` in French); a missing value as ``missing``
-    (default: the current language's "n/a")."""
+    and percent spacing: ``2.7%`` in English, ``2,7 %`` in French), with the unit's usual decimals
+    or ``decimals``; a missing value as ``missing`` (default: the current language's "n/a")."""
     if is_missing(x):
         return _("n/a") if missing is None else missing
-    return _formatted(float(x), unit, currency)  # type: ignore[arg-type]
+    return _formatted(float(x), unit, currency, decimals)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=64)

@@ -591,7 +591,7 @@ class KpiModel:
         new = self.new_customers
         mrr = self.wide.loc[new["customer_id"], self.period.last] if len(new) else pd.Series(dtype="float64")
         by_channel = mrr.groupby(new.set_index("customer_id")["channel"]).sum() if len(new) else mrr
-        return channel_return(by_channel, costs)
+        return channel_return(by_channel, costs, new.groupby("channel").size())
 
     def marketing_share(self) -> pd.Series:
         from ..metrics.acquisition import marketing_contribution

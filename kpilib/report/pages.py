@@ -279,8 +279,8 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
     cur = model.base_currency
     company = _("company-wide: not shown for a segment")
 
-    def fmt(v: float, unit: str) -> str:
-        return format_value(v, unit, cur, missing=N_("n/a"))
+    def fmt(v: float, unit: str, decimals: int | None = None) -> str:
+        return format_value(v, unit, cur, missing=N_("n/a"), decimals=decimals)
 
     rows = {
         _("Quick ratio"): fmt(rev["quick_ratio"], "ratio"),
@@ -304,8 +304,8 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
             rows[label] = company
         elif model.table("financials") is None:
             rows[label] = _("n/a: no financials table")
-        else:
-            rows[label] = fmt(r40[key], unit)
+        else:  # to 0.01 %, so that growth and margin as shown add up to the score (45.82% - 4.76% = 41.06%)
+            rows[label] = fmt(r40[key], unit, 2)
     return pd.DataFrame({model.period.title: rows})
 
 

@@ -49,7 +49,7 @@ SECTIONS: dict[str, dict[str, tuple[str | None, str | None]]] = {
              "reactivation (paying again after a gap), contraction and churn. Open a movement below the chart "
              "to see the customers behind it: each list sums to the figure, can be searched and sorted, and "
              "downloads as CSV (all of the period's customer-months are in `movements.csv`).")),
-        "movements": (N_("Movements month by month"),
+        "movements": (N_("Movements over time"),
             None),
         "groups": (N_("By segment and plan"),
             N_("MRR at the period end and the period's movements per group. A customer who keeps paying but "
@@ -111,7 +111,9 @@ SECTIONS: dict[str, dict[str, tuple[str | None, str | None]]] = {
                "whatever month its lead came in. A channel can show a win rate while none of the period's own "
                "leads has been won yet.")),
         "cycle": (N_("Sales cycle"),
-            None),
+            N_("The chart: the days from a lead's creation to its win, for the deals won in the period. The "
+               "table: the days each stage took for the leads created in the period that have reached the next "
+               "stage. They follow different deals, so the stages need not add up to the chart's median.")),
         "reps": (N_("Sales reps"),
             N_("Leads and won: the leads created in the period and those of them won by its end (deals won / "
                "leads divides the two); calls and demos: the activity logged in the period. The headline win "

@@ -249,13 +249,20 @@ def ces_title(mean: float, n: float, wave_title: str | None = None) -> str:
     return _("Customer effort: mean {mean} of 7 from {n} answers").format(mean=number(mean, 1), n=number(n))
 
 
-def return_title(returns: pd.Series) -> str:
-    """Which channel's new customers bring the most new ARR per unit of its spend."""
+def return_title(returns: pd.Series, new_customers: pd.Series | None = None) -> str:
+    """Which channel's new customers bring the most new ARR per unit of its spend, and from how many new
+    customers (``new_customers`` per channel): a few large deals make a high return that the next
+    period need not repeat."""
     s = returns.dropna()
     if s.empty:
         return _("No channel both spent and won customers in this period")
-    return _("{channel} brings the most new ARR per unit of spend ({ratio})").format(
-        channel=s.idxmax(), ratio=number(s.max(), 2))
+    channel, ratio = s.idxmax(), number(s.max(), 2)
+    if new_customers is None:
+        return _("{channel} brings the most new ARR per unit of spend ({ratio})").format(channel=channel, ratio=ratio)
+    n = int(new_customers.get(channel, 0))
+    return ngettext("{channel} brings the most new ARR per unit of spend ({ratio}, from {n} new customer)",
+                    "{channel} brings the most new ARR per unit of spend ({ratio}, from {n} new customers)",
+                    n).format(channel=channel, ratio=ratio, n=number(n, grouped=True))
 
 
 def engagement_title(low_rate: float, high_rate: float) -> str:
