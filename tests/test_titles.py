@@ -196,24 +196,36 @@ def test_the_churn_trend_puts_each_month_under_its_own_name():
         plt.close(fig)
 
 
-def test_no_chart_writes_tick_labels_above_its_axes():
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_no_chart_writes_tick_labels_above_its_axes_or_over_each_other(language):
     """The house style puts every title just above its axes (``axes.titley``), which holds only while no
-    chart has tick labels at the top, where the title would cover them."""
+    chart has tick labels at the top, where the title would cover them; and no two tick labels of an
+    axis overlap, in English or in French, whose amounts are the longest (``200 k $US``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from kpilib.i18n import using
     from kpilib.report.charts import CHARTS
     from kpilib.report.model import KpiModel
     from kpilib.report.plotting import HOUSE_STYLE, use_house_style
 
     use_house_style()
     assert HOUSE_STYLE["axes.titley"] == 1.0
-    m = KpiModel.load(None, "2025-12")
-    for name, (draw, size) in CHARTS.items():
-        fig = Figure(figsize=size)
-        draw(fig, m)
-        for ax in fig.axes:  # label2 is a tick's label at the top
-            assert not any(tick.label2.get_visible() for tick in ax.xaxis.get_major_ticks()), name
-            assert ax.xaxis.get_label_position() == "bottom", name
+    with using(language):
+        m = KpiModel.load(None, "2025-12", lang=language)
+        for name, (draw, size) in CHARTS.items():
+            fig = Figure(figsize=size)
+            renderer = FigureCanvasAgg(fig).get_renderer()
+            draw(fig, m)
+            fig.draw_without_rendering()
+            for ax in fig.axes:  # label2 is a tick's label at the top
+                assert not any(tick.label2.get_visible() for tick in ax.xaxis.get_major_ticks()), name
+                assert ax.xaxis.get_label_position() == "bottom", name
+                for axis in (ax.xaxis, ax.yaxis):
+                    boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels()
+                             if t.get_visible() and t.get_text()]
+                    for a, b in zip(boxes, boxes[1:]):
+                        assert not a.overlaps(b), f"{name}: tick labels overlap in {language}"
 
 
 def test_the_cohort_heatmap_writes_each_share_in_its_cell_and_leaves_unreached_ages_blank():
