@@ -131,7 +131,9 @@ def _fit_labels(ax: plt.Axes, labels: list[str]) -> None:
     size = FontProperties(size=mpl.rcParams["xtick.labelsize"]).get_size_in_points()
     widest = max(TextToPath().get_text_width_height_descent(label, FontProperties(size=size), ismath=False)[0]
                  for label in labels)
-    slot = ax.get_position().width * ax.figure.get_figwidth() * 72 / len(labels)  # points
+    fig = ax.get_figure(root=True)
+    assert fig is not None  # an axes of a chart belongs to its figure
+    slot = ax.get_position().width * fig.get_figwidth() * 72 / len(labels)  # points
     if widest > 0.95 * slot:
         ax.tick_params(axis="x", labelsize=max(7.0, size * 0.95 * slot / widest))
 
