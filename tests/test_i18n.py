@@ -248,3 +248,18 @@ def test_every_language_prints_the_same_digits_as_english(v):
     for lang in ("fr", "it", "ms"):
         with using(lang):
             assert [digits(t) for t in shown()] == english, lang
+
+
+def test_a_translated_glossary_carries_the_full_definitions_in_english_with_one_element_per_anchor(tmp_path):
+    """A page's pointer (the forecast page: "the glossary's Forecast section") finds its section in every
+    language: the translated KPI table first, then docs/metrics.md, marked as English."""
+    from kpilib.report.registry import KPIS
+    from kpilib.report.render import write_glossary
+
+    with using("fr"):
+        page = write_glossary(tmp_path).read_text(encoding="utf-8")
+    table, english = page.split('<section lang="en">')
+    assert "Définitions complètes, en anglais" in table and '<a id="forecast"></a>Forecast' in english
+    ids = re.findall(r'id="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    assert all(f'id="{spec.anchor}"' in table for spec in KPIS.values())  # each KPI's link lands on its row

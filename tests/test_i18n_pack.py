@@ -78,24 +78,32 @@ def _data_words() -> set[str]:
 
 class _Visible(HTMLParser):
     """The text a reader sees: data, plus title/alt/placeholder attributes; no script or style, and
-    no ``<code>``: identifiers (KPI keys, table names, hashes) are the same in every language."""
+    no ``<code>``: identifiers (KPI keys, table names, hashes) are the same in every language. A
+    ``<section lang="en">`` is English on purpose and said so (the glossary's full definitions, which
+    exist in English only), so it is left out too."""
 
     def __init__(self) -> None:
         super().__init__()
         self.parts: list[str] = []
         self._skip = 0
+        self._english = 0  # depth of <section> inside a section marked lang="en"
 
     def handle_starttag(self, tag, attrs):
+        if tag == "section" and (self._english or dict(attrs).get("lang") == "en"):
+            self._english += 1
         if tag in ("script", "style", "code"):
             self._skip += 1
-        self.parts += [v for k, v in attrs if k in ("title", "alt", "placeholder", "aria-label") and v]
+        if not self._english:
+            self.parts += [v for k, v in attrs if k in ("title", "alt", "placeholder", "aria-label") and v]
 
     def handle_endtag(self, tag):
+        if tag == "section" and self._english:
+            self._english -= 1
         if tag in ("script", "style", "code") and self._skip:
             self._skip -= 1
 
     def handle_data(self, data):
-        if not self._skip:
+        if not self._skip and not self._english:
             self.parts.append(data)
 
 
@@ -139,6 +147,9 @@ def test_the_detector_finds_an_english_sentence_and_passes_a_translated_one(data
     only = _english_only("fr", data_words)
     assert english_left("Revenu mensuel récurrent (MRR) : 1 396 447 €", only) == []
     assert english_left("The MRR bridge of the period", only)
+    said = visible_text('<p>Le pont du MRR</p><section lang="en"><h1>The MRR bridge</h1><section><p>of the '
+                        'period</p></section><p>as shown</p></section><p>fin</p>')
+    assert said == "Le pont du MRR\nfin"  # English on purpose, marked so, is not a leak
     assert "added" in only and english_left("commit du kit 64added03a82", only) == []  # a hash holds no word
 
 

@@ -178,23 +178,26 @@ def write_glossary(pack: Path, dataset: Dataset | None = None, built: Sequence[s
     """Write ``glossary.html``: docs/metrics.md rendered, so an e-mailed pack carries every
     definition, with the pack's navigation (and the sample company's banner for its packs).
 
-    In a language other than English the page is the registry's glossary instead, translated: each
-    KPI's label, definition, unit, scope, meaning per period kind and health target, and a sentence
-    saying that the full definitions (formulas, edge cases) are in docs/metrics.md, in English."""
+    In a language other than English the page opens with the registry's glossary, translated: each
+    KPI's label, definition, unit, scope, meaning per period kind and health target; the full
+    definitions (formulas, edge cases, the forecast) follow in English, marked ``lang="en"``, so that a
+    page's pointer to a section of the glossary finds it in every language. Their KPI anchors are the
+    translated table's."""
+    import re
+
     import mistune
     from markupsafe import Markup
 
     from .registry import registry_markdown
 
+    source = DOCS_DIR / "metrics.md"
+    text = (source.read_text(encoding="utf-8") if source.exists()
+            else "# Metric definitions\n\n" + registry_markdown())
     kpis = None
     if current_language() != "en":
-        body = Markup("")
         kpis = glossary_rows()
-    else:
-        source = DOCS_DIR / "metrics.md"
-        text = (source.read_text(encoding="utf-8") if source.exists()
-                else "# Metric definitions\n\n" + registry_markdown())
-        body = Markup(mistune.html(text))
+        text = re.sub(r'<a id="kpi-[^"]+"></a>', "", text)  # one element per anchor: the translated row
+    body = Markup(mistune.html(text))
     page = _environment().get_template("glossary.html.j2").render(
         lang=current_language(), css=page_css(), body=body, kpis=kpis,
         nav=_nav(list(PAGES) if built is None else built),
