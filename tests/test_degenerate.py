@@ -135,7 +135,9 @@ def test_every_page_runs(case, tmp_path, monkeypatch):
         df.to_csv(tmp_path / f"{name}.csv", index=False)
     monkeypatch.setattr(plt, "show", lambda *a, **k: plt.close("all"))
     shown: list[object] = []
-    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    # what a page shows as HTML; a chart (a Figure, shown by kpi.chart with its alt text) is drawn and closed
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(
+        o for o in objs if not isinstance(o, matplotlib.figure.Figure)))
     # every page reads one model of the case, as every page of a pack reads the runner's snapshot
     load, models = kpi.KpiModel.load, {}
 

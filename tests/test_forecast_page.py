@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+import matplotlib.figure
 import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
@@ -218,7 +219,9 @@ def test_the_page_says_what_is_missing_and_carries_on(case, tmp_path, monkeypatc
         df.to_csv(tmp_path / f"{name}.csv", index=False)
     monkeypatch.setattr(plt, "show", lambda *a, **k: plt.close("all"))
     shown: list = []
-    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    # what a page shows as HTML; a chart (a Figure, shown by kpi.chart with its alt text) is drawn and closed
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(
+        o for o in objs if not isinstance(o, matplotlib.figure.Figure)))
     nb = nbformat.read(NOTEBOOKS_DIR / "06_forecast.ipynb", as_version=4)
     namespace = {"period": period, "data": str(tmp_path), "base_currency": "USD", "segment": segment,
                      "lang": "en"}

@@ -294,3 +294,27 @@ def test_the_index_lists_the_inputs_without_an_empty_column_and_marks_a_stale_fe
     # headers are words, capitalised like every other table of the pack
     assert re.findall(r"<th>(.*?)</th>", rows[0]) == ["Table", "Rows", "First date", "Last date", "Content hash"]
     assert "<td>2024-01-01 (stale)</td>" in rows[1] and "<td>2024-02-03</td>" in rows[2]
+
+
+def test_a_chart_is_described_by_its_titles():
+    """``kpi.chart`` shows a figure with its titles as the image's alternative text (its metadata), which
+    the page template writes into ``<img alt>``, escaped: a reader who cannot see the chart hears what
+    it says."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kpilib.report.charts import alt_text
+    from kpilib.report.render import page_html
+
+    fig, (left, right) = plt.subplots(1, 2)
+    fig.suptitle("MRR grew <5% & more")
+    left.set_title("By segment")
+    right.set_title("By plan.", loc="left")
+    assert alt_text(fig) == "MRR grew <5% & more. By segment. By plan."
+    plt.close(fig)
+    nb = _outputs_notebook()
+    nb.cells[1].outputs[0].metadata = {"image/png": {"alt": "MRR grew <5% & more. By segment. By plan."}}
+    alts = re.findall(r'<img alt="([^"]*)"', page_html(nb, "T", {}))
+    assert alts == ["MRR grew &lt;5% &amp; more. By segment. By plan."]

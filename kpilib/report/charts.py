@@ -395,4 +395,13 @@ def chart(m: KpiModel, name: str) -> None:
         plt.close(fig)
         display(note(missing))
         return
-    plt.show()
+    display(fig, metadata={"image/png": {"alt": alt_text(fig)}})  # the page's <img alt> (templates/kpi)
+    plt.close(fig)
+
+
+def alt_text(fig: Figure) -> str:
+    """What a chart says for a reader who cannot see it: its titles, the figure's then each axes', in the
+    page's language (they are written from the figures: :mod:`kpilib.report.titles`)."""
+    suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    titles_ = [suptitle] + [ax.get_title(loc=loc) for ax in fig.axes for loc in ("left", "center", "right")]
+    return ". ".join(t.strip().rstrip(".") for t in titles_ if t and t.strip()) + "."
