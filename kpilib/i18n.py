@@ -169,3 +169,21 @@ def month_name(month, *, short: bool = False) -> str:
     from babel.dates import format_date
 
     return format_date(ts.date(), "LLL y" if short else "LLLL y", locale=current_locale())
+
+
+@cache
+def _percent_pattern(locale: str, decimals: int):
+    from babel import Locale
+    from babel.numbers import parse_pattern
+
+    pattern = parse_pattern(Locale.parse(locale).percent_formats[None].pattern)
+    pattern.frac_prec = (decimals, decimals)
+    return pattern, Locale.parse(locale)
+
+
+def percent_text(value: float, decimals: int = 0) -> str:
+    """A fraction as a percentage in the current language, with English's digits (:func:`printed`):
+    ``2.1%`` in English and Malay, ``2,1 %`` in French, ``2,1%`` in Italian (CLDR's percent formats).
+    The one percent formatter of the kit: tiles, tables, titles, rules and the sBG notes."""
+    pattern, locale = _percent_pattern(current_locale(), decimals)
+    return pattern.apply(printed(value, decimals, percent=True), locale)

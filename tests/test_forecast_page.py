@@ -92,7 +92,7 @@ def frame(central=(110.0, 120.0), low=(100.0, 105.0), high=(115.0, 140.0), commi
 def test_the_forecast_note_places_the_goal_against_the_band():
     end = pd.Period("2026-02", "M")
     inside = titles.forecast_note(frame(), (end, 130.0), "USD")
-    assert inside.startswith("MRR is forecast at $120 in 2 months (February 2026), 80 % band $105 to $140.")
+    assert inside.startswith("MRR is forecast at $120 in 2 months (February 2026), 80% band $105 to $140.")
     assert inside.endswith("The goal of $130 for February 2026 is inside the band.")
     assert titles.forecast_note(frame(), (end, 150.0), "USD").endswith("is above the band: the forecast does not "
                                                                        "reach it.")
@@ -107,7 +107,7 @@ def test_the_forecast_words_without_a_forecast_give_the_reason():
     none = frame(central=(np.nan, np.nan), low=(np.nan, np.nan), high=(np.nan, np.nan)).assign(reason="too thin")
     assert titles.forecast_note(none, None, "USD").startswith("No MRR forecast: too thin. Committed MRR")
     assert titles.forecast_title(none, "USD") == "No MRR forecast for this period: MRR so far and committed MRR"
-    assert titles.forecast_title(frame(), "USD") == "MRR is forecast at $120 by Feb 2026 (80 % band $105–$140)"
+    assert titles.forecast_title(frame(), "USD") == "MRR is forecast at $120 by Feb 2026 (80% band $105–$140)"
 
 
 def backtest_frame(errors, inside, reasons=None):
@@ -121,8 +121,8 @@ def backtest_frame(errors, inside, reasons=None):
 
 def test_the_backtest_note_counts_the_band_and_names_the_direction():
     below = titles.backtest_note(backtest_frame([-0.075, -0.075, -0.06], [False, False, True]))
-    assert below == ("Track record: 1 of 3 forecasts made before the period held the actual MRR inside their 80 % "
-                     "band. Errors (forecast / actual - 1): -7.5 % at 3 months, -7.5 % at 6 months, -6.0 % at 12 "
+    assert below == ("Track record: 1 of 3 forecasts made before the period held the actual MRR inside their 80% "
+                     "band. Errors (forecast / actual - 1): -7.5% at 3 months, -7.5% at 6 months, -6.0% at 12 "
                      "months (every forecast below what happened).")
     mixed = titles.backtest_note(backtest_frame([0.02, -0.01, 0.05], [True, True, True]))
     assert mixed.startswith("Track record: 3 of 3") and "what happened" not in mixed
@@ -146,8 +146,8 @@ def pipeline_frame(first=600.0, total=900.0, open_=10, stale=0, reason="", win=0
 def test_the_pipeline_note_compares_with_the_run_rate():
     short = titles.pipeline_note(pipeline_frame(), 1_000.0, "USD")
     assert short.startswith("The 10 opportunities open at the end of December 2025 are expected to bring $900 of "
-                            "new MRR in the next 2 months (4.0 expected wins at the 40.0 % win rate")
-    assert "$600 of it in January 2026: 60 % of the $1,000 a month" in short
+                            "new MRR in the next 2 months (4.0 expected wins at the 40.0% win rate")
+    assert "$600 of it in January 2026: 60% of the $1,000 a month" in short
     assert short.endswith("have to come from leads not yet opportunities, or from customers who return.")
     ahead = titles.pipeline_note(pipeline_frame(first=1_500.0, total=1_600.0), 1_000.0, "USD")
     assert ahead.endswith("The open pipeline alone covers the run-rate for that month: the forecast may be cautious.")

@@ -299,7 +299,7 @@ def test_the_forecast_chart_draws_history_band_committed_goal_and_events(decembe
     assert {"MRR", "Forecast", "Committed MRR", "MRR goal"} <= set(labels)
     goal = next(line for line in ax.get_lines() if line.get_label() == "MRR goal")
     assert list(goal.get_ydata()) == [1_100_000.0, 1_450_000.0, 1_700_000.0, 2_000_000.0]
-    assert any(c.get_label() == "80 % band" for c in ax.collections)
+    assert any(c.get_label() == "80% band" for c in ax.collections)
     central = next(line for line in ax.get_lines() if line.get_label() == "Forecast")
     assert central.get_ydata()[-1] == pytest.approx(december.forecast.forecast["central"].iloc[-1])
     assert ax.get_title() == titles.forecast_title(december.forecast.forecast, "USD")

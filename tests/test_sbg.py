@@ -139,11 +139,11 @@ def test_verdict_flips_between_a_heterogeneous_and_a_geometric_book(rng):
     words = sbg_verdict(mixed)
     assert words.startswith("Customers differ: churn falls with tenure")
     # the sentence states the fitted parameters: 1 - r(1) and 1 - r(12)
-    assert f"{100 * mixed.alpha / (mixed.alpha + mixed.beta):.1f} % in month 1" in words
-    assert f"{100 * mixed.alpha / (mixed.alpha + mixed.beta + 11):.1f} % in month 12" in words
+    assert f"{100 * mixed.alpha / (mixed.alpha + mixed.beta):.1f}% in month 1" in words
+    assert f"{100 * mixed.alpha / (mixed.alpha + mixed.beta + 11):.1f}% in month 12" in words
     assert not flat.heterogeneity_significant
     # the MLE may sit inside the square (sampling noise); the verdict then uses the geometric rate
-    assert f"same for every customer (geometric): about {100 * flat.geometric_churn:.1f} % a month" \
+    assert f"same for every customer (geometric): about {100 * flat.geometric_churn:.1f}% a month" \
         in sbg_verdict(flat)
     assert flat.geometric_churn == pytest.approx(0.05, abs=0.003)
 
@@ -151,8 +151,8 @@ def test_verdict_flips_between_a_heterogeneous_and_a_geometric_book(rng):
 def test_homogeneous_verdict_names_the_rate_and_the_monthly_equivalent():
     fit = fit_sbg([1000 * 0.8 ** t for t in range(6)], interval="year")
     assert fit.homogeneous
-    assert sbg_verdict(fit) == ("Churn is the same for every customer (geometric): about 20.0 % a year "
-                                f"({100 * (1 - 0.8 ** (1 / 12)):.1f} % a month over the first year).")
+    assert sbg_verdict(fit) == ("Churn is the same for every customer (geometric): about 20.0% a year "
+                                f"({100 * (1 - 0.8 ** (1 / 12)):.1f}% a month over the first year).")
 
 
 def test_published_fits_are_significantly_heterogeneous():

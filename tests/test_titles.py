@@ -39,8 +39,8 @@ def test_retention_verdict_flips_at_100_percent():
 def test_churn_trend_places_the_average_in_the_band():
     band = (0.02, 0.05)
     assert titles.churn_trend_title(pd.Series([0.01] * 6), band).endswith("inside the healthy range")
-    assert titles.churn_trend_title(pd.Series([0.03] * 6), band).endswith("inside the 2-5 % watch band")
-    assert titles.churn_trend_title(pd.Series([0.08] * 6), band).endswith("above the 5 % alarm level")
+    assert titles.churn_trend_title(pd.Series([0.03] * 6), band).endswith("inside the 2%-5% watch band")
+    assert titles.churn_trend_title(pd.Series([0.08] * 6), band).endswith("above the 5% alarm level")
     assert "over the last 2 months" in titles.churn_trend_title(pd.Series([0.01, 0.02]), band)
 
 
@@ -53,15 +53,15 @@ def test_engagement_title_never_claims_a_difference_that_is_not_there():
 
 def test_group_titles_name_the_right_group():
     assert titles.share_title(pd.Series({"SMB": 0.15, "Enterprise": 0.41, "Mid-Market": 0.44})) == \
-        "Mid-Market brings 44 % of MRR"
+        "Mid-Market brings 44% of MRR"
     assert titles.cac_title(pd.Series({"Events": 20_000.0, "Content": 4_000.0})) == \
         "Content wins customers most cheaply"
     curves = pd.DataFrame({"segment": ["SMB", "SMB", "Enterprise", "Enterprise"], "month": [0, 24, 0, 30],
                            "survival": [1.0, 0.5, 1.0, 0.4]})
     # Enterprise's 0.4 comes after month 24: at 24 months it still has all its customers
-    assert titles.survival_title(curves).startswith("Enterprise customers last longest: 100 %")
+    assert titles.survival_title(curves).startswith("Enterprise customers last longest: 100%")
     same = curves.assign(survival=[1.0, 0.7, 0.701, 0.7])
-    assert titles.survival_title(same).startswith("Every segment keeps about 70 %")
+    assert titles.survival_title(same).startswith("Every segment keeps about 70%")
     assert titles.bounce_title(pd.Series([0.4, 0.45])) == "Every channel bounces below 50%"
     assert titles.bounce_title(pd.Series([0.6, 0.45])) == "1 channel bounces at 50% or more"
     assert titles.bounce_title(pd.Series([0.6, 0.55])) == "2 channels bounce at 50% or more"
@@ -78,7 +78,7 @@ def test_verdicts_on_undefined_figures_say_so():
 
 def test_cohort_title_weights_cohorts_by_size_and_waits_for_age():
     matrix = pd.DataFrame({"customers": [10, 30], 12: [0.5, 0.9]})
-    assert titles.cohort_title("logo", matrix) == "Logo retention: 80 % of customers still pay after 12 months"
+    assert titles.cohort_title("logo", matrix) == "Logo retention: 80% of customers still pay after 12 months"
     young = pd.DataFrame({"customers": [10], 12: [float("nan")]})
     assert titles.cohort_title("revenue", young) == "Revenue retention: no cohort is 12 months old yet"
 
@@ -91,9 +91,9 @@ def test_the_revenue_cohort_title_pools_mrr_not_customers():
     matrix = pd.DataFrame({"customers": [10, 30], 12: [1.5, 1.0]}, index=index)
     start = pd.Series([1000.0, 9000.0], index=index)
     assert titles.cohort_title("revenue", matrix, start_mrr=start) == \
-        "Revenue retention: cohorts keep 105 % of their MRR after 12 months"
+        "Revenue retention: cohorts keep 105% of their MRR after 12 months"
     logos = pd.DataFrame({"customers": [10, 30], 12: [0.5, 0.9]}, index=index)  # by size: (5 + 27) / 40
-    assert titles.cohort_title("logo", logos) == "Logo retention: 80 % of customers still pay after 12 months"
+    assert titles.cohort_title("logo", logos) == "Logo retention: 80% of customers still pay after 12 months"
     with pytest.raises(KpiError, match="MRR at age 0"):
         titles.cohort_title("revenue", matrix)
 
@@ -138,10 +138,10 @@ def test_a_pair_of_values_never_prints_alike_when_they_differ():
 
 
 def test_the_remaining_titles_flip_with_their_figures():
-    assert titles.projection_title(0.452) == "The model projects 45 % of a new cohort still paying after 36 months"
+    assert titles.projection_title(0.452) == "The model projects 45% of a new cohort still paying after 36 months"
     assert titles.projection_title(float("nan")) == "Not enough cohort history to project survival"
     rates = pd.Series({"Referral": 0.031, "Paid Search": 0.012})
-    assert titles.best_channel_title(rates) == "Referral converts leads to customers best (3.1 %)"
+    assert titles.best_channel_title(rates) == "Referral converts leads to customers best (3.1%)"
     assert titles.best_channel_title(pd.Series({"Referral": 0.0})).startswith("No channel converted")
     assert titles.ces_title(5.63, 310, "Q4 2025") == "Customer effort: mean 5.6 of 7 from 310 answers (Q4 2025 wave)"
     assert titles.ces_title(float("nan"), 0) == "No effort answers in this wave"
@@ -166,8 +166,8 @@ def test_the_remaining_titles_flip_with_their_figures():
 def test_the_churn_verdict_judges_the_figure_it_prints():
     # 2.007 % prints as 2.0 %: the words must call it healthy (<= 2 %), not "inside the watch band"
     assert titles.churn_trend_title(pd.Series([0.02007] * 6), (0.02, 0.05)).endswith(
-        "2.0 % a month over the last 6 months, inside the healthy range")
-    assert "inside the 3-6 % watch band" in titles.churn_trend_title(pd.Series([0.04] * 6), (0.03, 0.06))
+        "2.0% a month over the last 6 months, inside the healthy range")
+    assert "inside the 3%-6% watch band" in titles.churn_trend_title(pd.Series([0.04] * 6), (0.03, 0.06))
 
 
 def test_the_churn_trend_puts_each_month_under_its_own_name():

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy.special import betaln, hyp2f1, xlogy
 
 from ..errors import KpiError, ModelFitError
-from ..i18n import N_, _, current_language, current_locale, printed
+from ..i18n import N_, _, current_language, current_locale, percent_text
 from .mrr import MONTHS_PER_INTERVAL
 
 if TYPE_CHECKING:
@@ -465,16 +465,8 @@ def sbg_clv(fit: SBGFit, mrr: float, gross_margin: float, discount_rate: float) 
 
 
 def _pct(x: float, decimals: int = 1) -> str:
-    """``2.1 %`` in English; the locale's percent format elsewhere (``2,1 %``)."""
-    if current_language() == "en":
-        return f"{100 * x:.{decimals}f} %"
-    from babel import Locale
-    from babel.numbers import parse_pattern
-
-    locale = Locale.parse(current_locale())
-    pattern = parse_pattern(locale.percent_formats[None].pattern)
-    pattern.frac_prec = (decimals, decimals)
-    return pattern.apply(printed(x, decimals, percent=True), locale)
+    """``2.1%`` in English, ``2,1 %`` in French (:func:`kpilib.i18n.percent_text`)."""
+    return percent_text(x, decimals)
 
 
 def _number(x: float, spec: str) -> str:

@@ -91,7 +91,7 @@ def forecast(fig: Figure, m: KpiModel) -> str | None:
         if fc["low"].notna().all() and fc["high"].notna().all():
             level = fc.attrs.get("assumptions", {}).get("level", 0.8)
             ax.fill_between(joined, [start, *fc["low"]], [start, *fc["high"]], color=PALETTE[0], alpha=0.18,
-                            linewidth=0, label=_("{level} % band").format(level=number(level * 100)))
+                            linewidth=0, label=_("{level} band").format(level=percent(level)))
         ax.plot(joined, [start, *fc["central"]], color=PALETTE[0], linestyle="--", label=_("Forecast"))
     ax.plot(ahead, fc["committed"], color=PALETTE[4], linestyle=":", linewidth=1.8, label=_("Committed MRR"))
     _goals_and_events(ax, m, history.index.append(fc.index))

@@ -29,19 +29,12 @@ def number(v: float, decimals: int = 0, *, sign: bool = False, grouped: bool = F
                           locale=current_locale())
 
 
-def percent(v: float, decimals: int = 0, *, space: bool = False) -> str:
-    """A fraction as a percentage: ``5%`` (``5 %`` with ``space``) in English, exactly as
-    ``f"{v:.0%}"``; the locale's percent format in any other language (``5 %`` in French)."""
-    if current_language() == "en":
-        text = format(v, f".{decimals}%")
-        return text[:-1] + " %" if space else text
-    from babel import Locale
-    from babel.numbers import parse_pattern
+def percent(v: float, decimals: int = 0) -> str:
+    """A fraction as a percentage in the current language: ``5%`` in English, ``5 %`` in French (the
+    tiles' formatter, :func:`~kpilib.report.format.format_value`, with ``decimals``)."""
+    from .format import format_value
 
-    locale = Locale.parse(current_locale())
-    pattern = parse_pattern(locale.percent_formats[None].pattern)
-    pattern.frac_prec = (decimals, decimals)
-    return pattern.apply(printed(v, decimals, percent=True), locale)
+    return format_value(v, "pct", decimals=decimals)
 
 
 @dataclass(frozen=True)

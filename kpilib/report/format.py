@@ -12,7 +12,7 @@ from functools import lru_cache
 from babel import Locale
 from babel.numbers import format_compact_currency, format_currency, parse_pattern
 
-from kpilib.i18n import _, current_locale, printed
+from kpilib.i18n import _, current_locale, percent_text, printed
 
 
 @lru_cache(maxsize=64)
@@ -31,14 +31,6 @@ def format_money(x: float, currency: str, locale: str | None = None, *, short: b
         return format_compact_currency(x, currency, locale=locale, fraction_digits=2 if abs(x) >= 1e6 else 1)
     return _whole_money_pattern(locale).apply(x, _locale(locale), currency=currency,
                                               currency_digits=False)
-
-
-@lru_cache(maxsize=64)
-def _percent_pattern(locale: str, decimals: int):
-    """The locale's percent format (``2,7 %`` in French, ``2.7%`` in Malay) with ``decimals``."""
-    pattern = parse_pattern(Locale.parse(locale).percent_formats[None].pattern)
-    pattern.frac_prec = (decimals, decimals)
-    return pattern
 
 
 def is_missing(x: object) -> bool:
@@ -97,7 +89,7 @@ def _formatted(v: float, unit: str, currency: str, decimals: int | None = None) 
         return _number(v, 0)
     d = _SHOWN.get(unit, 2) if decimals is None else decimals
     if unit == "pct":
-        return _percent_pattern(current_locale(), d).apply(printed(v, d, percent=True), _locale(current_locale()))
+        return percent_text(v, d)
     if unit == "months":
         return _("{value} months").format(value=_number(v, d))
     if unit == "days":

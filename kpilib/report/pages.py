@@ -18,7 +18,7 @@ from IPython.display import HTML
 from ..errors import KpiError
 from ..i18n import N_, _, month_name, ngettext
 from ..metrics.revenue import RULE_OF_40
-from .display import number, show_table, tiles_html
+from .display import number, percent, show_table, tiles_html
 from .format import format_value, signed
 from .model import KpiModel
 
@@ -297,7 +297,7 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
     }
     ttm = {_("Revenue growth, trailing 12 months (YoY)"): ("revenue_growth", "pct"),
            _("Profit margin, trailing 12 months"): ("profit_margin", "pct"),
-           _("Rule of 40, trailing 12 months (target {target} %)").format(target=number(RULE_OF_40 * 100)):
+           _("Rule of 40, trailing 12 months (target {target})").format(target=percent(RULE_OF_40)):
                ("rule_of_40", "pct")}
     for label, (key, unit) in ttm.items():
         if model.is_segment:
@@ -730,8 +730,8 @@ def forecast_assumptions_table(model: KpiModel) -> pd.DataFrame:
         _("Customers paying at the end of {month}").format(month=month_name(model.period.last)):
             format_value(a["installed_customers"], "count"),
         _("Their MRR"): format_value(a["installed_mrr"], "money", cur),
-        _("Band"): (_("{level} % predictive bootstrap, {replicates} replicates (seed {seed})").format(
-            level=number(a["level"] * 100), replicates=number(a["n_boot"], grouped=True), seed=a["seed"])
+        _("Band"): (_("{level} predictive bootstrap, {replicates} replicates (seed {seed})").format(
+            level=percent(a["level"]), replicates=number(a["n_boot"], grouped=True), seed=a["seed"])
                     if a["n_boot"] else _("none (no bootstrap)")),
         _("Bootstrap refits that kept the point fit"): format_value(a["failed_refits"], "count"),
     }

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 from cycler import cycler
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ..i18n import N_, _, current_language
+from ..i18n import N_, _, percent_text
 from .format import format_money
 
 if TYPE_CHECKING:
@@ -83,12 +83,7 @@ def money_axis(ax: plt.Axes, currency: str = "USD", axis: str = "y") -> plt.Axes
 
 def pct_axis(ax: plt.Axes, axis: str = "y", decimals: int = 0) -> plt.Axes:
     """Format an axis holding fractions (0.05) as percentages (5%)."""
-    if current_language() == "en":
-        fmt = FuncFormatter(lambda v, _pos: f"{v * 100:.{decimals}f}%")
-    else:
-        from .display import percent
-
-        fmt = FuncFormatter(lambda v, _pos: percent(v, decimals))
+    fmt = FuncFormatter(lambda v, _pos: percent_text(v, decimals))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
     return ax
 

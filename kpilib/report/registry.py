@@ -160,7 +160,7 @@ def _at_least(target: float, text: Callable[[], str], below: Status = "bad") -> 
 
 
 def _bounce_health(value: float, model: KpiModel) -> Verdict:
-    text = _("healthy below {limit} % (the glossaries' target)").format(limit=_number_text(BOUNCE_THRESHOLD * 100))
+    text = _("healthy below {limit} (the glossaries' target)").format(limit=_pct_text(BOUNCE_THRESHOLD))
     if not np.isfinite(value):
         return Verdict("none", text)
     return Verdict("ok" if value < BOUNCE_THRESHOLD else "bad", text)
@@ -231,8 +231,8 @@ _SPECS: tuple[KpiSpec, ...] = (
              "quarter": N_("monthly equivalent of the quarter's churn"),
              "year": N_("monthly equivalent of the year's churn")},
             lambda m: m.revenue["customer_churn_monthly"], health=_churn_health, better="lower", share=True,
-            target=lambda: _("<= {healthy} % healthy, > {unhealthy} % unhealthy").format(
-                healthy=_number_text(CHURN_BAND[0] * 100), unhealthy=_number_text(CHURN_BAND[1] * 100)),
+            target=lambda: _("<= {healthy} healthy, > {unhealthy} unhealthy").format(
+                healthy=_pct_text(CHURN_BAND[0]), unhealthy=_pct_text(CHURN_BAND[1])),
             source="the glossaries' 2-5 % monthly band"),
     KpiSpec("gross_mrr_churn", N_("Gross MRR churn (period)"), "pct", "02_churn_cohorts",
             N_("-(churn + contraction) / opening MRR"), _FLOW, lambda m: m.revenue["gross_mrr_churn"], better="lower",
@@ -286,15 +286,15 @@ _SPECS: tuple[KpiSpec, ...] = (
             lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
             scope="company", health=_bounce_health, better="lower", share=True,
             company_reason=N_("web traffic is not tied to accounts"),
-            target=lambda: f"< {_number_text(BOUNCE_THRESHOLD * 100)} %",
+            target=lambda: f"< {_pct_text(BOUNCE_THRESHOLD)}",
             source='Google Analytics (Universal) definition: single-page sessions / sessions'),
     KpiSpec("rule_of_40", N_("Rule of 40"), "pct", "01_revenue",
             N_("Revenue growth (year over year) + profit margin, trailing twelve months"), _TTM,
             lambda m: m.rule_of_40["rule_of_40"], scope="company",
-            health=_at_least(RULE_OF_40, lambda: _("healthy at {score} % or more (Brad Feld, 2015; the "
-                                                   "glossaries)").format(score=_number_text(RULE_OF_40 * 100)),
+            health=_at_least(RULE_OF_40, lambda: _("healthy at {score} or more (Brad Feld, 2015; the "
+                                                   "glossaries)").format(score=_pct_text(RULE_OF_40)),
                              below="warn"),
-            target=lambda: f">= {_number_text(RULE_OF_40 * 100)} %",
+            target=lambda: f">= {_pct_text(RULE_OF_40)}",
             company_reason=N_("financials are the company's profit and loss"),
             source='Brad Feld (2015), The Rule of 40% for a Healthy SaaS Company'),
 )

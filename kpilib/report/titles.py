@@ -29,7 +29,7 @@ def _money(x: float, currency: str) -> str:
 
 
 def _pct(x: float, decimals: int = 0) -> str:
-    return _("n/a") if is_missing(x) else percent(x, decimals, space=True)
+    return _("n/a") if is_missing(x) else percent(x, decimals)
 
 
 def _first_upper(text: str) -> str:
@@ -107,24 +107,16 @@ def churn_trend_title(rates: pd.Series, band: tuple[float, float]) -> str:
     if recent.empty:
         return _("No customer churn can be measured yet")
     avg = round(float(recent.mean()), 3)
-    low, high = (_g(b * 100) for b in band)
+    low, high = (_pct(b) for b in band)
     if avg <= band[0]:
         text = _("Customer churn averaged {churn} a month over the last {months} months, inside the healthy range")
     elif avg <= band[1]:
-        text = _("Customer churn averaged {churn} a month over the last {months} months, inside the {low}-{high} % "
+        text = _("Customer churn averaged {churn} a month over the last {months} months, inside the {low}-{high} "
                  "watch band")
     else:
-        text = _("Customer churn averaged {churn} a month over the last {months} months, above the {high} % "
+        text = _("Customer churn averaged {churn} a month over the last {months} months, above the {high} "
                  "alarm level")
     return text.format(churn=_pct(avg, 1), months=len(recent), low=low, high=high)
-
-
-def _g(x: float) -> str:
-    """``f"{x:g}"`` in English; the locale's decimal mark elsewhere."""
-    text = f"{x:g}"
-    if current_language() == "en" or "e" in text:
-        return text
-    return number(x, len(text.split(".")[1]) if "." in text else 0)
 
 
 def no_cohorts_note(months: int, last) -> str:
@@ -392,8 +384,8 @@ def forecast_title(forecast: pd.DataFrame, currency: str) -> str:
     if is_missing(last["low"]) or is_missing(last["high"]):
         return _("MRR is forecast at {amount} by {month}").format(amount=central, month=month)
     level = forecast.attrs.get("assumptions", {}).get("level", 0.8)
-    return _("MRR is forecast at {amount} by {month} ({level} % band {low}–{high})").format(
-        amount=central, month=month, level=number(level * 100), low=_money(last["low"], currency),
+    return _("MRR is forecast at {amount} by {month} ({level} band {low}–{high})").format(
+        amount=central, month=month, level=percent(level), low=_money(last["low"], currency),
         high=_money(last["high"], currency))
 
 
@@ -422,8 +414,8 @@ def forecast_note(forecast: pd.DataFrame, goal: tuple[pd.Period, float] | None, 
     months = len(forecast)
     level = forecast.attrs.get("assumptions", {}).get("level", 0.8)
     if not (is_missing(last["low"]) or is_missing(last["high"])):
-        text = _("MRR is forecast at {amount} in {months} months ({month}), {level} % band {low} to {high}.").format(
-            amount=money(last["central"]), months=months, month=_month_words(end), level=number(level * 100),
+        text = _("MRR is forecast at {amount} in {months} months ({month}), {level} band {low} to {high}.").format(
+            amount=money(last["central"]), months=months, month=_month_words(end), level=percent(level),
             low=money(last["low"]), high=money(last["high"]))
     else:
         text = _("MRR is forecast at {amount} in {months} months ({month}).").format(
@@ -461,15 +453,15 @@ def backtest_note(backtest: pd.DataFrame, level: float = 0.8) -> str:
         return _("No backtest: no forecast could be made {lags} months before the period's end.").format(lags=lags)
     banded = made[made["inside_band"].notna()]
     inside = int(banded["inside_band"].astype(bool).sum())
-    errors = [_("{error} % at {months} months").format(error=number(e * 100, 1, sign=True), months=int(h))
+    errors = [_("{error} at {months} months").format(error=("+" if e > 0 else "") + percent(e, 1), months=int(h))
               for e, h in zip(made["error_pct"], made["horizon_months"]) if not is_missing(e)]
     text = ""
     if len(banded):
         text = ngettext("Track record: {inside} of {n} forecast made before the period held the actual MRR inside "
-                        "its {level} % band.",
+                        "its {level} band.",
                         "Track record: {inside} of {n} forecasts made before the period held the actual MRR inside "
-                        "their {level} % band.", len(banded)).format(inside=inside, n=len(banded),
-                                                                     level=number(level * 100)) + " "
+                        "their {level} band.", len(banded)).format(inside=inside, n=len(banded),
+                                                                   level=percent(level)) + " "
     if errors:
         signs = {np.sign(e) for e in made["error_pct"] if not is_missing(e)}
         listed = ", ".join(errors)
