@@ -228,6 +228,32 @@ def test_no_chart_writes_tick_labels_above_its_axes_or_over_each_other(language)
                         assert not a.overlaps(b), f"{name}: tick labels overlap in {language}"
 
 
+@pytest.mark.parametrize(("name", "last"), [("mrr_trend", "2025-12"), ("forecast", "2026-12")])
+def test_a_month_end_chart_labels_each_tick_with_the_month_it_ends(name, last):
+    """MRR is a month-end figure: December's point sits at 31 December, where matplotlib's own date ticks
+    wrote "2026-01". Each tick is now at a plotted month end and names that month; the last is there."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    from kpilib.report.charts import CHARTS
+    from kpilib.report.model import KpiModel
+
+    draw, size = CHARTS[name]
+    fig = plt.figure(figsize=size)
+    try:
+        assert draw(fig, KpiModel.load(None, "2025-12")) is None
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        days = [mdates.num2date(x) for x in ax.get_xticks()]
+        assert labels[-1] == last and 3 <= len(labels) <= 8
+        assert all(label == f"{d:%Y-%m}" for label, d in zip(labels, days))  # a month's end is still that month
+    finally:
+        plt.close(fig)
+
+
 def test_the_cohort_heatmap_writes_each_share_in_its_cell_and_leaves_unreached_ages_blank():
     import matplotlib.pyplot as plt
     import numpy as np

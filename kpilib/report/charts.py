@@ -27,6 +27,7 @@ from .plotting import (
     cohort_heatmap,
     goal_line,
     money_axis,
+    month_end_axis,
     movement_bars,
     pct_axis,
     waterfall,
@@ -68,6 +69,7 @@ def mrr_trend(fig: Figure, m: KpiModel) -> str | None:
     ax.plot(trend.index.to_timestamp(how="end"), trend, marker="o", markersize=3, label=_("MRR"))
     if _goals_and_events(ax, m, trend.index):
         ax.legend(loc="upper left")
+    month_end_axis(ax, trend.index)
     money_axis(ax, m.base_currency)
     ax.set(title=titles.trend_title(trend, "MRR", m.base_currency), xlabel=_("Month end"),
            ylabel=_mrr(m), ylim=(0, None))
@@ -95,6 +97,7 @@ def forecast(fig: Figure, m: KpiModel) -> str | None:
         ax.plot(joined, [start, *fc["central"]], color=PALETTE[0], linestyle="--", label=_("Forecast"))
     ax.plot(ahead, fc["committed"], color=PALETTE[4], linestyle=":", linewidth=1.8, label=_("Committed MRR"))
     _goals_and_events(ax, m, history.index.append(fc.index))
+    month_end_axis(ax, history.index.append(fc.index))
     money_axis(ax, m.base_currency)
     ax.set(title=titles.forecast_title(fc, m.base_currency), xlabel=_("Month end"), ylabel=_mrr(m), ylim=(0, None))
     ax.legend(loc="upper left", fontsize=8)

@@ -199,6 +199,18 @@ GOAL_COLOR = "#1a7f37"
 ANNOTATION_COLOR = "#57606a"
 
 
+def month_end_axis(ax: plt.Axes, months: pd.PeriodIndex, most: int = 8) -> plt.Axes:
+    """Ticks at the month ends the chart plots, each labelled with its own month (``2025-12`` at 31
+    December), the last month always among them: matplotlib's date ticks fall on the 1st, so December's
+    point sat on a ``2026-01`` tick. At most ``most`` ticks, every k-th month counted back from the last."""
+    if len(months) == 0:
+        return ax
+    step = -(-len(months) // most)  # ceiling
+    shown = months[::-1][::step][::-1]
+    ax.set_xticks(shown.to_timestamp(how="end"), [str(m) for m in shown])
+    return ax
+
+
 def goal_line(ax: plt.Axes, points: pd.Series, label: str | None = None) -> plt.Axes:
     """A KPI's goals (month -> value) as diamonds at their month ends, joined by a dashed line."""
     if len(points) == 0:
