@@ -228,7 +228,8 @@ def test_no_chart_writes_tick_labels_above_its_axes_or_over_each_other(language)
                         assert not a.overlaps(b), f"{name}: tick labels overlap in {language}"
 
 
-@pytest.mark.parametrize(("name", "last"), [("mrr_trend", "2025-12"), ("forecast", "2026-12")])
+@pytest.mark.parametrize(("name", "last"), [("mrr_trend", "2025-12"), ("forecast", "2026-12"),
+                                           ("retention", "2025-12")])
 def test_a_month_end_chart_labels_each_tick_with_the_month_it_ends(name, last):
     """MRR is a month-end figure: December's point sits at 31 December, where matplotlib's own date ticks
     wrote "2026-01". Each tick is now at a plotted month end and names that month; the last is there."""

@@ -517,7 +517,7 @@ def sbg_verdict(fit: SBGFit, horizon: int | None = None) -> str:
     if np.isfinite(fit.geometric_log_likelihood) and not fit.heterogeneity_significant:
         return _("Churn looks the same for every customer (geometric): about {churn} a {unit}{monthly}; the fitted "
                  "fall from {first} in {unit} 1 to {last} in {unit} {h} is within noise (likelihood-ratio test, "
-                 "5 %).").format(churn=_pct(fit.geometric_churn), unit=unit, monthly=monthly, first=_pct(first),
+                 "5%).").format(churn=_pct(fit.geometric_churn), unit=unit, monthly=monthly, first=_pct(first),
                                  last=_pct(last), h=h)
     return _("Customers differ: churn falls with tenure, from {first} in {unit} 1 to {last} in {unit} "
              "{h}{monthly}.").format(first=_pct(first), last=_pct(last), unit=unit, h=h, monthly=monthly)

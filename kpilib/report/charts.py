@@ -135,10 +135,11 @@ def mrr_by_group(fig: Figure, m: KpiModel) -> str | None:
 def retention(fig: Figure, m: KpiModel) -> str | None:
     rates = m.retention_trend(HISTORY)
     ax = fig.subplots()
-    months = rates.index.to_timestamp()
+    months = rates.index.to_timestamp(how="end")  # a month's NRR is measured at its end
     ax.plot(months, rates["nrr"], marker="o", markersize=3, label=_("NRR"))
     ax.plot(months, rates["grr"], marker="o", markersize=3, label=_("GRR"))
     ax.axhline(1.0, color="#57606a", linewidth=0.8, linestyle="--")
+    month_end_axis(ax, rates.index)
     pct_axis(ax)
     ax.set(title=titles.retention_title(m.retention["nrr"], m.retention["grr"], m.period.last),
            ylabel=_("Retention over 12 months"), xlabel=_("Month end"))

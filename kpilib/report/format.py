@@ -140,4 +140,6 @@ def format_change(value: object, base: object, unit: str, against: str) -> str:
         return _("{change} vs {against}").format(change=change, against=against)
     if b == 0:
         return _("from 0 vs {against}").format(against=against)
-    return _("{change}% vs {against}").format(change=signed((v - b) / abs(b) * 100), against=against)
+    change = percent_text((v - b) / abs(b), 1)  # relative, the locale's percent (2,7 % in French)
+    return _("{change} vs {against}").format(change=change if change.startswith("-") else "+" + change,
+                                             against=against)

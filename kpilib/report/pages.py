@@ -52,7 +52,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "metric": (N_("Metric"), "text"), "stage": (N_("Stage"), "text"), "owner": (N_("Sales rep"), "text"),
     "period": (N_("Period"), "text"), "band": (N_("Engagement band"), "text"), "region": (N_("Region"), "text"),
     "wave": (N_("Survey wave"), "text"),
-    "nps": (N_("NPS"), "points"), "margin_of_error": (N_("± margin (95 %)"), "points_abs"),
+    "nps": (N_("NPS"), "points"), "margin_of_error": (N_("± margin (95%)"), "points_abs"),
     "promoters": (N_("Promoters"), "count"), "passives": (N_("Passives"), "count"),
     "detractors": (N_("Detractors"), "count"), "n": (N_("Answers"), "count"),
     "account_months": (N_("Account-months"), "count"), "churned": (N_("Churned"), "count"),

@@ -79,13 +79,27 @@ class KpiSpec:
 # --- health rules -------------------------------------------------------------------------
 
 #: MRR growth targets per month by ARR band (upper bound in USD, target, source).
+#: ``{low}``, ``{high}``: the band's bounds and ``{rate}`` its target, formatted where the text is shown
+#: (:func:`growth_band_text`: ``$1M`` in English, ``1 M$US`` in French).
 GROWTH_BANDS: tuple[tuple[float, float, str], ...] = (
-    (1e6, 0.15, N_("early stage (ARR under $1M): 15 %/month, the glossaries' target")),
-    (1e7, 3 ** (1 / 12) - 1, N_("ARR $1M-$10M: tripling a year (9.6 %/month), after T2D3 (Battery Ventures, "
-                                "2015; the $1M/$10M breaks are the kit's)")),
+    (1e6, 0.15, N_("early stage (ARR under {high}): {rate}/month, the glossaries' target")),
+    (1e7, 3 ** (1 / 12) - 1, N_("ARR {low}-{high}: tripling a year ({rate}/month), after T2D3 (Battery Ventures, "
+                                "2015; the {low}/{high} breaks are the kit's)")),
     (float("inf"), 2 ** (1 / 12) - 1,
-     N_("ARR $10M and above: doubling a year (5.9 %/month), after T2D3 (Battery Ventures, 2015)")),
+     N_("ARR {low} and above: doubling a year ({rate}/month), after T2D3 (Battery Ventures, 2015)")),
 )
+
+
+def growth_band_text(i: int) -> str:
+    """Band ``i`` of :data:`GROWTH_BANDS` in the current language, its bounds in USD (the bands are
+    T2D3's, in dollars) and its target as the locale writes them."""
+    from .format import format_money
+
+    low = GROWTH_BANDS[i - 1][0] if i else 0.0
+    high, rate, text = GROWTH_BANDS[i]
+    decimals = 0 if float(round(rate * 100, 1)).is_integer() else 1  # 15%, 9.6%
+    return _(text).format(low=format_money(low, "USD", short=True), rate=_pct_text(rate, decimals),
+                          high=format_money(high, "USD", short=True) if np.isfinite(high) else "")
 
 
 def usd_arr(model: KpiModel) -> tuple[float, bool]:
@@ -108,12 +122,12 @@ def growth_target(model: KpiModel) -> tuple[float, str]:
     """The monthly MRR growth target that fits the company's stage (its ARR band), with its source
     in the current language."""
     arr, in_usd = usd_arr(model)
-    for bound, target, source in GROWTH_BANDS:
+    for i, (bound, target, _source) in enumerate(GROWTH_BANDS):
         if arr < bound:
             if in_usd:
-                return target, _(source)
+                return target, growth_band_text(i)
             return target, _("{band} (bands read in {currency}: no USD rate)").format(
-                band=_(source), currency=model.base_currency)
+                band=growth_band_text(i), currency=model.base_currency)
     raise AssertionError("the last band is unbounded")
 
 
@@ -124,11 +138,11 @@ def _growth_health(value: float, model: KpiModel) -> Verdict:
     return Verdict("ok" if value >= target else "warn", source)
 
 
-def _pct_text(x: float) -> str:
+def _pct_text(x: float, decimals: int = 0) -> str:
     """A constant's percentage as the rules print it: ``2%`` (``2 %`` in French)."""
     from .display import percent
 
-    return percent(x)
+    return percent(x, decimals)
 
 
 def _number_text(x: float) -> str:
@@ -215,7 +229,8 @@ _SPECS: tuple[KpiSpec, ...] = (
             {"month": N_("growth over the month"), "quarter": N_("compounded monthly growth over the quarter"),
              "year": N_("compounded monthly growth over the year")},
             lambda m: m.revenue["mrr_cmgr"], health=_growth_health,
-            target=lambda: _("by ARR band: {bands}").format(bands="; ".join(_(b[2]) for b in GROWTH_BANDS)),
+            target=lambda: _("by ARR band: {bands}").format(
+                bands="; ".join(growth_band_text(i) for i in range(len(GROWTH_BANDS)))),
             source="compounded monthly growth rate (CMGR); target bands: the glossaries, "
                    "T2D3 (Battery Ventures, 2015)"),
     KpiSpec("customer_churn", N_("Customer churn (period)"), "pct", "02_churn_cohorts",

@@ -142,7 +142,7 @@ SECTIONS: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "intro": (None,
             N_("**What do customers and employees say, and does engagement predict churn?** NPS = % promoters "
              "(9–10) − % detractors (0–6), in points from −100 to 100, always shown with the number of answers "
-             "(n) and the 95 % margin of error.")),
+             "(n) and the 95% margin of error.")),
         "nps": (N_("NPS"),
             N_("Surveys run in quarterly waves. A month or quarter shows the latest wave that had closed by the "
              "period's end, compared with the wave before; a year shows every answer of the year.")),
@@ -170,7 +170,7 @@ SECTIONS: dict[str, dict[str, tuple[str | None, str | None]]] = {
              "follows the last twelve months' run-rate of new MRR. The band is a seeded bootstrap, so the page "
              "is the same on every run. Definitions: the glossary's Forecast section (docs/metrics.md).")),
         "forecast": (N_("MRR in twelve months"),
-            N_("MRR at each month end, the forecast's central line with its 80 % band, the MRR already committed "
+            N_("MRR at each month end, the forecast's central line with its 80% band, the MRR already committed "
              "by signed terms, and the goals and dated events of the goals file (when the data folder has "
              "one).")),
         "assumptions": (N_("What the forecast rests on"),
