@@ -111,6 +111,13 @@ def test_each_funnel_stage_lists_the_leads_it_counts(sample, period):
     drills = funnel_drills(model, STAGE_NAMES)
     assert [len(d.rows) for d in drills] == counts.tolist() and counts.iloc[0] > 0
     assert [d.total for d in drills] == counts.astype(float).tolist()
+    won = drills[-1].rows  # the won stage: every lead's outcome is a deal won, in the reader's words
+    assert set(won["outcome"]) == {"Deal won"}
+    from kpilib.i18n import using
+
+    with using("fr"):
+        outcomes = set(funnel_drills(model, STAGE_NAMES)[0].rows["outcome"].dropna())  # open leads: none yet
+    assert outcomes == {"Affaire gagnée", "Affaire perdue"}
 
 
 def test_each_nps_group_lists_its_answers(sample):

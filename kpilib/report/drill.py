@@ -227,6 +227,10 @@ def cohort_drills(model: KpiModel, cohorts: pd.PeriodIndex) -> list[Drill]:
 
 # --- funnel: each stage ----------------------------------------------------------------------
 
+#: a lead's outcome (the contract's values) as the lists show it, in the reader's language
+_OUTCOMES = {"won": N_("Deal won"), "lost": N_("Deal lost")}
+
+
 def funnel_drills(model: KpiModel, stage_names: dict[str, str]) -> list[Drill]:
     """One list per funnel stage (cohort view): the leads created in the period that reached it."""
     from ..metrics.funnel import STAGES, stage_leads
@@ -247,7 +251,8 @@ def funnel_drills(model: KpiModel, stage_names: dict[str, str]) -> list[Drill]:
             "owner": rows["owner"] if "owner" in rows else "",
             "created": rows["created_at"].dt.date.astype(str),
             "reached": rows[column].dt.date.astype(str).where(rows[column].notna(), _("(a later stage)")),
-            "outcome": rows["outcome"], "customer_id": rows["customer_id"] if "customer_id" in rows else ""})
+            "outcome": rows["outcome"].map(lambda o: _(_OUTCOMES[o]) if o in _OUTCOMES else o),
+            "customer_id": rows["customer_id"] if "customer_id" in rows else ""})
         summary = ngettext("{stage}: {n} lead", "{stage}: {n} leads", len(rows)).format(stage=stage_names[stage],
                                                                                          n=_count(len(rows)))
         drills.append(Drill(f"stage-{stage}", summary, shown, _headers(columns), float(len(rows)),
