@@ -255,6 +255,31 @@ def test_a_month_end_chart_labels_each_tick_with_the_month_it_ends(name, last):
         plt.close(fig)
 
 
+def test_a_bridge_zoomed_in_on_its_movements_says_where_its_axis_starts():
+    """The bridge's axis starts near the opening MRR so that the movements show; the opening and closing
+    bars are then cut, which the axis label says (with the amount) and two slashes on the axis mark."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kpilib.report.charts import CHARTS
+    from kpilib.report.model import KpiModel
+
+    draw, size = CHARTS["bridge"]
+    fig = plt.figure(figsize=size)
+    try:
+        draw(fig, KpiModel.load(None, "2025-12"))
+        ax = fig.axes[0]
+        low = ax.get_ylim()[0]
+        assert low > 0 and ax.get_ylabel() == "MRR (USD), axis from $1.22M"
+        assert abs(low - 1.22e6) < 5e3  # the label's amount is the axis' start, as shown
+        slashes = [line for line in ax.lines if line.get_transform() == ax.transAxes]
+        assert len(slashes) == 2
+    finally:
+        plt.close(fig)
+
+
 def test_the_cohort_heatmap_writes_each_share_in_its_cell_and_leaves_unreached_ages_blank():
     import matplotlib.pyplot as plt
     import numpy as np

@@ -24,12 +24,14 @@ from .display import number, percent
 from .plotting import (
     PALETTE,
     annotation_marks,
+    axis_break,
     cohort_heatmap,
     goal_line,
     money_axis,
     month_end_axis,
     movement_bars,
     pct_axis,
+    short_money,
     waterfall,
 )
 
@@ -107,7 +109,11 @@ def forecast(fig: Figure, m: KpiModel) -> str | None:
 def bridge(fig: Figure, m: KpiModel) -> str | None:
     ax = fig.subplots()
     waterfall(ax, m.revenue, m.base_currency)
-    ax.set(title=titles.waterfall_title(m.revenue, m.base_currency, m.period.title), ylabel=_mrr(m))
+    ylabel, low = _mrr(m), ax.get_ylim()[0]
+    if low > 0:  # zoomed in on the movements: the opening and closing bars are cut, and the axis says so
+        ylabel = _("{label}, axis from {amount}").format(label=ylabel, amount=short_money(low, m.base_currency))
+        axis_break(ax)
+    ax.set(title=titles.waterfall_title(m.revenue, m.base_currency, m.period.title), ylabel=ylabel)
     return None
 
 

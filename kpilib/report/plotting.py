@@ -117,6 +117,15 @@ def waterfall(ax: plt.Axes, movements: pd.Series, currency: str = "USD") -> plt.
     return money_axis(ax, currency)
 
 
+def axis_break(ax: plt.Axes) -> plt.Axes:
+    """Two short slashes across the foot of the y axis: the axis does not start at zero."""
+    style = {"transform": ax.transAxes, "color": mpl.rcParams["axes.edgecolor"], "clip_on": False,
+             "linewidth": 1.25}
+    for dy in (0.0, 0.035):
+        ax.plot([-0.012, 0.012], [0.01 + dy, 0.04 + dy], **style)
+    return ax
+
+
 def _fit_labels(ax: plt.Axes, labels: list[str]) -> None:
     """Smaller category labels on ``ax`` when the widest would not fit its bar's slot (``Désabonnement``
     beside ``Contraction`` in French), down to 7 points: measured from the font, without drawing."""
