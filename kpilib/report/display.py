@@ -14,19 +14,14 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML
 
-from ..i18n import current_language, current_locale, printed
-
 
 def number(v: float, decimals: int = 0, *, sign: bool = False, grouped: bool = False) -> str:
-    """A plain number for a sentence or a legend: ``+12``, ``4.3``, ``1,204`` in English (exactly
-    ``f"{v:+.0f}"`` and the like), with the current locale's marks in any other language."""
-    if current_language() == "en":
-        return format(v, f"{'+' if sign else ''}{',' if grouped else ''}.{decimals}f")
-    from babel.numbers import format_decimal
+    """A plain number for a sentence or a legend: ``+12``, ``4.3``, ``1,204`` in English, with the
+    current locale's marks in any other language (the tiles' formatter,
+    :func:`~kpilib.report.format.format_value`, so every language prints the same digits)."""
+    from .format import _number
 
-    pattern = ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
-    return format_decimal(printed(v, decimals), f"+{pattern};-{pattern}" if sign else pattern,
-                          locale=current_locale())
+    return _number(v, decimals, grouped=grouped, sign=sign)
 
 
 def percent(v: float, decimals: int = 0) -> str:
