@@ -412,6 +412,5 @@ def chart(m: KpiModel, name: str) -> None:
 def alt_text(fig: Figure) -> str:
     """What a chart says for a reader who cannot see it: its titles, the figure's then each axes', in the
     page's language (they are written from the figures: :mod:`kpilib.report.titles`)."""
-    suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
-    titles_ = [suptitle] + [ax.get_title(loc=loc) for ax in fig.axes for loc in ("left", "center", "right")]
+    titles_ = [fig.get_suptitle()] + [ax.get_title(loc=loc) for ax in fig.axes for loc in ("left", "center", "right")]
     return ". ".join(t.strip().rstrip(".") for t in titles_ if t and t.strip()) + "."

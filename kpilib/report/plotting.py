@@ -132,9 +132,9 @@ def _fit_labels(ax: plt.Axes, labels: list[str]) -> None:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
-    size = FontProperties(size=mpl.rcParams["xtick.labelsize"]).get_size_in_points()
-    widest = max(TextToPath().get_text_width_height_descent(label, FontProperties(size=size), ismath=False)[0]
-                 for label in labels)
+    font, measure = FontProperties(size=mpl.rcParams["xtick.labelsize"]), TextToPath()
+    size = font.get_size_in_points()
+    widest = max(measure.get_text_width_height_descent(label, font, ismath=False)[0] for label in labels)
     fig = ax.get_figure(root=True)
     assert fig is not None  # an axes of a chart belongs to its figure
     slot = ax.get_position().width * fig.get_figwidth() * 72 / len(labels)  # points
