@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from kpilib import KpiError, load_dataset
+from kpilib import KpiError, KpiModel, load_dataset
 from kpilib.data.databases import load_folder_into_database
 from kpilib.data.spark import write_into_spark
-from kpilib.engine import connect, engine_cohorts, engine_movements
+from kpilib.engine import connect, engine_cohorts, engine_engagement, engine_movements
 from kpilib.metrics.cohorts import logo_retention, revenue_retention
 from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, customer_mrr, movement_counts, mrr_movements
+from kpilib.metrics.voice import churn_by_engagement, engagement_scores
 
 from conftest import drop_views, needs
 
@@ -40,7 +41,8 @@ class Target:
         if self.session is None:
             load_folder_into_database(dataset, self.url, schema=self.schema)
         else:
-            write_into_spark({name: dataset.tables[name] for name in ("subscriptions", "fx_rates")}, self.session)
+            write_into_spark({name: dataset.tables[name] for name in ("customers", "subscriptions", "fx_rates",
+                                                                       "product_usage")}, self.session)
 
     def book(self, rows: list[tuple]) -> None:
         if self.session is None:
@@ -206,3 +208,99 @@ def test_cohorts_of_the_hand_computed_book(database):
     # January's MRR: 130, 130, 150 (a expands, c stops), 0, 50 (c is back)
     np.testing.assert_allclose(revenue.drop(columns="customers").to_numpy(dtype=float),
                                [[1.0, 1.0, 150 / 130, 0.0, 50 / 130], [1.0, 1.0, 1.0, 1.0, nan]], rtol=1e-15)
+
+
+# --- engagement ---------------------------------------------------------------------------------
+
+
+def _write_frames(database: Target, frames: dict[str, pd.DataFrame]) -> None:
+    """Plain frames as tables of the target (raw tables too, which the contract writers do not take)."""
+    if database.session is not None:
+        for name, frame in frames.items():
+            database.session.createDataFrame(frame).createOrReplaceTempView(name)
+        return
+    engine = sa.create_engine(database.url)
+    try:
+        for name, frame in frames.items():
+            frame.to_sql(name, engine, schema=database.schema, index=False)
+    finally:
+        engine.dispose()
+
+
+def _summary_in_memory(usage: pd.DataFrame, subscriptions: pd.DataFrame, end: str):
+    """The engagement summary by the in-memory functions, from usage already cut at ``end``."""
+    scores = engagement_scores(usage)
+    by_band = churn_by_engagement(scores, customer_mrr(subscriptions, None, end=end), horizon=3)
+    latest = scores["month"].max()
+    return latest, scores.loc[scores["month"] == latest, "score"].reset_index(drop=True), by_band
+
+
+def test_the_sample_s_engagement_equals_the_in_memory_summary(database, sample):
+    """Every score of the latest month and every count of churn by band, exactly, as of three ends
+    and for a segment: the usage (111k rows here, 11M at 100 copies) stays in the engine."""
+    database.load(sample)
+    engine = database.connect()
+    try:
+        for end, segment in (("2025-12", None), ("2024-06", None), ("2025-12", "Enterprise")):
+            got = engine_engagement(engine, end, segment=segment)
+            data = sample if segment is None else sample.filter(segment=segment)
+            want = KpiModel(data, end, segment=segment).engagement_summary
+            assert got[0] == want[0] and got[3] == want[3] == 3
+            pd.testing.assert_series_equal(got[1], want[1], check_exact=True, check_names=False)
+            pd.testing.assert_frame_equal(got[2], want[2], check_exact=True)
+            assert got[2]["account_months"].sum() > 1000
+    finally:
+        engine.close()
+
+
+def _events() -> pd.DataFrame:
+    ts = pd.Timestamp
+    rows = [  # January: d 0 (no weighted event) < c 1.0 (100 API calls) < a 2 = b 2 < g 5
+        ("a", ts("2025-01-03 09:00"), "login"), ("a", ts("2025-01-20 10:00"), "login"),
+        ("b", ts("2025-01-05"), "login"), ("b", ts("2025-01-06"), "dashboard_viewed"),
+        *[("c", ts("2025-01-07") + pd.Timedelta(minutes=i), "api_call") for i in range(100)],
+        *[("g", ts("2025-01-08") + pd.Timedelta(hours=i), "login") for i in range(5)],
+        ("d", ts("2025-01-09"), "exported_csv"), ("d", ts("2025-01-09"), "exported_csv"),
+        ("f", ts("2025-01-10"), "login"),  # f is created in August: unknown at June's end
+        # February: a 3 = b 3; March: b 1 (and an event without a name) < a 5
+        ("a", ts("2025-02-11"), "report_created"), *[("b", ts("2025-02-12"), "login")] * 3,
+        ("a", ts("2025-03-13"), "user_invited"), ("b", ts("2025-03-14"), "login"), ("b", ts("2025-03-15"), None),
+        ("c", ts("2025-05-16"), "login"),
+        # June, the latest month: g 1 < b 2; July is after the end
+        ("b", ts("2025-06-17"), "login"), ("b", ts("2025-06-30 23:59"), "login"), ("g", ts("2025-06-18"), "login"),
+        ("b", ts("2025-07-01"), "login"),
+    ]
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "event"])
+
+
+def test_engagement_of_raw_events_by_hand(database):
+    """Raw product_events aggregated in the engine, ties, an unweighted event and one without a name,
+    an account unknown at the end, a month after it; scores and churn by band worked out by hand."""
+    customers = pd.DataFrame({"customer_id": list("abcdefg"),
+                              "created_at": pd.to_datetime(["2024-12-01"] * 5 + ["2025-08-01", "2024-12-01"]),
+                              "segment": ["SMB"] * 7})
+    _write_frames(database, {"customers": customers, "subscriptions": _book_frame(BOOK), "product_events": _events()})
+    engine = database.connect()
+    try:
+        latest, scores, by_band, horizon = engine_engagement(engine, "2025-06")
+        january = engine_engagement(engine, "2025-01")[1]
+    finally:
+        engine.close()
+    # January's five accounts ranked: d 1, c 2, a and b 3.5 each, g 5 (of 5, x 100)
+    assert january.tolist() == [70.0, 70.0, 40.0, 20.0, 100.0]
+    assert (str(latest), horizon) == ("2025-06", 3)
+    assert scores.tolist() == [100.0, 50.0]  # b, then g
+    # paying and scored, up to March (its three months known by June): a in Jan, Feb, Mar (high; a
+    # stops paying in April: churned each time); b in Feb (high: tied at 75) and Mar (medium: 50),
+    # paying on; c in January (medium, 40), stops in March: churned. g and d never pay.
+    assert by_band["account_months"].tolist() == [0, 2, 4]
+    assert by_band["churned"].tolist() == [0, 1, 3]
+    assert np.isnan(by_band.loc["low", "churn_rate"]) and by_band.loc["high", "churn_rate"] == 0.75
+    usage = _events()
+    usage["month"] = usage["timestamp"].dt.to_period("M")
+    usage = usage[(usage["month"] <= pd.Period("2025-06", "M")) & (usage["customer_id"] != "f")]
+    usage = usage.groupby(["customer_id", "month", "event"], dropna=False).size().rename("count").reset_index()
+    want = _summary_in_memory(usage, _book_frame(BOOK), "2025-06")
+    assert latest == want[0]
+    pd.testing.assert_series_equal(scores, want[1], check_exact=True, check_names=False)
+    pd.testing.assert_frame_equal(by_band, want[2], check_exact=True)

@@ -16,11 +16,15 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   in one frame, computed in the engine.
 - :func:`engine_cohorts` is :func:`kpilib.logo_retention` or :func:`kpilib.revenue_retention` of
   the customer x month MRR, computed in the engine (cohorts x ages come back, no customer row).
+- :func:`engine_engagement` is the engagement page's figures (:attr:`kpilib.KpiModel.engagement_summary`:
+  the latest month's scores, churn by engagement band), computed where the product usage is (or its raw
+  ``product_events``): one score per account of the latest month and three rows come back.
 
 The pack itself (``kpi report``) still reads the contract tables into memory; see docs/databases.md.
 """
 
 from ..data.spark import spark_session
+from .engagement import engine_engagement
 from .movements import Engine, connect, engine_cohorts, engine_movements
 
-__all__ = ["Engine", "connect", "engine_cohorts", "engine_movements", "spark_session"]
+__all__ = ["Engine", "connect", "engine_cohorts", "engine_engagement", "engine_movements", "spark_session"]

@@ -56,6 +56,9 @@ _SCHEMAS = {
     "subscriptions": {"customer_id": "string", "start_date": "date", "end_date": "date",
                       "amount": "float64", "billing_interval": "string", "currency": "string"},
     "fx_rates": {"currency": "string", "rate_to_base": "float64"},
+    "customers": {"customer_id": "string", "created_at": "date", "segment": "string"},
+    "product_usage": {"customer_id": "string", "month": "string", "event": "string", "count": "float64"},
+    "product_events": {"customer_id": "string", "timestamp": "timestamp", "event": "string"},
 }
 @dataclass
 class Engine:
@@ -74,13 +77,14 @@ class Engine:
     schema: str | None = None
     _release: Callable[[], None] = lambda: None
 
-    def table(self, name: str):
-        """The Ibis table of contract table ``name``, or ``None`` when the engine has none."""
+    def table(self, name: str, **types: str):
+        """The Ibis table of contract table ``name`` (with ``types`` for columns whose stored type differs
+        from the kit's usual one), or ``None`` when the engine has none."""
         if name not in self._present:
             return None
         import ibis
 
-        return ibis.table(_SCHEMAS[name], name=name, database=self.schema)
+        return ibis.table(_SCHEMAS[name] | types, name=name, database=self.schema)
 
     def columns(self, name: str) -> list[str]:
         return self.backend.columns(name)

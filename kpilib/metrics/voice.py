@@ -16,6 +16,7 @@ from ..periods import ReportPeriod
 ENGAGEMENT_WEIGHTS: dict[str, float] = {"login": 1.0, "dashboard_viewed": 1.0, "report_created": 3.0,
                                         "user_invited": 5.0, "api_call": 0.01}
 BANDS = (("low", 0, 33.3), ("medium", 33.3, 66.7), ("high", 66.7, 100.01))
+ENGAGEMENT_HORIZON = 3  # months after an account-month in which churn counts against its engagement band
 
 
 def nps_summary(scores) -> pd.Series:
@@ -162,7 +163,7 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = None) -> pd.DataFrame:
     """Engagement score per account and month, 0-100.
 
-    raw = log(1 + sum over events of weight x count); score = its percentile rank
+    raw = log(1 + sum over events of weight x count); score = the percentile rank of that sum
     among the accounts active in the same month x 100 (ties share the average rank).
     Events without a weight count 0. Deterministic: no sampling, and the order of the rows
     does not matter (each event's counts are summed first, exactly, then weighted in the
@@ -208,7 +209,9 @@ def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = No
     del group, event, counts
     frame = pd.DataFrame({"customer_id": accounts.take(keys // span), "month": months.take(keys % span),
                           "raw": np.log1p(raw)})
-    frame["score"] = frame["raw"].groupby(keys % span).rank(pct=True).to_numpy() * 100
+    # ranked on the weighted sum itself, which log1p does not reorder: two sums a rounding apart can share
+    # one logarithm, and the engine (kpilib.engine.engine_engagement) ranks the same sums to the bit
+    frame["score"] = pd.Series(raw).groupby(keys % span).rank(pct=True).to_numpy() * 100
     frame["band"] = pd.cut(frame["score"], [b[1] for b in BANDS] + [BANDS[-1][2]],
                            labels=[b[0] for b in BANDS], right=False)
     return frame

@@ -38,11 +38,10 @@ from ..metrics.revenue import (
     revenue_summary,
     rule_of_40,
 )
-from ..metrics.voice import period_nps, survey_wave
+from ..metrics.voice import ENGAGEMENT_HORIZON, period_nps, survey_wave
 from ..periods import ReportPeriod, parse_period
 
 HISTORY_MONTHS = 36  # months of movements kept before the period for trends and comparisons
-ENGAGEMENT_HORIZON = 3  # months after an account-month in which churn counts against its engagement band
 FORECAST_HORIZON = 12  # months forecast after the period's last month
 BACKTEST_LAGS = (3, 6, 12)  # months before the period's end the backtest's forecasts are made
 COHORT_MONTHS = 18  # the churn page's cohorts: those of the 18 months up to the period's end
@@ -334,7 +333,7 @@ class KpiModel:
     @cached_property
     def engagement(self) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:
         """Engagement scores per account-month, churn by engagement band within
-        :data:`ENGAGEMENT_HORIZON` months, and that horizon; None without product usage."""
+        :data:`~kpilib.metrics.voice.ENGAGEMENT_HORIZON` months, and that horizon; None without product usage."""
         return self._engagement()
 
     def _engagement(self) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:

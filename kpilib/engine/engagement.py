@@ -1,0 +1,153 @@
+"""Engagement scores and churn by engagement band, computed in the engine that holds the usage.
+
+The definition is :mod:`kpilib.metrics.voice`'s (docs/metrics.md, "Customer voice and engagement"),
+step by step, so that the product usage (the largest table: 11M rows at 100 copies of the sample)
+never leaves the engine; what comes back is the latest month's scores (one per account) and three
+rows of churn by band:
+
+1. usage as known at the end of month ``end``: months up to it, of accounts created by its last day
+   (the as-of rule, :mod:`kpilib.data.asof`), of the segment's accounts when one is given; rows
+   without an account or a month belong to no account-month;
+2. per account-month, each weighted event's counts summed (whole numbers: exact in any order), then
+   weighted and added in the order of the events' names, in double precision, as in memory: the
+   same sum to the bit;
+3. the score is the percentile rank of that sum among the month's accounts x 100, ties sharing their
+   average rank: ``(2 x rank + 1 + ties) / (2 x accounts) x 100``, with ``rank`` the number of
+   smaller sums, one division of whole numbers, as pandas' ``rank(pct=True)`` computes it;
+4. an account-month counts for churn when the account is paying at its month end and the
+   ``horizon`` months after it are known by ``end``; it churned unless it kept paying through them.
+   Paying spells come from :mod:`kpilib.engine.movements`' change cells: a spell starts where a
+   customer's MRR goes from 0 to more and stops where it goes back to 0.
+
+Raw ``product_events`` are aggregated into monthly usage inside the engine first, with the data
+layer's own query, when no ``product_usage`` table is there. Constant fx rates only, as the
+movements (a dated ``fx_rates`` raises :class:`~kpilib.KpiError`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..errors import KpiError
+from ..metrics.voice import BANDS, ENGAGEMENT_HORIZON, ENGAGEMENT_WEIGHTS
+from .movements import _EPOCH, Engine, _changes, _month_code, _rows
+
+
+def _month_of_text(month):
+    """'YYYY-MM' text -> the months-since-1970 code of :mod:`kpilib.engine.movements`."""
+    return month.substr(0, 4).cast("int64") * 12 + month.substr(5, 2).cast("int64") - 1 - _EPOCH
+
+
+def _usage(engine: Engine):
+    """customer_id, month code, event and count of the usage, or ``None`` when the engine has none."""
+    from ..data.databases import _product_usage_query, _Source
+
+    stored = engine.table("product_usage")
+    if stored is not None:
+        first = engine.fetch(stored.select("month").filter(stored.month.notnull()).limit(1))
+        dated = not first.empty and isinstance(first["month"].iloc[0], (dt.date, pd.Timestamp, np.datetime64))
+        if dated:  # months stored as first days of months: read again with a date type
+            stored = engine.table("product_usage", month="date")
+        month = _month_code(stored.month) if dated else _month_of_text(stored.month)
+        return stored.select("customer_id", "event", "count", month=month)
+    events = engine.table("product_events")
+    if events is None:
+        return None
+    usage = _product_usage_query(events, _Source("product_events"))
+    return usage.select("customer_id", "event", "count", month=_month_code(usage.month))
+
+
+def _scores(usage, weights: dict[str, float]):
+    """Per account-month: the weighted sum of step 2 and the score of step 3."""
+    import ibis
+
+    weighted = sorted(e for e, w in weights.items() if w)
+    sums = {f"e{i}": usage["count"].cast("float64").sum(where=usage.event == e).fill_null(0.0)
+            for i, e in enumerate(weighted)}
+    groups = usage.group_by(["customer_id", "month"]).aggregate(**sums) if sums else \
+        usage.select("customer_id", "month").distinct()
+    total = ibis.literal(0.0, "float64")
+    for i, e in enumerate(weighted):
+        term = groups[f"e{i}"] * ibis.literal(float(weights[e]), "float64")
+        total = term if i == 0 else total + term
+    groups = groups.select("customer_id", "month", x=total)
+    smaller = ibis.rank().over(group_by=groups.month, order_by=groups.x)
+    ties = groups.count().over(group_by=[groups.month, groups.x])
+    accounts = groups.count().over(group_by=groups.month)
+    score = ((smaller * 2 + 1 + ties).cast("float64") / (accounts * 2).cast("float64")) \
+        * ibis.literal(100.0, "float64")
+    return groups.select("customer_id", "month", score=score)
+
+
+def _band(score):
+    import ibis
+
+    cases = [(score < ibis.literal(float(hi), "float64"), i) for i, (_, _lo, hi) in enumerate(BANDS)]
+    return ibis.cases(*cases, else_=-1)  # scores are above 0: the first band starts there
+
+
+def _spells(engine: Engine, base_currency: str):
+    """Each paying spell of each customer: its first paying month and the month it stopped (NULL: open)."""
+    cells = _changes(_rows(engine, base_currency))
+    turns = cells.filter(((cells.prev == 0) & (cells.cur > 0)) | ((cells.prev > 0) & (cells.cur == 0)))
+    turns = turns.mutate(next=turns.month.lead().over(group_by=turns.customer_id, order_by=turns.month))
+    starts = turns.filter(turns.cur > 0)
+    return starts.select("customer_id", start=starts.month, stop=starts.next)
+
+
+def engine_engagement(engine: Engine, end, *, base_currency: str = "USD", segment: str | None = None,
+                      horizon: int = ENGAGEMENT_HORIZON, weights: dict[str, float] | None = None
+                      ) -> tuple[pd.Period, pd.Series, pd.DataFrame, int] | None:
+    """What :attr:`kpilib.KpiModel.engagement_summary` holds, computed in ``engine``.
+
+    ``(latest month, its accounts' scores, churn by band, horizon)`` for the data as known at the end
+    of month ``end`` (and of ``segment``'s accounts, a ``customers.segment`` value), or ``None`` when
+    the engine has no product usage up to then. The scores are in the order of their account ids;
+    the churn frame is :func:`kpilib.metrics.voice.churn_by_engagement`'s. Contract-valid data only
+    (``kpi validate`` first: the engine does not check the contract).
+    """
+    import ibis
+
+    last = pd.Period(end, "M")
+    code = last.year * 12 + last.month - 1 - _EPOCH
+    usage = _usage(engine)
+    customers = engine.table("customers")
+    if usage is None:
+        return None
+    if customers is None:
+        raise KpiError(f"the customers table is missing from {engine.label}")
+    known = customers.filter(customers.created_at.isnull()
+                             | (customers.created_at.cast("date") <= ibis.literal(last.end_time.date(), "date")))
+    if segment is not None:
+        known = known.filter(known.segment == segment)
+    usage = usage.filter(usage.customer_id.notnull() & usage.month.notnull() & (usage.month <= code))
+    usage = usage.semi_join(known.select("customer_id"), "customer_id")
+    scores = _scores(usage, ENGAGEMENT_WEIGHTS if weights is None else weights)
+    latest = engine.fetch(scores.aggregate(month=scores.month.max()))["month"].iloc[0]
+    if pd.isna(latest):
+        return None
+    latest = int(latest)
+    shown = engine.fetch(scores.filter(scores.month == latest).select("customer_id", "score"))
+    shown = shown.sort_values("customer_id", kind="stable")["score"].astype("float64").reset_index(drop=True)
+
+    counted = scores.filter(scores.month + horizon <= code).mutate(band=_band(scores.score))
+    spells = _spells(engine, base_currency.strip().upper())
+    paying = counted.join(spells, [counted.customer_id == spells.customer_id, spells.start <= counted.month,
+                                   spells.stop.isnull() | (spells.stop > counted.month)])
+    paying = paying.filter(paying.band >= 0)
+    stayed = paying.stop.isnull() | (paying.stop > paying.month + horizon)
+    by = engine.fetch(paying.group_by("band").aggregate(account_months=paying.count(),
+                                                        churned=paying.count(where=~stayed)))
+    kind = pd.CategoricalDtype([b[0] for b in BANDS], ordered=True)
+    size = np.zeros(len(BANDS), dtype="int64")
+    churned = np.zeros(len(BANDS), dtype="int64")
+    at = by["band"].to_numpy(dtype=np.int64)
+    size[at], churned[at] = by["account_months"].to_numpy(dtype=np.int64), by["churned"].to_numpy(dtype=np.int64)
+    out = pd.DataFrame({"account_months": size, "churned": churned},
+                       index=pd.CategoricalIndex(kind.categories, dtype=kind, name="band"))
+    out["churn_rate"] = out["churned"] / out["account_months"].replace(0, np.nan)
+    month = pd.Period(ordinal=latest, freq="M")  # months since 1970-01: a monthly ordinal
+    return month, shown, out, horizon
