@@ -17,6 +17,7 @@ from kpilib import KpiError, KpiModel, load_dataset
 from kpilib.data.databases import load_folder_into_database
 from kpilib.data.spark import write_into_spark
 from kpilib.engine import connect, engine_cohorts, engine_engagement, engine_movements
+from kpilib.engine.engagement import usage_in_engine
 from kpilib.metrics.cohorts import logo_retention, revenue_retention
 from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, customer_mrr, movement_counts, mrr_movements
 from kpilib.metrics.voice import churn_by_engagement, engagement_scores
@@ -222,6 +223,8 @@ def _write_frames(database: Target, frames: dict[str, pd.DataFrame]) -> None:
     engine = sa.create_engine(database.url)
     try:
         for name, frame in frames.items():
+            with engine.begin() as conn:  # replaced (pandas' if_exists="replace" reflects, which duckdb_engine fails)
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {database.schema + '.' if database.schema else ''}{name}"))
             frame.to_sql(name, engine, schema=database.schema, index=False)
     finally:
         engine.dispose()
@@ -249,6 +252,10 @@ def test_the_sample_s_engagement_equals_the_in_memory_summary(database, sample):
             pd.testing.assert_series_equal(got[1], want[1], check_exact=True, check_names=False)
             pd.testing.assert_frame_equal(got[2], want[2], check_exact=True)
             assert got[2]["account_months"].sum() > 1000
+        usage = sample.tables["product_usage"]
+        assert usage_in_engine(engine) == (len(usage), usage["month"].min(), usage["month"].max())
+        enterprise = sample.filter(segment="Enterprise").tables["product_usage"]
+        assert usage_in_engine(engine, segment="Enterprise")[0] == len(enterprise) < len(usage)
     finally:
         engine.close()
 
@@ -304,3 +311,35 @@ def test_engagement_of_raw_events_by_hand(database):
     assert latest == want[0]
     pd.testing.assert_series_equal(scores, want[1], check_exact=True, check_names=False)
     pd.testing.assert_frame_equal(by_band, want[2], check_exact=True)
+
+
+def test_usage_the_loader_would_refuse_or_trim_is_loaded_as_usual(database):
+    """``usage_in_engine`` says None (the runner then loads and validates the table, whose error names
+    rule and rows) for every kind of row the contract refuses, and for an id the loader would trim."""
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "created_at": pd.to_datetime(["2024-12-01"] * 2),
+                              "segment": ["SMB", "SMB"]})
+    good = pd.DataFrame({"customer_id": ["a", "a", "b"], "month": ["2025-01", "2025-02", "2025-02"],
+                         "event": ["login"] * 3, "count": [3, 1, 2]})
+    bad = {
+        "a negative count": good.assign(count=[3, -1, 2]),
+        "a count that is not whole": good.assign(count=[3, 1.5, 2]),
+        "a missing count": good.assign(count=[3, None, 2]),
+        "a month that is not YYYY-MM": good.assign(month=["2025-01", "2025-13", "2025-02"]),
+        "a month in another form": good.assign(month=["2025-01", "2025/02", "2025-02"]),
+        "an account missing from customers": good.assign(customer_id=["a", "z", "b"]),
+        "an id with a blank around it": good.assign(customer_id=["a", "a ", "b"]),
+        "an empty event": good.assign(event=["login", "", "login"]),
+        "a key twice": good.assign(month=["2025-02", "2025-02", "2025-02"]),
+    }
+    _write_frames(database, {"customers": customers, "subscriptions": _book_frame(BOOK)})
+    for case, usage in [("valid", good), *bad.items()]:
+        _write_frames(database, {"product_usage": usage})
+        engine = database.connect()
+        try:
+            found = usage_in_engine(engine)
+        finally:
+            engine.close()
+        if case == "valid":
+            assert found == (3, pd.Period("2025-01", "M"), pd.Period("2025-02", "M"))
+        else:
+            assert found is None, case

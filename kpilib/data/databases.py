@@ -474,7 +474,7 @@ def _snapshot(conn: sa.Connection) -> sa.Connection:
 
 
 def load_database(url: str | None = None, *, base_currency: str = "USD", schema: str | None = None,
-                  mapping: str | Path | dict | None = None) -> Dataset:
+                  mapping: str | Path | dict | None = None, skip: Iterable[str] = ()) -> Dataset:
     """Load and validate the contract tables from a SQL database.
 
     Parameters
@@ -492,6 +492,9 @@ def load_database(url: str | None = None, *, base_currency: str = "USD", schema:
         A JSON or TOML file (or dict) naming the database table and columns of a
         contract table when they differ: ``{"subscriptions": {"table":
         "billing_subs", "columns": {"amount": "amt"}}}``.
+    skip
+        Contract tables not to read (nor check): ``kpi report`` leaves the product usage in the
+        database when it computes the engagement figures there (:mod:`kpilib.engine.engagement`).
 
     Returns
     -------
@@ -526,7 +529,7 @@ def load_database(url: str | None = None, *, base_currency: str = "USD", schema:
             listed = schema if schema is not None else inspector.default_schema_name  # DuckDB lists all
             present = set(inspector.get_table_names(schema=listed)) | set(inspector.get_view_names(schema=listed))
             reader = Reader(SqlBackend(conn, schema, dialect), schema, label, sources, present)
-            return read_dataset(reader, base_currency)
+            return read_dataset(reader, base_currency, skip)
     finally:
         engine.dispose()
 
@@ -536,7 +539,7 @@ def load_database(url: str | None = None, *, base_currency: str = "USD", schema:
 CONCURRENT_READS = 4
 
 
-def read_dataset(reader: Reader, base_currency: str) -> Dataset:
+def read_dataset(reader: Reader, base_currency: str, skip: Iterable[str] = ()) -> Dataset:
     """Every contract table ``reader`` finds, each validated, then the cross-table rules.
 
     The tables are validated in the contract's order, each as soon as it has been read, and its raw
@@ -568,7 +571,7 @@ def read_dataset(reader: Reader, base_currency: str) -> Dataset:
         tables[spec.name], notes = validate_frame(raw, spec, offset=1, where=wheres[spec.name], typed=True)
         reader.notes.extend(notes)
 
-    specs = list(TABLES.values())
+    specs = [spec for spec in TABLES.values() if spec.name not in set(skip)]
     if getattr(reader.backend, "concurrent", False):
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor

@@ -37,6 +37,10 @@ class Dataset:
     goals
         The folder's ``goals.yaml`` (:mod:`kpilib.data.goals`): targets per KPI and period and dated
         annotations; ``None`` without the file (or for a database source).
+    in_engine
+        Contract tables left in the database or Spark that holds them, checked there
+        (:func:`kpilib.engine.engagement.usage_in_engine`), with their rows and first and last months:
+        what the pack needs of them is computed there. Not in ``tables``.
     """
 
     tables: Mapping[str, pd.DataFrame]  # a dict, or a lazy cut (kpilib.data.asof.CutTables)
@@ -45,6 +49,7 @@ class Dataset:
     notes: tuple[str, ...] = ()
     filters: dict[str, str] = field(default_factory=dict)
     goals: Goals | None = None
+    in_engine: Mapping[str, tuple[int, pd.Period | None, pd.Period | None]] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
         return name in self.tables
@@ -91,6 +96,7 @@ class Dataset:
                     ends.append(df[col.name].max())
                 elif col.kind == "month":
                     ends.append(df[col.name].max().end_time.normalize())
+        ends += [last.end_time.normalize() for _rows, _first, last in self.in_engine.values() if last is not None]
         return max(pd.Timestamp(t) for t in ends if pd.notna(t))
 
     @property

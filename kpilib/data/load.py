@@ -4,6 +4,7 @@ sample, a folder, a database URL) and returns a validated :class:`~kpilib.Datase
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import KpiError
@@ -15,7 +16,7 @@ from .files import load_folder
 
 
 def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD",
-                 goals: str | Path | None = None) -> Dataset:
+                 goals: str | Path | None = None, skip: Iterable[str] = ()) -> Dataset:
     """Load and validate a data source.
 
     Parameters
@@ -31,6 +32,10 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
     goals
         A goals file (docs/data-contract.md, "Goals and annotations") to use instead of the
         folder's own ``goals.yaml``; the only way to give a database source goals.
+    skip
+        Contract tables not to read from a database or Spark source (a folder is read whole):
+        ``kpi report`` leaves the product usage where it is when it computes the engagement figures
+        there (:func:`kpilib.engine.engagement.usage_in_engine`).
 
     Returns
     -------
@@ -43,7 +48,7 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
     GoalsError
         The goals file breaks its schema.
     """
-    dataset = _load_source(source, base_currency)
+    dataset = _load_source(source, base_currency, tuple(skip))
     if goals is None:
         return dataset
     from .goals import attach_goals
@@ -51,7 +56,7 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
     return attach_goals(dataset, Path(goals).expanduser())
 
 
-def _load_source(source: str | Path | None, base_currency: str) -> Dataset:
+def _load_source(source: str | Path | None, base_currency: str, skip: tuple[str, ...]) -> Dataset:
     if source == "database" or (isinstance(source, str) and "://" in source):
         from .databases import ENV_VAR, is_database_url, load_database
 
@@ -60,9 +65,9 @@ def _load_source(source: str | Path | None, base_currency: str) -> Dataset:
             from .spark import is_spark_url, load_spark
 
             if is_spark_url(url if url is not None else os.environ.get(ENV_VAR, "")):
-                return load_spark(url, base_currency=base_currency)
+                return load_spark(url, base_currency=base_currency, skip=skip)
             try:
-                return load_database(url, base_currency=base_currency)
+                return load_database(url, base_currency=base_currency, skip=skip)
             except ValueError as exc:  # e.g. a port that is not a number: a bad URL, not a kit bug
                 from .databases import mask_url
 

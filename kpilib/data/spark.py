@@ -17,7 +17,7 @@ writes a dataset the other way, with the contract's types. pyspark and a Java ru
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,12 +219,13 @@ def open_spark(source, schema: str | None = None) -> SparkSource:
 
 
 def load_spark(source=None, *, base_currency: str = "USD", schema: str | None = None,
-               mapping: str | Path | dict | None = None) -> Dataset:
+               mapping: str | Path | dict | None = None, skip: Iterable[str] = ()) -> Dataset:
     """Load and validate the contract tables from Spark: a ``spark://`` URL, a ``SparkSession``, or
     ``None`` for the URL in ``KPI_DATABASE_URL`` (as :func:`~kpilib.load_database` reads it).
 
     ``schema``: the Spark database (a URL's ``database=`` wins); ``mapping``: as for
-    :func:`~kpilib.load_database`. A session started here is stopped after reading.
+    :func:`~kpilib.load_database`; ``skip``: contract tables not to read, as there. A session started here is
+    stopped after reading.
     """
     from .databases import Reader, connection_from_env, read_dataset, read_mapping
 
@@ -235,7 +236,8 @@ def load_spark(source=None, *, base_currency: str = "USD", schema: str | None = 
     opened = open_spark(source, schema)
     try:
         backend = opened.backend
-        return read_dataset(Reader(backend, backend.schema, opened.label, sources, backend.tables()), base_currency)
+        return read_dataset(Reader(backend, backend.schema, opened.label, sources, backend.tables()), base_currency,
+                            skip)
     finally:
         opened.close()
 

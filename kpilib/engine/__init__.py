@@ -20,7 +20,9 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   the latest month's scores, churn by engagement band), computed where the product usage is (or its raw
   ``product_events``): one score per account of the latest month and three rows come back.
 
-The pack itself (``kpi report``) still reads the contract tables into memory; see docs/databases.md.
+``kpi report --data URL`` leaves the product usage in the engine when
+:func:`~kpilib.engine.engagement.usage_in_engine` finds it contract-valid there, and takes the engagement
+figures from :func:`engine_engagement`; it reads the other contract tables into memory (docs/databases.md).
 """
 
 from ..data.spark import spark_session

@@ -26,14 +26,12 @@ movements (a dated ``fx_rates`` raises :class:`~kpilib.KpiError`).
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
 from ..errors import KpiError
 from ..metrics.voice import BANDS, ENGAGEMENT_HORIZON, ENGAGEMENT_WEIGHTS
-from .movements import _EPOCH, Engine, _changes, _month_code, _rows
+from .movements import _EPOCH, Engine, _changes, _factors, _month_code, _rows
 
 
 def _month_of_text(month):
@@ -42,22 +40,24 @@ def _month_of_text(month):
 
 
 def _usage(engine: Engine):
-    """customer_id, month code, event and count of the usage, or ``None`` when the engine has none."""
+    """``(usage, months)``: the usage's customer_id, event, count, month code and ``stored_month`` (the
+    month as stored), and how months are stored (``"text"``, ``"date"``); ``None`` without usage."""
     from ..data.databases import _product_usage_query, _Source
 
     stored = engine.table("product_usage")
     if stored is not None:
-        first = engine.fetch(stored.select("month").filter(stored.month.notnull()).limit(1))
-        dated = not first.empty and isinstance(first["month"].iloc[0], (dt.date, pd.Timestamp, np.datetime64))
-        if dated:  # months stored as first days of months: read again with a date type
+        first = engine.fetch(stored.select("month").filter(stored.month.notnull()).limit(1))["month"]
+        months = "date" if not first.empty and not isinstance(first.iloc[0], str) else "text"
+        if months == "date":  # months stored as first days of months: read again with a date type
             stored = engine.table("product_usage", month="date")
-        month = _month_code(stored.month) if dated else _month_of_text(stored.month)
-        return stored.select("customer_id", "event", "count", month=month)
+        month = _month_code(stored.month) if months == "date" else _month_of_text(stored.month)
+        return stored.select("customer_id", "event", "count", month=month, stored_month=stored.month), months
     events = engine.table("product_events")
     if events is None:
         return None
     usage = _product_usage_query(events, _Source("product_events"))
-    return usage.select("customer_id", "event", "count", month=_month_code(usage.month))
+    return usage.select("customer_id", "event", "count", month=_month_code(usage.month),
+                        stored_month=usage.month), "date"
 
 
 def _scores(usage, weights: dict[str, float]):
@@ -113,15 +113,16 @@ def engine_engagement(engine: Engine, end, *, base_currency: str = "USD", segmen
 
     last = pd.Period(end, "M")
     code = last.year * 12 + last.month - 1 - _EPOCH
-    usage = _usage(engine)
+    found = _usage(engine)
     customers = engine.table("customers")
-    if usage is None:
+    if found is None:
         return None
+    usage = found[0]
     if customers is None:
         raise KpiError(f"the customers table is missing from {engine.label}")
     known = customers.filter(customers.created_at.isnull()
                              | (customers.created_at.cast("date") <= ibis.literal(last.end_time.date(), "date")))
-    if segment is not None:
+    if _segment(segment) is not None:
         known = known.filter(known.segment == segment)
     usage = usage.filter(usage.customer_id.notnull() & usage.month.notnull() & (usage.month <= code))
     usage = usage.semi_join(known.select("customer_id"), "customer_id")
@@ -151,3 +152,95 @@ def engine_engagement(engine: Engine, end, *, base_currency: str = "USD", segmen
     out["churn_rate"] = out["churned"] / out["account_months"].replace(0, np.nan)
     month = pd.Period(ordinal=latest, freq="M")  # months since 1970-01: a monthly ordinal
     return month, shown, out, horizon
+
+
+def _segment(segment: str | None) -> str | None:
+    """The segment filtered on: ``None``, ``""`` and ``"all"`` mean every account, as for
+    :meth:`kpilib.Dataset.filter`."""
+    return None if segment in (None, "", "all") else segment
+
+
+def _trimmed(text):
+    """Text the contract reads as it is: present, not empty, no surrounding blanks."""
+    return text.notnull() & (text.strip() == text) & (text.length() > 0)
+
+
+def usage_in_engine(engine: Engine, *, segment: str | None = None, base_currency: str = "USD"
+                    ) -> tuple[int, pd.Period | None, pd.Period | None] | None:
+    """Whether :func:`engine_engagement` can stand in for loading the product usage: its rows, first
+    and last month (of ``segment``'s accounts) when every row passes a reading of the contract at least
+    as strict as the loader's, else ``None``.
+
+    ``None`` also when the engine has no usage, holds both ``product_usage`` and raw
+    ``product_events`` (the loader says which it read), has dated fx rates, or fails the query (ids
+    stored as numbers, a month that is not text or a date...). The caller then loads and validates
+    the table as usual, and a real violation gets the loader's error, naming rule and rows; a
+    suspicion that the loader accepts (a blank around an id, which it trims) only costs the load.
+    Checked: ids and event names present and trimmed, months ``YYYY-MM`` or first days of months,
+    counts whole and >= 0, the key (customer, month, event) unique, every account in ``customers``.
+    """
+    if engine.table("product_usage") is not None and engine.table("product_events") is not None:
+        return None
+    try:
+        _factors(engine, base_currency.strip().upper())  # dated fx rates raise here
+        found = _usage(engine)
+        customers = engine.table("customers")
+        if found is None or customers is None:
+            return None
+        usage, months = found
+        valid = _trimmed(usage.customer_id) & _trimmed(usage.event) & usage["count"].notnull() \
+            & (usage["count"] >= 0) & (usage["count"] == usage["count"].floor()) & usage.month.notnull()
+        if months == "text":  # exactly YYYY-MM
+            valid &= usage.stored_month.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+        else:  # the first day of a month
+            valid &= usage.stored_month.day() == 1
+        keys = usage.select("customer_id", "month", "event").distinct()
+        orphans = usage.anti_join(customers.select("customer_id"), "customer_id")
+        checked = engine.fetch(usage.aggregate(rows=usage.count(), bad=usage.count(where=~valid.fill_null(False)),
+                                               first=usage.month.min(), last=usage.month.max())).iloc[0]
+        distinct = int(engine.fetch(keys.aggregate(n=keys.count()))["n"].iloc[0])
+        if int(checked["bad"]) or int(checked["rows"]) != distinct:
+            return None
+        if int(engine.fetch(orphans.aggregate(n=orphans.count()))["n"].iloc[0]):
+            return None
+        if _segment(segment) is not None:
+            usage = usage.semi_join(customers.filter(customers.segment == segment).select("customer_id"),
+                                    "customer_id")
+            checked = engine.fetch(usage.aggregate(rows=usage.count(), first=usage.month.min(),
+                                                   last=usage.month.max())).iloc[0]
+    except Exception:  # noqa: BLE001 - anything the engine cannot read this way is loaded as usual
+        return None
+    def month(code) -> pd.Period | None:
+        return None if pd.isna(code) else pd.Period(ordinal=int(code), freq="M")
+
+    return int(checked["rows"]), month(checked["first"]), month(checked["last"])
+
+
+def open_for_usage(source: str | None, *, segment: str | None = None, base_currency: str = "USD"
+                   ) -> tuple[Engine, tuple[int, pd.Period | None, pd.Period | None]] | None:
+    """For ``kpi report``: the engine of a database or Spark ``source`` (a URL, or ``"database"`` for
+    the one in ``KPI_DATABASE_URL``) with the usage's rows and months (:func:`usage_in_engine`), when
+    the engagement figures can be computed there; the caller closes the engine. ``None`` for a folder,
+    a source with a mapping file, a source the engine cannot open (the loader then says why), or usage
+    that must be loaded."""
+    from ..data.databases import connection_from_env, is_database_url
+    from .movements import connect
+
+    if source is None or (source != "database" and not is_database_url(source)):
+        return None
+    try:
+        url, schema, mapping = connection_from_env(None if source == "database" else source, None, None)
+        if mapping:
+            return None
+        engine = connect(url, schema=schema)
+    except Exception:  # noqa: BLE001 - the loader opens it again and names what is wrong
+        return None
+    try:
+        edges = usage_in_engine(engine, segment=segment, base_currency=base_currency)
+    except BaseException:
+        engine.close()
+        raise
+    if edges is None:
+        engine.close()
+        return None
+    return engine, edges

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..data.asof import CUTS
+from ..data.contract import TABLES
 from ..data.dataset import Dataset
 from ..i18n import _, using
 from ..paths import PROJECT_DIR
@@ -72,20 +73,24 @@ def input_tables(dataset: Dataset, period: ReportPeriod | None = None, *,
     read at all. ``hashes`` may also be the hashes already computed (:func:`table_hashes`).
     """
     known = None if hashes else getattr(dataset, "known_edges", None)
-    rows = []
+    edges: dict[str, tuple[int, pd.Timestamp | None, pd.Timestamp | None, str | None]] = {}
     for name in dataset.tables:
         if known is not None and name in known:
-            frame, (count, first, last) = None, known[name]
+            edges[name] = (*known[name], None)
         else:
             frame = dataset.tables[name]
-            count, first, last = table_edges(name, frame)
-        stale = False
-        if period is not None and last is not None and name in STALE_AFTER_DAYS:
-            stale = bool((period.end_date - last).days > STALE_AFTER_DAYS[name])
+            edges[name] = (*table_edges(name, frame), hashes[name] if isinstance(hashes, Mapping) else
+                           table_hash(frame) if hashes else None)
+    for name, (count, first, last) in dataset.in_engine.items():  # read in its database: not hashed here
+        edges[name] = (count, first.start_time.normalize() if first is not None else None,
+                       last.end_time.normalize() if last is not None else None, None)
+    rows = []
+    order = list(TABLES)
+    for name, (count, first, last, digest) in sorted(edges.items(), key=lambda item: order.index(item[0])):
+        stale = bool(period is not None and last is not None and name in STALE_AFTER_DAYS
+                     and (period.end_date - last).days > STALE_AFTER_DAYS[name])
         rows.append({"table": name, "rows": count, "first": first.date().isoformat() if first else None,
-                     "last": last.date().isoformat() if last else None,
-                     "sha256": (hashes[name] if isinstance(hashes, Mapping) else
-                                table_hash(frame) if hashes and frame is not None else None), "stale": stale})
+                     "last": last.date().isoformat() if last else None, "sha256": digest, "stale": stale})
     return pd.DataFrame(rows).set_index("table")
 
 
