@@ -102,7 +102,7 @@ def rng() -> np.random.Generator:
 #: collected last would run alone at the end; heaviest first, the workers finish together.
 HEAVY_FIRST = ("test_faults.py", "test_database_report.py", "test_degenerate.py", "test_spark.py",
                "test_i18n_pack.py", "test_engine.py", "test_forecast_page.py", "test_report.py",
-               "test_restatement.py", "test_packaging.py", "test_pack.py", "test_goals.py")
+               "test_restatement.py", "test_packaging.py", "test_pack.py", "test_goals.py", "test_usage_in_place.py")
 
 
 def pytest_collection_modifyitems(config, items):

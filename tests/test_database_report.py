@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
 
-from kpilib import ContractError, build_report, load_dataset
+from kpilib import build_report, load_dataset
 from kpilib.data.databases import load_folder_into_database
 from kpilib.paths import SAMPLE_DATA_DIR
 
@@ -109,51 +107,3 @@ def test_kpi_load_command(tmp_path):
     assert "loaded" in result.stdout and "10 tables" in result.stdout
     assert load_dataset(url).customers.equals(load_dataset().customers)
 
-
-def _page_text(page) -> str:
-    """A page's words and numbers without its data-source lines (the folder's name or the URL)."""
-    text = re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))
-    return "\n".join(line for line in text.splitlines() if line.strip() and "data: " not in line
-                     and "bundled sample company" not in line)
-
-
-def _images(page) -> list[str]:
-    return re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page.read_text(encoding="utf-8"))
-
-
-def test_a_database_pack_computes_engagement_where_the_usage_is(tmp_path):
-    """The usage stays in DuckDB (checked there, never read into the pack: the manifest has no hash of
-    it) and the engagement page is the folder pack's: every word, number and chart."""
-    url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
-    sample = load_dataset()
-    load_folder_into_database(sample, url)
-    goals = SAMPLE_DATA_DIR / "goals.yaml"
-    folder = build_report("2025-12", out=tmp_path / "folder", notebooks=["05_nps"], progress=False)
-    database = build_report("2025-12", data=url, out=tmp_path / "db", notebooks=["05_nps"], goals=goals,
-                            progress=False)
-    manifest = json.loads((database / "manifest.json").read_text(encoding="utf-8"))
-    usage = sample.tables["product_usage"]
-    assert manifest["tables"]["product_usage"] == {"rows": len(usage), "first": "2023-01-01", "last": "2025-12-31",
-                                                   "sha256": None, "stale": False}
-    assert "none: read in its database" in (database / "index.html").read_text(encoding="utf-8")
-    page, want = database / "05_nps.html", folder / "05_nps.html"
-    assert "Engagement band" in _page_text(page) and "No product_usage table" not in _page_text(page)
-    assert _page_text(page) == _page_text(want)
-    assert _images(page) == _images(want) and len(_images(page)) == 4
-
-
-def test_usage_the_database_check_doubts_is_loaded_and_refused_as_from_a_folder(tmp_path):
-    """A negative count: the engine's check finds it, the usage is loaded as usual, and the pack is
-    refused with the loader's error naming table, column, rule and row; nothing is written."""
-    url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
-    sample = load_dataset()
-    usage = sample.tables["product_usage"].copy()
-    usage.loc[usage.index[5], "count"] = -4
-    load_folder_into_database(replace(sample, tables={**sample.tables, "product_usage": usage}), url)
-    # a database's rows are numbered in key order
-    row = usage.sort_values(["customer_id", "month", "event"]).index.get_loc(usage.index[5]) + 1
-    with pytest.raises(ContractError) as refused:
-        build_report("2025-12", data=url, out=tmp_path / "db", notebooks=["05_nps"], progress=False)
-    message = str(refused.value)
-    assert "'product_usage', column 'count'" in message and ">= 0" in message and f"(row {row})" in message
-    assert not (tmp_path / "db").exists() or not any((tmp_path / "db").iterdir())

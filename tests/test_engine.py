@@ -330,9 +330,12 @@ def test_usage_the_loader_would_refuse_or_trim_is_loaded_as_usual(database):
         "an id with a blank around it": good.assign(customer_id=["a", "a ", "b"]),
         "an empty event": good.assign(event=["login", "", "login"]),
         "a key twice": good.assign(month=["2025-02", "2025-02", "2025-02"]),
+        "a month stored as a date that is not a first day": good.assign(
+            month=pd.to_datetime(["2025-01-01", "2025-02-14", "2025-02-01"])),
     }
+    as_dates = good.assign(month=pd.to_datetime(good["month"]))  # months stored as first days: valid too
     _write_frames(database, {"customers": customers, "subscriptions": _book_frame(BOOK)})
-    for case, usage in [("valid", good), *bad.items()]:
+    for case, usage in [("valid", good), ("valid", as_dates), *bad.items()]:
         _write_frames(database, {"product_usage": usage})
         engine = database.connect()
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -126,14 +127,17 @@ def _load_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[str], int]
     return df, notes, offset
 
 
-def load_folder(directory: Path, label: str, *, base_currency: str) -> Dataset:
-    """Read and validate one ``<table>.csv`` or ``<table>.parquet`` per contract table in ``directory``,
-    and its optional ``goals.yaml`` (:func:`kpilib.data.goals.read_goals`)."""
+def load_folder(directory: Path, label: str, *, base_currency: str, skip: Iterable[str] = ()) -> Dataset:
+    """Read and validate one ``<table>.csv`` or ``<table>.parquet`` per contract table in ``directory``
+    (but the optional tables in ``skip``), and its optional ``goals.yaml``
+    (:func:`kpilib.data.goals.read_goals`)."""
     tables: dict[str, pd.DataFrame] = {}
     offsets: dict[str, int] = {}
     files: dict[str, str] = {}
     notes: list[str] = []
     for name, spec in TABLES.items():
+        if name in skip and not spec.required:
+            continue
         path = _find_file(directory, name)
         if path is None:
             if spec.required:

@@ -33,9 +33,8 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
         A goals file (docs/data-contract.md, "Goals and annotations") to use instead of the
         folder's own ``goals.yaml``; the only way to give a database source goals.
     skip
-        Contract tables not to read from a database or Spark source (a folder is read whole):
-        ``kpi report`` leaves the product usage where it is when it computes the engagement figures
-        there (:func:`kpilib.engine.engagement.usage_in_engine`).
+        Optional contract tables not to read: ``kpi report`` leaves the product usage where it is
+        when it computes the engagement figures there (:func:`kpilib.engine.engagement.load_for_report`).
 
     Returns
     -------
@@ -80,6 +79,6 @@ def _load_source(source: str | Path | None, base_currency: str, skip: tuple[str,
     label = "the bundled sample company" if directory == SAMPLE_DATA_DIR else str(directory)
     if not directory.is_dir():
         raise KpiError(f"data source {str(directory)!r} is not a folder")
-    return load_folder(directory, label, base_currency=base_currency)
+    return load_folder(directory, label, base_currency=base_currency, skip=skip)
 
 

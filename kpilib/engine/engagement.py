@@ -26,9 +26,12 @@ movements (a dated ``fx_rates`` raises :class:`~kpilib.KpiError`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from ..data.dataset import Dataset
 from ..errors import KpiError
 from ..metrics.voice import BANDS, ENGAGEMENT_HORIZON, ENGAGEMENT_WEIGHTS
 from .movements import _EPOCH, Engine, _changes, _factors, _month_code, _rows
@@ -126,15 +129,18 @@ def engine_engagement(engine: Engine, end, *, base_currency: str = "USD", segmen
         known = known.filter(known.segment == segment)
     usage = usage.filter(usage.customer_id.notnull() & usage.month.notnull() & (usage.month <= code))
     usage = usage.semi_join(known.select("customer_id"), "customer_id")
-    scores = _scores(usage, ENGAGEMENT_WEIGHTS if weights is None else weights)
-    latest = engine.fetch(scores.aggregate(month=scores.month.max()))["month"].iloc[0]
+    weights = ENGAGEMENT_WEIGHTS if weights is None else weights
+    latest = engine.fetch(usage.aggregate(month=usage.month.max()))["month"].iloc[0]
     if pd.isna(latest):
         return None
     latest = int(latest)
-    shown = engine.fetch(scores.filter(scores.month == latest).select("customer_id", "score"))
+    # a month's scores rank its own accounts only: each query scores just the months it needs
+    shown = _scores(usage.filter(usage.month == latest), weights)
+    shown = engine.fetch(shown.select("customer_id", "score"))
     shown = shown.sort_values("customer_id", kind="stable")["score"].astype("float64").reset_index(drop=True)
 
-    counted = scores.filter(scores.month + horizon <= code).mutate(band=_band(scores.score))
+    scores = _scores(usage.filter(usage.month + horizon <= code), weights)
+    counted = scores.mutate(band=_band(scores.score))
     spells = _spells(engine, base_currency.strip().upper())
     paying = counted.join(spells, [counted.customer_id == spells.customer_id, spells.start <= counted.month,
                                    spells.stop.isnull() | (spells.stop > counted.month)])
@@ -192,8 +198,8 @@ def usage_in_engine(engine: Engine, *, segment: str | None = None, base_currency
             & (usage["count"] >= 0) & (usage["count"] == usage["count"].floor()) & usage.month.notnull()
         if months == "text":  # exactly YYYY-MM
             valid &= usage.stored_month.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-        else:  # the first day of a month
-            valid &= usage.stored_month.day() == 1
+        else:  # the first day of a month, at midnight when a timestamp
+            valid &= usage.stored_month == usage.stored_month.truncate("M")
         keys = usage.select("customer_id", "month", "event").distinct()
         orphans = usage.anti_join(customers.select("customer_id"), "customer_id")
         checked = engine.fetch(usage.aggregate(rows=usage.count(), bad=usage.count(where=~valid.fill_null(False)),
@@ -244,3 +250,56 @@ def open_for_usage(source: str | None, *, segment: str | None = None, base_curre
         engine.close()
         return None
     return engine, edges
+
+
+def _parquet_usage(source: str | None) -> Path | None:
+    """A folder source's ``product_usage.parquet`` (none beside it as CSV), else ``None``."""
+    if source in (None, "sample", "database") or "://" in str(source):
+        return None
+    folder = Path(str(source)).expanduser()
+    found = folder / "product_usage.parquet"
+    return found if found.is_file() and not (folder / "product_usage.csv").exists() else None
+
+
+def load_for_report(source: str | None, *, base_currency: str = "USD", goals=None, segment: str | None = None
+                    ) -> tuple[Dataset, Engine | None]:
+    """The dataset of ``kpi report``, and the engine where its product usage stayed (``None``: loaded).
+
+    The usage stays where it is stored when :func:`usage_in_engine` finds it contract-valid there:
+    in a database or Spark (checked before the other tables are read), or in a folder's
+    ``product_usage.parquet``, which DuckDB reads in place beside the customers and subscriptions
+    already loaded and validated. The dataset then lists it in ``in_engine`` (rows and months), and
+    the engagement figures come from :func:`engine_engagement`. Otherwise every table is loaded and
+    validated as by :func:`kpilib.load_dataset`, whose error names table, column, rule and rows. The
+    caller closes the engine."""
+    from dataclasses import replace
+
+    from ..data.load import load_dataset
+    from .movements import connect_local
+
+    left = ("product_usage",)
+    opened = open_for_usage(source, segment=segment, base_currency=base_currency)
+    if opened is not None:
+        engine, edges = opened
+        try:
+            dataset = load_dataset(source, base_currency=base_currency, goals=goals, skip=left)
+        except BaseException:
+            engine.close()
+            raise
+        return replace(dataset, in_engine={"product_usage": edges}), engine
+    usage = _parquet_usage(source)
+    if usage is None:
+        return load_dataset(source, base_currency=base_currency, goals=goals), None
+    dataset = load_dataset(source, base_currency=base_currency, goals=goals, skip=left)
+    frames = {name: dataset.tables[name] for name in ("customers", "subscriptions", "fx_rates")
+              if name in dataset.tables}
+    engine = connect_local(frames, {"product_usage": usage}, str(usage))
+    try:
+        checked = usage_in_engine(engine, segment=segment, base_currency=base_currency)
+    except BaseException:
+        engine.close()
+        raise
+    if checked is None:  # doubtful: the loader reads it, and decides
+        engine.close()
+        return load_dataset(source, base_currency=base_currency, goals=goals), None
+    return replace(dataset, in_engine={"product_usage": checked}), engine

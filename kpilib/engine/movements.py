@@ -116,6 +116,51 @@ def connect(url, *, schema: str | None = None) -> Engine:
     return Engine(opened.label, backend, backend.tables() & set(_SCHEMAS), backend.schema, opened.close)
 
 
+@dataclass
+class _InProcess:
+    """DuckDB in this process over frames already loaded and Parquet files: the backend of
+    :func:`connect_local`."""
+
+    con: Any  # duckdb.DuckDBPyConnection
+
+    def columns(self, table: str) -> list[str]:
+        return list(self.con.table(table).columns)
+
+    def fetch(self, query) -> pd.DataFrame:
+        import ibis
+
+        return self.con.sql(str(ibis.to_sql(query, dialect="duckdb"))).to_arrow_table().to_pandas()
+
+
+#: What DuckDB may hold in this process (:func:`connect_local`) before it spills to a temporary folder:
+#: checking that 11M usage keys are unique (100 copies of the sample) took 1.24 GB without a limit,
+#: 0.37 GB and 0.3 s more with 300 MB
+LOCAL_MEMORY = "512MB"
+
+
+def connect_local(frames: dict[str, pd.DataFrame], files: dict[str, Any], label: str) -> Engine:
+    """An :class:`Engine` in this process (DuckDB, in memory, at most :data:`LOCAL_MEMORY`, spilling to a
+    temporary folder of its own): ``frames`` as tables (read in place, not copied) and each of ``files``
+    (a Parquet file, by table name) read where it is, never loaded whole."""
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    spill = tempfile.mkdtemp(prefix="kpilib-duckdb-")
+    con = duckdb.connect(config={"memory_limit": LOCAL_MEMORY, "temp_directory": spill})
+    for name, frame in frames.items():
+        con.register(name, frame)
+    for name, path in files.items():
+        con.read_parquet(str(path)).create_view(name)
+
+    def release() -> None:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+    return Engine(label, _InProcess(con), set(frames) | set(files), None, release)
+
+
 def _sql_engine(url: str, schema: str | None) -> Engine:
     import sqlalchemy as sa
 

@@ -279,8 +279,8 @@ def _audit(doc: dict | None, period: ReportPeriod | None = None) -> dict | None:
 
     tables = [{"name": name, "rows": format_value(t["rows"], "count"), "first": t["first"] or "–",
                "last": t["last"] or "–", "stale": _("stale") if t["stale"] else "",
-               # a table left in its database (kpilib.engine.engagement) is read there, never hashed here
-               "hash": t["sha256"][:12] if t["sha256"] else _("none: read in its database")}
+               # a table left where it is stored (kpilib.engine.engagement) is read there, never hashed here
+               "hash": t["sha256"][:12] if t["sha256"] else _("none: read in place")}
               for name, t in doc["tables"].items()]
     stale = doc["stale"]
     if period is not None and current_language() != "en":

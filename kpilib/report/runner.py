@@ -26,15 +26,14 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..data.asof import default_period
 from ..data.dataset import Dataset
-from ..data.load import load_dataset
-from ..engine.engagement import engine_engagement, open_for_usage
+from ..engine.engagement import engine_engagement, load_for_report
 from ..errors import KpiError, PeriodError, ReportError
 from ..i18n import PSEUDO, SOURCE_LANGUAGE, _, check_language, current_language, languages, set_language, using
 from ..paths import NOTEBOOKS_DIR, default_reports_dir
@@ -560,14 +559,10 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         # the workers start, import the notebook machinery and warm their kernels up while this
         # process loads the data and builds the model; never more workers than pages
         _workers_for(min(workers, len(names)), log, source_dir, names, run)
-        # a database's or Spark's product usage stays there when the engagement figures can be computed
-        # there (kpilib.engine.engagement: its rows checked there first, else it is loaded as usual)
-        run["engine"] = open_for_usage(data, segment=segment, base_currency=base_currency)
-        skip = ("product_usage",) if run["engine"] is not None else ()
-        # the source as the pages name it
-        loaded = load_dataset(_for_kernels(data), base_currency=base_currency, goals=goals_file, skip=skip)
-        if run["engine"] is not None:
-            loaded = replace(loaded, in_engine={"product_usage": run["engine"][1]})
+        # the source as the pages name it; the product usage stays where it is stored (a database, Spark,
+        # a Parquet file) when its rows check out there, and the engagement figures are computed there
+        loaded, run["engine"] = load_for_report(_for_kernels(data), base_currency=base_currency,
+                                                goals=goals_file, segment=segment)
         dataset = loaded.filter(segment=segment)
         if requested is None:
             rperiod, late = default_period(dataset)
@@ -597,7 +592,7 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
         raise
     finally:
         if run["engine"] is not None:
-            run["engine"][0].close()
+            run["engine"].close()
         _end_run_folder(log_dir, log, sys.exc_info()[1])
 
 
@@ -638,7 +633,7 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         model.memo["headline"] = kpis.copy()  # what pages.headline(model) would compute in every kernel
         if "05_nps" in names and run["engine"] is not None:  # computed where the usage is
             model.__dict__["engagement_summary"] = engine_engagement(
-                run["engine"][0], rperiod.last, segment=segment, base_currency=dataset.base_currency)
+                run["engine"], rperiod.last, segment=segment, base_currency=dataset.base_currency)
         elif "05_nps" in names:
             # the engagement page's figures, here where the usage rows already are: that page's kernel then
             # never reads them (they made most of its 1.6-1.9 GB at 100 copies of the sample)

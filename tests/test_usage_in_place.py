@@ -1,0 +1,110 @@
+"""The product usage left where it is stored (kpilib.engine.engagement.load_for_report): a database's
+table, or a folder's Parquet file that DuckDB reads in place. The engagement page is then the one a
+fully loaded pack shows, word for word and chart for chart; usage the engine's check doubts is loaded
+and validated as before, and refused with the loader's own error."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kpilib import ContractError, build_report, load_dataset
+from kpilib.data.databases import load_folder_into_database
+from kpilib.paths import SAMPLE_DATA_DIR
+
+GOALS = SAMPLE_DATA_DIR / "goals.yaml"
+
+
+@pytest.fixture(scope="module")
+def loaded_pack(tmp_path_factory) -> Path:
+    """The engagement page of the bundled sample (CSV: every table loaded)."""
+    return build_report("2025-12", out=tmp_path_factory.mktemp("folder"), notebooks=["05_nps"], progress=False)
+
+
+def _page_text(page: Path) -> str:
+    """A page's words and numbers without its data-source lines (the folder's name or the URL)."""
+    text = re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))
+    return "\n".join(line for line in text.splitlines() if line.strip() and "data: " not in line
+                     and "bundled sample company" not in line)
+
+
+def _images(page: Path) -> list[str]:
+    return re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page.read_text(encoding="utf-8"))
+
+
+def _same_engagement_page(pack: Path, loaded_pack: Path) -> None:
+    page, want = pack / "05_nps.html", loaded_pack / "05_nps.html"
+    assert "Engagement band" in _page_text(page) and "No product_usage table" not in _page_text(page)
+    assert _page_text(page) == _page_text(want)
+    assert _images(page) == _images(want) and len(_images(page)) == 4
+
+
+def _left_in_place(pack: Path) -> None:
+    """The manifest lists the usage with its rows and months, and no hash: it was never read here."""
+    usage = load_dataset().tables["product_usage"]
+    manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tables"]["product_usage"] == {"rows": len(usage), "first": "2023-01-01", "last": "2025-12-31",
+                                                   "sha256": None, "stale": False}
+    assert "none: read in place" in (pack / "index.html").read_text(encoding="utf-8")
+
+
+def _parquet_folder(folder: Path, usage: pd.DataFrame | None = None) -> Path:
+    """The sample's CSV files, but the usage as Parquet (months as YYYY-MM text, counts as integers)."""
+    folder.mkdir()
+    for f in SAMPLE_DATA_DIR.glob("*.csv"):
+        if f.stem != "product_usage":
+            shutil.copy(f, folder / f.name)
+    if usage is None:
+        usage = pd.read_csv(SAMPLE_DATA_DIR / "product_usage.csv", dtype={"customer_id": str, "month": str,
+                                                                           "event": str, "count": "int64"})
+    usage.to_parquet(folder / "product_usage.parquet", index=False)
+    return folder
+
+
+def test_a_database_pack_computes_engagement_where_the_usage_is(loaded_pack, tmp_path):
+    url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
+    load_folder_into_database(load_dataset(), url)
+    pack = build_report("2025-12", data=url, out=tmp_path / "db", notebooks=["05_nps"], goals=GOALS, progress=False)
+    _left_in_place(pack)
+    _same_engagement_page(pack, loaded_pack)
+
+
+def test_a_folder_s_parquet_usage_is_read_in_place(loaded_pack, tmp_path):
+    pack = build_report("2025-12", data=str(_parquet_folder(tmp_path / "data")), out=tmp_path / "out",
+                        notebooks=["05_nps"], progress=False)
+    _left_in_place(pack)
+    _same_engagement_page(pack, loaded_pack)
+
+
+def test_usage_the_database_check_doubts_is_loaded_and_refused_as_from_a_folder(tmp_path):
+    """A negative count: the engine's check finds it, the usage is loaded as usual, and the pack is
+    refused with the loader's error naming table, column, rule and row; nothing is written."""
+    url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
+    sample = load_dataset()
+    usage = sample.tables["product_usage"].copy()
+    usage.loc[usage.index[5], "count"] = -4
+    load_folder_into_database(replace(sample, tables={**sample.tables, "product_usage": usage}), url)
+    # a database's rows are numbered in key order
+    row = usage.sort_values(["customer_id", "month", "event"]).index.get_loc(usage.index[5]) + 1
+    with pytest.raises(ContractError) as refused:
+        build_report("2025-12", data=url, out=tmp_path / "db", notebooks=["05_nps"], progress=False)
+    message = str(refused.value)
+    assert "'product_usage', column 'count'" in message and ">= 0" in message and f"(row {row})" in message
+    assert not (tmp_path / "db").exists() or not any((tmp_path / "db").iterdir())
+
+
+def test_parquet_usage_the_check_doubts_is_loaded_and_refused(tmp_path):
+    usage = pd.read_csv(SAMPLE_DATA_DIR / "product_usage.csv", dtype={"customer_id": str, "month": str,
+                                                                       "event": str, "count": "int64"})
+    usage.loc[7, "month"] = "2025-13"
+    folder = _parquet_folder(tmp_path / "data", usage)
+    with pytest.raises(ContractError) as refused:
+        build_report("2025-12", data=str(folder), out=tmp_path / "out", notebooks=["05_nps"], progress=False)
+    message = str(refused.value)
+    assert "'product_usage', column 'month'" in message and "YYYY-MM" in message and "(row 8)" in message
