@@ -7,9 +7,12 @@ pyspark and a Java runtime are there, into Parquet files that a local Spark (``l
 views; checks that ``kpilib.engine.engine_movements`` equals ``mrr_movements`` + ``movement_counts``
 to the micro-unit on each, then times them (best of 3, in this process) and prints the ratios to
 the in-memory path; then the same for logo retention (``engine_cohorts`` against ``logo_retention``
-of ``customer_mrr``, DuckDB only). An engine's time includes compiling the expressions and its round trips; the
-in-memory time starts from the frame already in memory (an engine never loads it at all). Spark's
-session start (seconds, once) is not in its times.
+of ``customer_mrr``, DuckDB only); then the engagement figures of k copies of the sample company
+(``--copies``, benchmarks/copies.py): ``engine_engagement`` with DuckDB reading the usage's Parquet file in
+place (as ``kpi report`` does for a folder) against the in-memory scores and churn by band from the
+usage frame already loaded, after checking that they are equal. An engine's time includes compiling
+the expressions and its round trips; the in-memory time starts from the frame already in memory (an
+engine never loads it at all). Spark's session start (seconds, once) is not in its times.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10k,100k,1M")
     parser.add_argument("--no-spark", action="store_true", help="leave Spark out")
+    parser.add_argument("--copies", default="1,10,100", help="copies of the sample for the engagement figures")
     args = parser.parse_args()
     session = None if args.no_spark else _spark()
     print(f"{'rows':>6} {'in memory':>10} {'DuckDB engine':>14} {'DuckDB / memory':>16}"
@@ -121,6 +125,37 @@ def main() -> None:
     print("\n".join(cohort_lines))
     if session is not None:
         session.stop()
+    print(f"\nengagement figures (latest month's scores, churn by band) of k copies of the sample\n"
+          f"{'copies':>6} {'usage rows':>11} {'in memory':>10} {'DuckDB, in place':>17} {'DuckDB / memory':>16}")
+    for k in (int(c) for c in args.copies.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            print(_engagement(k, Path(tmp)), flush=True)
+
+
+def _engagement(k: int, tmp: Path) -> str:
+    import copies
+
+    from kpilib import KpiModel, load_dataset
+    from kpilib.engine.engagement import engine_engagement
+    from kpilib.engine.movements import connect_local
+
+    folder = copies.write_copies(k, tmp / "copies")
+    data = load_dataset(str(folder))
+    model = KpiModel(data, "2025-12")
+    want = model.engagement_summary
+    frames = {name: data.tables[name] for name in ("customers", "subscriptions", "fx_rates")}
+    engine = connect_local(frames, {"product_usage": folder / "product_usage.parquet"}, "copies")
+    try:
+        got = engine_engagement(engine, "2025-12")
+        assert got[0] == want[0] and got[3] == want[3]
+        pd.testing.assert_series_equal(got[1], want[1], check_exact=True, check_names=False)
+        pd.testing.assert_frame_equal(got[2], want[2], check_exact=True)
+        memory = _best(lambda: KpiModel(data, "2025-12")._engagement())
+        pushed = _best(engine_engagement, engine, "2025-12")
+    finally:
+        engine.close()
+    rows = len(data.tables["product_usage"])
+    return f"{k:>6} {rows:>11,} {memory:>9.3f}s {pushed:>16.3f}s {pushed / memory:>15.2f}x"
 
 
 if __name__ == "__main__":
