@@ -8,9 +8,9 @@ views; checks that ``kpilib.engine.engine_movements`` equals ``mrr_movements`` +
 to the micro-unit on each, then times them (best of 3, in this process) and prints the ratios to
 the in-memory path; then the same for logo retention (``engine_cohorts`` against ``logo_retention``
 of ``customer_mrr``, DuckDB only); then the engagement figures of k copies of the sample company
-(``--copies``, benchmarks/copies.py): ``engine_engagement`` with DuckDB reading the usage's Parquet file in
-place (as ``kpi report`` does for a folder) against the in-memory scores and churn by band from the
-usage frame already loaded, after checking that they are equal. An engine's time includes compiling
+(``--copies``, benchmarks/copies.py): the scores from ``engine_usage_sums`` with DuckDB reading the usage's
+Parquet file in place (as ``kpi report`` does for a folder) against ``engagement_scores`` of the usage
+frame already loaded, after checking that they are equal. An engine's time includes compiling
 the expressions and its round trips; the in-memory time starts from the frame already in memory (an
 engine never loads it at all). Spark's session start (seconds, once) is not in its times.
 """
@@ -125,7 +125,7 @@ def main() -> None:
     print("\n".join(cohort_lines))
     if session is not None:
         session.stop()
-    print(f"\nengagement figures (latest month's scores, churn by band) of k copies of the sample\n"
+    print(f"\nengagement scores (every account-month) of k copies of the sample\n"
           f"{'copies':>6} {'usage rows':>11} {'in memory':>10} {'DuckDB, in place':>17} {'DuckDB / memory':>16}")
     for k in (int(c) for c in args.copies.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
@@ -135,28 +135,22 @@ def main() -> None:
 def _engagement(k: int, tmp: Path) -> str:
     import copies
 
-    from kpilib import KpiModel, load_dataset
-    from kpilib.engine.engagement import engine_engagement
+    from kpilib import load_dataset
+    from kpilib.engine.engagement import engine_usage_sums
     from kpilib.engine.movements import connect_local
+    from kpilib.metrics.voice import engagement_scores, scores_from_sums
 
     folder = copies.write_copies(k, tmp / "copies")
-    data = load_dataset(str(folder))
-    model = KpiModel(data, "2025-12")
-    want = model.engagement_summary
-    frames = {name: data.tables[name] for name in ("customers", "subscriptions", "fx_rates")}
-    engine = connect_local(frames, {"product_usage": folder / "product_usage.parquet"}, "copies")
+    usage = load_dataset(str(folder)).tables["product_usage"]
+    engine = connect_local({}, {"product_usage": folder / "product_usage.parquet"}, "copies")
+
+    def pushed():
+        sums = engine_usage_sums(engine)
+        return scores_from_sums(sums["customer_id"].to_numpy(), sums["month"].array, sums["x"].to_numpy())
+
     try:
-        got = engine_engagement(engine, "2025-12")
-        assert got[0] == want[0] and got[3] == want[3]
-        pd.testing.assert_series_equal(got[1], want[1], check_exact=True, check_names=False)
-        pd.testing.assert_frame_equal(got[2], want[2], check_exact=True)
-        memory = _best(lambda: KpiModel(data, "2025-12")._engagement())
-        pushed = _best(engine_engagement, engine, "2025-12")
+        pd.testing.assert_frame_equal(pushed(), engagement_scores(usage), check_exact=True)
+        memory, engine_time = _best(engagement_scores, usage), _best(pushed)
     finally:
         engine.close()
-    rows = len(data.tables["product_usage"])
-    return f"{k:>6} {rows:>11,} {memory:>9.3f}s {pushed:>16.3f}s {pushed / memory:>15.2f}x"
-
-
-if __name__ == "__main__":
-    main()
+    return f"{k:>6} {len(usage):>11,} {memory:>9.3f}s {engine_time:>16.3f}s {engine_time / memory:>15.2f}x"

@@ -108,3 +108,16 @@ def test_parquet_usage_the_check_doubts_is_loaded_and_refused(tmp_path):
         build_report("2025-12", data=str(folder), out=tmp_path / "out", notebooks=["05_nps"], progress=False)
     message = str(refused.value)
     assert "'product_usage', column 'month'" in message and "YYYY-MM" in message and "(row 8)" in message
+
+
+def test_a_usage_account_missing_from_customers_is_refused_by_the_loader(tmp_path):
+    """The engine checks the usage's own rows; that every account is a customer is checked against the
+    customers as loaded, and a stray one sends the whole source to the loader, whose rule names it."""
+    url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
+    sample = load_dataset()
+    usage = sample.tables["product_usage"].copy()
+    usage.loc[usage.index[3], "customer_id"] = "nobody"
+    load_folder_into_database(replace(sample, tables={**sample.tables, "product_usage": usage}), url)
+    with pytest.raises(ContractError) as refused:
+        build_report("2025-12", data=url, out=tmp_path / "db", notebooks=["05_nps"], progress=False)
+    assert "'product_usage', column 'customer_id'" in str(refused.value)

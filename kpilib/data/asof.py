@@ -101,18 +101,17 @@ def as_of(dataset: Dataset, end: pd.Timestamp | str) -> Dataset:
     Dataset
         The same source and base currency with every table cut at ``end``. Tables keep
         their columns and dtypes, even when no row is left. The customers are cut at once;
-        every other table when it is first read (:class:`CutTables`). A table left in its engine
-        (``in_engine``) keeps its whole-table row count, and its months end at the cut's at most.
+        every other table when it is first read (:class:`CutTables`). The usage's sums per
+        account-month (``usage_sums``) are cut as the usage would be.
     """
     end = pd.Timestamp(end).normalize()
     customers = cut_table("customers", dataset.customers, end)
     dropped = frozenset(dataset.customers["customer_id"]) - frozenset(customers["customer_id"])
-    month = end.to_period("M")
-    in_engine = {name: (rows, first if first is not None and first <= month else None,
-                        None if first is None or first > month else min(last, month))
-                 for name, (rows, first, last) in dataset.in_engine.items()}
+    sums = dataset.usage_sums
+    if sums is not None:
+        sums = sums[(sums["month"] <= end.to_period("M")) & ~sums["customer_id"].isin(dropped)]
     return replace(dataset, tables=CutTables(dataset.tables, end, dropped, {"customers": customers}),
-                   in_engine=in_engine)
+                   usage_sums=sums)
 
 
 class CutTables(Mapping):

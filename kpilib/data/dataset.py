@@ -37,10 +37,10 @@ class Dataset:
     goals
         The folder's ``goals.yaml`` (:mod:`kpilib.data.goals`): targets per KPI and period and dated
         annotations; ``None`` without the file (or for a database source).
-    in_engine
-        Contract tables left in the database or Spark that holds them, checked there
-        (:func:`kpilib.engine.engagement.usage_in_engine`), with their rows and first and last months:
-        what the pack needs of them is computed there. Not in ``tables``.
+    usage_sums
+        The product usage summed per account-month where it is stored, instead of its rows
+        (``customer_id, month, x, rows``: :mod:`kpilib.engine.engagement`), or ``None``; cut and filtered
+        as the usage would be. ``kpi report`` reads it so; ``tables`` then has no ``product_usage``.
     """
 
     tables: Mapping[str, pd.DataFrame]  # a dict, or a lazy cut (kpilib.data.asof.CutTables)
@@ -49,7 +49,7 @@ class Dataset:
     notes: tuple[str, ...] = ()
     filters: dict[str, str] = field(default_factory=dict)
     goals: Goals | None = None
-    in_engine: Mapping[str, tuple[int, pd.Period | None, pd.Period | None]] = field(default_factory=dict)
+    usage_sums: pd.DataFrame | None = None
 
     def has(self, name: str) -> bool:
         return name in self.tables
@@ -96,7 +96,8 @@ class Dataset:
                     ends.append(df[col.name].max())
                 elif col.kind == "month":
                     ends.append(df[col.name].max().end_time.normalize())
-        ends += [last.end_time.normalize() for _rows, _first, last in self.in_engine.values() if last is not None]
+        if self.usage_sums is not None and not self.usage_sums.empty:
+            ends.append(self.usage_sums["month"].max().end_time.normalize())
         return max(pd.Timestamp(t) for t in ends if pd.notna(t))
 
     @property
@@ -141,6 +142,7 @@ class Dataset:
         if "product_usage" in tables:
             pu = tables["product_usage"]
             tables["product_usage"] = pu[pu["customer_id"].isin(keep)]
+        sums = self.usage_sums[self.usage_sums["customer_id"].isin(keep)] if self.usage_sums is not None else None
         if "leads" in tables and "segment" in tables["leads"].columns and set(active) == {"segment"}:
             leads = tables["leads"]  # leads that carry a segment belong to it, like its accounts
             tables["leads"] = leads[leads["segment"] == active["segment"]]
@@ -148,6 +150,6 @@ class Dataset:
             sr = tables["survey_responses"]
             customer_survey = sr["survey"] != "enps"
             tables["survey_responses"] = sr[~customer_survey | sr["respondent_id"].isin(keep)]
-        return replace(self, tables=tables, filters={**self.filters, **active})
+        return replace(self, tables=tables, filters={**self.filters, **active}, usage_sums=sums)
 
 

@@ -16,17 +16,16 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   in one frame, computed in the engine.
 - :func:`engine_cohorts` is :func:`kpilib.logo_retention` or :func:`kpilib.revenue_retention` of
   the customer x month MRR, computed in the engine (cohorts x ages come back, no customer row).
-- :func:`engine_engagement` is the engagement page's figures (:attr:`kpilib.KpiModel.engagement_summary`:
-  the latest month's scores, churn by engagement band), computed where the product usage is (or its raw
-  ``product_events``): one score per account of the latest month and three rows come back.
+- :func:`engine_usage_sums` is the first step of the engagement scores: the product usage (or its raw
+  ``product_events``) summed per account-month where it is stored, to the bit of the in-memory sums.
 
-``kpi report --data URL`` leaves the product usage in the engine when
-:func:`~kpilib.engine.engagement.usage_in_engine` finds it contract-valid there, and takes the engagement
-figures from :func:`engine_engagement`; it reads the other contract tables into memory (docs/databases.md).
+``kpi report`` leaves the product usage where it is stored (a database, Spark, a folder's Parquet file)
+when :func:`~kpilib.engine.engagement.usage_in_engine` finds it contract-valid there, and reads only its
+sums; it reads the other contract tables into memory (docs/databases.md).
 """
 
 from ..data.spark import spark_session
-from .engagement import engine_engagement
+from .engagement import engine_usage_sums
 from .movements import Engine, connect, engine_cohorts, engine_movements
 
-__all__ = ["Engine", "connect", "engine_cohorts", "engine_engagement", "engine_movements", "spark_session"]
+__all__ = ["Engine", "connect", "engine_cohorts", "engine_usage_sums", "engine_movements", "spark_session"]

@@ -1,27 +1,24 @@
-"""Engagement scores and churn by engagement band, computed in the engine that holds the usage.
+"""The product usage summed where it is stored, so that ``kpi report`` never loads its rows.
 
-The definition is :mod:`kpilib.metrics.voice`'s (docs/metrics.md, "Customer voice and engagement"),
-step by step, so that the product usage (the largest table: 11M rows at 100 copies of the sample)
-never leaves the engine; what comes back is the latest month's scores (one per account) and three
-rows of churn by band:
+The usage is the largest table (11M of the 13.5M rows at 100 copies of the sample) and the one a
+company outgrows first. Its only figures are the engagement scores (docs/metrics.md, "Customer voice
+and engagement"), whose first step is a sum per account-month; that step runs in the engine, and
+its result (one row per account-month: 3.2M at 100 copies) is all that comes back:
 
-1. usage as known at the end of month ``end``: months up to it, of accounts created by its last day
-   (the as-of rule, :mod:`kpilib.data.asof`), of the segment's accounts when one is given; rows
-   without an account or a month belong to no account-month;
-2. per account-month, each weighted event's counts summed (whole numbers: exact in any order), then
-   weighted and added in the order of the events' names, in double precision, as in memory: the
-   same sum to the bit;
-3. the score is the percentile rank of that sum among the month's accounts x 100, ties sharing their
-   average rank: ``(2 x rank + 1 + ties) / (2 x accounts) x 100``, with ``rank`` the number of
-   smaller sums, one division of whole numbers, as pandas' ``rank(pct=True)`` computes it;
-4. an account-month counts for churn when the account is paying at its month end and the
-   ``horizon`` months after it are known by ``end``; it churned unless it kept paying through them.
-   Paying spells come from :mod:`kpilib.engine.movements`' change cells: a spell starts where a
-   customer's MRR goes from 0 to more and stops where it goes back to 0.
-
-Raw ``product_events`` are aggregated into monthly usage inside the engine first, with the data
-layer's own query, when no ``product_usage`` table is there. Constant fx rates only, as the
-movements (a dated ``fx_rates`` raises :class:`~kpilib.KpiError`).
+- :func:`engine_usage_sums`: per account and month, each weighted event's counts summed (whole
+  numbers: exact in any order), then weighted and added in the order of the events' names, in
+  double precision, as :func:`kpilib.metrics.voice.engagement_scores` does: the same sums to the bit;
+  and the number of usage rows. Raw ``product_events`` are aggregated into monthly usage inside the
+  engine first, with the data layer's own query, when there is no ``product_usage``.
+- The rest is the in-memory path's own code, on validated tables: :class:`~kpilib.Dataset` keeps the
+  sums (``usage_sums``), cuts them at a period's end and filters them to a segment's accounts as it
+  does the usage (:mod:`kpilib.data.asof`, :meth:`~kpilib.Dataset.filter`), and the model ranks them
+  (:func:`kpilib.metrics.voice.scores_from_sums`) and counts churn by band on its customer x month MRR.
+- :func:`usage_in_engine` first checks the usage there, at least as strictly as the loader, and
+  :func:`load_for_report` that its accounts are the loaded customers'; if anything is doubtful, it
+  loads and validates every table as before, so a violation gets the loader's error naming table,
+  column, rule and rows. Nothing but the usage is read from the engine: every other figure comes from
+  the tables as loaded (trimmed ids, dates in UTC), whatever the engine's own types and time zone.
 """
 
 from __future__ import annotations
@@ -31,10 +28,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.contract import COUNT_MAX, TABLES
 from ..data.dataset import Dataset
-from ..errors import KpiError
-from ..metrics.voice import BANDS, ENGAGEMENT_HORIZON, ENGAGEMENT_WEIGHTS
-from .movements import _EPOCH, Engine, _changes, _factors, _month_code, _rows
+from ..metrics.voice import ENGAGEMENT_WEIGHTS
+from .movements import _EPOCH, Engine, _month_code
+
+#: Ids and event names the check lets through: printable ASCII, no blank at either end. Anything else
+#: (a non-breaking space the loader would strip, an accent) is loaded and validated as usual.
+_PLAIN = r"^[!-~]([ -~]*[!-~])?$"
+_MONTH = r"^[12][0-9]{3}-(0[1-9]|1[0-2])$"
+_COLUMNS = [c.name for c in TABLES["product_usage"].columns]
 
 
 def _month_of_text(month):
@@ -44,13 +47,16 @@ def _month_of_text(month):
 
 def _usage(engine: Engine):
     """``(usage, months)``: the usage's customer_id, event, count, month code and ``stored_month`` (the
-    month as stored), and how months are stored (``"text"``, ``"date"``); ``None`` without usage."""
+    month as stored), and how months are stored (``"text"``, ``"date"``, or ``None`` for a type the
+    check does not take: a timestamp with a time zone); ``None`` without usage."""
     from ..data.databases import _product_usage_query, _Source
 
     stored = engine.table("product_usage")
     if stored is not None:
         first = engine.fetch(stored.select("month").filter(stored.month.notnull()).limit(1))["month"]
-        months = "date" if not first.empty and not isinstance(first.iloc[0], str) else "text"
+        value = first.iloc[0] if not first.empty else None
+        months = "text" if value is None or isinstance(value, str) else \
+            None if getattr(value, "tzinfo", None) is not None else "date"
         if months == "date":  # months stored as first days of months: read again with a date type
             stored = engine.table("product_usage", month="date")
         month = _month_code(stored.month) if months == "date" else _month_of_text(stored.month)
@@ -63,172 +69,81 @@ def _usage(engine: Engine):
                         stored_month=usage.month), "date"
 
 
-def _scores(usage, weights: dict[str, float]):
-    """Per account-month: the weighted sum of step 2 and the score of step 3."""
+def engine_usage_sums(engine: Engine, weights: dict[str, float] | None = None) -> pd.DataFrame | None:
+    """``customer_id, month, x, rows`` per account-month of the engine's usage (every month), in
+    (account, month) order: ``x`` the weighted sum :func:`kpilib.metrics.voice.scores_from_sums` ranks,
+    ``rows`` the usage rows summed; ``None`` when the engine has no usage. Contract-valid usage only
+    (:func:`usage_in_engine` first)."""
     import ibis
 
+    found = _usage(engine)
+    if found is None:
+        return None
+    usage = found[0]
+    weights = ENGAGEMENT_WEIGHTS if weights is None else weights
     weighted = sorted(e for e, w in weights.items() if w)
     sums = {f"e{i}": usage["count"].cast("float64").sum(where=usage.event == e).fill_null(0.0)
             for i, e in enumerate(weighted)}
-    groups = usage.group_by(["customer_id", "month"]).aggregate(**sums) if sums else \
-        usage.select("customer_id", "month").distinct()
+    groups = usage.group_by(["customer_id", "month"]).aggregate(rows=usage.count(), **sums)
     total = ibis.literal(0.0, "float64")
     for i, e in enumerate(weighted):
         term = groups[f"e{i}"] * ibis.literal(float(weights[e]), "float64")
         total = term if i == 0 else total + term
-    groups = groups.select("customer_id", "month", x=total)
-    smaller = ibis.rank().over(group_by=groups.month, order_by=groups.x)
-    ties = groups.count().over(group_by=[groups.month, groups.x])
-    accounts = groups.count().over(group_by=groups.month)
-    score = ((smaller * 2 + 1 + ties).cast("float64") / (accounts * 2).cast("float64")) \
-        * ibis.literal(100.0, "float64")
-    return groups.select("customer_id", "month", score=score)
+    out = engine.fetch(groups.select("customer_id", "month", "rows", x=total))
+    # in (account, month) order as Python sorts them (an engine's collation may differ): by codes
+    accounts, ids = pd.factorize(out["customer_id"].astype("str"), sort=True)
+    months = out["month"].to_numpy(dtype="int64")
+    order = np.lexsort((months, accounts))
+    return pd.DataFrame({"customer_id": ids.take(accounts[order]),
+                         "month": pd.PeriodIndex.from_ordinals(months[order], freq="M"),
+                         "x": out["x"].to_numpy(dtype="float64")[order],
+                         "rows": out["rows"].to_numpy(dtype="int64")[order]})
 
 
-def _band(score):
-    import ibis
-
-    cases = [(score < ibis.literal(float(hi), "float64"), i) for i, (_, _lo, hi) in enumerate(BANDS)]
-    return ibis.cases(*cases, else_=-1)  # scores are above 0: the first band starts there
-
-
-def _spells(engine: Engine, base_currency: str):
-    """Each paying spell of each customer: its first paying month and the month it stopped (NULL: open)."""
-    cells = _changes(_rows(engine, base_currency))
-    turns = cells.filter(((cells.prev == 0) & (cells.cur > 0)) | ((cells.prev > 0) & (cells.cur == 0)))
-    turns = turns.mutate(next=turns.month.lead().over(group_by=turns.customer_id, order_by=turns.month))
-    starts = turns.filter(turns.cur > 0)
-    return starts.select("customer_id", start=starts.month, stop=starts.next)
-
-
-def engine_engagement(engine: Engine, end, *, base_currency: str = "USD", segment: str | None = None,
-                      horizon: int = ENGAGEMENT_HORIZON, weights: dict[str, float] | None = None
-                      ) -> tuple[pd.Period, pd.Series, pd.DataFrame, int] | None:
-    """What :attr:`kpilib.KpiModel.engagement_summary` holds, computed in ``engine``.
-
-    ``(latest month, its accounts' scores, churn by band, horizon)`` for the data as known at the end
-    of month ``end`` (and of ``segment``'s accounts, a ``customers.segment`` value), or ``None`` when
-    the engine has no product usage up to then. The scores are in the order of their account ids;
-    the churn frame is :func:`kpilib.metrics.voice.churn_by_engagement`'s. Contract-valid data only
-    (``kpi validate`` first: the engine does not check the contract).
-    """
-    import ibis
-
-    last = pd.Period(end, "M")
-    code = last.year * 12 + last.month - 1 - _EPOCH
-    found = _usage(engine)
-    customers = engine.table("customers")
-    if found is None:
-        return None
-    usage = found[0]
-    if customers is None:
-        raise KpiError(f"the customers table is missing from {engine.label}")
-    known = customers.filter(customers.created_at.isnull()
-                             | (customers.created_at.cast("date") <= ibis.literal(last.end_time.date(), "date")))
-    if _segment(segment) is not None:
-        known = known.filter(known.segment == segment)
-    usage = usage.filter(usage.customer_id.notnull() & usage.month.notnull() & (usage.month <= code))
-    usage = usage.semi_join(known.select("customer_id"), "customer_id")
-    weights = ENGAGEMENT_WEIGHTS if weights is None else weights
-    latest = engine.fetch(usage.aggregate(month=usage.month.max()))["month"].iloc[0]
-    if pd.isna(latest):
-        return None
-    latest = int(latest)
-    # a month's scores rank its own accounts only: each query scores just the months it needs
-    shown = _scores(usage.filter(usage.month == latest), weights)
-    shown = engine.fetch(shown.select("customer_id", "score"))
-    shown = shown.sort_values("customer_id", kind="stable")["score"].astype("float64").reset_index(drop=True)
-
-    scores = _scores(usage.filter(usage.month + horizon <= code), weights)
-    counted = scores.mutate(band=_band(scores.score))
-    spells = _spells(engine, base_currency.strip().upper())
-    paying = counted.join(spells, [counted.customer_id == spells.customer_id, spells.start <= counted.month,
-                                   spells.stop.isnull() | (spells.stop > counted.month)])
-    paying = paying.filter(paying.band >= 0)
-    stayed = paying.stop.isnull() | (paying.stop > paying.month + horizon)
-    by = engine.fetch(paying.group_by("band").aggregate(account_months=paying.count(),
-                                                        churned=paying.count(where=~stayed)))
-    kind = pd.CategoricalDtype([b[0] for b in BANDS], ordered=True)
-    size = np.zeros(len(BANDS), dtype="int64")
-    churned = np.zeros(len(BANDS), dtype="int64")
-    at = by["band"].to_numpy(dtype=np.int64)
-    size[at], churned[at] = by["account_months"].to_numpy(dtype=np.int64), by["churned"].to_numpy(dtype=np.int64)
-    out = pd.DataFrame({"account_months": size, "churned": churned},
-                       index=pd.CategoricalIndex(kind.categories, dtype=kind, name="band"))
-    out["churn_rate"] = out["churned"] / out["account_months"].replace(0, np.nan)
-    month = pd.Period(ordinal=latest, freq="M")  # months since 1970-01: a monthly ordinal
-    return month, shown, out, horizon
-
-
-def _segment(segment: str | None) -> str | None:
-    """The segment filtered on: ``None``, ``""`` and ``"all"`` mean every account, as for
-    :meth:`kpilib.Dataset.filter`."""
-    return None if segment in (None, "", "all") else segment
-
-
-def _trimmed(text):
-    """Text the contract reads as it is: present, not empty, no surrounding blanks."""
-    return text.notnull() & (text.strip() == text) & (text.length() > 0)
-
-
-def usage_in_engine(engine: Engine, *, segment: str | None = None, base_currency: str = "USD"
-                    ) -> tuple[int, pd.Period | None, pd.Period | None] | None:
-    """Whether :func:`engine_engagement` can stand in for loading the product usage: its rows, first
-    and last month (of ``segment``'s accounts) when every row passes a reading of the contract at least
-    as strict as the loader's, else ``None``.
-
-    ``None`` also when the engine has no usage, holds both ``product_usage`` and raw
-    ``product_events`` (the loader says which it read), has dated fx rates, or fails the query (ids
-    stored as numbers, a month that is not text or a date...). The caller then loads and validates
-    the table as usual, and a real violation gets the loader's error, naming rule and rows; a
-    suspicion that the loader accepts (a blank around an id, which it trims) only costs the load.
-    Checked: ids and event names present and trimmed, months ``YYYY-MM`` or first days of months,
-    counts whole and >= 0, the key (customer, month, event) unique, every account in ``customers``.
-    """
+def usage_in_engine(engine: Engine) -> bool:
+    """Whether the engine's usage can stay there: every row passes a reading of the contract at least
+    as strict as the loader's. False also when the engine has no usage, holds both ``product_usage``
+    and raw ``product_events`` (the loader says which it read), stores columns outside the contract
+    (the loader notes them), months of another type than text or dates without a time zone, or fails
+    the query (ids stored as numbers...). The caller then loads and validates the table as usual: a
+    real violation gets the loader's error, and a suspicion the loader accepts only costs the load.
+    Checked: ids and event names plain printable text without blanks around them, months ``YYYY-MM``
+    or first days of months at midnight, counts whole, >= 0 and <= the contract's maximum, the key
+    (customer, month, event) unique. That every account is a customer is checked by the caller,
+    against the customers as loaded (:func:`load_for_report`)."""
     if engine.table("product_usage") is not None and engine.table("product_events") is not None:
-        return None
+        return False
     try:
-        _factors(engine, base_currency.strip().upper())  # dated fx rates raise here
+        if engine.table("product_usage") is not None and sorted(engine.columns("product_usage")) != sorted(_COLUMNS):
+            return False
         found = _usage(engine)
-        customers = engine.table("customers")
-        if found is None or customers is None:
-            return None
+        if found is None or found[1] is None:
+            return False
         usage, months = found
-        valid = _trimmed(usage.customer_id) & _trimmed(usage.event) & usage["count"].notnull() \
-            & (usage["count"] >= 0) & (usage["count"] == usage["count"].floor()) & usage.month.notnull()
-        if months == "text":  # exactly YYYY-MM
-            valid &= usage.stored_month.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-        else:  # the first day of a month, at midnight when a timestamp
-            valid &= usage.stored_month == usage.stored_month.truncate("M")
+        count = usage["count"]
+        valid = count.notnull() & (count >= 0) & (count <= COUNT_MAX) & (count == count.floor()) & usage.month.notnull()
+        checked = engine.fetch(usage.aggregate(rows=usage.count(), bad=usage.count(where=~valid.fill_null(False))))
+        if int(checked["bad"].iloc[0]):
+            return False
+        # the text rules on each distinct value (200k ids, a few events and months), not on every row
+        for column, rule in (("customer_id", _PLAIN), ("event", _PLAIN), ("stored_month", _MONTH)):
+            values = usage.select(value=usage[column]).distinct()
+            if column == "stored_month" and months != "text":  # the first day of a month, at midnight
+                wrong = values.value != values.value.truncate("M")
+            else:
+                wrong = ~values.value.re_search(rule)
+            if int(engine.fetch(values.aggregate(n=values.count(where=wrong.fill_null(True))))["n"].iloc[0]):
+                return False
         keys = usage.select("customer_id", "month", "event").distinct()
-        orphans = usage.anti_join(customers.select("customer_id"), "customer_id")
-        checked = engine.fetch(usage.aggregate(rows=usage.count(), bad=usage.count(where=~valid.fill_null(False)),
-                                               first=usage.month.min(), last=usage.month.max())).iloc[0]
-        distinct = int(engine.fetch(keys.aggregate(n=keys.count()))["n"].iloc[0])
-        if int(checked["bad"]) or int(checked["rows"]) != distinct:
-            return None
-        if int(engine.fetch(orphans.aggregate(n=orphans.count()))["n"].iloc[0]):
-            return None
-        if _segment(segment) is not None:
-            usage = usage.semi_join(customers.filter(customers.segment == segment).select("customer_id"),
-                                    "customer_id")
-            checked = engine.fetch(usage.aggregate(rows=usage.count(), first=usage.month.min(),
-                                                   last=usage.month.max())).iloc[0]
+        return int(checked["rows"].iloc[0]) == int(engine.fetch(keys.aggregate(n=keys.count()))["n"].iloc[0])
     except Exception:  # noqa: BLE001 - anything the engine cannot read this way is loaded as usual
-        return None
-    def month(code) -> pd.Period | None:
-        return None if pd.isna(code) else pd.Period(ordinal=int(code), freq="M")
-
-    return int(checked["rows"]), month(checked["first"]), month(checked["last"])
+        return False
 
 
-def open_for_usage(source: str | None, *, segment: str | None = None, base_currency: str = "USD"
-                   ) -> tuple[Engine, tuple[int, pd.Period | None, pd.Period | None]] | None:
-    """For ``kpi report``: the engine of a database or Spark ``source`` (a URL, or ``"database"`` for
-    the one in ``KPI_DATABASE_URL``) with the usage's rows and months (:func:`usage_in_engine`), when
-    the engagement figures can be computed there; the caller closes the engine. ``None`` for a folder,
-    a source with a mapping file, a source the engine cannot open (the loader then says why), or usage
-    that must be loaded."""
+def _engine_of(source: str | None) -> Engine | None:
+    """The engine of a database or Spark ``source`` (a URL, or ``"database"`` for the one in
+    ``KPI_DATABASE_URL``); ``None`` for a folder, a source with a mapping file, or one the engine cannot
+    open (the loader then says why)."""
     from ..data.databases import connection_from_env, is_database_url
     from .movements import connect
 
@@ -236,70 +151,67 @@ def open_for_usage(source: str | None, *, segment: str | None = None, base_curre
         return None
     try:
         url, schema, mapping = connection_from_env(None if source == "database" else source, None, None)
-        if mapping:
-            return None
-        engine = connect(url, schema=schema)
+        return None if mapping else connect(url, schema=schema)
     except Exception:  # noqa: BLE001 - the loader opens it again and names what is wrong
         return None
-    try:
-        edges = usage_in_engine(engine, segment=segment, base_currency=base_currency)
-    except BaseException:
-        engine.close()
-        raise
-    if edges is None:
-        engine.close()
-        return None
-    return engine, edges
 
 
-def _parquet_usage(source: str | None) -> Path | None:
-    """A folder source's ``product_usage.parquet`` (none beside it as CSV), else ``None``."""
+def _parquet_engine(source: str | None) -> Engine | None:
+    """DuckDB over a folder's ``product_usage.parquet`` (none beside it as CSV) whose columns are the
+    contract's, with the loader's Parquet types (text ids, events and months; integer or float
+    counts); ``None`` otherwise, or when the file cannot be read (the loader then says why)."""
     if source in (None, "sample", "database") or "://" in str(source):
         return None
     folder = Path(str(source)).expanduser()
     found = folder / "product_usage.parquet"
-    return found if found.is_file() and not (folder / "product_usage.csv").exists() else None
+    if not found.is_file() or (folder / "product_usage.csv").exists():
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .movements import connect_local
+
+    try:
+        schema = pq.read_schema(found)
+    except Exception:  # noqa: BLE001 - the loader reads it and names what is wrong
+        return None
+    text = (pa.string(), pa.large_string())
+    if sorted(schema.names) != sorted(_COLUMNS) or any(schema.field(c).type not in text for c in
+                                                       ("customer_id", "event", "month")):
+        return None
+    kind = schema.field("count").type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return None
+    try:
+        return connect_local({}, {"product_usage": found}, str(found))
+    except Exception:  # noqa: BLE001
+        return None
 
 
-def load_for_report(source: str | None, *, base_currency: str = "USD", goals=None, segment: str | None = None
-                    ) -> tuple[Dataset, Engine | None]:
-    """The dataset of ``kpi report``, and the engine where its product usage stayed (``None``: loaded).
-
-    The usage stays where it is stored when :func:`usage_in_engine` finds it contract-valid there:
-    in a database or Spark (checked before the other tables are read), or in a folder's
-    ``product_usage.parquet``, which DuckDB reads in place beside the customers and subscriptions
-    already loaded and validated. The dataset then lists it in ``in_engine`` (rows and months), and
-    the engagement figures come from :func:`engine_engagement`. Otherwise every table is loaded and
-    validated as by :func:`kpilib.load_dataset`, whose error names table, column, rule and rows. The
-    caller closes the engine."""
+def load_for_report(source: str | None, *, base_currency: str = "USD", goals=None) -> Dataset:
+    """The dataset of ``kpi report``: as :func:`kpilib.load_dataset` loads it, but with the product
+    usage left where it is stored when :func:`usage_in_engine` finds it contract-valid there (a
+    database, Spark, or a folder's ``product_usage.parquet``, which DuckDB reads in place): only its
+    sums per account-month are read (:func:`engine_usage_sums`, the dataset's ``usage_sums``), the
+    other tables checked against them as the loader would. Otherwise every table is loaded and
+    validated as usual."""
     from dataclasses import replace
 
     from ..data.load import load_dataset
-    from .movements import connect_local
 
-    left = ("product_usage",)
-    opened = open_for_usage(source, segment=segment, base_currency=base_currency)
-    if opened is not None:
-        engine, edges = opened
-        try:
-            dataset = load_dataset(source, base_currency=base_currency, goals=goals, skip=left)
-        except BaseException:
-            engine.close()
-            raise
-        return replace(dataset, in_engine={"product_usage": edges}), engine
-    usage = _parquet_usage(source)
-    if usage is None:
-        return load_dataset(source, base_currency=base_currency, goals=goals), None
-    dataset = load_dataset(source, base_currency=base_currency, goals=goals, skip=left)
-    frames = {name: dataset.tables[name] for name in ("customers", "subscriptions", "fx_rates")
-              if name in dataset.tables}
-    engine = connect_local(frames, {"product_usage": usage}, str(usage))
+    engine = _engine_of(source) or _parquet_engine(source)
+    if engine is None:
+        return load_dataset(source, base_currency=base_currency, goals=goals)
     try:
-        checked = usage_in_engine(engine, segment=segment, base_currency=base_currency)
-    except BaseException:
+        sums = engine_usage_sums(engine) if usage_in_engine(engine) else None
+    except Exception:  # noqa: BLE001 - loaded as usual below, where the loader names what is wrong
+        sums = None
+    finally:
         engine.close()
-        raise
-    if checked is None:  # doubtful: the loader reads it, and decides
-        engine.close()
-        return load_dataset(source, base_currency=base_currency, goals=goals), None
-    return replace(dataset, in_engine={"product_usage": checked}), engine
+    if sums is None:
+        return load_dataset(source, base_currency=base_currency, goals=goals)
+    dataset = load_dataset(source, base_currency=base_currency, goals=goals, skip=("product_usage",))
+    unknown = ~sums["customer_id"].isin(dataset.customers["customer_id"])
+    if unknown.any():  # an account missing from customers (the loader's foreign-key rule names it)
+        return load_dataset(source, base_currency=base_currency, goals=goals)
+    return replace(dataset, usage_sums=sums)

@@ -174,7 +174,9 @@ def _sql_engine(url: str, schema: str | None) -> Engine:
             dialect = ibis_dialect(conn.dialect.name, label)
             inspector = sa.inspect(conn)
             listed = schema if schema is not None else inspector.default_schema_name
-            present = set(inspector.get_table_names(schema=listed)) & set(_SCHEMAS)
+            # views too, as the reader lists them (a usage view beside raw events is the usage it reads)
+            present = (set(inspector.get_table_names(schema=listed))
+                       | set(inspector.get_view_names(schema=listed))) & set(_SCHEMAS)
     except BaseException:
         engine.dispose()
         raise

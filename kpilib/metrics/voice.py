@@ -207,11 +207,20 @@ def engagement_scores(usage: pd.DataFrame, weights: dict[str, float] | None = No
             rows = event == j
             raw += float(weights[events[j]]) * np.bincount(group[rows], weights=counts[rows], minlength=len(keys))
     del group, event, counts
-    frame = pd.DataFrame({"customer_id": accounts.take(keys // span), "month": months.take(keys % span),
-                          "raw": np.log1p(raw)})
+    return scores_from_sums(accounts.take(keys // span), months.take(keys % span), raw, keys % span)
+
+
+def scores_from_sums(accounts, months, sums: np.ndarray, month_codes: np.ndarray | None = None) -> pd.DataFrame:
+    """Step two of :func:`engagement_scores`: from each account-month's weighted sum (``sums``, rows in
+    (account, month) order) to ``customer_id, month, raw, score, band``. ``month_codes``: the months
+    as integers, when the caller has them. :func:`kpilib.engine.engagement.engine_usage_sums` computes
+    the same sums inside a database, to the bit, and hands them here."""
+    frame = pd.DataFrame({"customer_id": accounts, "month": months, "raw": np.log1p(sums)})
+    if month_codes is None:
+        month_codes = pd.factorize(frame["month"])[0]
     # ranked on the weighted sum itself, which log1p does not reorder: two sums a rounding apart can share
-    # one logarithm, and the engine (kpilib.engine.engine_engagement) ranks the same sums to the bit
-    frame["score"] = pd.Series(raw).groupby(keys % span).rank(pct=True).to_numpy() * 100
+    # one logarithm
+    frame["score"] = pd.Series(sums).groupby(month_codes).rank(pct=True).to_numpy() * 100
     frame["band"] = pd.cut(frame["score"], [b[1] for b in BANDS] + [BANDS[-1][2]],
                            labels=[b[0] for b in BANDS], right=False)
     return frame

@@ -81,9 +81,10 @@ def input_tables(dataset: Dataset, period: ReportPeriod | None = None, *,
             frame = dataset.tables[name]
             edges[name] = (*table_edges(name, frame), hashes[name] if isinstance(hashes, Mapping) else
                            table_hash(frame) if hashes else None)
-    for name, (count, first, last) in dataset.in_engine.items():  # read in its database: not hashed here
-        edges[name] = (count, first.start_time.normalize() if first is not None else None,
-                       last.end_time.normalize() if last is not None else None, None)
+    sums = dataset.usage_sums  # the usage summed where it is stored: its rows never read here, not hashed
+    if sums is not None:
+        edges["product_usage"] = (int(sums["rows"].sum()), _edge_day(sums["month"], last=False),
+                                  _edge_day(sums["month"], last=True), None)
     rows = []
     order = list(TABLES)
     for name, (count, first, last, digest) in sorted(edges.items(), key=lambda item: order.index(item[0])):

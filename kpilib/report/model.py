@@ -337,12 +337,14 @@ class KpiModel:
         return self._engagement()
 
     def _engagement(self) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:
-        from ..errors import KpiError
-        from ..metrics.voice import churn_by_engagement, engagement_scores
+        from ..metrics.voice import churn_by_engagement, engagement_scores, scores_from_sums
 
-        if "product_usage" in self.data.in_engine:  # never "no usage" for usage that is only elsewhere
-            raise KpiError("the product usage was left in its database: its figures come from "
-                           "kpilib.engine.engine_engagement (kpi report computes them there)")
+        sums = self.data.usage_sums  # the usage summed where it is stored (kpilib.engine.engagement)
+        if sums is not None:
+            if sums.empty:
+                return None
+            scores = scores_from_sums(sums["customer_id"].to_numpy(), sums["month"].array, sums["x"].to_numpy())
+            return scores, churn_by_engagement(scores, self.wide, horizon=ENGAGEMENT_HORIZON), ENGAGEMENT_HORIZON
         usage = self.table("product_usage")
         if usage is None:
             return None
@@ -393,8 +395,8 @@ class KpiModel:
     def has_rows(self, name: str) -> bool:
         """Whether an optional table has rows up to the period's end: ``table(name)`` is not None.
         A model read from a run's snapshot knows every table's row count, so it loads none to say."""
-        if name in self.data.in_engine:  # left in its database: its months up to the period's end
-            return self.data.in_engine[name][1] is not None
+        if name == "product_usage" and self.data.usage_sums is not None:  # summed where it is stored
+            return not self.data.usage_sums.empty
         known = getattr(self.data, "known_edges", None)
         if known is not None and name in known:
             return known[name][0] > 0

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..data.asof import default_period
 from ..data.dataset import Dataset
-from ..engine.engagement import engine_engagement, load_for_report
+from ..engine.engagement import load_for_report
 from ..errors import KpiError, PeriodError, ReportError
 from ..i18n import PSEUDO, SOURCE_LANGUAGE, _, check_language, current_language, languages, set_language, using
 from ..paths import NOTEBOOKS_DIR, default_reports_dir
@@ -553,16 +553,14 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     out_root = Path(out).expanduser().resolve() if out else default_reports_dir()
     log_dir = _run_folder()
     log = log_dir / "kernels.log"
-    run: dict[str, Any] = {"pool": None, "engine": None}  # the workers, until _build takes them over; the
-    # engine holding the product usage
+    run = {"pool": None}  # the workers, until _build takes them over
     try:
         # the workers start, import the notebook machinery and warm their kernels up while this
         # process loads the data and builds the model; never more workers than pages
         _workers_for(min(workers, len(names)), log, source_dir, names, run)
         # the source as the pages name it; the product usage stays where it is stored (a database, Spark,
-        # a Parquet file) when its rows check out there, and the engagement figures are computed there
-        loaded, run["engine"] = load_for_report(_for_kernels(data), base_currency=base_currency,
-                                                goals=goals_file, segment=segment)
+        # a Parquet file) when its rows check out there: only its sums per account-month are read
+        loaded = load_for_report(_for_kernels(data), base_currency=base_currency, goals=goals_file)
         dataset = loaded.filter(segment=segment)
         if requested is None:
             rperiod, late = default_period(dataset)
@@ -591,8 +589,6 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
             _stop_pool(run["pool"][0])
         raise
     finally:
-        if run["engine"] is not None:
-            run["engine"].close()
         _end_run_folder(log_dir, log, sys.exc_info()[1])
 
 
@@ -631,10 +627,7 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
         model = KpiModel(inputs.pop("loaded"), rperiod, segment=segment)
         kpis = write_figures(staging, rperiod, dataset, model)
         model.memo["headline"] = kpis.copy()  # what pages.headline(model) would compute in every kernel
-        if "05_nps" in names and run["engine"] is not None:  # computed where the usage is
-            model.__dict__["engagement_summary"] = engine_engagement(
-                run["engine"], rperiod.last, segment=segment, base_currency=dataset.base_currency)
-        elif "05_nps" in names:
+        if "05_nps" in names:
             # the engagement page's figures, here where the usage rows already are: that page's kernel then
             # never reads them (they made most of its 1.6-1.9 GB at 100 copies of the sample)
             model.engagement_summary  # noqa: B018 - computed for the snapshot
