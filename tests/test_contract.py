@@ -104,6 +104,12 @@ def test_bad_month(tiny_dir):
     expect(tiny_dir, "financials", "month", "YYYY-MM", [2])
 
 
+def test_month_of_year_zero(tiny_dir):
+    # matched the pattern, then crashed the parser ("year 0 is out of range": an internal error)
+    rewrite(tiny_dir, "product_usage", 0, month="0000-01")
+    expect(tiny_dir, "product_usage", "month", "YYYY-MM", [2])
+
+
 def test_end_before_start(tiny_dir):
     rewrite(tiny_dir, "subscriptions", 1, end_date="2024-01-01")
     expect(tiny_dir, "subscriptions", "end_date", "end_date must be after start_date", [3])
