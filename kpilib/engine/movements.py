@@ -147,8 +147,11 @@ def connect_local(frames: dict[str, pd.DataFrame], files: dict[str, Any], label:
 
     import duckdb
 
+    from ..data.databases import _quiet_duckdb
+
     spill = tempfile.mkdtemp(prefix="kpilib-duckdb-")
     con = duckdb.connect(config={"memory_limit": LOCAL_MEMORY, "temp_directory": spill})
+    _quiet_duckdb(con, None)  # no progress bar in the terminal of kpi report, nor in a notebook
     for name, frame in frames.items():
         con.register(name, frame)
     for name, path in files.items():

@@ -56,6 +56,12 @@ def table_edges(name: str, frame: pd.DataFrame) -> tuple[int, pd.Timestamp | Non
     return len(frame), first, last
 
 
+def usage_edges(sums: pd.DataFrame) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+    """:func:`table_edges` of the product usage from its sums per account-month
+    (:attr:`kpilib.Dataset.usage_sums`): the usage rows summed, the first and last months' edge days."""
+    return int(sums["rows"].sum()), _edge_day(sums["month"], last=False), _edge_day(sums["month"], last=True)
+
+
 def table_hashes(dataset: Dataset) -> dict[str, str]:
     """Every input table's :func:`table_hash`, by name: pure (it only reads the tables), so the runner
     computes it in a thread beside the model's build."""
@@ -81,10 +87,11 @@ def input_tables(dataset: Dataset, period: ReportPeriod | None = None, *,
             frame = dataset.tables[name]
             edges[name] = (*table_edges(name, frame), hashes[name] if isinstance(hashes, Mapping) else
                            table_hash(frame) if hashes else None)
-    sums = dataset.usage_sums  # the usage summed where it is stored: its rows never read here, not hashed
-    if sums is not None:
-        edges["product_usage"] = (int(sums["rows"].sum()), _edge_day(sums["month"], last=False),
-                                  _edge_day(sums["month"], last=True), None)
+    # the usage summed where it is stored: its rows never read here, not hashed
+    if known is not None and "product_usage" in known and "product_usage" not in edges:
+        edges["product_usage"] = (*known["product_usage"], None)
+    elif dataset.usage_sums is not None:
+        edges["product_usage"] = (*usage_edges(dataset.usage_sums), None)
     rows = []
     order = list(TABLES)
     for name, (count, first, last, digest) in sorted(edges.items(), key=lambda item: order.index(item[0])):

@@ -395,11 +395,11 @@ class KpiModel:
     def has_rows(self, name: str) -> bool:
         """Whether an optional table has rows up to the period's end: ``table(name)`` is not None.
         A model read from a run's snapshot knows every table's row count, so it loads none to say."""
-        if name == "product_usage" and self.data.usage_sums is not None:  # summed where it is stored
-            return not self.data.usage_sums.empty
         known = getattr(self.data, "known_edges", None)
         if known is not None and name in known:
             return known[name][0] > 0
+        if name == "product_usage" and self.data.usage_sums is not None:  # summed where it is stored
+            return not self.data.usage_sums.empty
         return self.table(name) is not None
 
     def recent(self, months: int = 24) -> pd.DataFrame:

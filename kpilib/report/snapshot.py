@@ -41,7 +41,7 @@ import struct
 import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from ..data.dataset import Dataset
 
@@ -104,7 +104,7 @@ def _edges(dataset: Dataset) -> dict[str, Any]:
     (:func:`kpilib.report.manifest.table_edges`). Of a lazy cut, only the tables cut so far (and no
     ``data_end`` unless all are): nothing is cut here that no model read."""
     from ..data.asof import cut_so_far
-    from .manifest import table_edges
+    from .manifest import table_edges, usage_edges
 
     tables = dataset.tables
     read = cut_so_far(tables)
@@ -112,7 +112,10 @@ def _edges(dataset: Dataset) -> dict[str, Any]:
     if len(read) == len(tables):
         with contextlib.suppress(ValueError):  # no table holds a date: the reader finds out as a fresh load would
             end = dataset.data_end
-    return {"data_end": end, "tables": {name: table_edges(name, frame) for name, frame in read.items()}}
+    edges = {name: table_edges(name, frame) for name, frame in read.items()}
+    if dataset.usage_sums is not None:  # the usage summed where it is stored
+        edges["product_usage"] = usage_edges(dataset.usage_sums)
+    return {"data_end": end, "tables": edges}
 
 
 @dataclasses.dataclass
@@ -142,6 +145,9 @@ class _Pickler(pickle.Pickler):
         known = refs.datasets.get(ident)
         if known is not None and known[0] is obj:
             fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+            sums = refs.frames.get(id(fields["usage_sums"]))
+            if sums is not None and sums[0] is fields["usage_sums"]:  # read by a kernel only if it asks
+                fields["usage_sums"] = _Mapped(sums[1])
             return ("dataset", known[1], fields, known[2])
         held = refs.tables.get(ident)
         if held is not None and held[0] is obj:
@@ -162,7 +168,29 @@ def _write_tables(handle: BinaryIO, datasets: list[Dataset], refs: _Refs) -> lis
     directory: list[tuple[int, int]] = []
     for dataset in datasets:
         _entries(handle, dataset.tables, refs, directory)
+        if dataset.usage_sums is not None and len(dataset.usage_sums) >= _MAPPED_ROWS:  # read when used
+            _store_frame(handle, dataset.usage_sums, refs, directory)
     return directory
+
+
+def _store_frame(handle: BinaryIO, frame: pd.DataFrame, refs: _Refs, directory: list[tuple[int, int]]) -> bool:
+    """Write ``frame`` once as an Arrow IPC file and register it in ``refs.frames``; False (nothing
+    written) for a frame Arrow cannot express, which is then pickled with the models."""
+    import pyarrow as pa
+
+    if id(frame) in refs.frames:
+        return True
+    table = _to_arrow(frame)
+    if table is None:
+        return False
+    _pad(handle)
+    start = handle.tell()
+    with pa.ipc.new_file(pa.PythonFile(handle, mode="w"), table.schema) as writer:
+        writer.write_table(table)
+    del table
+    refs.frames[id(frame)] = (frame, len(directory))
+    directory.append((start, handle.tell() - start))
+    return True
 
 
 def _entries(handle: BinaryIO, tables: Mapping, refs: _Refs, directory: list[tuple[int, int]]) -> Any:
@@ -170,27 +198,15 @@ def _entries(handle: BinaryIO, tables: Mapping, refs: _Refs, directory: list[tup
     (written here, once) or the small frame itself. Tables cut lazily (:class:`~kpilib.data.asof.CutTables`)
     keep their recipe: the source's entries, the day and the dropped customers, with the tables cut so
     far; a kernel cuts the others from the mapped source if a page reads them."""
-    import pyarrow as pa
-
     from ..data.asof import CutTables, cut_so_far
 
     if id(tables) in refs.tables:
         return refs.tables[id(tables)][1]
     entries: dict[str, Any] = {}
     for name, frame in cut_so_far(tables).items():
-        if id(frame) not in refs.frames:
-            table = _to_arrow(frame) if len(frame) >= _MAPPED_ROWS else None
-            if table is None:  # small (mapping it would save nothing) or not expressible in Arrow
-                entries[name] = frame  # pickled with the model
-                continue
-            _pad(handle)
-            start = handle.tell()
-            with pa.ipc.new_file(pa.PythonFile(handle, mode="w"), table.schema) as writer:
-                writer.write_table(table)
-            del table
-            refs.frames[id(frame)] = (frame, len(directory))
-            directory.append((start, handle.tell() - start))
-        entries[name] = refs.frames[id(frame)][1]
+        # small (mapping it would save nothing) or not expressible in Arrow: pickled with the model
+        mapped = len(frame) >= _MAPPED_ROWS and _store_frame(handle, frame, refs, directory)
+        entries[name] = refs.frames[id(frame)][1] if mapped else frame
     found: Any = entries
     if isinstance(tables, CutTables):
         found = ("cut", _entries(handle, tables.source, refs, directory), tables.end, tables.dropped, entries)
@@ -334,11 +350,31 @@ class _Cache(MutableMapping):
         return (dict, (dict(self.items()),))
 
 
+class _Mapped(NamedTuple):
+    """Stands for a dataset's ``usage_sums`` in the snapshot: the index of its Arrow file."""
+
+    table: int
+
+
 class _SnapshotDataset(Dataset):
     """A dataset of snapshot tables that answers ``data_end``, and its tables' row counts and date
     ranges (``known_edges``, read by :func:`kpilib.report.manifest.input_tables`), without loading
-    the tables: every page header asks for them. A dataset derived from it (``dataclasses.replace``:
-    a cut, a filter) has other tables and computes them afresh; pickled, it is a plain dataset."""
+    the tables: every page header asks for them. Its ``usage_sums`` too are read from the snapshot
+    when first asked for (the engagement figures come precomputed: most pages never ask). A dataset
+    derived from it (``dataclasses.replace``: a cut, a filter) has other tables and computes them
+    afresh; pickled, it is a plain dataset."""
+
+    @property
+    def usage_sums(self) -> pd.DataFrame | None:
+        held = self.__dict__.get("_usage_sums")
+        if isinstance(held, _Mapped):
+            held = self.__dict__["_store"].frame(held.table)
+            self.__dict__["_usage_sums"] = held
+        return held
+
+    @usage_sums.setter
+    def usage_sums(self, value: Any) -> None:  # the dataclass's __init__ sets it (frozen: once)
+        self.__dict__["_usage_sums"] = value
 
     @property
     def data_end(self) -> pd.Timestamp:
@@ -370,6 +406,7 @@ class _Unpickler(pickle.Unpickler):
         if kind == "dataset":
             if pid[1] not in store.datasets:
                 dataset = _SnapshotDataset(**pid[2])
+                object.__setattr__(dataset, "_store", store)  # where its usage_sums are, when asked for
                 object.__setattr__(dataset, "_known", (dataset.tables, pid[3]))  # frozen: set once, here
                 store.datasets[pid[1]] = dataset
             return store.datasets[pid[1]]
