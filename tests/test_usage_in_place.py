@@ -149,3 +149,28 @@ def test_a_kernel_reads_the_usage_sums_from_the_snapshot_only_when_it_asks(tmp_p
     assert isinstance(read_back.data.__dict__["_usage_sums"], _Mapped)  # not pickled with the model either
     pd.testing.assert_frame_equal(read_back.data.usage_sums, model.data.usage_sums)  # asked: read
     assert store._frames
+
+
+def test_integer_counts_are_weighted_in_double_precision_as_in_memory(tmp_path):
+    """Integer counts (a Parquet int64 column) times a weight were computed in DuckDB's exact decimals
+    and rounded once: 35 API calls made 0.35, where the in-memory sum is 0.01 * 35 = 0.35000000000000003.
+    The engine now weights doubles, as numpy does, so every sum is the in-memory one to the bit."""
+    from kpilib.engine.engagement import _parquet_engine, engine_usage_sums
+    from kpilib.metrics.voice import engagement_scores, scores_from_sums
+
+    assert 0.01 * 35 != 0.35  # the case: a weight times a count that decimals round otherwise
+    usage = pd.DataFrame({"customer_id": ["a", "b", "c", "c", "d"], "month": ["2025-01"] * 5,
+                          "event": ["api_call", "api_call", "api_call", "login", "report_created"],
+                          "count": [35, 41, 47, 2, 1]})
+    folder = tmp_path / "data"
+    folder.mkdir()
+    usage.to_parquet(folder / "product_usage.parquet", index=False)
+    engine = _parquet_engine(str(folder))
+    try:
+        sums = engine_usage_sums(engine)
+    finally:
+        engine.close()
+    assert sums["x"].tolist() == [0.01 * 35, 0.01 * 41, 0.01 * 47 + 2.0, 3.0]
+    loaded = usage.assign(month=pd.PeriodIndex(usage["month"], freq="M"), count=usage["count"].astype("Int64"))
+    got = scores_from_sums(sums["customer_id"].to_numpy(), sums["month"].array, sums["x"].to_numpy())
+    pd.testing.assert_frame_equal(got, engagement_scores(loaded), check_exact=True)

@@ -82,7 +82,10 @@ def engine_usage_sums(engine: Engine, weights: dict[str, float] | None = None) -
     usage = found[0]
     weights = ENGAGEMENT_WEIGHTS if weights is None else weights
     weighted = sorted(e for e, w in weights.items() if w)
-    sums = {f"e{i}": usage["count"].cast("float64").sum(where=usage.event == e).fill_null(0.0)
+    # counts as doubles, whatever the stored type: an integer or decimal column times a weight is exact
+    # decimal arithmetic in DuckDB and PostgreSQL (35 x 0.01 = 0.35, where numpy's doubles give
+    # 0.35000000000000003); through int64 (whole and <= COUNT_MAX, checked) the cast is never elided
+    sums = {f"e{i}": usage["count"].cast("int64").cast("float64").sum(where=usage.event == e).fill_null(0.0)
             for i, e in enumerate(weighted)}
     groups = usage.group_by(["customer_id", "month"]).aggregate(rows=usage.count(), **sums)
     total = ibis.literal(0.0, "float64")
