@@ -110,6 +110,11 @@ def test_month_of_year_zero(tiny_dir):
     expect(tiny_dir, "product_usage", "month", "YYYY-MM", [2])
 
 
+def test_month_with_a_line_break_after_it(tiny_dir):
+    rewrite(tiny_dir, "product_usage", 0, month="2024-02\n")  # Python's "$" matches before a final line break
+    expect(tiny_dir, "product_usage", "month", "YYYY-MM", [2])
+
+
 def test_end_before_start(tiny_dir):
     rewrite(tiny_dir, "subscriptions", 1, end_date="2024-01-01")
     expect(tiny_dir, "subscriptions", "end_date", "end_date must be after start_date", [3])

@@ -315,6 +315,9 @@ def test_usage_the_loader_would_refuse_or_trim_is_loaded_as_usual(database):
         "an id with a blank around it": good.assign(customer_id=["a", "a ", "b"]),
         "an empty event": good.assign(event=["login", "", "login"]),
         "a key twice": good.assign(month=["2025-02", "2025-02", "2025-02"]),
+        # Java's and ICU's "$" matched before a final line break (Spark took 'login\n' as plain text)
+        "an event ending in a line break (stripped by the loader)": good.assign(event=["login", "login\n", "login"]),
+        "a month ending in a line break": good.assign(month=["2025-01", "2025-02\n", "2025-02"]),
         "a month stored as a date that is not a first day": good.assign(
             month=pd.to_datetime(["2025-01-01", "2025-02-14", "2025-02-01"])),
     }
@@ -326,3 +329,40 @@ def test_usage_the_loader_would_refuse_or_trim_is_loaded_as_usual(database):
             assert usage_in_engine(engine) is (case == "valid"), case
         finally:
             engine.close()
+
+
+def test_a_collation_that_ignores_case_is_loaded_as_usual(tmp_path):
+    """A column collation that ignores case (DuckDB's NOCASE; MySQL's defaults) would count 'LOGIN' as
+    the weighted 'login' and group accounts 'C1' and 'c1' as one, where the loader keeps them apart:
+    the usage is then loaded, not summed in the engine."""
+    import duckdb
+
+    path = tmp_path / "nocase.duckdb"
+    cases = {
+        "events": ("event", [("C1", "2025-01", "LOGIN", 3), ("C1", "2025-02", "login", 1)]),
+        "ids": ("customer_id", [("C1", "2025-01", "login", 3), ("c1", "2025-01", "login", 1)]),
+    }
+    for case, (column, rows) in cases.items():
+        con = duckdb.connect(str(path))
+        con.execute("DROP TABLE IF EXISTS product_usage")
+        types = {c: "VARCHAR" for c in ("customer_id", "month", "event")}
+        types[column] = "VARCHAR COLLATE NOCASE"
+        con.execute(f"CREATE TABLE product_usage (customer_id {types['customer_id']}, month {types['month']}, "
+                    f"event {types['event']}, count BIGINT)")
+        con.executemany("INSERT INTO product_usage VALUES (?, ?, ?, ?)", rows)
+        con.close()
+        engine = connect(f"duckdb:///{path}")
+        try:
+            assert not usage_in_engine(engine), case
+        finally:
+            engine.close()
+    con = duckdb.connect(str(path))  # the same rows without the collation: summed in the engine
+    con.execute("CREATE OR REPLACE TABLE product_usage AS SELECT CAST(customer_id AS BLOB)::VARCHAR AS customer_id, "
+                "month, event, count FROM product_usage")
+    con.close()
+    engine = connect(f"duckdb:///{path}")
+    try:
+        assert usage_in_engine(engine)
+        assert engine_usage_sums(engine)["customer_id"].tolist() == ["C1", "c1"]
+    finally:
+        engine.close()

@@ -174,3 +174,28 @@ def test_integer_counts_are_weighted_in_double_precision_as_in_memory(tmp_path):
     loaded = usage.assign(month=pd.PeriodIndex(usage["month"], freq="M"), count=usage["count"].astype("Int64"))
     got = scores_from_sums(sums["customer_id"].to_numpy(), sums["month"].array, sums["x"].to_numpy())
     pd.testing.assert_frame_equal(got, engagement_scores(loaded), check_exact=True)
+
+
+def test_usage_read_as_sums_is_neither_missing_nor_silently_empty(tmp_path):
+    """Summed where it is stored, the usage is still there for a page's missing-table note, its rows
+    are refused with a reason rather than returned as "no table", and usage dated after the period
+    gets the same warning as loaded rows."""
+    from kpilib import KpiError
+    from kpilib.data.asof import default_period
+    from kpilib.engine.engagement import load_for_report
+    from kpilib.report.context import missing_tables_html
+
+    usage = pd.read_csv(SAMPLE_DATA_DIR / "product_usage.csv", dtype={"customer_id": str, "month": str,
+                                                                      "event": str, "count": "int64"})
+    later = pd.DataFrame({"customer_id": [usage["customer_id"].iloc[0]] * 2, "month": ["2026-05", "2026-05"],
+                          "event": ["login", "api_call"], "count": [3, 7]})
+    folder = _parquet_folder(tmp_path / "data", pd.concat([usage, later], ignore_index=True))
+    summed, loaded = load_for_report(str(folder)), load_dataset(str(folder))
+    assert summed.usage_sums is not None and loaded.usage_sums is None
+    assert summed.has("product_usage") and "product_usage" not in str(missing_tables_html(summed, ["product_usage"]))
+    for ask in (summed.get, summed.require):
+        with pytest.raises(KpiError, match="summed where it is stored"):
+            ask("product_usage")
+    assert default_period(summed) == default_period(loaded)
+    assert any("'product_usage' has 2 row(s) dated after 2025-12-31 (latest 2026-05)" in w
+               for w in default_period(summed)[1])

@@ -227,4 +227,11 @@ def default_period(dataset: Dataset):
             latest = df.loc[later, rule.row_date].max()
             warnings.append(f"table '{name}' has {int(later.sum()):,} row(s) dated after {period.end_date.date()} "
                             f"(latest {latest}); they are not in the {period.label} pack")
+    sums = dataset.usage_sums  # the usage summed where it is stored: its rows counted per account-month
+    if sums is not None and "product_usage" not in dataset.tables and not sums.empty:
+        later = (sums["month"] > period.last).to_numpy()
+        if later.any():
+            warnings.append(f"table 'product_usage' has {int(sums['rows'][later].sum()):,} row(s) dated after "
+                            f"{period.end_date.date()} (latest {sums['month'][later].max()}); they are not in "
+                            f"the {period.label} pack")
     return period, warnings

@@ -52,17 +52,26 @@ class Dataset:
     usage_sums: pd.DataFrame | None = None
 
     def has(self, name: str) -> bool:
-        return name in self.tables
+        return name in self.tables or (name == "product_usage" and self.usage_sums is not None)
 
     def get(self, name: str) -> pd.DataFrame | None:
         """The table, or ``None`` when the source lacks this optional table."""
+        self._not_summed(name)
         return self.tables.get(name)
 
     def require(self, name: str) -> pd.DataFrame:
         """The table, or a :class:`KpiError` saying plainly that it is missing."""
+        self._not_summed(name)
         if name not in self.tables:
             raise KpiError(f"this analysis needs the '{name}' table, which {self.source} does not provide")
         return self.tables[name]
+
+    def _not_summed(self, name: str) -> None:
+        """Rows of a usage read only as sums (``usage_sums``) are not here: say so rather than "no table"."""
+        if name == "product_usage" and name not in self.tables and self.usage_sums is not None:
+            raise KpiError("the product usage was summed where it is stored (kpi report reads only its sums "
+                           "per account-month: Dataset.usage_sums); load the data with kpilib.load_dataset "
+                           "for its rows")
 
     @property
     def customers(self) -> pd.DataFrame:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 # --------------------------------------------------------------------------- typing
 
-_MONTH_TEXT = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])$")  # year 0001 on, as dates: no year 0
+_MONTH_TEXT = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])\Z")  # year 0001 on, as dates: no year 0
 _NUMERIC_KINDS = {"money", "count", "number"}
 
 

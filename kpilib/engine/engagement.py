@@ -112,7 +112,8 @@ def usage_in_engine(engine: Engine) -> bool:
     real violation gets the loader's error, and a suspicion the loader accepts only costs the load.
     Checked: ids and event names plain printable text without blanks around them, months ``YYYY-MM``
     or first days of months at midnight, counts whole, >= 0 and <= the contract's maximum, the key
-    (customer, month, event) unique. That every account is a customer is checked by the caller,
+    (customer, month, event) unique, ids and events compared byte for byte (:func:`_compares_bytes`).
+    That every account is a customer is checked by the caller,
     against the customers as loaded (:func:`load_for_report`)."""
     if engine.table("product_usage") is not None and engine.table("product_events") is not None:
         return False
@@ -133,14 +134,38 @@ def usage_in_engine(engine: Engine) -> bool:
             values = usage.select(value=usage[column]).distinct()
             if column == "stored_month" and months != "text":  # the first day of a month, at midnight
                 wrong = values.value != values.value.truncate("M")
-            else:
-                wrong = ~values.value.re_search(rule)
+            else:  # nothing outside printable ASCII first: Java's and ICU's "$" also match before a final
+                # line break, which the loader strips
+                wrong = values.value.re_search("[^ -~]") | ~values.value.re_search(rule)
             if int(engine.fetch(values.aggregate(n=values.count(where=wrong.fill_null(True))))["n"].iloc[0]):
                 return False
+        if not _compares_bytes(engine, usage):
+            return False
         keys = usage.select("customer_id", "month", "event").distinct()
         return int(checked["rows"].iloc[0]) == int(engine.fetch(keys.aggregate(n=keys.count()))["n"].iloc[0])
     except Exception:  # noqa: BLE001 - anything the engine cannot read this way is loaded as usual
         return False
+
+
+def _compares_bytes(engine: Engine, usage) -> bool:
+    """Whether the engine tells ids and event names apart as Python does, byte for byte: a column
+    collation that ignores case or accents (``COLLATE NOCASE``, MySQL's defaults) would group two
+    accounts' usage as one and count ``LOGIN`` as the weighted ``login``, where the loader keeps them
+    apart. Ids: as many distinct values as distinct byte strings. Events (a few): the engine's own
+    ``==`` against each weighted name is Python's."""
+    ids = usage.select(value=usage.customer_id).distinct()
+    raw = usage.select(value=usage.customer_id.cast("binary")).distinct()
+    if int(engine.fetch(ids.aggregate(n=ids.count()))["n"].iloc[0]) != \
+            int(engine.fetch(raw.aggregate(n=raw.count()))["n"].iloc[0]):
+        return False
+    weighted = sorted(e for e, w in ENGAGEMENT_WEIGHTS.items() if w)
+    events = usage.select(value=usage.event).distinct()
+    found = engine.fetch(events.select("value", **{f"m{i}": events.value == e for i, e in enumerate(weighted)})
+                         .limit(10_001))
+    if len(found) > 10_000:  # not a handful of event names: loaded and checked as usual
+        return False
+    return all(bool(hit) == (value == e) for i, e in enumerate(weighted)
+               for value, hit in zip(found["value"], found[f"m{i}"], strict=True))
 
 
 def _engine_of(source: str | None) -> Engine | None:

@@ -150,16 +150,23 @@ def connect_local(frames: dict[str, pd.DataFrame], files: dict[str, Any], label:
     from ..data.databases import _quiet_duckdb
 
     spill = tempfile.mkdtemp(prefix="kpilib-duckdb-")
-    con = duckdb.connect(config={"memory_limit": LOCAL_MEMORY, "temp_directory": spill})
-    _quiet_duckdb(con, None)  # no progress bar in the terminal of kpi report, nor in a notebook
-    for name, frame in frames.items():
-        con.register(name, frame)
-    for name, path in files.items():
-        con.read_parquet(str(path)).create_view(name)
+    con = None
 
     def release() -> None:
-        con.close()
+        if con is not None:
+            con.close()
         shutil.rmtree(spill, ignore_errors=True)
+
+    try:
+        con = duckdb.connect(config={"memory_limit": LOCAL_MEMORY, "temp_directory": spill})
+        _quiet_duckdb(con, None)  # no progress bar in the terminal of kpi report, nor in a notebook
+        for name, frame in frames.items():
+            con.register(name, frame)
+        for name, path in files.items():
+            con.read_parquet(str(path)).create_view(name)
+    except BaseException:
+        release()
+        raise
 
     return Engine(label, _InProcess(con), set(frames) | set(files), None, release)
 
