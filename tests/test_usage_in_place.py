@@ -54,6 +54,12 @@ def _left_in_place(pack: Path) -> None:
     assert "none: read in place" in (pack / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.fixture(autouse=True)
+def in_place_from_any_size(monkeypatch):
+    """A folder's Parquet usage is summed in place from 15M rows (FOLDER_IN_PLACE_ROWS); here from any."""
+    monkeypatch.setattr("kpilib.engine.engagement.FOLDER_IN_PLACE_ROWS", 0)
+
+
 def _parquet_folder(folder: Path, usage: pd.DataFrame | None = None) -> Path:
     """The sample's CSV files, but the usage as Parquet (months as YYYY-MM text, counts as integers)."""
     folder.mkdir()
@@ -73,6 +79,17 @@ def test_a_database_pack_computes_engagement_where_the_usage_is(loaded_pack, tmp
     pack = build_report("2025-12", data=url, out=tmp_path / "db", notebooks=["05_nps"], goals=GOALS, progress=False)
     _left_in_place(pack)
     _same_engagement_page(pack, loaded_pack)
+
+
+def test_a_small_parquet_usage_is_loaded(tmp_path, monkeypatch):
+    """Below FOLDER_IN_PLACE_ROWS rows pandas loads the usage, faster than DuckDB checks and sums it."""
+    from kpilib.engine.engagement import load_for_report
+
+    folder = _parquet_folder(tmp_path / "data")
+    monkeypatch.setattr("kpilib.engine.engagement.FOLDER_IN_PLACE_ROWS", 110_997)  # the sample: 110,996 rows
+    assert load_for_report(str(folder)).usage_sums is None
+    monkeypatch.setattr("kpilib.engine.engagement.FOLDER_IN_PLACE_ROWS", 110_996)
+    assert load_for_report(str(folder)).usage_sums is not None
 
 
 def test_a_folder_s_parquet_usage_is_read_in_place(loaded_pack, tmp_path):

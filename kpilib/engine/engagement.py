@@ -39,6 +39,14 @@ _PLAIN = r"^[!-~]([ -~]*[!-~])?$"
 _MONTH = r"^[12][0-9]{3}-(0[1-9]|1[0-2])$"
 _COLUMNS = [c.name for c in TABLES["product_usage"].columns]
 
+#: A folder's ``product_usage.parquet`` is summed in place from this many rows; a smaller one is loaded.
+#: pandas loads and scores usage faster than DuckDB checks and sums it in place (at 100 copies of the
+#: sample, 11M rows: the pack 84 s loaded against 104 s in place, docs/performance.md), and the runner's
+#: peak is then the model's, not the load's (2.5 GB either way). The load's own peak grows about 0.13 GB
+#: per million usage rows: from 15M rows it would pass the model's and take the pack's process tree
+#: over 4 GB, and in place it stays about 1.3 GB whatever the rows.
+FOLDER_IN_PLACE_ROWS = 15_000_000
+
 
 def _month_of_text(month):
     """'YYYY-MM' text -> the months-since-1970 code of :mod:`kpilib.engine.movements`."""
@@ -185,9 +193,10 @@ def _engine_of(source: str | None) -> Engine | None:
 
 
 def _parquet_engine(source: str | None) -> Engine | None:
-    """DuckDB over a folder's ``product_usage.parquet`` (none beside it as CSV) whose columns are the
-    contract's, with the loader's Parquet types (text ids, events and months; integer or float
-    counts); ``None`` otherwise, or when the file cannot be read (the loader then says why)."""
+    """DuckDB over a folder's ``product_usage.parquet`` (none beside it as CSV) of at least
+    :data:`FOLDER_IN_PLACE_ROWS` rows whose columns are the contract's, with the loader's Parquet types
+    (text ids, events and months; integer or float counts); ``None`` otherwise, or when the file cannot
+    be read (the loader then says why)."""
     if source in (None, "sample", "database") or "://" in str(source):
         return None
     folder = Path(str(source)).expanduser()
@@ -201,6 +210,8 @@ def _parquet_engine(source: str | None) -> Engine | None:
 
     try:
         schema = pq.read_schema(found)
+        if pq.ParquetFile(found).metadata.num_rows < FOLDER_IN_PLACE_ROWS:
+            return None
     except Exception:  # noqa: BLE001 - the loader reads it and names what is wrong
         return None
     text = (pa.string(), pa.large_string())
@@ -219,7 +230,8 @@ def _parquet_engine(source: str | None) -> Engine | None:
 def load_for_report(source: str | None, *, base_currency: str = "USD", goals=None) -> Dataset:
     """The dataset of ``kpi report``: as :func:`kpilib.load_dataset` loads it, but with the product
     usage left where it is stored when :func:`usage_in_engine` finds it contract-valid there (a
-    database, Spark, or a folder's ``product_usage.parquet``, which DuckDB reads in place): only its
+    database, Spark, or a folder's ``product_usage.parquet`` of :data:`FOLDER_IN_PLACE_ROWS` rows or
+    more, which DuckDB reads in place): only its
     sums per account-month are read (:func:`engine_usage_sums`, the dataset's ``usage_sums``), the
     other tables checked against them as the loader would. Otherwise every table is loaded and
     validated as usual."""
