@@ -154,3 +154,7 @@ def _engagement(k: int, tmp: Path) -> str:
     finally:
         engine.close()
     return f"{k:>6} {len(usage):>11,} {memory:>9.3f}s {engine_time:>16.3f}s {engine_time / memory:>15.2f}x"
+
+
+if __name__ == "__main__":
+    main()
