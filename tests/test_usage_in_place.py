@@ -157,7 +157,7 @@ def test_a_kernel_reads_the_usage_sums_from_the_snapshot_only_when_it_asks(tmp_p
     read_back, _ = load_snapshot(tmp_path / "model.pickle", ("k",))
     store = read_back.data.tables.given._store
     assert read_back.engagement_summary[1].tolist() == summary[1].tolist()
-    assert read_back.has_rows("product_usage")
+    assert read_back.has_rows("product_usage") and read_back.data.has("product_usage")
     header = input_tables(read_back.data, model.period, hashes=False)
     assert header.loc["product_usage"].to_dict() == input_tables(model.data, model.period, hashes=False) \
         .loc["product_usage"].to_dict()

@@ -52,7 +52,7 @@ class Dataset:
     usage_sums: pd.DataFrame | None = None
 
     def has(self, name: str) -> bool:
-        return name in self.tables or (name == "product_usage" and self.usage_sums is not None)
+        return name in self.tables or (name == "product_usage" and self._summed())
 
     def get(self, name: str) -> pd.DataFrame | None:
         """The table, or ``None`` when the source lacks this optional table."""
@@ -66,9 +66,13 @@ class Dataset:
             raise KpiError(f"this analysis needs the '{name}' table, which {self.source} does not provide")
         return self.tables[name]
 
+    def _summed(self) -> bool:
+        """Whether the usage was read as sums (a run's snapshot answers without reading them)."""
+        return self.usage_sums is not None
+
     def _not_summed(self, name: str) -> None:
         """Rows of a usage read only as sums (``usage_sums``) are not here: say so rather than "no table"."""
-        if name == "product_usage" and name not in self.tables and self.usage_sums is not None:
+        if name == "product_usage" and name not in self.tables and self._summed():
             raise KpiError("the product usage was summed where it is stored (kpi report reads only its sums "
                            "per account-month: Dataset.usage_sums); load the data with kpilib.load_dataset "
                            "for its rows")

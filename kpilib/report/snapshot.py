@@ -376,6 +376,9 @@ class _SnapshotDataset(Dataset):
     def usage_sums(self, value: Any) -> None:  # the dataclass's __init__ sets it (frozen: once)
         self.__dict__["_usage_sums"] = value
 
+    def _summed(self) -> bool:
+        return self.__dict__.get("_usage_sums") is not None
+
     @property
     def data_end(self) -> pd.Timestamp:
         known = self.__dict__.get("_known")
