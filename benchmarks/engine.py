@@ -138,7 +138,7 @@ def _engagement(k: int, tmp: Path) -> str:
     from kpilib import load_dataset
     from kpilib.engine.engagement import engine_usage_sums
     from kpilib.engine.movements import connect_local
-    from kpilib.metrics.voice import engagement_scores, scores_from_sums
+    from kpilib.metrics.voice import engagement_scores, scores_of_usage_sums
 
     folder = copies.write_copies(k, tmp / "copies")
     usage = load_dataset(str(folder)).tables["product_usage"]
@@ -146,7 +146,7 @@ def _engagement(k: int, tmp: Path) -> str:
 
     def pushed():
         sums = engine_usage_sums(engine)
-        return scores_from_sums(sums["customer_id"].to_numpy(), sums["month"].array, sums["x"].to_numpy())
+        return scores_of_usage_sums(sums)
 
     try:
         pd.testing.assert_frame_equal(pushed(), engagement_scores(usage), check_exact=True)

@@ -21,7 +21,7 @@ from kpilib.engine import connect, engine_cohorts, engine_movements, engine_usag
 from kpilib.engine.engagement import usage_in_engine
 from kpilib.metrics.cohorts import logo_retention, revenue_retention
 from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, customer_mrr, movement_counts, mrr_movements
-from kpilib.metrics.voice import engagement_scores, scores_from_sums
+from kpilib.metrics.voice import engagement_scores, scores_of_usage_sums
 
 from conftest import drop_views, needs
 
@@ -244,7 +244,7 @@ def test_the_sample_s_usage_sums_give_the_in_memory_figures(database, sample):
     finally:
         engine.close()
     usage = sample.tables["product_usage"]
-    got = scores_from_sums(sums["customer_id"].to_numpy(), sums["month"].array, sums["x"].to_numpy())
+    got = scores_of_usage_sums(sums)
     pd.testing.assert_frame_equal(got, engagement_scores(usage), check_exact=True)
     assert sums["rows"].sum() == len(usage) and len(sums) == len(got) > 30_000
     summed = replace(sample, tables={k: v for k, v in sample.tables.items() if k != "product_usage"}, usage_sums=sums)

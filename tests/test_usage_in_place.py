@@ -173,7 +173,7 @@ def test_integer_counts_are_weighted_in_double_precision_as_in_memory(tmp_path):
     and rounded once: 35 API calls made 0.35, where the in-memory sum is 0.01 * 35 = 0.35000000000000003.
     The engine now weights doubles, as numpy does, so every sum is the in-memory one to the bit."""
     from kpilib.engine.engagement import _parquet_engine, engine_usage_sums
-    from kpilib.metrics.voice import engagement_scores, scores_from_sums
+    from kpilib.metrics.voice import engagement_scores, scores_of_usage_sums
 
     assert 0.01 * 35 != 0.35  # the case: a weight times a count that decimals round otherwise
     usage = pd.DataFrame({"customer_id": ["a", "b", "c", "c", "d"], "month": ["2025-01"] * 5,
@@ -189,7 +189,7 @@ def test_integer_counts_are_weighted_in_double_precision_as_in_memory(tmp_path):
         engine.close()
     assert sums["x"].tolist() == [0.01 * 35, 0.01 * 41, 0.01 * 47 + 2.0, 3.0]
     loaded = usage.assign(month=pd.PeriodIndex(usage["month"], freq="M"), count=usage["count"].astype("Int64"))
-    got = scores_from_sums(sums["customer_id"].to_numpy(), sums["month"].array, sums["x"].to_numpy())
+    got = scores_of_usage_sums(sums)
     pd.testing.assert_frame_equal(got, engagement_scores(loaded), check_exact=True)
 
 

@@ -337,13 +337,13 @@ class KpiModel:
         return self._engagement()
 
     def _engagement(self) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:
-        from ..metrics.voice import churn_by_engagement, engagement_scores, scores_from_sums
+        from ..metrics.voice import churn_by_engagement, engagement_scores, scores_of_usage_sums
 
         sums = self.data.usage_sums  # the usage summed where it is stored (kpilib.engine.engagement)
         if sums is not None:
             if sums.empty:
                 return None
-            scores = scores_from_sums(sums["customer_id"].to_numpy(), sums["month"].array, sums["x"].to_numpy())
+            scores = scores_of_usage_sums(sums)
             return scores, churn_by_engagement(scores, self.wide, horizon=ENGAGEMENT_HORIZON), ENGAGEMENT_HORIZON
         usage = self.table("product_usage")
         if usage is None:
