@@ -340,7 +340,11 @@ def test_a_collation_that_ignores_case_is_loaded_as_usual(tmp_path):
     path = tmp_path / "nocase.duckdb"
     cases = {
         "events": ("event", [("C1", "2025-01", "LOGIN", 3), ("C1", "2025-02", "login", 1)]),
+        # DISTINCT returns one spelling of the two: 'login' here, which alone compares as Python does
+        "events, the weighted one first": ("event", [("C1", "2025-01", "login", 1), ("C2", "2025-01", "LOGIN", 3)]),
         "ids": ("customer_id", [("C1", "2025-01", "login", 3), ("c1", "2025-01", "login", 1)]),
+        "ids and one spelled as an escape": ("customer_id", [("A", "2025-01", "login", 3), ("a", "2025-01", "login", 1),
+                                                             ("\\x41", "2025-01", "login", 2)]),
     }
     for case, (column, rows) in cases.items():
         con = duckdb.connect(str(path))
@@ -357,12 +361,28 @@ def test_a_collation_that_ignores_case_is_loaded_as_usual(tmp_path):
         finally:
             engine.close()
     con = duckdb.connect(str(path))  # the same rows without the collation: summed in the engine
-    con.execute("CREATE OR REPLACE TABLE product_usage AS SELECT CAST(customer_id AS BLOB)::VARCHAR AS customer_id, "
-                "month, event, count FROM product_usage")
+    con.execute("CREATE OR REPLACE TABLE product_usage (customer_id VARCHAR, month VARCHAR, event VARCHAR, "
+                "count BIGINT)")
+    con.executemany("INSERT INTO product_usage VALUES (?, ?, ?, ?)", rows)
     con.close()
     engine = connect(f"duckdb:///{path}")
     try:
         assert usage_in_engine(engine)
-        assert engine_usage_sums(engine)["customer_id"].tolist() == ["C1", "c1"]
+        assert engine_usage_sums(engine)["customer_id"].tolist() == ["A", "\\x41", "a"]
     finally:
         engine.close()
+
+
+def test_ids_with_backslashes_are_summed_in_the_engine(database):
+    """A backslash is printable text: the byte-for-byte comparison must not read it as an escape
+    (DuckDB's cast to BLOB did, and refused the usage)."""
+    usage = pd.DataFrame({"customer_id": ["C\\1", "C\\x41", "A"], "month": ["2025-01"] * 3,
+                          "event": ["login"] * 3, "count": [3, 1, 2]})
+    _write_frames(database, {"product_usage": usage})
+    engine = database.connect()
+    try:
+        assert usage_in_engine(engine)
+        sums = engine_usage_sums(engine)
+    finally:
+        engine.close()
+    assert dict(zip(sums["customer_id"], sums["x"], strict=True)) == {"C\\1": 3.0, "C\\x41": 1.0, "A": 2.0}
