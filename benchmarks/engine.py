@@ -142,7 +142,7 @@ def _engagement(k: int, tmp: Path) -> str:
 
     folder = copies.write_copies(k, tmp / "copies")
     usage = load_dataset(str(folder)).tables["product_usage"]
-    engine = connect_local({}, {"product_usage": folder / "product_usage.parquet"}, "copies")
+    engine = connect_local({"product_usage": folder / "product_usage.parquet"}, "copies")
 
     def pushed():
         sums = engine_usage_sums(engine)

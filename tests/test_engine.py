@@ -231,18 +231,23 @@ def _write_frames(database: Target, frames: dict[str, pd.DataFrame]) -> None:
         engine.dispose()
 
 
+def _checked_sums(database) -> pd.DataFrame:
+    """The usage's sums per account-month from ``database``, whose check must find it contract-valid."""
+    engine = database.connect()
+    try:
+        assert usage_in_engine(engine)
+        return engine_usage_sums(engine)
+    finally:
+        engine.close()
+
+
 def test_the_sample_s_usage_sums_give_the_in_memory_figures(database, sample):
     """The usage summed per account-month in the engine ranks to the in-memory scores exactly (every
     score and raw value to the bit), and the model's engagement figures from those sums, cut at three
     ends and for a segment, are the ones the loaded usage gives: the usage (111k rows here, 11M at 100
     copies) never leaves the engine."""
     database.load(sample)
-    engine = database.connect()
-    try:
-        assert usage_in_engine(engine)
-        sums = engine_usage_sums(engine)
-    finally:
-        engine.close()
+    sums = _checked_sums(database)
     usage = sample.tables["product_usage"]
     got = scores_of_usage_sums(sums)
     pd.testing.assert_frame_equal(got, engagement_scores(usage), check_exact=True)
@@ -379,10 +384,5 @@ def test_ids_with_backslashes_are_summed_in_the_engine(database):
     usage = pd.DataFrame({"customer_id": ["C\\1", "C\\x41", "A"], "month": ["2025-01"] * 3,
                           "event": ["login"] * 3, "count": [3, 1, 2]})
     _write_frames(database, {"product_usage": usage})
-    engine = database.connect()
-    try:
-        assert usage_in_engine(engine)
-        sums = engine_usage_sums(engine)
-    finally:
-        engine.close()
+    sums = _checked_sums(database)
     assert dict(zip(sums["customer_id"], sums["x"], strict=True)) == {"C\\1": 3.0, "C\\x41": 1.0, "A": 2.0}

@@ -217,21 +217,18 @@ def default_period(dataset: Dataset):
 
     end = min(dataset.data_end, subscription_data_end(dataset))
     period = latest_complete_period(end)
-    warnings: list[str] = []
+    late: dict[str, tuple[int, object]] = {}  # table -> (rows dated after the period, the latest date)
     for name, df in dataset.tables.items():
         rule = CUTS[name]
         if rule.row_date is None or rule.row_date not in df.columns or df.empty:
             continue
         later = _after(df[rule.row_date], period.end_date)
         if later.any():
-            latest = df.loc[later, rule.row_date].max()
-            warnings.append(f"table '{name}' has {int(later.sum()):,} row(s) dated after {period.end_date.date()} "
-                            f"(latest {latest}); they are not in the {period.label} pack")
+            late[name] = (int(later.sum()), df.loc[later, rule.row_date].max())
     sums = dataset.usage_sums  # the usage summed where it is stored: its rows counted per account-month
     if sums is not None and "product_usage" not in dataset.tables and not sums.empty:
         later = (sums["month"] > period.last).to_numpy()
         if later.any():
-            warnings.append(f"table 'product_usage' has {int(sums['rows'][later].sum()):,} row(s) dated after "
-                            f"{period.end_date.date()} (latest {sums['month'][later].max()}); they are not in "
-                            f"the {period.label} pack")
-    return period, warnings
+            late["product_usage"] = (int(sums["rows"][later].sum()), sums["month"][later].max())
+    return period, [f"table '{name}' has {count:,} row(s) dated after {period.end_date.date()} (latest {latest}); "
+                    f"they are not in the {period.label} pack" for name, (count, latest) in late.items()]

@@ -494,7 +494,7 @@ def load_database(url: str | None = None, *, base_currency: str = "USD", schema:
         "billing_subs", "columns": {"amount": "amt"}}}``.
     skip
         Contract tables not to read (nor check): ``kpi report`` leaves the product usage in the
-        database when it computes the engagement figures there (:mod:`kpilib.engine.engagement`).
+        database when it reads only its sums there (:mod:`kpilib.engine.engagement`).
 
     Returns
     -------
@@ -571,7 +571,8 @@ def read_dataset(reader: Reader, base_currency: str, skip: Iterable[str] = ()) -
         tables[spec.name], notes = validate_frame(raw, spec, offset=1, where=wheres[spec.name], typed=True)
         reader.notes.extend(notes)
 
-    specs = [spec for spec in TABLES.values() if spec.name not in set(skip)]
+    skipped = set(skip)
+    specs = [spec for spec in TABLES.values() if spec.name not in skipped]
     if getattr(reader.backend, "concurrent", False):
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor

@@ -34,7 +34,7 @@ def load_dataset(source: str | Path | None = None, *, base_currency: str = "USD"
         folder's own ``goals.yaml``; the only way to give a database source goals.
     skip
         Optional contract tables not to read: ``kpi report`` leaves the product usage where it is
-        when it computes the engagement figures there (:func:`kpilib.engine.engagement.load_for_report`).
+        when it reads only its sums there (:func:`kpilib.engine.engagement.load_for_report`).
 
     Returns
     -------

@@ -77,6 +77,11 @@ def _usage(engine: Engine):
                         stored_month=usage.month), "date"
 
 
+def _weighted(weights: dict[str, float]) -> list[str]:
+    """The weighted events in the order their terms are added, as in memory: by name."""
+    return sorted(e for e, w in weights.items() if w)
+
+
 def engine_usage_sums(engine: Engine, weights: dict[str, float] | None = None) -> pd.DataFrame | None:
     """``customer_id, month, x, rows`` per account-month of the engine's usage (every month), in
     (account, month) order: ``x`` the weighted sum :func:`kpilib.metrics.voice.scores_from_sums` ranks,
@@ -89,7 +94,7 @@ def engine_usage_sums(engine: Engine, weights: dict[str, float] | None = None) -
         return None
     usage = found[0]
     weights = ENGAGEMENT_WEIGHTS if weights is None else weights
-    weighted = sorted(e for e, w in weights.items() if w)
+    weighted = _weighted(weights)
     # counts as doubles, whatever the stored type: an integer or decimal column times a weight is exact
     # decimal arithmetic in DuckDB and PostgreSQL (35 x 0.01 = 0.35, where numpy's doubles give
     # 0.35000000000000003); through int64 (whole and <= COUNT_MAX, checked) the cast is never elided
@@ -123,10 +128,11 @@ def usage_in_engine(engine: Engine) -> bool:
     (customer, month, event) unique, ids and events compared byte for byte (:func:`_compares_bytes`).
     That every account is a customer is checked by the caller,
     against the customers as loaded (:func:`load_for_report`)."""
-    if engine.table("product_usage") is not None and engine.table("product_events") is not None:
+    stored = engine.table("product_usage") is not None
+    if stored and engine.table("product_events") is not None:
         return False
     try:
-        if engine.table("product_usage") is not None and sorted(engine.columns("product_usage")) != sorted(_COLUMNS):
+        if stored and sorted(engine.columns("product_usage")) != sorted(_COLUMNS):
             return False
         found = _usage(engine)
         if found is None or found[1] is None:
@@ -138,6 +144,7 @@ def usage_in_engine(engine: Engine) -> bool:
         if int(checked["bad"].iloc[0]):
             return False
         # the text rules on each distinct value (200k ids, a few events and months), not on every row
+        distinct: dict[str, int] = {}
         for column, rule in (("customer_id", _PLAIN), ("event", _PLAIN), ("stored_month", _MONTH)):
             values = usage.select(value=usage[column]).distinct()
             if column == "stored_month" and months != "text":  # the first day of a month, at midnight
@@ -145,9 +152,11 @@ def usage_in_engine(engine: Engine) -> bool:
             else:  # nothing outside printable ASCII first: Java's and ICU's "$" also match before a final
                 # line break, which the loader strips
                 wrong = values.value.re_search("[^ -~]") | ~values.value.re_search(rule)
-            if int(engine.fetch(values.aggregate(n=values.count(where=wrong.fill_null(True))))["n"].iloc[0]):
+            counted = engine.fetch(values.aggregate(n=values.count(), wrong=values.count(where=wrong.fill_null(True))))
+            if int(counted["wrong"].iloc[0]):
                 return False
-        if not _compares_bytes(engine, usage):
+            distinct[column] = int(counted["n"].iloc[0])
+        if not _compares_bytes(engine, usage, distinct):
             return False
         keys = usage.select("customer_id", "month", "event").distinct()
         return int(checked["rows"].iloc[0]) == int(engine.fetch(keys.aggregate(n=keys.count()))["n"].iloc[0])
@@ -155,21 +164,20 @@ def usage_in_engine(engine: Engine) -> bool:
         return False
 
 
-def _compares_bytes(engine: Engine, usage) -> bool:
+def _compares_bytes(engine: Engine, usage, distinct: dict[str, int]) -> bool:
     """Whether the engine tells ids and event names apart as Python does, byte for byte: a column
     collation that ignores case or accents (``COLLATE NOCASE``, MySQL's defaults) would group two
     accounts' usage as one and count ``LOGIN`` as the weighted ``login``, where the loader keeps them
-    apart. Ids and events: as many distinct values as distinct byte strings (a backslash first made
-    DEL, which the text rule refuses, so that no engine reads it as an escape). Events (a handful):
+    apart. Ids and events: as many distinct byte strings as the engine's ``distinct`` values (a
+    backslash first made DEL, which the text rule refuses, so that no engine reads it as an escape).
+    Events (a handful):
     the engine's own ``==`` against each weighted name is Python's, whichever spelling its DISTINCT
     returned."""
     for column in ("customer_id", "event"):
-        values = usage.select(value=usage[column]).distinct()
         raw = usage.select(value=usage[column].replace("\\", "\x7f").cast("binary")).distinct()
-        if int(engine.fetch(values.aggregate(n=values.count()))["n"].iloc[0]) != \
-                int(engine.fetch(raw.aggregate(n=raw.count()))["n"].iloc[0]):
+        if int(engine.fetch(raw.aggregate(n=raw.count()))["n"].iloc[0]) != distinct[column]:
             return False
-    weighted = sorted(e for e, w in ENGAGEMENT_WEIGHTS.items() if w)
+    weighted = _weighted(ENGAGEMENT_WEIGHTS)
     events = usage.select(value=usage.event).distinct()
     found = engine.fetch(events.select("value", **{f"m{i}": events.value == e for i, e in enumerate(weighted)})
                          .limit(10_001))
@@ -225,7 +233,7 @@ def _parquet_engine(source: str | None) -> Engine | None:
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         return None
     try:
-        return connect_local({}, {"product_usage": found}, str(found))
+        return connect_local({"product_usage": found}, str(found))
     except Exception:  # noqa: BLE001
         return None
 

@@ -56,7 +56,6 @@ _SCHEMAS = {
     "subscriptions": {"customer_id": "string", "start_date": "date", "end_date": "date",
                       "amount": "float64", "billing_interval": "string", "currency": "string"},
     "fx_rates": {"currency": "string", "rate_to_base": "float64"},
-    "customers": {"customer_id": "string", "created_at": "date", "segment": "string"},
     "product_usage": {"customer_id": "string", "month": "string", "event": "string", "count": "float64"},
     "product_events": {"customer_id": "string", "timestamp": "timestamp", "event": "string"},
 }
@@ -118,8 +117,7 @@ def connect(url, *, schema: str | None = None) -> Engine:
 
 @dataclass
 class _InProcess:
-    """DuckDB in this process over frames already loaded and Parquet files: the backend of
-    :func:`connect_local`."""
+    """DuckDB in this process over Parquet files: the backend of :func:`connect_local`."""
 
     con: Any  # duckdb.DuckDBPyConnection
 
@@ -138,10 +136,10 @@ class _InProcess:
 LOCAL_MEMORY = "512MB"
 
 
-def connect_local(frames: dict[str, pd.DataFrame], files: dict[str, Any], label: str) -> Engine:
+def connect_local(files: dict[str, Any], label: str) -> Engine:
     """An :class:`Engine` in this process (DuckDB, in memory, at most :data:`LOCAL_MEMORY`, spilling to a
-    temporary folder of its own): ``frames`` as tables (read in place, not copied) and each of ``files``
-    (a Parquet file, by table name) read where it is, never loaded whole."""
+    temporary folder of its own) over ``files`` (a Parquet file, by table name), each read where it is,
+    never loaded whole."""
     import shutil
     import tempfile
 
@@ -160,15 +158,13 @@ def connect_local(frames: dict[str, pd.DataFrame], files: dict[str, Any], label:
     try:
         con = duckdb.connect(config={"memory_limit": LOCAL_MEMORY, "temp_directory": spill})
         _quiet_duckdb(con, None)  # no progress bar in the terminal of kpi report, nor in a notebook
-        for name, frame in frames.items():
-            con.register(name, frame)
         for name, path in files.items():
             con.read_parquet(str(path)).create_view(name)
     except BaseException:
         release()
         raise
 
-    return Engine(label, _InProcess(con), set(frames) | set(files), None, release)
+    return Engine(label, _InProcess(con), set(files), None, release)
 
 
 def _sql_engine(url: str, schema: str | None) -> Engine:
