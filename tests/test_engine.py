@@ -18,7 +18,7 @@ from kpilib import KpiError, KpiModel, load_dataset
 from kpilib.data.databases import load_folder_into_database
 from kpilib.data.spark import write_into_spark
 from kpilib.engine import connect, engine_cohorts, engine_movements, engine_usage_sums
-from kpilib.engine.engagement import usage_in_engine
+from kpilib.engine.engagement import checked_usage_sums
 from kpilib.metrics.cohorts import logo_retention, revenue_retention
 from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, customer_mrr, movement_counts, mrr_movements
 from kpilib.metrics.voice import engagement_scores, scores_of_usage_sums
@@ -235,8 +235,10 @@ def _checked_sums(database) -> pd.DataFrame:
     """The usage's sums per account-month from ``database``, whose check must find it contract-valid."""
     engine = database.connect()
     try:
-        assert usage_in_engine(engine)
-        return engine_usage_sums(engine)
+        sums = checked_usage_sums(engine)
+        assert sums is not None
+        pd.testing.assert_frame_equal(sums, engine_usage_sums(engine), check_exact=True)
+        return sums
     finally:
         engine.close()
 
@@ -304,7 +306,7 @@ def test_raw_events_summed_by_hand(database):
 
 
 def test_usage_the_loader_would_refuse_or_trim_is_loaded_as_usual(database):
-    """``usage_in_engine`` says no (the runner then loads and validates the table, whose error names
+    """``checked_usage_sums`` says no (the runner then loads and validates the table, whose error names
     rule and rows) for every kind of row the contract refuses, and for values the loader would change."""
     good = pd.DataFrame({"customer_id": ["a", "a", "b"], "month": ["2025-01", "2025-02", "2025-02"],
                          "event": ["login"] * 3, "count": [3, 1, 2]})
@@ -320,6 +322,13 @@ def test_usage_the_loader_would_refuse_or_trim_is_loaded_as_usual(database):
         "an id with a blank around it": good.assign(customer_id=["a", "a ", "b"]),
         "an empty event": good.assign(event=["login", "", "login"]),
         "a key twice": good.assign(month=["2025-02", "2025-02", "2025-02"]),
+        "a key twice, its event not weighted": good.assign(month=["2025-02", "2025-02", "2025-02"],
+                                                           event=["exported_csv", "exported_csv", "login"]),
+        "a key twice, its event with a backslash": good.assign(month=["2025-02", "2025-02", "2025-02"],
+                                                               event=["a\\b", "a\\b", "login"]),
+        # more event names than are counted one by one beside the sums: the key is checked by DISTINCT
+        "a key twice among 70 events": pd.DataFrame({
+            "customer_id": "a", "month": "2025-01", "event": [f"e{i}" for i in range(70)] + ["e3"], "count": 1}),
         # Java's and ICU's "$" matched before a final line break (Spark took 'login\n' as plain text)
         "an event ending in a line break (stripped by the loader)": good.assign(event=["login", "login\n", "login"]),
         "a month ending in a line break": good.assign(month=["2025-01", "2025-02\n", "2025-02"]),
@@ -327,11 +336,13 @@ def test_usage_the_loader_would_refuse_or_trim_is_loaded_as_usual(database):
             month=pd.to_datetime(["2025-01-01", "2025-02-14", "2025-02-01"])),
     }
     as_dates = good.assign(month=pd.to_datetime(good["month"]))  # months stored as first days: valid too
-    for case, usage in [("valid", good), ("valid", as_dates), *bad.items()]:
+    valid = [good, as_dates, good.assign(event=["a\\b", "a\\c", "a\\b"]),  # the same event, two accounts
+             pd.DataFrame({"customer_id": "a", "month": "2025-01", "event": [f"e{i}" for i in range(70)], "count": 1})]
+    for case, usage in [*(("valid", v) for v in valid), *bad.items()]:
         _write_frames(database, {"product_usage": usage})
         engine = database.connect()
         try:
-            assert usage_in_engine(engine) is (case == "valid"), case
+            assert (checked_usage_sums(engine) is not None) is (case == "valid"), case
         finally:
             engine.close()
 
@@ -362,7 +373,7 @@ def test_a_collation_that_ignores_case_is_loaded_as_usual(tmp_path):
         con.close()
         engine = connect(f"duckdb:///{path}")
         try:
-            assert not usage_in_engine(engine), case
+            assert checked_usage_sums(engine) is None, case
         finally:
             engine.close()
     con = duckdb.connect(str(path))  # the same rows without the collation: summed in the engine
@@ -372,8 +383,8 @@ def test_a_collation_that_ignores_case_is_loaded_as_usual(tmp_path):
     con.close()
     engine = connect(f"duckdb:///{path}")
     try:
-        assert usage_in_engine(engine)
-        assert engine_usage_sums(engine)["customer_id"].tolist() == ["A", "\\x41", "a"]
+        sums = checked_usage_sums(engine)
+        assert sums is not None and sums["customer_id"].tolist() == ["A", "\\x41", "a"]
     finally:
         engine.close()
 

@@ -20,7 +20,7 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   ``product_events``) summed per account-month where it is stored, to the bit of the in-memory sums.
 
 ``kpi report`` leaves the product usage where it is stored (a database, Spark, a folder's Parquet file)
-when :func:`~kpilib.engine.engagement.usage_in_engine` finds it contract-valid there, and reads only its
+when :func:`~kpilib.engine.engagement.checked_usage_sums` finds it contract-valid there, and reads only its
 sums; it reads the other contract tables into memory (docs/databases.md).
 """
 

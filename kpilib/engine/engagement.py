@@ -14,7 +14,7 @@ its result (one row per account-month: 3.2M at 100 copies) is all that comes bac
   sums (``usage_sums``), cuts them at a period's end and filters them to a segment's accounts as it
   does the usage (:mod:`kpilib.data.asof`, :meth:`~kpilib.Dataset.filter`), and the model ranks them
   (:func:`kpilib.metrics.voice.scores_from_sums`) and counts churn by band on its customer x month MRR.
-- :func:`usage_in_engine` first checks the usage there, at least as strictly as the loader, and
+- :func:`checked_usage_sums` first checks the usage there, at least as strictly as the loader, and
   :func:`load_for_report` that its accounts are the loaded customers'; if anything is doubtful, it
   loads and validates every table as before, so a violation gets the loader's error naming table,
   column, rule and rows. Nothing but the usage is read from the engine: every other figure comes from
@@ -85,14 +85,20 @@ def _weighted(weights: dict[str, float]) -> list[str]:
 def engine_usage_sums(engine: Engine, weights: dict[str, float] | None = None) -> pd.DataFrame | None:
     """``customer_id, month, x, rows`` per account-month of the engine's usage (every month), in
     (account, month) order: ``x`` the weighted sum :func:`kpilib.metrics.voice.scores_from_sums` ranks,
-    ``rows`` the usage rows summed; ``None`` when the engine has no usage. Contract-valid usage only
-    (:func:`usage_in_engine` first)."""
+    ``rows`` the usage rows summed; ``None`` when the engine has no usage. Contract-valid usage only:
+    :func:`checked_usage_sums` checks it first."""
+    found = _usage(engine)
+    return None if found is None else _sums(engine, found[0], weights)
+
+
+def _sums(engine: Engine, usage, weights: dict[str, float] | None = None,
+          events: list[str] | None = None) -> pd.DataFrame | None:
+    """:func:`engine_usage_sums` of ``usage``. With ``events`` (every distinct event name), each
+    account-month also counts its rows of each event: the key (customer, month, event) is unique when
+    no count passes 1 and the counts add up to the rows, checked in the same pass as the sums (an exact
+    DISTINCT over the three columns took longer than the sums themselves); ``None`` when it is not."""
     import ibis
 
-    found = _usage(engine)
-    if found is None:
-        return None
-    usage = found[0]
     weights = ENGAGEMENT_WEIGHTS if weights is None else weights
     weighted = _weighted(weights)
     # counts as doubles, whatever the stored type: an integer or decimal column times a weight is exact
@@ -100,12 +106,20 @@ def engine_usage_sums(engine: Engine, weights: dict[str, float] | None = None) -
     # 0.35000000000000003); through int64 (whole and <= COUNT_MAX, checked) the cast is never elided
     sums = {f"e{i}": usage["count"].cast("int64").cast("float64").sum(where=usage.event == e).fill_null(0.0)
             for i, e in enumerate(weighted)}
-    groups = usage.group_by(["customer_id", "month"]).aggregate(rows=usage.count(), **sums)
+    each = {f"k{i}": usage.count(where=usage.event == e) for i, e in enumerate(events or [])}
+    groups = usage.group_by(["customer_id", "month"]).aggregate(rows=usage.count(), **sums, **each)
     total = ibis.literal(0.0, "float64")
     for i, e in enumerate(weighted):
         term = groups[f"e{i}"] * ibis.literal(float(weights[e]), "float64")
         total = term if i == 0 else total + term
-    out = engine.fetch(groups.select("customer_id", "month", "rows", x=total))
+    counted = [groups[k] for k in each]
+    key = {} if not counted else {  # each row counted once, under its own event (a literal the engine
+        # compared otherwise than Python would show here), and no event twice in an account-month
+        "most": counted[0] if len(counted) == 1 else ibis.greatest(*counted),
+        "spare": groups.rows - sum(counted[1:], counted[0])}
+    out = engine.fetch(groups.select("customer_id", "month", "rows", x=total, **key))
+    if key and len(out) and (int(out["most"].max()) > 1 or out["spare"].astype("int64").any()):
+        return None
     # in (account, month) order as Python sorts them (an engine's collation may differ): by codes
     accounts, ids = pd.factorize(out["customer_id"].astype("str"), sort=True)
     months = out["month"].to_numpy(dtype="int64")
@@ -116,13 +130,19 @@ def engine_usage_sums(engine: Engine, weights: dict[str, float] | None = None) -
                          "rows": out["rows"].to_numpy(dtype="int64")[order]})
 
 
-def usage_in_engine(engine: Engine) -> bool:
-    """Whether the engine's usage can stay there: every row passes a reading of the contract at least
-    as strict as the loader's. False also when the engine has no usage, holds both ``product_usage``
-    and raw ``product_events`` (the loader says which it read), stores columns outside the contract
-    (the loader notes them), months of another type than text or dates without a time zone, or fails
-    the query (ids stored as numbers...). The caller then loads and validates the table as usual: a
-    real violation gets the loader's error, and a suspicion the loader accepts only costs the load.
+#: Up to this many distinct event names, the key's uniqueness is counted per event beside the sums
+#: (:func:`_sums`); beyond, by an exact DISTINCT over the key first.
+_EVENTS_COUNTED = 64
+
+
+def checked_usage_sums(engine: Engine) -> pd.DataFrame | None:
+    """:func:`engine_usage_sums` when every usage row passes, in the engine, a reading of the contract
+    at least as strict as the loader's; ``None`` otherwise. ``None`` also when the engine has no
+    usage, holds both ``product_usage`` and raw ``product_events`` (the loader says which it read),
+    stores columns outside the contract (the loader notes them), months of another type than text or
+    dates without a time zone, or fails a query (ids stored as numbers...). The caller then loads and
+    validates the table as usual: a real violation gets the loader's error, and a suspicion the loader
+    accepts only costs the load.
     Checked: ids and event names plain printable text without blanks around them, months ``YYYY-MM``
     or first days of months at midnight, counts whole, >= 0 and <= the contract's maximum, the key
     (customer, month, event) unique, ids and events compared byte for byte (:func:`_compares_bytes`).
@@ -130,19 +150,19 @@ def usage_in_engine(engine: Engine) -> bool:
     against the customers as loaded (:func:`load_for_report`)."""
     stored = engine.table("product_usage") is not None
     if stored and engine.table("product_events") is not None:
-        return False
+        return None
     try:
         if stored and sorted(engine.columns("product_usage")) != sorted(_COLUMNS):
-            return False
+            return None
         found = _usage(engine)
         if found is None or found[1] is None:
-            return False
+            return None
         usage, months = found
         count = usage["count"]
         valid = count.notnull() & (count >= 0) & (count <= COUNT_MAX) & (count == count.floor()) & usage.month.notnull()
         checked = engine.fetch(usage.aggregate(rows=usage.count(), bad=usage.count(where=~valid.fill_null(False))))
         if int(checked["bad"].iloc[0]):
-            return False
+            return None
         # the text rules on each distinct value (200k ids, a few events and months), not on every row
         distinct: dict[str, int] = {}
         for column, rule in (("customer_id", _PLAIN), ("event", _PLAIN), ("stored_month", _MONTH)):
@@ -154,37 +174,43 @@ def usage_in_engine(engine: Engine) -> bool:
                 wrong = values.value.re_search("[^ -~]") | ~values.value.re_search(rule)
             counted = engine.fetch(values.aggregate(n=values.count(), wrong=values.count(where=wrong.fill_null(True))))
             if int(counted["wrong"].iloc[0]):
-                return False
+                return None
             distinct[column] = int(counted["n"].iloc[0])
-        if not _compares_bytes(engine, usage, distinct):
-            return False
-        keys = usage.select("customer_id", "month", "event").distinct()
-        return int(checked["rows"].iloc[0]) == int(engine.fetch(keys.aggregate(n=keys.count()))["n"].iloc[0])
+        events = _compares_bytes(engine, usage, distinct)
+        if events is None:
+            return None
+        if len(events) > _EVENTS_COUNTED:
+            keys = usage.select("customer_id", "month", "event").distinct()
+            if int(checked["rows"].iloc[0]) != int(engine.fetch(keys.aggregate(n=keys.count()))["n"].iloc[0]):
+                return None
+            events = []
+        return _sums(engine, usage, events=events)
     except Exception:  # noqa: BLE001 - anything the engine cannot read this way is loaded as usual
-        return False
+        return None
 
 
-def _compares_bytes(engine: Engine, usage, distinct: dict[str, int]) -> bool:
-    """Whether the engine tells ids and event names apart as Python does, byte for byte: a column
-    collation that ignores case or accents (``COLLATE NOCASE``, MySQL's defaults) would group two
-    accounts' usage as one and count ``LOGIN`` as the weighted ``login``, where the loader keeps them
-    apart. Ids and events: as many distinct byte strings as the engine's ``distinct`` values (a
-    backslash first made DEL, which the text rule refuses, so that no engine reads it as an escape).
-    Events (a handful):
+def _compares_bytes(engine: Engine, usage, distinct: dict[str, int]) -> list[str] | None:
+    """The distinct event names when the engine tells ids and event names apart as Python does, byte
+    for byte, else ``None``: a column collation that ignores case or accents (``COLLATE NOCASE``,
+    MySQL's defaults) would group two accounts' usage as one and count ``LOGIN`` as the weighted
+    ``login``, where the loader keeps them apart. Ids and events: as many distinct byte strings as the
+    engine's ``distinct`` values (a backslash first made DEL, which the text rule refuses, so that no
+    engine reads it as an escape). Events (a handful):
     the engine's own ``==`` against each weighted name is Python's, whichever spelling its DISTINCT
     returned."""
     for column in ("customer_id", "event"):
         raw = usage.select(value=usage[column].replace("\\", "\x7f").cast("binary")).distinct()
         if int(engine.fetch(raw.aggregate(n=raw.count()))["n"].iloc[0]) != distinct[column]:
-            return False
+            return None
     weighted = _weighted(ENGAGEMENT_WEIGHTS)
     events = usage.select(value=usage.event).distinct()
     found = engine.fetch(events.select("value", **{f"m{i}": events.value == e for i, e in enumerate(weighted)})
                          .limit(10_001))
     if len(found) > 10_000:  # not a handful of event names: loaded and checked as usual
-        return False
-    return all(bool(hit) == (value == e) for i, e in enumerate(weighted)
+        return None
+    same = all(bool(hit) == (value == e) for i, e in enumerate(weighted)
                for value, hit in zip(found["value"], found[f"m{i}"], strict=True))
+    return [str(v) for v in found["value"]] if same else None
 
 
 def _engine_of(source: str | None) -> Engine | None:
@@ -240,10 +266,10 @@ def _parquet_engine(source: str | None) -> Engine | None:
 
 def load_for_report(source: str | None, *, base_currency: str = "USD", goals=None) -> Dataset:
     """The dataset of ``kpi report``: as :func:`kpilib.load_dataset` loads it, but with the product
-    usage left where it is stored when :func:`usage_in_engine` finds it contract-valid there (a
+    usage left where it is stored when :func:`checked_usage_sums` finds it contract-valid there (a
     database, Spark, or a folder's ``product_usage.parquet`` of :data:`FOLDER_IN_PLACE_ROWS` rows or
     more, which DuckDB reads in place): only its
-    sums per account-month are read (:func:`engine_usage_sums`, the dataset's ``usage_sums``), the
+    sums per account-month are read (the dataset's ``usage_sums``), the
     other tables checked against them as the loader would. Otherwise every table is loaded and
     validated as usual."""
     from dataclasses import replace
@@ -254,9 +280,7 @@ def load_for_report(source: str | None, *, base_currency: str = "USD", goals=Non
     if engine is None:
         return load_dataset(source, base_currency=base_currency, goals=goals)
     try:
-        sums = engine_usage_sums(engine) if usage_in_engine(engine) else None
-    except Exception:  # noqa: BLE001 - loaded as usual below, where the loader names what is wrong
-        sums = None
+        sums = checked_usage_sums(engine)
     finally:
         engine.close()
     if sums is None:
