@@ -224,3 +224,27 @@ def test_the_unit_economics_table_gives_reasons_only_when_a_figure_is_undefined(
     assert quiet.loc["CAC", "why undefined"] == "no new customers in the period"
     assert (quiet.loc[quiet["value"] != "undefined", "why undefined"] == "").all()
     assert web_table(KpiModel(kpi.load_dataset(str(tiny_dir)), "2024-01")).index.name == "channel"
+
+
+def test_a_year_s_tiles_compare_once_with_the_year_before():
+    """A year's previous period is the year before: each tile shows that change once (a quarter's
+    tiles show the previous quarter and the same quarter a year earlier), NPS included."""
+    year = kpi.parse_period("2025")
+    tiles = kpi_tiles(headline_kpis(KpiModel(_book(), year)), year)
+    assert tiles and all(len(t.changes) == 1 and "Year 2024" in t.changes[0] for t in tiles)
+    quarter = kpi.parse_period("2025-Q2")
+    assert all(len(t.changes) == 2 for t in kpi_tiles(headline_kpis(KpiModel(_book(), quarter)), quarter))
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_an_undefined_ltv_cac_says_why_in_the_reader_s_language(lang):
+    from kpilib.i18n import using
+
+    with using(lang):
+        model = KpiModel(_book().filter(segment="Enterprise"), "2025-03", segment="Enterprise")
+        text = kpi.unit_economics_note(model).data
+        table = kpi.unit_economics_table(model)
+    if lang == "en":
+        assert text.startswith('<div class="kpi-note">LTV:CAC is undefined: no marketing_spend table. Inputs:')
+    assert "undefined: undefined" not in text and ("undefined" in text) is (lang == "en")
+    assert ("undefined" in " ".join(table.iloc[:, 0])) is (lang == "en")

@@ -144,14 +144,16 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
     tiles = []
     for row in frame.loc[chosen].itertuples(index=False):
         unit = "money_short" if row.unit == "money" else row.unit
-        against = _("previous wave") if row.kpi == "nps" else prev
+        # a year's previous period is the year before (for NPS, the year's answers before): one change
+        once = period.previous() == period.year_ago()
+        against = _("previous wave") if row.kpi == "nps" and not once else prev
         target = row.target and _("target: {target}").format(target=row.target)
         hover = " · ".join(t for t in (row.rule, target, row.note) if t)
         tiles.append(Tile(
             label=row.label,
             value=format_value(row.value, unit, currency, missing=None if not row.note else "–"),
             changes=(format_change(row.value, row.previous, row.unit, against),
-                     format_change(row.value, row.year_ago, row.unit, ago)),
+                     *(() if once else (format_change(row.value, row.year_ago, row.unit, ago),))),
             status=row.status, href=f"{row.report}.ipynb" if row.report else None,  # .html in the pack
             title=hover or None, goal=getattr(row, "goal_note", "") or "",
         ))

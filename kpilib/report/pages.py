@@ -19,7 +19,7 @@ from ..errors import KpiError
 from ..i18n import N_, _, month_name, ngettext
 from ..metrics.revenue import RULE_OF_40
 from .display import number, percent, show_table, tiles_html
-from .format import format_value, signed
+from .format import format_value, is_missing, signed
 from .model import KpiModel
 
 #: Pages of the pack, in reading order: file stem -> (title in the navigation, title on the index).
@@ -280,7 +280,7 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
     company = _("company-wide: not shown for a segment")
 
     def fmt(v: float, unit: str, decimals: int | None = None) -> str:
-        return format_value(v, unit, cur, missing=N_("n/a"), decimals=decimals)
+        return format_value(v, unit, cur, missing=_("n/a"), decimals=decimals)
 
     rows = {
         _("Quick ratio"): fmt(rev["quick_ratio"], "ratio"),
@@ -523,8 +523,6 @@ def funnel_notes(model: KpiModel) -> HTML:
 
 def unit_economics_note(model: KpiModel) -> HTML:
     """The LTV:CAC verdict with the inputs it rests on, written from the figures."""
-    from .titles import ltv_cac_verdict
-
     econ, inputs = model.unit_economics
     value = econ.loc["LTV:CAC", "value"]
     cur = model.base_currency
@@ -533,16 +531,29 @@ def unit_economics_note(model: KpiModel) -> HTML:
     return note(_("LTV:CAC is {ratio}: {verdict}. Inputs: ARPA of the period's new customers {new_arpa} "
                   "(the installed base's is {arpa}, shown beside), gross margin {gross_margin}, churn {churn} "
                   "a month on average over the six months before {month}.").format(
-        ratio=format_value(value, "ratio", missing=N_("undefined")), verdict=ltv_cac_verdict(value),
+        ratio=format_value(value, "ratio", missing=_("undefined")), verdict=_undefined_because(econ, value),
         month=month_name(model.period.last),
         new_arpa=format_value(inputs["new_arpa"], "money", cur), arpa=format_value(inputs["arpa"], "money", cur),
         gross_margin=format_value(inputs["gross_margin"], "pct"), churn=format_value(inputs["churn_6m"], "pct")))
 
 
+def _undefined_because(econ: pd.DataFrame, value: float) -> str:
+    """The LTV:CAC verdict; when the ratio is undefined, why: the reason of CAC, else of LTV, else its own
+    (not a second "undefined")."""
+    from ..metrics.acquisition import CAC_ROW, LTV_CAC_ROW, LTV_ROW
+    from .titles import ltv_cac_verdict
+
+    if not is_missing(value):
+        return ltv_cac_verdict(value)
+    reasons = [econ.loc[row, "note"] for row in (CAC_ROW, LTV_ROW, LTV_CAC_ROW)
+               if is_missing(econ.loc[row, "value"]) and econ.loc[row, "note"]]
+    return _(reasons[0]) if reasons else ltv_cac_verdict(value)
+
+
 def unit_economics_table(model: KpiModel) -> pd.DataFrame:
     """CAC, payback, LTV, sBG CLV and LTV:CAC formatted, with why any is undefined."""
     econ, _inputs = model.unit_economics
-    shown = pd.DataFrame({"value": [format_value(v, u, model.base_currency, missing=N_("undefined"))
+    shown = pd.DataFrame({"value": [format_value(v, u, model.base_currency, missing=_("undefined"))
                                     for v, u in zip(econ["value"], econ["unit"])],
                           "why undefined": [_(n) if isinstance(n, str) and n else "" for n in econ["note"]]},
                          index=pd.Index([_(i) for i in econ.index], name=econ.index.name))

@@ -188,6 +188,10 @@ _STOCK = {"month": N_("at the month's end"), "quarter": N_("at the quarter's las
           "year": N_("at the year's last month end")}
 _FLOW = {"month": N_("over the month"), "quarter": N_("summed over the quarter's three months"),
          "year": N_("summed over the year's twelve months")}
+#: a rate of flows (churn, wins, bounces): its numerator and denominator summed, never its monthly rates
+_RATE_OF_FLOWS = {"month": N_("over the month"),
+                  "quarter": N_("numerator and denominator each summed over the quarter's three months"),
+                  "year": N_("numerator and denominator each summed over the year's twelve months")}
 _TTM = {k: N_("trailing twelve months to the period's end") for k in ("month", "quarter", "year")}
 _COMPANY = N_("company-wide by nature: not attributed to segments")
 
@@ -250,7 +254,11 @@ _SPECS: tuple[KpiSpec, ...] = (
                 healthy=_pct_text(CHURN_BAND[0]), unhealthy=_pct_text(CHURN_BAND[1])),
             source="the glossaries' 2-5 % monthly band"),
     KpiSpec("gross_mrr_churn", N_("Gross MRR churn (period)"), "pct", "02_churn_cohorts",
-            N_("-(churn + contraction) / opening MRR"), _FLOW, lambda m: m.revenue["gross_mrr_churn"], better="lower",
+            N_("-(churn + contraction) / opening MRR"),
+            {"month": N_("over the month"),
+             "quarter": N_("the quarter's churn and contraction summed, over the MRR at its start"),
+             "year": N_("the year's churn and contraction summed, over the MRR at its start")},
+            lambda m: m.revenue["gross_mrr_churn"], better="lower",
             share=True,
             source='ChartMogul, Gross MRR Churn Rate'),
     KpiSpec("nrr", N_("NRR (12 months)"), "pct", "01_revenue",
@@ -263,7 +271,7 @@ _SPECS: tuple[KpiSpec, ...] = (
             kinds=(), share=True,
             source="common convention: NRR without expansion, each customer capped at its MRR then"),
     KpiSpec("quick_ratio", N_("Quick ratio"), "ratio", "01_revenue",
-            N_("(New + expansion + reactivation) / |churn + contraction|"), _FLOW,
+            N_("(New + expansion + reactivation) / |churn + contraction|"), _RATE_OF_FLOWS,
             lambda m: m.revenue["quick_ratio"],
             source='Mamoon Hamid (Social Capital, 2015), SaaS Quick Ratio'),
     KpiSpec("ltv_cac", N_("LTV:CAC"), "ratio", "04_clv_cac",
@@ -292,12 +300,13 @@ _SPECS: tuple[KpiSpec, ...] = (
             lambda m: m.voice("nps")["nps"],
             source='Reichheld (2003), The One Number You Need to Grow, HBR'),
     KpiSpec("win_rate", N_("Win rate"), "pct", "03_funnel",
-            N_("Deals won / deals closed (won or lost) in the period"), _FLOW, lambda m: m.win_rate, share=True,
+            N_("Deals won / deals closed (won or lost) in the period"), _RATE_OF_FLOWS, lambda m: m.win_rate,
+            share=True,
             scope="company", company_reason=N_("leads carry no segment until they become customers"),
             source="won / (won + lost), deals closed in the period",
             segment_ready=lambda m: m.leads_have_segment),
     KpiSpec("bounce_rate", N_("Bounce rate"), "pct", "03_funnel",
-            N_("Bounced sessions / sessions"), _FLOW,
+            N_("Bounced sessions / sessions"), _RATE_OF_FLOWS,
             lambda m: m.web["bounce_rate"] if m.web is not None else float("nan"),
             scope="company", health=_bounce_health, better="lower", share=True,
             company_reason=N_("web traffic is not tied to accounts"),

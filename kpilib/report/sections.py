@@ -31,7 +31,7 @@ SECTIONS: dict[str, dict[str, tuple[str | None, str | None]]] = {
              "against.")),
         "changes": (N_("What changed"),
             N_("The accounts whose MRR moved most this period (MRR at the period's last month end against the "
-             "month end just before it).")),
+             "month end before the period began).")),
         "mrr_trend": (N_("MRR over the last two years"),
             None),
         "figures": (N_("The figures behind the tiles"),
