@@ -62,6 +62,9 @@ def test_group_titles_name_the_right_group():
     assert titles.survival_title(curves).startswith("Enterprise customers last longest: 100%")
     same = curves.assign(survival=[1.0, 0.7, 0.701, 0.7])
     assert titles.survival_title(same).startswith("Every segment keeps about 70%")
+    # one segment (a segment pack): no comparison with groups the chart does not show
+    assert titles.survival_title(curves[curves["segment"] == "SMB"]) == \
+        "SMB customers: 50% still pay after 24 months"
     assert titles.bounce_title(pd.Series([0.4, 0.45])) == "Every channel bounces below 50%"
     assert titles.bounce_title(pd.Series([0.6, 0.45])) == "1 channel bounces at 50% or more"
     assert titles.bounce_title(pd.Series([0.6, 0.55])) == "2 channels bounce at 50% or more"
@@ -144,6 +147,11 @@ def test_the_remaining_titles_flip_with_their_figures():
     assert titles.best_channel_title(rates) == "Referral converts leads to customers best (3.1%)"
     assert titles.best_channel_title(pd.Series({"Referral": 0.0})).startswith("No channel converted")
     assert titles.ces_title(5.63, 310, "Q4 2025") == "Customer effort: mean 5.6 of 7 from 310 answers (Q4 2025 wave)"
+    # a year's figure is every answer of the year, not a wave
+    assert titles.ces_title(5.63, 1210, "2025", year=True) == \
+        "Customer effort: mean 5.6 of 7 from 1,210 answers in 2025"
+    assert titles.nps_title(32.4, 4.2, 1288, "2025", year=True) == "NPS +32 ± 4 from every answer of 2025 (n = 1,288)"
+    assert titles.nps_title(37.0, 4.4, 362, "Q4 2025") == "NPS +37 ± 4 in the Q4 2025 wave (n = 362)"
     assert titles.ces_title(float("nan"), 0) == "No effort answers in this wave"
     assert titles.return_title(pd.Series({"Events": 0.0, "Referral": 6.34})) == \
         "Referral brings the most new ARR per unit of spend (6.34)"

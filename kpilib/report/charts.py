@@ -321,8 +321,10 @@ def nps(fig: Figure, m: KpiModel) -> str | None:
     ax = fig.subplots()
     ax.errorbar(list(trend.index), trend["nps"], yerr=trend["margin_of_error"], marker="o", capsize=4)
     ax.axhline(0, color="#57606a", linewidth=0.8)
+    wave = voice["wave"]
+    year = wave is not None and wave.kind == "year"
     ax.set(title=titles.nps_title(voice["nps"], voice["margin_of_error"], voice["n"],
-                                  voice["wave"].title if voice["wave"] is not None else None),
+                                  None if wave is None else wave.label if year else wave.title, year=year),
            ylabel=_("NPS (points)"), xlabel=_("Survey wave (quarter)"), ylim=(-100, 100))
     return None
 
@@ -336,7 +338,8 @@ def ces(fig: Figure, m: KpiModel) -> str | None:
     summary = ces_summary(m.data.tables["survey_responses"], wave)
     ax = fig.subplots()
     ax.bar(range(1, 8), summary[[f"score_{k}" for k in range(1, 8)]].to_numpy())
-    ax.set(title=titles.ces_title(summary["mean"], summary["n"], wave.title),
+    year = wave.kind == "year"
+    ax.set(title=titles.ces_title(summary["mean"], summary["n"], wave.label if year else wave.title, year=year),
            xlabel=_("Score (7 = very easy)"), ylabel=_("Answers"))
     return None
 

@@ -283,8 +283,10 @@ def nps_drills(model: KpiModel) -> list[Drill]:
     drills = []
     for group, words in _GROUPS.items():
         rows = answers[answers["group"] == group]
-        summary = ngettext("{group}: {n} answer in the {wave} wave", "{group}: {n} answers in the {wave} wave",
-                           len(rows)).format(group=_(words), n=_count(len(rows)), wave=wave.title)
+        summary = (ngettext("{group}: {n} answer in {year}", "{group}: {n} answers in {year}", len(rows))
+                   if wave.kind == "year" else
+                   ngettext("{group}: {n} answer in the {wave} wave", "{group}: {n} answers in the {wave} wave",
+                            len(rows))).format(group=_(words), n=_count(len(rows)), wave=wave.title, year=wave.label)
         drills.append(Drill(f"nps-{group}", summary, rows, _headers(columns), float(len(rows)),
                             N_("the survey_responses table")))
     return drills

@@ -47,6 +47,11 @@ def _note(spec: KpiSpec, model: KpiModel) -> str:
         now, before = model.voice("nps"), model.previous_voice("nps")
         if now["wave"] is None:
             return _("no survey wave closed by {date}").format(date=model.period.end_date.date())
+        if now["wave"].kind == "year":  # a year's NPS is every answer of it, not a wave
+            if before["wave"] is None:
+                return _("answers of {year}, n = {n}").format(year=now["wave"].label, n=_whole(now["n"]))
+            return _("answers of {year}, n = {n}; previous: answers of {previous}").format(
+                year=now["wave"].label, n=_whole(now["n"]), previous=before["wave"].label)
         if before["wave"] is None:
             return _("survey wave {wave}, n = {n}").format(wave=now["wave"].title, n=_whole(now["n"]))
         return _("survey wave {wave}, n = {n}; previous: wave {previous}").format(

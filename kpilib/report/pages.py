@@ -457,8 +457,10 @@ def caption(model: KpiModel, name: str) -> str:
     """A table's caption, from the figures it shows (so it names the right wave or horizon)."""
     wave = model.wave("nps")
     if name == "nps_segment":
-        return (_("NPS by segment, {wave} wave").format(wave=wave.title) if wave is not None
-                else _("NPS by segment"))
+        if wave is None:
+            return _("NPS by segment")
+        return (_("NPS by segment, every answer of {year}").format(year=wave.label) if wave.kind == "year" else
+                _("NPS by segment, {wave} wave").format(wave=wave.title))
     if name == "segment_retention":
         return _("Logo retention by segment, cohorts weighted by their size")
     if name == "nps_trend":

@@ -155,13 +155,17 @@ def cohort_title(kind: str, matrix: pd.DataFrame, age: int = 12, start_mrr: pd.S
 
 
 def survival_title(curves: pd.DataFrame, by: str = "segment", month: int = 24) -> str:
-    """The group that lasts longest, from Kaplan-Meier curves (``month``, ``survival``, ``by``)."""
+    """The group that lasts longest, from Kaplan-Meier curves (``month``, ``survival``, ``by``); with one
+    group, its survival alone."""
     s = curves[curves["month"] <= month].groupby(by)["survival"].last().dropna()
     if s.empty:
         return _("Survival by segment")
     if len(s) > 1 and math.isclose(s.max(), s.min(), abs_tol=0.005):
         return _("Every segment keeps about {share} of its customers for {months} months").format(
             share=_pct(s.mean()), months=month)
+    if len(s) == 1:  # one group (a segment pack): nothing to be longest against
+        return _("{group} customers: {share} still pay after {months} months").format(
+            group=s.index[0], share=_pct(s.iloc[0]), months=month)
     return _("{group} customers last longest: {share} still pay after {months} months").format(
         group=s.idxmax(), share=_pct(s.max()), months=month)
 
@@ -224,21 +228,27 @@ def ltv_cac_verdict(ratio: float, target: float = LTV_CAC_TARGET) -> str:
     return _("below the {target}:1 target").format(target=number(target))
 
 
-def nps_title(nps: float, margin: float, n: float, wave_title: str | None) -> str:
+def nps_title(nps: float, margin: float, n: float, wave_title: str | None, *, year: bool = False) -> str:
+    """``NPS +37 ± 4 in the Q4 2025 wave (n = 362)``; ``year``: ``wave_title`` is a year (``2025``), whose
+    NPS is every answer of it, not a wave."""
     if wave_title is None or is_missing(nps):
         return _("No survey wave has closed yet")
-    return _("NPS {nps} ± {margin} in the {wave} wave (n = {n})").format(
-        nps=number(nps, sign=True), margin=number(margin), wave=wave_title, n=number(n))
+    text = (_("NPS {nps} ± {margin} from every answer of {wave} (n = {n})") if year else
+            _("NPS {nps} ± {margin} in the {wave} wave (n = {n})"))
+    return text.format(nps=number(nps, sign=True), margin=number(margin), wave=wave_title, n=number(n, grouped=True))
 
 
-def ces_title(mean: float, n: float, wave_title: str | None = None) -> str:
-    """``Customer effort: mean 5.6 of 7 from 310 answers (Q4 2025 wave)``."""
+def ces_title(mean: float, n: float, wave_title: str | None = None, *, year: bool = False) -> str:
+    """``Customer effort: mean 5.6 of 7 from 310 answers (Q4 2025 wave)``; ``year``: ``wave_title`` is a
+    year (``2025``), every answer of it."""
     if is_missing(mean) or n == 0:
         return _("No effort answers in this wave")
     if wave_title:
-        return _("Customer effort: mean {mean} of 7 from {n} answers ({wave} wave)").format(
-            mean=number(mean, 1), n=number(n), wave=wave_title)
-    return _("Customer effort: mean {mean} of 7 from {n} answers").format(mean=number(mean, 1), n=number(n))
+        text = (_("Customer effort: mean {mean} of 7 from {n} answers in {wave}") if year else
+                _("Customer effort: mean {mean} of 7 from {n} answers ({wave} wave)"))
+        return text.format(mean=number(mean, 1), n=number(n, grouped=True), wave=wave_title)
+    return _("Customer effort: mean {mean} of 7 from {n} answers").format(mean=number(mean, 1),
+                                                                         n=number(n, grouped=True))
 
 
 def return_title(returns: pd.Series, new_customers: pd.Series | None = None) -> str:
