@@ -344,3 +344,14 @@ def _arrivals_by_matrix(book, table, months, e, rng):
     age = h[None, :] - np.repeat(h, n)[:, None]
     kept = (age >= 0) & (rng.random(picked.size)[:, None] < table[book.arrival_code[picked][:, None], age.clip(0)])
     return ((book.arrival_mrr[picked][:, None] * (1 + e) ** age.clip(0)) * kept).sum(axis=0)
+
+
+def test_too_few_customers_is_said_in_the_singular_or_the_plural():
+    from kpilib.i18n import using
+    from kpilib.metrics.forecast import _too_few
+
+    assert _too_few(1, "month").reason == "only 1 customer billed by the month: too few to fit (at least 20)"
+    assert str(_too_few(13, "year")).startswith("only 13 customers billed by the year: too few")
+    with using("fr"):
+        assert _too_few(13, "quarter").reason.startswith("seulement 13 clients facturés au trimestre")
+        assert _too_few(1, "quarter").reason.startswith("seulement 1 client facturé au trimestre")

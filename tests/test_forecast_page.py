@@ -128,8 +128,8 @@ def test_the_backtest_note_counts_the_band_and_names_the_direction():
     assert mixed.startswith("Track record: 3 of 3") and "what happened" not in mixed
     above = titles.backtest_note(backtest_frame([0.02, 0.01], [True, False]))
     assert above.endswith("(every forecast above what happened).")
-    partial = titles.backtest_note(backtest_frame([0.02, None], [True, None], ["", "only 3 month(s) of history"]))
-    assert partial.endswith("No forecast 6 months back: only 3 month(s) of history.")
+    partial = titles.backtest_note(backtest_frame([0.02, None], [True, None], ["", "only 3 months of history"]))
+    assert partial.endswith("No forecast 6 months back: only 3 months of history.")
     assert partial.startswith("Track record: 1 of 1 forecast made before the period held the actual MRR inside its")
     nothing = titles.backtest_note(backtest_frame([None, None], [None, None], ["no customer pays", "x"]))
     assert nothing == "No backtest: no forecast could be made 3, 6 months before the period's end (no customer pays)."
@@ -181,12 +181,12 @@ def _first_month(frames) -> str:
 
 def first_month():
     frames = _thin()
-    return frames, _first_month(frames), "all", "only 1 month(s) of MRR history"
+    return frames, _first_month(frames), "all", "only 1 month of MRR history"
 
 
 def four_months_of_history():
     frames = _thin()
-    return frames, str(pd.Period(_first_month(frames), "M") + 3), "all", "only 4 month(s) of MRR history"
+    return frames, str(pd.Period(_first_month(frames), "M") + 3), "all", "only 4 months of MRR history"
 
 
 def no_leads():

@@ -85,7 +85,7 @@ import pandas as pd
 from ..data.asof import cut_table
 from ..data.currency import rates_at
 from ..errors import KpiError, ModelFitError, PeriodError
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 from ..periods import ReportPeriod, parse_period
 from .cohorts import interval_lifetimes, longest_interval
 from .mrr import MONTHS_PER_INTERVAL, customer_mrr, mrr_movements
@@ -288,10 +288,15 @@ def _reason(err: ModelFitError) -> str:
 
 
 def _too_few(n: int, interval: str) -> _FitFailed:
-    message = f"only {n} customer(s) billed by the {interval}: too few to fit (at least {MIN_CUSTOMERS})"
-    reason = {"month": _("only {n} customer(s) billed by the month: too few to fit (at least {minimum})"),
-              "quarter": _("only {n} customer(s) billed by the quarter: too few to fit (at least {minimum})"),
-              "year": _("only {n} customer(s) billed by the year: too few to fit (at least {minimum})")}.get(interval)
+    message = (f"only {n} customer{'' if n == 1 else 's'} billed by the {interval}: too few to fit "
+               f"(at least {MIN_CUSTOMERS})")
+    reason = {"month": ngettext("only {n} customer billed by the month: too few to fit (at least {minimum})",
+                                "only {n} customers billed by the month: too few to fit (at least {minimum})", n),
+              "quarter": ngettext("only {n} customer billed by the quarter: too few to fit (at least {minimum})",
+                                  "only {n} customers billed by the quarter: too few to fit (at least {minimum})", n),
+              "year": ngettext("only {n} customer billed by the year: too few to fit (at least {minimum})",
+                               "only {n} customers billed by the year: too few to fit (at least {minimum})", n),
+              }.get(interval)
     return _FitFailed(message, reason.format(n=n, minimum=MIN_CUSTOMERS) if reason is not None else message)
 
 
@@ -590,8 +595,9 @@ def _why_undefined(wide: pd.DataFrame, as_of: pd.Period) -> str:
     if not (wide[as_of] > 0).any():
         return _("no customer pays at the end of {month}").format(month=as_of)
     if wide.shape[1] < MIN_HISTORY:
-        return _("only {n} month(s) of MRR history up to {month}: the forecast needs at least {minimum}").format(
-            n=wide.shape[1], month=as_of, minimum=MIN_HISTORY)
+        return ngettext("only {n} month of MRR history up to {month}: the forecast needs at least {minimum}",
+                        "only {n} months of MRR history up to {month}: the forecast needs at least {minimum}",
+                        wide.shape[1]).format(n=wide.shape[1], month=as_of, minimum=MIN_HISTORY)
     return ""
 
 
