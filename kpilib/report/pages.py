@@ -746,7 +746,8 @@ def forecast_assumptions_table(model: KpiModel) -> pd.DataFrame:
         _("Band"): (_("{level} predictive bootstrap, {replicates} replicates (seed {seed})").format(
             level=percent(a["level"]), replicates=number(a["n_boot"], grouped=True), seed=a["seed"])
                     if a["n_boot"] else _("none (no bootstrap)")),
-        _("Bootstrap refits that kept the point fit"): format_value(a["failed_refits"], "count"),
+        _("Bootstrap refits that failed (each replaced by the fit on the actual data)"):
+            format_value(a["failed_refits"], "count"),
     }
     return pd.DataFrame({"value": rows})
 
