@@ -292,7 +292,8 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
         _("TCV signed (committed term)"): fmt(con["tcv"], "money") + (
             " " + _("({count} without a recorded term, valued at 12 months)").format(
                 count=fmt(con["assumed_terms"], "count")) if con["assumed_terms"] else ""),
-        _("ACV signed (one year of each commitment)"): fmt(con["acv"], "money"),
+        _("ACV signed (at most one year of each commitment: a monthly plan commits one month)"):
+            fmt(con["acv"], "money"),
         _("ASP of new business (MRR per new customer)"): fmt(rev["asp_new"], "money"),
     }
     ttm = {_("Revenue growth, trailing 12 months (YoY)"): ("revenue_growth", "pct"),
