@@ -96,6 +96,10 @@ def _check_notebooks(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     from .report.runner import NOTEBOOKS
 
     folder = Path(args.notebook_dir) if args.notebook_dir else None
+    if folder is not None and not folder.is_dir():
+        parser.error(f"--notebook-dir {folder} is not a folder")
+    if folder is not None and not any(folder.glob("*.ipynb")):
+        parser.error(f"--notebook-dir {folder} holds no notebook (*.ipynb)")
     for name in args.notebooks or []:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
             parser.error(f"--notebooks takes notebook names, not paths: {name!r}")
@@ -135,12 +139,14 @@ def _parser() -> argparse.ArgumentParser:
                     "(HTML reports, executed notebooks, index.html). The previous pack is "
                     "replaced only when the new one is complete.",
     )
-    rep.add_argument("--period", help="a month 2025-12, a quarter 2025-Q4 or a year 2025 "
+    rep.add_argument("--period", type=_text("--period"), help="a month 2025-12, a quarter 2025-Q4 or a year 2025 "
                      "(default: the latest complete month of the data)")
     rep.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
     rep.add_argument("--out", type=_text("--out"), help="parent folder of the pack (default: reports/ in the project)")
-    rep.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
-    rep.add_argument("--segment", default="all", help="only accounts of this segment (default: all)")
+    rep.add_argument("--base-currency", default="USD", type=_text("--base-currency"),
+                     help="ISO 4217 reporting currency (default: USD)")
+    rep.add_argument("--segment", default="all", type=_text("--segment"),
+                     help="only accounts of this segment (default: all)")
     rep.add_argument("--notebook-dir", metavar="DIR", type=_text("--notebook-dir"),
                      help="run the notebooks of this folder instead of the kit's (your own pages; outputs "
                           "still go only into the pack)")
@@ -162,14 +168,16 @@ def _parser() -> argparse.ArgumentParser:
                          description="Load every table, check it against the data contract and "
                                      "print a summary; exits 3 on the first violation.")
     val.add_argument("--data", type=_text("--data"), help=_DATA_HELP)
-    val.add_argument("--base-currency", default="USD", help="ISO 4217 reporting currency (default: USD)")
+    val.add_argument("--base-currency", default="USD", type=_text("--base-currency"),
+                     help="ISO 4217 reporting currency (default: USD)")
     val.add_argument("--goals", metavar="FILE", type=_text("--goals"), help=_GOALS_HELP)
 
     sam = sub.add_parser("sample-data", help="generate the deterministic sample company",
                          description="Write the sample B2B SaaS company (36 months, about 2,000 "
                                      "accounts) as one CSV per contract table.")
     sam.add_argument("--out", required=True, type=_text("--out"), help="folder to write the CSV files to")
-    sam.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled seed)")
+    sam.add_argument("--seed", type=_in_range("--seed", 0, None), default=None,
+                     help="random seed, 0 or more (default: the bundled seed)")
 
     load = sub.add_parser("load", help="copy a contract folder into a database or Spark",
                           description="Validate a data source and write every table into a database "
@@ -181,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--schema", help="database schema to write into (default: the URL's default)")
 
     nbs = sub.add_parser("notebooks", help="copy the kit's notebooks into a folder, for JupyterLab",
-                         description="Copy the report notebooks (00_overview ... 05_nps) into DIR to explore "
+                         description="Copy the report notebooks (00_overview ... 06_forecast) into DIR to explore "
                                      "them in JupyterLab; existing files are kept unless --force.")
     nbs.add_argument("dir", metavar="DIR", type=_text("DIR"), help="folder to copy the notebooks into")
     nbs.add_argument("--force", action="store_true", help="overwrite notebooks already in DIR")
@@ -230,7 +238,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from .data.sample import DEFAULT_SEED, generate_sample
+    from .errors import KpiError
 
+    if Path(args.out).expanduser().exists() and not Path(args.out).expanduser().is_dir():
+        raise KpiError(f"--out {args.out} is a file, not a folder: nothing was written")
     paths = generate_sample(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
     print(f"wrote {len(paths) - 1} tables and goals.yaml to {args.out}")
     return 0
@@ -258,6 +269,8 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
     from .report.runner import NOTEBOOKS
 
     target = Path(args.dir).expanduser()
+    if target.exists() and not target.is_dir():
+        raise KpiError(f"{target} is a file, not a folder: nothing was copied")
     sources = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
     clash = [s.name for s in sources if (target / s.name).exists()]
     if clash and not args.force:

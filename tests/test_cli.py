@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import kpilib as kpi
 from kpilib.cli import main
 
 from conftest import TINY, write_table
@@ -98,3 +99,48 @@ def test_report_unknown_language_is_exit_2(tiny_dir, tmp_path, capsys):
         main(["report", "--data", str(tiny_dir), "--out", str(tmp_path / "r"), "--lang", "de"])
     assert info.value.code == 2 and "--lang" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv", [["--period", ""], ["--segment", ""], ["--base-currency", ""]])
+def test_an_empty_report_option_is_exit_2(argv, tiny_dir, tmp_path, capsys):
+    """``--period "$PERIOD"`` with the variable unset must not build the default month."""
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--data", str(tiny_dir), "--out", str(tmp_path / "r"), *argv])
+    assert info.value.code == 2 and "is empty (an unset shell variable?)" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("folder", ["missing", "empty"])
+def test_a_notebook_dir_without_notebooks_replaces_nothing(folder, tiny_dir, tmp_path, capsys):
+    """A mistyped --notebook-dir built a pack without pages over the good one (exit 0)."""
+    from kpilib.report.runner import build_report
+
+    nb_dir = tmp_path / folder
+    if folder == "empty":
+        nb_dir.mkdir()
+    pack = tmp_path / "r" / "2024-02"
+    pack.mkdir(parents=True)
+    (pack / "01_revenue.html").write_text("the good pack")
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--period", "2024-02", "--data", str(tiny_dir), "--out", str(tmp_path / "r"),
+              "--notebook-dir", str(nb_dir)])
+    assert info.value.code == 2 and "--notebook-dir" in capsys.readouterr().err
+    with pytest.raises(kpi.KpiError, match="holds no notebook|does not exist"):
+        build_report("2024-02", data=str(tiny_dir), out=tmp_path / "r", notebook_dir=nb_dir, progress=False)
+    assert [p.name for p in pack.iterdir()] == ["01_revenue.html"]
+
+
+def test_a_base_currency_without_a_rate_names_the_rates_there_are(tiny_dir, tmp_path, capsys):
+    assert main(["validate", "--data", str(tiny_dir), "--base-currency", "XYZ"]) == 3
+    assert "the base currency XYZ has no rate (choose one of EUR, USD" in capsys.readouterr().err
+
+
+def test_file_where_a_folder_is_expected_is_a_kit_error(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["sample-data", "--out", str(afile)]) == 6
+    assert main(["notebooks", str(afile)]) == 6
+    assert capsys.readouterr().err.count("is a file, not a folder") == 2
+    with pytest.raises(SystemExit) as info:
+        main(["sample-data", "--out", str(tmp_path / "s"), "--seed", "-1"])
+    assert info.value.code == 2 and "--seed must be at least 0" in capsys.readouterr().err

@@ -307,7 +307,9 @@ def _cross_rules(tables: dict[str, pd.DataFrame], offsets: dict[str, int], files
     if fx is not None:
         if base_currency not in set(fx["currency"]):
             raise ContractError("fx_rates", "currency",
-                                f"the base currency {base_currency} has no rate", file=files["fx_rates"])
+                                f"the base currency {base_currency} has no rate (choose one of "
+                                f"{', '.join(sorted(map(str, set(fx['currency']))))} with --base-currency, or "
+                                f"add a row for {base_currency})", file=files["fx_rates"])
         _check("fx_rates", "rate_to_base", "rates must be > 0", fx["rate_to_base"] <= 0,
                offsets["fx_rates"], files["fx_rates"])
         rated = set(fx["currency"])

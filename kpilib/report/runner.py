@@ -541,6 +541,9 @@ def build_report(period: str | ReportPeriod | None = None, *, data: str | None =
     goals_file = Path(goals).expanduser().resolve() if goals is not None else None
     source_dir = Path(notebook_dir).expanduser().resolve() if notebook_dir else NOTEBOOKS_DIR
     found = NOTEBOOKS if notebook_dir is None else sorted(p.stem for p in source_dir.glob("*.ipynb"))
+    if not found:  # a mistyped folder would otherwise replace a pack with one without pages
+        raise KpiError(f"{source_dir} holds no notebook (*.ipynb)" if source_dir.is_dir() else
+                       f"notebook folder {source_dir} does not exist")
     names = list(notebooks or found)
     unknown = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_-]+", n)
                or (notebook_dir is None and n not in NOTEBOOKS) or not (source_dir / f"{n}.ipynb").exists()]
