@@ -114,9 +114,28 @@ def leads_but_none_in_the_period():
     return frames, "2025-12", "all"
 
 
+def nobody_ever_paid():
+    """Every subscription free: no customer pays at any month end (the churn page's survival chart crashed)."""
+    frames = _sample()
+    frames["subscriptions"] = frames["subscriptions"].assign(amount="0")
+    return frames, "2025-12", "all"
+
+
+def a_segment_that_never_paid():
+    """The rest of the company pays; the segment's only account is on a free plan."""
+    frames = _sample()
+    customers, subs = frames["customers"].copy(), frames["subscriptions"].copy()
+    free = customers["customer_id"].iloc[0]
+    customers.loc[customers.index[0], "segment"] = "Startup"
+    subs.loc[subs["customer_id"] == free, "amount"] = "0"
+    frames["customers"], frames["subscriptions"] = customers, subs
+    return frames, "2025-12", "Startup"
+
+
 CASES = [the_data_on_the_first_of_december, one_customer, first_month_of_the_data, no_survey_no_leads_no_traffic,
          quarter_without_a_survey_wave, leads_but_none_in_the_period,
-         segment_of_three_accounts, no_churn_ever, only_the_required_tables]
+         segment_of_three_accounts, no_churn_ever, only_the_required_tables, nobody_ever_paid,
+         a_segment_that_never_paid]
 #: Built end to end through `kpi report` for their own period and segment (a failing cell fails the
 #: build, and the pages are checked for NaN/inf there), so they need no run cell by cell as well.
 WHOLE_PACK = [(one_customer, None), (segment_of_three_accounts, None), (no_survey_no_leads_no_traffic, "2025-Q3")]

@@ -352,6 +352,8 @@ def test_too_few_customers_is_said_in_the_singular_or_the_plural():
 
     assert _too_few(1, "month").reason == "only 1 customer billed by the month: too few to fit (at least 20)"
     assert str(_too_few(13, "year")).startswith("only 13 customers billed by the year: too few")
+    # the pooled fit takes every customer, whatever their billing interval
+    assert _too_few(10, None).reason == "only 10 customers in all: too few to fit (at least 20)"
     with using("fr"):
         assert _too_few(13, "quarter").reason.startswith("seulement 13 clients facturés au trimestre")
         assert _too_few(1, "quarter").reason.startswith("seulement 1 client facturé au trimestre")

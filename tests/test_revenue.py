@@ -267,6 +267,8 @@ def test_plan_moves_are_their_own_rows_and_groups_add_up_to_the_company():
 def test_ratio_rules():
     assert math.isnan(ratio(1, 0)) and math.isnan(ratio(0, 0)) and math.isnan(ratio(1, float("nan")))
     assert math.isnan(ratio(None, 2)) and ratio(1, 4) == 0.25 and ratio(0, 4) == 0.0
+    # a loss of nothing, -(0.0) / opening, is 0 without a sign: "-0.0%" read as a sign error
+    assert math.copysign(1, ratio(-0.0, 100)) == 1 and math.copysign(1, ratio(0.0, -5)) == 1
 
 
 def test_monthly_equivalent():

@@ -183,8 +183,14 @@ def customer_lifetimes(wide: pd.DataFrame) -> pd.DataFrame:
 def km_survival(lifetimes: pd.DataFrame, by: pd.Series | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Kaplan-Meier survival of customer lifetimes with (1 - alpha) confidence bands (lifelines).
 
-    Returns ``[group,] month, survival, ci_lower, ci_upper, at_risk``.
+    Returns ``[group,] month, survival, ci_lower, ci_upper, at_risk``: no rows when no customer ever
+    paid (no lifetime to follow).
     """
+    columns = ["month", "survival", "ci_lower", "ci_upper", "at_risk"]
+    if by is not None:
+        columns.insert(0, by.name or "group")
+    if lifetimes.empty:
+        return pd.DataFrame(columns=columns)
     from lifelines import KaplanMeierFitter
 
     groups = [(None, lifetimes)] if by is None else \
@@ -203,7 +209,7 @@ def km_survival(lifetimes: pd.DataFrame, by: pd.Series | None = None, alpha: flo
         if by is not None:
             frame.insert(0, by.name or "group", name)
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def cohort_survivors(lifetimes: pd.DataFrame, first: pd.Period, last: pd.Period,

@@ -287,7 +287,13 @@ def _reason(err: ModelFitError) -> str:
     return err.reason if isinstance(err, _FitFailed) else str(err)
 
 
-def _too_few(n: int, interval: str) -> _FitFailed:
+def _too_few(n: int, interval: str | None) -> _FitFailed:
+    """Too few customers for a fit: those billed by ``interval``, or (``None``) every customer, pooled."""
+    if interval is None:
+        message = f"only {n} customer{'' if n == 1 else 's'} in all: too few to fit (at least {MIN_CUSTOMERS})"
+        return _FitFailed(message, ngettext("only {n} customer in all: too few to fit (at least {minimum})",
+                                            "only {n} customers in all: too few to fit (at least {minimum})",
+                                            n).format(n=n, minimum=MIN_CUSTOMERS))
     message = (f"only {n} customer{'' if n == 1 else 's'} billed by the {interval}: too few to fit "
                f"(at least {MIN_CUSTOMERS})")
     reason = {"month": ngettext("only {n} customer billed by the month: too few to fit (at least {minimum})",
@@ -314,17 +320,18 @@ def _not_converged(message: str) -> _FitFailed:
 
 
 def _fit(periods: np.ndarray, churned: np.ndarray, counts: np.ndarray, model: str, interval: str,
-         start: Params = None) -> tuple[Survival, str, Params]:
+         start: Params = None, *, pooled: bool = False) -> tuple[Survival, str, Params]:
     """Survival after t renewal periods fitted to lifetime cells (``counts`` customers each), a note
     naming the fit, and the sBG's (alpha, beta) (None for the geometric model). ``start``: the point
-    fit's parameters, where a bootstrap refit starts (:func:`kpilib.metrics.sbg.fit_sbg_counts`).
+    fit's parameters, where a bootstrap refit starts (:func:`kpilib.metrics.sbg.fit_sbg_counts`);
+    ``pooled``: the cells are every customer's lifetime (in ``interval``s), whatever its billing.
 
     Raises ModelFitError when the cells hold fewer than :data:`MIN_CUSTOMERS` customers, nobody
     churned, or the sBG optimiser did not converge.
     """
     n = int(counts.sum())
     if n < MIN_CUSTOMERS:
-        raise _too_few(n, interval)
+        raise _too_few(n, None if pooled else interval)
     if model == "geometric":
         lost = int(counts[churned].sum())
         decisions = float(np.dot(counts, np.where(churned, periods, periods - 1)))
@@ -390,7 +397,7 @@ def _row(book: _Book, counts: np.ndarray, model: str, code: int, pooled: bool,
     name, k = INTERVALS[code]
     x = np.arange(book.width)
     if pooled:
-        s, note, params = _fit(book.durations, book.churned, counts, model, "month", start)
+        s, note, params = _fit(book.durations, book.churned, counts, model, "month", start, pooled=True)
         text = {"month": _("every customer's lifetime in months, read at monthly renewals: {note}"),
                 "quarter": _("every customer's lifetime in months, read at quarterly renewals: {note}"),
                 "year": _("every customer's lifetime in months, read at yearly renewals: {note}")}.get(name)

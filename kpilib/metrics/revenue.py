@@ -48,14 +48,15 @@ _PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def ratio(num: float, den: float) -> float:
-    """``num / den``, or NaN when the denominator is 0 or either side is missing (never inf)."""
+    """``num / den``, or NaN when the denominator is 0 or either side is missing (never inf); a zero is
+    never negative (``-0.0`` of a loss of nothing would print as ``-0.0%``)."""
     try:
         num, den = float(num), float(den)
     except (TypeError, ValueError):
         return float("nan")
     if not np.isfinite(num) or not np.isfinite(den) or den == 0:
         return float("nan")
-    return num / den
+    return num / den + 0.0
 
 
 def monthly_revenue(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None,

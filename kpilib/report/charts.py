@@ -191,6 +191,8 @@ def _cohorts(kind: str) -> Callable[[Figure, KpiModel], str | None]:
 
 def survival(fig: Figure, m: KpiModel) -> str | None:
     km = m.survival("segment")
+    if km.empty:
+        return _("No customer has paid yet: there is no lifetime to follow.")
     ax = fig.subplots()
     for name in km["segment"].unique():
         curve = km[km["segment"] == name]

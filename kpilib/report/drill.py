@@ -110,9 +110,9 @@ def movement_accounts(model: KpiModel) -> pd.DataFrame:
 
     rows = movement_rows(model)
     rows = rows[rows["movement"] != "unchanged"].copy()
-    rows["cohort"] = rows["customer_id"].map(model.cohorts.astype(str)).fillna("")
+    rows["cohort"] = rows["customer_id"].map(model.cohorts.astype(str)).astype(object).fillna("")
     rows = rows.join(last_plans(model, rows["customer_id"].unique()).rename("plans"), on="customer_id")
-    rows["plans"] = rows["plans"].fillna("")
+    rows["plans"] = rows["plans"].astype(object).fillna("")
     months = pd.PeriodIndex(rows["month"], freq="M")
     firsts = pd.PeriodIndex(rows["cohort"].replace("", None), freq="M")
     rows["tenure"] = [(m - c).n if not pd.isna(c) else pd.NA for m, c in zip(months, firsts)]

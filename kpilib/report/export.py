@@ -100,8 +100,8 @@ def customer_rows(model: KpiModel) -> pd.DataFrame:
     out = pd.DataFrame({"customer_id": customers.index, "name": customers["name"].to_numpy(),
                         "segment": customers["segment"].to_numpy()})
     out["mrr"] = out["customer_id"].map(mrr).fillna(0.0).to_numpy()
-    out["plans"] = out["customer_id"].map(plans).fillna("").to_numpy()
-    out["cohort"] = out["customer_id"].map(model.cohorts.astype(str)).fillna("").to_numpy()
+    out["plans"] = out["customer_id"].map(plans).astype(object).fillna("").to_numpy()
+    out["cohort"] = out["customer_id"].map(model.cohorts.astype(str)).astype(object).fillna("").to_numpy()
     return out.sort_values(["mrr", "customer_id"], ascending=[False, True], kind="stable")
 
 

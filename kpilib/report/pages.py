@@ -292,7 +292,7 @@ def bookings_table(model: KpiModel) -> pd.DataFrame:
         _("TCV signed (committed term)"): fmt(con["tcv"], "money") + (
             " " + _("({count} without a recorded term, valued at 12 months)").format(
                 count=fmt(con["assumed_terms"], "count")) if con["assumed_terms"] else ""),
-        _("ACV signed (at most one year of each commitment: a monthly plan commits one month)"):
+        _("ACV signed (at most one year of each commitment: a one-month term counts one month)"):
             fmt(con["acv"], "money"),
         _("ASP of new business (MRR per new customer)"): fmt(rev["asp_new"], "money"),
     }
