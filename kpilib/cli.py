@@ -95,7 +95,7 @@ def _check_notebooks(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     """Notebooks are named, never given as paths, so nothing is written outside the pack."""
     from .report.runner import NOTEBOOKS
 
-    folder = Path(args.notebook_dir) if args.notebook_dir else None
+    folder = Path(args.notebook_dir).expanduser() if args.notebook_dir else None
     if folder is not None and not folder.is_dir():
         parser.error(f"--notebook-dir {folder} is not a folder")
     if folder is not None and not any(folder.glob("*.ipynb")):
