@@ -354,9 +354,13 @@ def test_unknown_schema_and_missing_file(duck: Db, tiny, tmp_path: Path) -> None
     duck.write(tiny)
     with pytest.raises(KpiError, match="schema 'nowhere' does not exist"):
         load_database(duck.url, schema="nowhere")
-    with pytest.raises(KpiError, match="does not exist"):
+    with pytest.raises(KpiError, match="does not exist") as info:
         load_database(f"duckdb:///{tmp_path / 'absent.duckdb'}")
+    assert "relative" not in str(info.value)  # an absolute path: nothing to explain
     assert not (tmp_path / "absent.duckdb").exists()
+    # three slashes and no fourth: a relative path, which the message says
+    with pytest.raises(KpiError, match=r"does not exist \(a path after duckdb:/// is relative to .*duckdb:////"):
+        load_database("duckdb:///nowhere/absent.duckdb")
 
 
 def test_source_is_masked_and_errors_do_not_leak_the_password(pg: Db, tiny) -> None:

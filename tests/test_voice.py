@@ -159,3 +159,11 @@ def test_the_wave_table_and_chart_name_each_wave_as_the_page_text_does(tiny_dir)
     assert trend.loc["Q1 2024", "nps"] == 100 and trend.loc["Q1 2024", "n"] == 1
     with using("fr"):
         assert list(voice_trend(model, "nps").index) == [model.wave("nps").title] == ["T1 2024"]
+
+
+def test_one_answer_is_said_in_the_singular(tiny_dir):
+    import kpilib as kpi
+
+    model = kpi.KpiModel(kpi.load_dataset(str(tiny_dir)), "2024-03")
+    text = kpi.voice_note(model).data
+    assert "from the Q1 2024 wave" in text and ", 1 answer" in text and "1 answers" not in text

@@ -128,7 +128,9 @@ def _engine(url: str, *, read_only: bool) -> sa.Engine:
     if parsed.get_backend_name() == "duckdb":
         if read_only and parsed.database not in (None, "", ":memory:"):
             if not Path(parsed.database).expanduser().exists():
-                raise KpiError(f"DuckDB file {parsed.database} does not exist")
+                where = "" if Path(parsed.database).expanduser().is_absolute() else (
+                    f" (a path after duckdb:/// is relative to {Path.cwd()}; duckdb://// starts an absolute one)")
+                raise KpiError(f"DuckDB file {parsed.database} does not exist{where}")
             connect_args["read_only"] = True  # parallel notebook workers may share the file
     try:
         engine = sa.create_engine(parsed, connect_args=connect_args)

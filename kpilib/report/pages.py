@@ -612,16 +612,16 @@ def voice_note(model: KpiModel, survey: str = "nps") -> HTML:
     if now["wave"] is None:
         return note(_("No {survey} survey wave had closed by {date}: {survey} is not shown.").format(
             survey=name, date=model.period.end_date.date()))
-    words = (ngettext("{survey} {score} ± {margin} from {wave}, {answers} answers (company-wide)",
+    words = (ngettext("{survey} {score} ± {margin} from {wave}, {answers} answer (company-wide)",
                       "{survey} {score} ± {margin} from {wave}, {answers} answers (company-wide)", now["n"])
              if survey == "enps" else
-             ngettext("{survey} {score} ± {margin} from {wave}, {answers} answers",
+             ngettext("{survey} {score} ± {margin} from {wave}, {answers} answer",
                       "{survey} {score} ± {margin} from {wave}, {answers} answers", now["n"]))
     text = words.format(survey=name, score=signed(now["nps"], 0), margin=number(now["margin_of_error"]),
                         wave=_wave_words(now["wave"]), answers=_answers(now["n"]))
     earlier = None
     if before["wave"] is not None:
-        earlier = ngettext("{wave} gave {score} ({answers} answers).", "{wave} gave {score} ({answers} answers).",
+        earlier = ngettext("{wave} gave {score} ({answers} answer).", "{wave} gave {score} ({answers} answers).",
                            before["n"]).format(wave=_wave_words(before["wave"]), score=signed(before["nps"], 0),
                                                answers=_answers(before["n"]))
     return note(_compared(text, earlier))
@@ -636,14 +636,14 @@ def ces_note(model: KpiModel) -> HTML:
     if wave is None or responses is None:
         return note(_("No customer effort wave had closed by {date}.").format(date=model.period.end_date.date()))
     now = ces_summary(responses, wave)
-    text = ngettext("Customer effort {score} of 7 from {wave}, {answers} answers",
+    text = ngettext("Customer effort {score} of 7 from {wave}, {answers} answer",
                     "Customer effort {score} of 7 from {wave}, {answers} answers", now["n"]).format(
         score=number(now["mean"], 1), wave=_wave_words(wave), answers=_answers(now["n"]))
     before = survey_wave(responses, model.period, "ces", before=wave)
     earlier = None
     if before is not None:
         then = ces_summary(responses, before)
-        earlier = ngettext("{wave} gave {score} ({answers} answers).", "{wave} gave {score} ({answers} answers).",
+        earlier = ngettext("{wave} gave {score} ({answers} answer).", "{wave} gave {score} ({answers} answers).",
                            then["n"]).format(wave=_wave_words(before), score=number(then["mean"], 1),
                                              answers=_answers(then["n"]))
     return note(_compared(text, earlier))
