@@ -240,7 +240,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from .data.sample import DEFAULT_SEED, generate_sample
     from .errors import KpiError
 
-    if Path(args.out).expanduser().exists() and not Path(args.out).expanduser().is_dir():
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():
         raise KpiError(f"--out {args.out} is a file, not a folder: nothing was written")
     paths = generate_sample(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
     print(f"wrote {len(paths) - 1} tables and goals.yaml to {args.out}")

@@ -146,11 +146,11 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
     prev, ago = period.previous().title, period.year_ago().title
     frame = _shown(kpis).set_index("kpi", drop=False)
     chosen = keys if keys is not None else [k for k in frame.index if period.kind in KPIS[k].kinds]
+    # a year's previous period is the year before (for NPS, the year's answers before): one change
+    once = period.previous() == period.year_ago()
     tiles = []
     for row in frame.loc[chosen].itertuples(index=False):
         unit = "money_short" if row.unit == "money" else row.unit
-        # a year's previous period is the year before (for NPS, the year's answers before): one change
-        once = period.previous() == period.year_ago()
         against = _("previous wave") if row.kpi == "nps" and not once else prev
         target = row.target and _("target: {target}").format(target=row.target)
         hover = " · ".join(t for t in (row.rule, target, row.note) if t)
