@@ -396,7 +396,11 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
         groups = subscriptions[by].astype("str")
     else:
         groups = subscriptions["customer_id"].map(customers.set_index("customer_id")[by]).astype("str")
-    keyed = subscriptions.assign(customer_id=groups + "\x1f" + subscriptions["customer_id"].astype("str"))
+    # one integer key per (group, customer), in the order of the group then the customer: the
+    # (group, customer) grids are customer_mrr's of the rows keyed so
+    group_code, group_names = pd.factorize(groups, sort=True)
+    customer_code, customer_ids = pd.factorize(subscriptions["customer_id"], sort=True)
+    keyed = subscriptions.assign(customer_id=group_code.astype(np.int64) * len(customer_ids) + customer_code)
     months = pd.period_range(first - 1, last, freq="M")
     # the (group, customer) grids for the months used only: every key is a row whatever the months
     key_wide = customer_mrr(keyed, fx_rates, first - 1, last, base_currency=base_currency)
@@ -404,16 +408,15 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
     key_revalued = customer_mrr_revalued(keyed, fx_rates, first - 1, last, base_currency=base_currency)
     if company is None:  # every month: whether a customer ever paid before the period decides new or back
         company = customer_mrr(subscriptions, fx_rates, end=last, base_currency=base_currency)
-    split = key_wide.index.to_series().str.split("\x1f", n=1, expand=True) if len(key_wide) else \
-        pd.DataFrame({0: [], 1: []})
-    key_group, key_customer = split[0].to_numpy(), split[1].to_numpy()
+    keys = key_wide.index.to_numpy(dtype=np.int64)
+    key_group, who = np.asarray(group_names, dtype=object)[keys // len(customer_ids)], keys % len(customer_ids)
     g = key_wide.reindex(columns=months, fill_value=0.0).to_numpy()
     g_revalued = key_revalued.reindex(index=key_wide.index, columns=months, fill_value=0.0).to_numpy()
-    c = company.reindex(index=key_customer, columns=months, fill_value=0.0).to_numpy()
+    c = company.reindex(index=customer_ids, columns=months, fill_value=0.0).to_numpy()[who]
     earlier = company.loc[:, company.columns < first - 1] if len(company.columns) else company
     paid_before = ((earlier > 0).any(axis=1) if earlier.shape[1] else pd.Series(False, index=company.index))
     ever = np.zeros_like(c, dtype=bool)  # paying at some month end before each month's opening
-    ever[:, 0] = paid_before.reindex(key_customer, fill_value=False).to_numpy()
+    ever[:, 0] = paid_before.reindex(customer_ids, fill_value=False).to_numpy()[who]
     for j in range(1, len(months)):
         ever[:, j] = ever[:, j - 1] | (c[:, j - 1] > 0)
     prev_g, cur_g, prev_c, cur_c = g_revalued[:, :-1], g[:, 1:], c[:, :-1], c[:, 1:]

@@ -23,6 +23,8 @@ import pandas as pd
 
 from .model import KpiModel
 
+#: The breakdowns the workbook has a sheet of, by column (the pack computes them before its pages)
+EXPORT_BREAKDOWNS = ("segment", "plan")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -120,8 +122,7 @@ def write_exports(pack: Path, model: KpiModel, headline: pd.DataFrame) -> list[P
                                             "expansion", "reactivation", "contraction", "churn", "closing_mrr",
                                             "customers"]].reset_index()
         .assign(month=lambda d: d["month"].astype(str)),
-        "By segment": model.breakdown("segment").reset_index(),
-        "By plan": model.breakdown("plan").reset_index(),
+        **{f"By {by}": model.breakdown(by).reset_index() for by in EXPORT_BREAKDOWNS},
         "Movements": moved,
         "Customers": customers,
     }

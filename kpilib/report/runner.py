@@ -38,7 +38,7 @@ from ..errors import KpiError, PeriodError, ReportError
 from ..i18n import PSEUDO, SOURCE_LANGUAGE, _, check_language, current_language, languages, set_language, using
 from ..paths import NOTEBOOKS_DIR, default_reports_dir
 from ..periods import ReportPeriod, parse_period
-from .kernel import give_back_memory, set_environ
+from .kernel import freeze_imports, give_back_memory, set_environ
 from .pages import PAGE_TITLES
 from .render import html_links, page_html, write_glossary, write_index
 
@@ -599,7 +599,7 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
            run: dict, log: Path) -> Path:
     """The pack from the loaded data, on the workers of ``run`` (taken over: they are released or
     stopped here, whatever happens); ``log``: the run's kernel log."""
-    from .export import write_exports
+    from .export import EXPORT_BREAKDOWNS, write_exports
     from .manifest import manifest, table_hashes
     from .model import KpiModel
     from .restatement import restatement_beside
@@ -634,6 +634,8 @@ def _build(rperiod, inputs, data, segment, names, source_dir, out_root, folder, 
             # the engagement page's figures, here where the usage rows already are: that page's kernel then
             # never reads them (they made most of its 1.6-1.9 GB at 100 copies of the sample)
             model.engagement_summary  # noqa: B018 - computed for the snapshot
+        for by in EXPORT_BREAKDOWNS:  # the workbook's, which the revenue page shows too: computed once
+            model.breakdown(by)
         write_snapshot(model, key, snapshot, dataset)
         described = manifest(dataset, rperiod, params, hashes.result())
         # from here on this process reads the snapshot too, and keeps only the tables it uses: let go of
@@ -950,6 +952,7 @@ def _start_worker(log: Path, notebooks: Path | None = None, imports: Sequence[st
     import nbconvert  # noqa: F401 - imported once per worker, before its first page
     import papermill  # noqa: F401
 
+    freeze_imports()
     if notebooks is not None:
         _warm_kernel(notebooks, imports)
 
