@@ -67,7 +67,7 @@ messages: $(STAMP)
 		|| exit 1; done
 
 sample-data: $(STAMP)
-	$(BIN)/kpi sample-data --out data/sample
+	$(BIN)/kpi sample-data --out data/sample --force
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -174,8 +174,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sam = sub.add_parser("sample-data", help="generate the deterministic sample company",
                          description="Write the sample B2B SaaS company (36 months, about 2,000 "
-                                     "accounts) as one CSV per contract table.")
+                                     "accounts) as one CSV per contract table, and its goals.yaml; a "
+                                     "folder that already holds any of them is left alone unless --force.")
     sam.add_argument("--out", required=True, type=_text("--out"), help="folder to write the CSV files to")
+    sam.add_argument("--force", action="store_true",
+                     help="replace the tables and goals.yaml already in the folder")
     sam.add_argument("--seed", type=_in_range("--seed", 0, None), default=None,
                      help="random seed, 0 or more (default: the bundled seed)")
 
@@ -237,12 +240,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    from .data.contract import TABLES
+    from .data.goals import FILE_NAME as GOALS_FILE
     from .data.sample import DEFAULT_SEED, generate_sample
     from .errors import KpiError
 
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():
         raise KpiError(f"--out {args.out} is a file, not a folder: nothing was written")
+    # a contract folder's own tables (perhaps the company's real data) are never replaced by mistake;
+    # a Parquet file beside the new CSV would make the folder hold a table twice
+    held = [f"{name}.{ext}" for name in TABLES for ext in ("csv", "parquet") if (out / f"{name}.{ext}").exists()]
+    held += [GOALS_FILE] if (out / GOALS_FILE).exists() else []
+    if held and not args.force:
+        raise KpiError(f"--out {args.out} already holds {', '.join(held)}: nothing was written "
+                       "(use --force to replace them)")
     paths = generate_sample(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
     print(f"wrote {len(paths) - 1} tables and goals.yaml to {args.out}")
     return 0

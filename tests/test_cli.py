@@ -144,3 +144,19 @@ def test_file_where_a_folder_is_expected_is_a_kit_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["sample-data", "--out", str(tmp_path / "s"), "--seed", "-1"])
     assert info.value.code == 2 and "--seed must be at least 0" in capsys.readouterr().err
+
+
+def test_sample_data_never_replaces_a_folder_s_tables_without_force(tmp_path, capsys):
+    """A mistyped --out (the company's real data folder) must not lose anything."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "customers.csv").write_text("precious", encoding="utf-8")
+    (data / "leads.parquet").write_bytes(b"also precious")
+    assert main(["sample-data", "--out", str(data)]) == 6
+    err = capsys.readouterr().err
+    assert "already holds customers.csv, leads.parquet: nothing was written (use --force" in err
+    assert sorted(p.name for p in data.iterdir()) == ["customers.csv", "leads.parquet"]
+    assert (data / "customers.csv").read_text(encoding="utf-8") == "precious"
+    assert main(["sample-data", "--out", str(data), "--force"]) == 0
+    assert (data / "customers.csv").read_text(encoding="utf-8").startswith("customer_id,name,segment")
+    assert (data / "goals.yaml").is_file()
