@@ -248,3 +248,32 @@ def test_an_undefined_ltv_cac_says_why_in_the_reader_s_language(lang):
         assert text.startswith('<div class="kpi-note">LTV:CAC is undefined: no marketing_spend table. Inputs:')
     assert "undefined: undefined" not in text and ("undefined" in text) is (lang == "en")
     assert ("undefined" in " ".join(table.iloc[:, 0])) is (lang == "en")
+
+
+def test_the_breakdowns_are_computed_once_and_travel_in_the_snapshot(tmp_path):
+    """The revenue page asks for the segments three times and the workbook once more: the model keeps
+    each breakdown, hands every caller its own copy, and ``kpi report`` computes the workbook's before
+    the snapshot, so a kernel shows them without reading the subscriptions again."""
+    from kpilib.metrics.revenue import revenue_breakdown
+    from kpilib.report.export import EXPORT_BREAKDOWNS
+    from kpilib.report.snapshot import load_snapshot, write_snapshot
+
+    model = KpiModel(_book(), "2025-03")
+    d = model.data
+    direct = revenue_breakdown(d.subscriptions, d.fx_rates, d.customers, model.period, "segment")
+    # by hand, March 2025: SMB a 100 + b 200 (both since January), Enterprise d 100 (50 more from March:
+    # expansion) and c, which paid from 2025-02 and stopped on 2025-03-10 (churn of 300)
+    assert direct.loc["SMB", "mrr"] == 300.0 and direct.loc["Enterprise", "mrr"] == 100.0
+    assert direct.loc["Enterprise", "expansion"] == 50.0 and direct.loc["Enterprise", "churn"] == -300.0
+    first = model.breakdown("segment")
+    pd.testing.assert_frame_equal(first, direct)
+    first.loc["SMB", "mrr"] = -1.0  # a caller's change stays its own
+    assert model.breakdown("segment").loc["SMB", "mrr"] == 300.0
+    for by in EXPORT_BREAKDOWNS:
+        model.breakdown(by)
+    write_snapshot(model, ("k",), tmp_path / "model.pickle")
+    read_back, _ = load_snapshot(tmp_path / "model.pickle", ("k",))
+    store = read_back.data.tables.given._store
+    pd.testing.assert_frame_equal(read_back.breakdown("segment"), direct)
+    assert read_back.breakdown("plan")["mrr"].tolist() == [400.0]
+    assert not store._frames, "a table was read from the snapshot"
