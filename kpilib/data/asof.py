@@ -106,12 +106,23 @@ def as_of(dataset: Dataset, end: pd.Timestamp | str) -> Dataset:
     """
     end = pd.Timestamp(end).normalize()
     customers = cut_table("customers", dataset.customers, end)
-    dropped = frozenset(dataset.customers["customer_id"]) - frozenset(customers["customer_id"])
+    dropped = _dropped(dataset.customers, customers)
     sums = dataset.usage_sums
     if sums is not None:
         sums = sums[(sums["month"] <= end.to_period("M")) & ~sums["customer_id"].isin(dropped)]
     return replace(dataset, tables=CutTables(dataset.tables, end, dropped, {"customers": customers}),
                    usage_sums=sums)
+
+
+def _dropped(customers: pd.DataFrame, known: pd.DataFrame) -> frozenset:
+    """The ids of the customers the cut left out (``known``: ``customers`` cut, its rows a subset with
+    their labels). Taken from the rows left out, not as the difference of two sets of every id: at
+    200,000 customers that took about 0.5 s a model, and a pack builds three."""
+    if len(known) == len(customers):
+        return frozenset()
+    if customers.index.is_unique:
+        return frozenset(customers["customer_id"].drop(known.index))
+    return frozenset(customers["customer_id"]) - frozenset(known["customer_id"])
 
 
 class CutTables(Mapping):

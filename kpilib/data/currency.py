@@ -128,6 +128,8 @@ def in_base_currency(dataset: Dataset) -> Dataset:
             continue
         currencies = df["currency"].fillna(default) if "currency" in df.columns else \
             pd.Series(default, index=df.index)
+        if (currencies == base).all():  # already converted (rates are > 0: the factor is 1): a model of
+            continue                    # another period re-reads its converted source, 1.3M leads at 100 copies
         factor = dated_factors(currencies, _row_months(name, df), fx, base)
         if np.all(factor == 1.0):
             continue
