@@ -178,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "folder that already holds any of them is left alone unless --force.")
     sam.add_argument("--out", required=True, type=_text("--out"), help="folder to write the CSV files to")
     sam.add_argument("--force", action="store_true",
-                     help="replace the tables and goals.yaml already in the folder")
+                     help="replace the tables (.csv or .parquet) and goals.yaml already in the folder")
     sam.add_argument("--seed", type=_in_range("--seed", 0, None), default=None,
                      help="random seed, 0 or more (default: the bundled seed)")
 
@@ -255,8 +255,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if held and not args.force:
         raise KpiError(f"--out {args.out} already holds {', '.join(held)}: nothing was written "
                        "(use --force to replace them)")
+    # --force: a table held as Parquet is replaced by the new CSV, not left beside it (a folder with both
+    # is refused by every reader)
+    replaced = [name for name in held if name.endswith(".parquet")]
+    for name in replaced:
+        (out / name).unlink()
     paths = generate_sample(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
-    print(f"wrote {len(paths) - 1} tables and goals.yaml to {args.out}")
+    gone = f" (removed {', '.join(replaced)}: the CSV replaces it)" if replaced else ""
+    print(f"wrote {len(paths) - 1} tables and goals.yaml to {args.out}{gone}")
     return 0
 
 

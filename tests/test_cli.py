@@ -158,5 +158,7 @@ def test_sample_data_never_replaces_a_folder_s_tables_without_force(tmp_path, ca
     assert sorted(p.name for p in data.iterdir()) == ["customers.csv", "leads.parquet"]
     assert (data / "customers.csv").read_text(encoding="utf-8") == "precious"
     assert main(["sample-data", "--out", str(data), "--force"]) == 0
+    assert "(removed leads.parquet: the CSV replaces it)" in capsys.readouterr().out
     assert (data / "customers.csv").read_text(encoding="utf-8").startswith("customer_id,name,segment")
-    assert (data / "goals.yaml").is_file()
+    assert (data / "goals.yaml").is_file() and not (data / "leads.parquet").exists()
+    assert main(["validate", "--data", str(data)]) == 0  # the folder holds each table once
