@@ -331,12 +331,27 @@ def test_duplicate_keys_are_pandas_duplicated_over_the_key(rng):
 
 
 @pytest.mark.parametrize("dtype", ["str", object])
-def test_foreign_keys_are_looked_up_like_isin(dtype):
-    """The foreign-key check's membership (one Arrow hash set) is pandas' isin, missing values never
-    members, for the kit's Arrow-backed text and for plain Python strings."""
-    from kpilib.data.validation import _member
+def test_ids_are_looked_up_like_isin(dtype):
+    """The kit's id membership (one Arrow hash set: foreign keys, the as-of cut, segment filters) is
+    pandas' isin, missing values never members, for the kit's Arrow-backed text and for plain Python
+    strings, whether the allowed ids come as a column, a set or a list."""
+    from kpilib.data.dataset import is_member
 
     values = pd.Series(["c1", "c2", None, "", "c10", "C1", "c1 "], dtype=dtype)
     allowed = pd.Series(["c1", "c10", "", None], dtype=dtype)
-    want = values.isin(allowed.dropna()).to_numpy() & values.notna().to_numpy()
-    assert _member(values, allowed).tolist() == want.tolist() == [True, False, False, True, True, False, False]
+    want = [True, False, False, True, True, False, False]
+    assert (values.isin(allowed.dropna()) & values.notna()).tolist() == want
+    assert is_member(values, allowed).tolist() == want
+    assert is_member(values, frozenset(["c1", "c10", ""])).tolist() == want
+    assert is_member(values, ["c10", "c1", "", None]).tolist() == want
+    assert is_member(values, set()).tolist() == [False] * 7
+    assert is_member(values.iloc[:0], {"c1"}).tolist() == []
+
+
+def test_ids_that_are_not_text_are_looked_up_by_pandas():
+    """Numbers (a database may hand ids over as integers) are members as pandas' isin says."""
+    from kpilib.data.dataset import is_member
+
+    values = pd.Series([1, 2, None, 4], dtype="Int64")
+    assert is_member(values, {2, 4}).tolist() == [False, True, False, True]
+    assert is_member(pd.Series([1.0, float("nan")]), [1.0]).tolist() == [True, False]

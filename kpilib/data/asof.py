@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from .dataset import Dataset
+from .dataset import Dataset, is_member
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def as_of(dataset: Dataset, end: pd.Timestamp | str) -> Dataset:
     dropped = _dropped(dataset.customers, customers)
     sums = dataset.usage_sums
     if sums is not None:
-        sums = sums[(sums["month"] <= end.to_period("M")) & ~sums["customer_id"].isin(dropped)]
+        sums = sums[(sums["month"] <= end.to_period("M")) & ~is_member(sums["customer_id"], dropped)]
     return replace(dataset, tables=CutTables(dataset.tables, end, dropped, {"customers": customers}),
                    usage_sums=sums)
 
@@ -177,7 +177,7 @@ def _known_rows(name: str, table: pd.DataFrame, end: pd.Timestamp, dropped: froz
     so that the cut dataset satisfies the data contract's foreign keys."""
     out = cut_table(name, table, end)
     if dropped and "customer_id" in out.columns:
-        orphan = out["customer_id"].isin(dropped)
+        orphan = is_member(out["customer_id"], dropped)
         if orphan.any():
             if name == "leads":  # the lead existed; the account it became did not yet
                 out = out.copy()
@@ -185,7 +185,7 @@ def _known_rows(name: str, table: pd.DataFrame, end: pd.Timestamp, dropped: froz
             else:
                 out = out[~orphan]
     if dropped and name == "survey_responses":  # nps/ces respondents are customers
-        gone = (out["survey"] != "enps") & out["respondent_id"].isin(dropped)
+        gone = (out["survey"] != "enps") & is_member(out["respondent_id"], dropped)
         if gone.any():
             out = out[~gone]
     return out

@@ -3,10 +3,11 @@ accepted but probably not what the user meant."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..errors import KpiError
@@ -14,6 +15,29 @@ from .contract import TABLES
 
 if TYPE_CHECKING:
     from .goals import Goals
+
+
+def is_member(values: pd.Series, allowed: pd.Series | Iterable) -> np.ndarray:
+    """``values.isin(allowed)`` as a boolean array, missing values never members, through one Arrow
+    hash set of ``allowed``. pandas' own ``isin`` on Arrow-backed text makes a Python object of every
+    allowed value on each call: 0.45 s to find the rows of 40,000 customers among 280,000 subscriptions,
+    against 0.02 s here, and 2.8 s for the foreign keys of 100 copies of the sample; a pack looks ids up
+    for the tables of every period's model. Columns of anything else than text go to pandas' ``isin``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = allowed.dropna().unique() if isinstance(allowed, pd.Series) else [k for k in allowed if k is not None]
+    try:
+        probe = pa.array(values, from_pandas=True)  # pandas' Arrow strings go over with no Python object each
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects: not ids read as text
+        probe = None
+    if probe is None or not (pa.types.is_string(probe.type) or pa.types.is_large_string(probe.type)):
+        return (values.isin(keys) & values.notna()).to_numpy(dtype=bool)
+    try:
+        value_set = pa.array(keys, from_pandas=True).cast(probe.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # keys that are not text
+        return (values.isin(keys) & values.notna()).to_numpy(dtype=bool)
+    return pc.fill_null(pc.is_in(probe, value_set=value_set), False).to_numpy(zero_copy_only=False)
 
 
 class ContractWarning(UserWarning):
@@ -150,19 +174,20 @@ class Dataset:
         keep = set(customers["customer_id"]) & set(subs["customer_id"]) if "plan" in active \
             else set(customers["customer_id"])
         tables = dict(self.tables)
-        tables["customers"] = customers[customers["customer_id"].isin(keep)]
-        tables["subscriptions"] = subs[subs["customer_id"].isin(keep)]
+        tables["customers"] = customers[is_member(customers["customer_id"], keep)]
+        tables["subscriptions"] = subs[is_member(subs["customer_id"], keep)]
         if "product_usage" in tables:
             pu = tables["product_usage"]
-            tables["product_usage"] = pu[pu["customer_id"].isin(keep)]
-        sums = self.usage_sums[self.usage_sums["customer_id"].isin(keep)] if self.usage_sums is not None else None
+            tables["product_usage"] = pu[is_member(pu["customer_id"], keep)]
+        sums = self.usage_sums
+        sums = sums[is_member(sums["customer_id"], keep)] if sums is not None else None
         if "leads" in tables and "segment" in tables["leads"].columns and set(active) == {"segment"}:
             leads = tables["leads"]  # leads that carry a segment belong to it, like its accounts
             tables["leads"] = leads[leads["segment"] == active["segment"]]
         if "survey_responses" in tables:
             sr = tables["survey_responses"]
             customer_survey = sr["survey"] != "enps"
-            tables["survey_responses"] = sr[~customer_survey | sr["respondent_id"].isin(keep)]
+            tables["survey_responses"] = sr[~customer_survey | is_member(sr["respondent_id"], keep)]
         return replace(self, tables=tables, filters={**self.filters, **active}, usage_sums=sums)
 
 

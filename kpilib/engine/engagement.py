@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.contract import COUNT_MAX, TABLES
-from ..data.dataset import Dataset
+from ..data.dataset import Dataset, is_member
 from ..metrics.voice import ENGAGEMENT_WEIGHTS
 from .movements import _EPOCH, Engine, _month_code
 
@@ -286,7 +286,7 @@ def load_for_report(source: str | None, *, base_currency: str = "USD", goals=Non
     if sums is None:
         return load_dataset(source, base_currency=base_currency, goals=goals)
     dataset = load_dataset(source, base_currency=base_currency, goals=goals, skip=("product_usage",))
-    unknown = ~sums["customer_id"].isin(dataset.customers["customer_id"])
+    unknown = ~is_member(sums["customer_id"], dataset.customers["customer_id"])
     if unknown.any():  # an account missing from customers (the loader's foreign-key rule names it)
         return load_dataset(source, base_currency=base_currency, goals=goals)
     return replace(dataset, usage_sums=sums)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
+from ..data.dataset import is_member
 from ..i18n import N_, _, ngettext
 from .format import format_value
 
@@ -131,7 +132,7 @@ def last_plans(model: KpiModel, customers: Iterable[str] | None = None) -> pd.Se
 
     subs = model.data.subscriptions
     if customers is not None:
-        subs = subs[subs["customer_id"].isin(customers)]
+        subs = subs[is_member(subs["customer_id"], customers)]
     end = model.period.end_date
     started = subs[subs["start_date"] <= end]
     stop = started["end_date"].where(started["end_date"].notna() & (started["end_date"] <= end), pd.Timestamp.max)
