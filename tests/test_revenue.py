@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpilib import PeriodError, customer_mrr, mrr_movements, parse_period
+from kpilib import KpiError, PeriodError, customer_mrr, mrr_movements, parse_period
 from kpilib.metrics.mrr import movement_counts
 from kpilib.metrics.revenue import (
     contract_values,
@@ -241,6 +241,25 @@ def test_revenue_breakdown_by_segment_and_plan(book):
     assert seg["share"].sum() == pytest.approx(1.0) and seg.loc["SMB", "arpa"] == 115
     plan = revenue_breakdown(book, None, customers, "2024-Q4", "plan")
     assert plan.loc["P", "mrr"] == 280
+
+
+def test_rows_without_a_group_are_a_group_of_their_own_and_an_unknown_column_is_refused(book):
+    """Frames from outside the contract may leave a group empty: those customers' MRR and movements are
+    one group labelled NaN, never credited to another group; the groups still add up to the company."""
+    # Q4 2024 of ``book``: SMB = a (new 100 in Oct, +50 in Dec: 150); no segment = b (new 200 in Oct,
+    # churned in Dec) and d (back in Dec at 80); Enterprise = c (new 50 in Nov) and e (60, churned in Nov)
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e"],
+                              "segment": ["SMB", None, "Enterprise", None, "Enterprise"]})
+    seg = revenue_breakdown(book, None, customers, "2024-Q4", "segment")
+    assert seg.index[0] == "SMB" and pd.isna(seg.index[1]) and seg.index[2] == "Enterprise"
+    assert seg["mrr"].tolist() == [150, 80, 50] and seg["customers"].tolist() == [1, 1, 1]
+    assert seg["new"].tolist() == [100, 200, 50] and seg["reactivation"].tolist() == [0, 80, 0]
+    assert seg["churn"].tolist() == [0, -200, -60] and seg["net_new_mrr"].tolist() == [150, 80, -10]
+    full = revenue_breakdown(book, None, customers.assign(segment="all"), "2024-Q4", "segment").iloc[0]
+    flows = ["mrr", "customers", "new", "reactivation", "expansion", "contraction", "churn", "net_new_mrr"]
+    assert seg[flows].sum().tolist() == full[flows].tolist()
+    with pytest.raises(KpiError, match="cannot break MRR down by 'industry'"):
+        revenue_breakdown(book, None, customers, "2024-Q4", "industry")
 
 
 def test_plan_moves_are_their_own_rows_and_groups_add_up_to_the_company():

@@ -384,21 +384,33 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
     adds up exactly. With dated rates a month's movements are classified on the previous MRR
     revalued at the month's rates, and the revaluation is the group's ``fx_impact`` column.
 
+    The contract's group columns are never empty. Frames from elsewhere may be: rows whose group is
+    missing form one group of their own, labelled NaN, so that the groups still add up to the company.
+
     Returns
     -------
     DataFrame
         One row per group, largest MRR first: ``mrr, share, customers, arpa, new, expansion,
         reactivation, contraction, churn, moved_in, moved_out, net_new_mrr``. ``share`` and
         ``arpa`` are NaN when undefined (no MRR, no customers).
+
+    Raises
+    ------
+    KpiError
+        ``by`` is a column of neither table.
     """
     first, last, _ = _period_months(period)
     if by in subscriptions.columns:
         groups = subscriptions[by].astype("str")
-    else:
+    elif by in customers.columns and by != "customer_id":
         groups = subscriptions["customer_id"].map(customers.set_index("customer_id")[by]).astype("str")
+    else:
+        raise KpiError(f"cannot break MRR down by {by!r}: use a customers column (segment, region, "
+                       "acquisition_channel) or a subscriptions column such as plan")
     # one integer key per (group, customer), in the order of the group then the customer: the
-    # (group, customer) grids are customer_mrr's of the rows keyed so
-    group_code, group_names = pd.factorize(groups, sort=True)
+    # (group, customer) grids are customer_mrr's of the rows keyed so (a missing group is a group:
+    # its code is not -1, which would fold its rows into the last group's keys)
+    group_code, group_names = pd.factorize(groups, sort=True, use_na_sentinel=False)
     customer_code, customer_ids = pd.factorize(subscriptions["customer_id"], sort=True)
     keyed = subscriptions.assign(customer_id=group_code.astype(np.int64) * len(customer_ids) + customer_code)
     months = pd.period_range(first - 1, last, freq="M")
@@ -436,7 +448,7 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
     frame["mrr"], frame["opening"] = g[:, -1], g[:, 0]
     frame["customers"] = (g[:, -1] > 0).astype("int64")
     frame[by] = key_group
-    out = frame.groupby(by, sort=False).sum()
+    out = frame.groupby(by, sort=False, dropna=False).sum()
     out["net_new_mrr"] = out["mrr"] - out["opening"] - out["fx_impact"]
     total = out["mrr"].sum()
     out = out.assign(share=[ratio(m, total) for m in out["mrr"]],
