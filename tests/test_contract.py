@@ -346,6 +346,10 @@ def test_ids_are_looked_up_like_isin(dtype):
     assert is_member(values, ["c10", "c1", "", None]).tolist() == want
     assert is_member(values, set()).tolist() == [False] * 7
     assert is_member(values.iloc[:0], {"c1"}).tolist() == []
+    # a missing allowed value never makes a missing value a member, however it is spelled
+    for missing in (None, float("nan"), pd.NA):
+        assert is_member(values, ["c1", "c10", "", missing]).tolist() == want
+    assert is_member(values, pd.Index(["c1", "c10", "", np.nan])).tolist() == want
 
 
 def test_ids_that_are_not_text_are_looked_up_by_pandas():
@@ -355,3 +359,9 @@ def test_ids_that_are_not_text_are_looked_up_by_pandas():
     values = pd.Series([1, 2, None, 4], dtype="Int64")
     assert is_member(values, {2, 4}).tolist() == [False, True, False, True]
     assert is_member(pd.Series([1.0, float("nan")]), [1.0]).tolist() == [True, False]
+    # text ids are never members of numbers, booleans or bytes that would print the same
+    text = pd.Series(["1", "2", None, "true"], dtype="str")
+    for other in ({1, 2}, pd.Series([1.0, 2.0]), [b"1"], [True]):
+        assert is_member(text, other).tolist() == (text.isin(other) & text.notna()).tolist() == [False] * 4
+    with pytest.raises(TypeError):
+        is_member(text, "1")

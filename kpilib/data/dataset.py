@@ -26,18 +26,34 @@ def is_member(values: pd.Series, allowed: pd.Series | Iterable) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    keys = allowed.dropna().unique() if isinstance(allowed, pd.Series) else [k for k in allowed if k is not None]
+    if isinstance(allowed, str):
+        raise TypeError("allowed must be a collection of ids, not one string")
+    keys = allowed.dropna().unique() if isinstance(allowed, pd.Series) else [k for k in allowed if not _missing(k)]
     try:
         probe = pa.array(values, from_pandas=True)  # pandas' Arrow strings go over with no Python object each
+        value_set = pa.array(keys, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects: not ids read as text
-        probe = None
-    if probe is None or not (pa.types.is_string(probe.type) or pa.types.is_large_string(probe.type)):
+        probe = value_set = None
+    if probe is None or value_set is None or not (_is_text(probe.type) and (_is_text(value_set.type)
+                                                                              or pa.types.is_null(value_set.type))):
+        # not text on both sides: pandas decides (a text "1" is not the number 1, which a cast would make it)
         return (values.isin(keys) & values.notna()).to_numpy(dtype=bool)
+    found = pc.is_in(probe, value_set=value_set.cast(probe.type), skip_nulls=True)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _missing(value) -> bool:
+    """None, NaN, NaT or pd.NA (never a collection)."""
     try:
-        value_set = pa.array(keys, from_pandas=True).cast(probe.type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # keys that are not text
-        return (values.isin(keys) & values.notna()).to_numpy(dtype=bool)
-    return pc.fill_null(pc.is_in(probe, value_set=value_set), False).to_numpy(zero_copy_only=False)
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # an array-like value: not a missing scalar
+        return False
 
 
 class ContractWarning(UserWarning):

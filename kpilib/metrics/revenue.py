@@ -402,7 +402,7 @@ def revenue_breakdown(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None
     first, last, _ = _period_months(period)
     if by in subscriptions.columns:
         groups = subscriptions[by].astype("str")
-    elif by in customers.columns and by != "customer_id":
+    elif by in customers.columns:
         groups = subscriptions["customer_id"].map(customers.set_index("customer_id")[by]).astype("str")
     else:
         raise KpiError(f"cannot break MRR down by {by!r}: use a customers column (segment, region, "
