@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .mrr import MONTHS_PER_INTERVAL
+from .mrr import MONTHS_PER_INTERVAL, _lookup
 
 
 def cohorts(wide: pd.DataFrame) -> pd.Series:
@@ -231,7 +231,8 @@ def longest_interval(subscriptions: pd.DataFrame, customers: np.ndarray, month_e
     rows = rows.merge(pairs, on="customer_id")
     active = rows[(rows["start_date"] <= rows["month_end"])
                   & (rows["end_date"].isna() | (rows["end_date"] > rows["month_end"]))]
-    k = active["billing_interval"].map(MONTHS_PER_INTERVAL).groupby(active["pair"]).max()
+    months = _lookup(active["billing_interval"], MONTHS_PER_INTERVAL)
+    k = pd.Series(months).groupby(active["pair"].to_numpy()).max()
     return k.reindex(np.arange(len(customers)), fill_value=0).to_numpy(dtype="int64")
 
 
@@ -266,7 +267,7 @@ def interval_lifetimes(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.Da
     """
     lt = customer_lifetimes(wide)
     interval = billing_intervals(wide, subscriptions).reindex(lt["customer_id"]).to_numpy()
-    k = pd.Series(interval, dtype=object).map(MONTHS_PER_INTERVAL).fillna(1).to_numpy(dtype="int64")
+    k = np.nan_to_num(_lookup(pd.Series(interval, dtype=object), MONTHS_PER_INTERVAL), nan=1.0).astype("int64")
     rows = wide.index.get_indexer(lt["customer_id"])
     cols = wide.columns.get_indexer(pd.PeriodIndex(lt["cohort"], freq="M")) if len(lt) else rows
     first_mrr = wide.to_numpy(dtype=float)[rows, cols] if len(lt) else np.array([], dtype=float)

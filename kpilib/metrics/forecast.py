@@ -88,7 +88,7 @@ from ..errors import KpiError, ModelFitError, PeriodError
 from ..i18n import N_, _, ngettext
 from ..periods import ReportPeriod, parse_period
 from .cohorts import interval_lifetimes, longest_interval
-from .mrr import MONTHS_PER_INTERVAL, customer_mrr, mrr_movements
+from .mrr import MONTHS_PER_INTERVAL, _lookup, customer_mrr, mrr_movements
 from .sbg import _number, _pct, fit_sbg_counts, fit_sbg_counts_batch, parameter_text, survival
 
 Model = Literal["sbg", "geometric"]
@@ -170,7 +170,7 @@ def committed_mrr(subscriptions: pd.DataFrame, fx_rates: pd.DataFrame | None = N
     active = ((subs["start_date"] <= last_day) & (subs["end_date"].isna() | (subs["end_date"] > last_day))
               & (subs["amount"] > 0)).to_numpy(dtype=bool)
     rows = subs[active]
-    interval = rows["billing_interval"].map(MONTHS_PER_INTERVAL).to_numpy(dtype="float64")
+    interval = _lookup(rows["billing_interval"], MONTHS_PER_INTERVAL)
     term = (rows["term_months"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
             if "term_months" in rows else np.full(len(rows), np.nan))
     term = np.where(np.isnan(term), interval, term).astype("int64")
