@@ -213,9 +213,10 @@ def cohort_drills(model: KpiModel, cohorts: pd.PeriodIndex) -> list[Drill]:
         ("paid_at_ages", N_("Paying at ages (months)"), "text"), ("ages_paid", N_("Months paid"), "count"),
         ("first_mrr", N_("MRR at age 0"), "money"), ("last_mrr", N_("MRR at {month}"), "money")),
         month=model.period.last)
+    members = members.join(info)  # once: the customer ids hashed once, not once per cohort
     drills = []
     for cohort in cohorts:
-        rows = members[members["cohort"] == cohort].join(info).rename_axis("customer_id").reset_index()
+        rows = members[members["cohort"] == cohort].rename_axis("customer_id").reset_index()
         rows = rows.sort_values(["first_mrr", "customer_id"], ascending=[False, True], kind="stable")
         paying = int((rows["last_mrr"] > 0).sum())
         summary = ngettext("Cohort {cohort}: {n} customer, {paying} paying at {month}",
