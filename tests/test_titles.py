@@ -204,6 +204,7 @@ def test_the_churn_trend_puts_each_month_under_its_own_name():
         plt.close(fig)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_no_chart_writes_tick_labels_above_its_axes_or_over_each_other(language):
     """The house style puts every title just above its axes (``axes.titley``), which holds only while no
@@ -314,3 +315,27 @@ def test_the_cohort_heatmap_writes_each_share_in_its_cell_and_leaves_unreached_a
             assert cells[(0.5, 0.5)].get_color() == "white"
             assert cells[(1.5, 0.5)].get_color() != "white"
             plt.close(fig)
+
+def test_a_bridge_without_any_mrr_lies_on_a_zero_axis_without_a_warning():
+    """Nobody has paid yet: every bar is zero; the axis runs from 0 to 1 (matplotlib would warn about an
+    empty range and centre it on zero, showing negative money)."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from kpilib.report.plotting import waterfall
+
+    zero = pd.Series({"opening_mrr": 0.0, "new": 0.0, "expansion": 0.0, "reactivation": 0.0,
+                      "contraction": 0.0, "churn": 0.0, "mrr": 0.0})
+    fig, ax = plt.subplots()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            waterfall(ax, zero)
+        assert ax.get_ylim() == (0.0, 1.0)
+    finally:
+        plt.close(fig)

@@ -113,7 +113,9 @@ def waterfall(ax: plt.Axes, movements: pd.Series, currency: str = "USD") -> plt.
     ax.set_xticks(np.arange(len(labels)), labels)
     _fit_labels(ax, labels)
     lo = min(bottoms[1:-1] + [values[0], values[-1]])
-    ax.set_ylim(max(0.0, lo * 0.9), max(b + h for b, h in zip(bottoms, heights)) * 1.06)
+    top = max(b + h for b, h in zip(bottoms, heights)) * 1.06
+    # no MRR and no movement at all (nobody has paid yet): the bars lie on zero, under an axis from 0 to 1
+    ax.set_ylim(max(0.0, lo * 0.9), top if top > 0 else 1.0)
     return money_axis(ax, currency)
 
 
