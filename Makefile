@@ -10,12 +10,14 @@ JOBS   ?= 2
 # once, and the files that start a local Spark share a worker (tests/conftest.py, ONE_SPARK)
 XDIST  := $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
-.PHONY: help report test lint check unit nbval notebooks docs messages sample-data bench clean
+.PHONY: help report test test-slow lint check unit nbval notebooks docs messages sample-data bench clean
 
 help:
 	@echo "make report     build reports/<latest month>/ from the sample company (PERIOD=2025-Q4 to choose)"
 	@echo "make test       lint, then the unit tests and the nbval regression tests of the notebooks"
-	@echo "                in one pytest run on JOBS=2 workers (JOBS=1: one process)"
+	@echo "                in one pytest run on JOBS=2 workers (JOBS=1: one process); a few minutes"
+	@echo "make test-slow  the tests marked slow: whole packs, the job under faults, the CLI in"
+	@echo "                subprocesses, local Spark (CI runs both: .ci/run)"
 	@echo "make notebooks  re-execute the notebooks in place (refresh stored outputs)"
 	@echo "make docs       regenerate the KPI table of docs/metrics.md from the registry"
 	@echo "make messages   extract the pack's words into kpilib/locale/kpilib.pot and add new ones to every .po"
@@ -37,14 +39,22 @@ report: $(STAMP)
 
 test: lint check
 
-# the unit tests and the notebooks' regression tests together, spread over $(JOBS) workers
+# the notebooks' regression tests and the unit tests together, spread over $(JOBS) workers (the notebooks,
+# 6-10 s each, first: short test files end the run on both workers); the tests marked slow
+# (pyproject.toml) are left to `make test-slow`
 check: $(STAMP)
 	$(BYTECODE)
-	env -u MPLBACKEND $(BIN)/python -m pytest $(XDIST) tests $(NBVAL) notebooks -q -p no:cacheprovider
+	env -u MPLBACKEND $(BIN)/python -m pytest $(XDIST) -m "not slow" $(NBVAL) notebooks tests -q -p no:cacheprovider
 
+# whole packs, the job under faults, CLI runs in subprocesses, local Spark: seconds each (CI runs them)
+test-slow: $(STAMP)
+	$(BYTECODE)
+	env -u MPLBACKEND $(BIN)/python -m pytest $(XDIST) -m slow tests -q -p no:cacheprovider
+
+# mypy checks in $(JOBS) processes: 19 s instead of 32 s on two cores from an empty cache (a fresh clone)
 lint: $(STAMP)
 	$(BIN)/ruff check kpilib tests benchmarks
-	$(BIN)/mypy
+	$(BIN)/mypy $(if $(filter 1,$(JOBS)),,--num-workers $(JOBS))
 
 unit: $(STAMP)
 	env -u MPLBACKEND $(BIN)/python -m pytest $(XDIST) tests -q

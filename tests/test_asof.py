@@ -64,6 +64,7 @@ def full():
     return kpi.load_dataset(None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", ["2024-06", "2025-11", "2025-Q3", "2024"])
 def test_cutting_every_table_at_the_period_end_gives_the_same_figures(full, label, tmp_path):
     period = kpi.parse_period(label)
@@ -76,6 +77,7 @@ def test_cutting_every_table_at_the_period_end_gives_the_same_figures(full, labe
     assert a["note"].tolist() == b["note"].tolist()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", ["2025-11", "2025-Q3"])
 def test_cutting_every_table_gives_the_same_pages_and_exports(full, label, tmp_path):
     """Beyond the headline: every table a page shows, the lists behind the figures and the exports."""

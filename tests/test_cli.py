@@ -146,6 +146,7 @@ def test_file_where_a_folder_is_expected_is_a_kit_error(tmp_path, capsys):
     assert info.value.code == 2 and "--seed must be at least 0" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sample_data_never_replaces_a_folder_s_tables_without_force(tmp_path, capsys):
     """A mistyped --out (the company's real data folder) must not lose anything."""
     data = tmp_path / "data"

@@ -19,6 +19,7 @@ def by_currency():
     return {c: kpi.load_dataset(None, base_currency=c) for c in ("USD", "EUR", "GBP")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", ["2025-12", "2025-Q3", "2024"])
 def test_only_money_changes_with_the_base_currency(by_currency, label):
     usd = headline_kpis(kpi.KpiModel(by_currency["USD"], label)).set_index("kpi")

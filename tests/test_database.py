@@ -137,6 +137,7 @@ def test_round_trip_gives_the_folder_tables(db: Db, tiny) -> None:
     assert back.source == mask_url(db.url)
 
 
+@pytest.mark.slow
 def test_round_trip_of_the_sample_company(db: Db, monkeypatch) -> None:
     """Written in chunks (the bulk paths: DuckDB scans frames, PostgreSQL takes COPY), read back the same,
     in chunks too (PostgreSQL: a server-side cursor; DuckDB hands over whole Arrow tables)."""
@@ -532,6 +533,7 @@ def test_pushdown_checks_the_raw_columns(duck: Db, tiny) -> None:
     assert (info.value.table, info.value.column) == ("web_sessions", "visitor_id")
 
 
+@pytest.mark.slow
 def test_each_table_read_is_validated_before_the_next_is_read_and_its_raw_frame_let_go(
         duck: Db, tiny, monkeypatch) -> None:
     """A database holds at most one table twice (raw and validated), never every raw table at once:

@@ -19,6 +19,8 @@ from kpilib.paths import SAMPLE_DATA_DIR
 
 NOTEBOOKS = ["00_overview"]
 
+pytestmark = pytest.mark.slow  # whole packs, from a folder and from each database
+
 
 @pytest.fixture(scope="module")
 def csv_figures(tmp_path_factory):

@@ -147,6 +147,7 @@ def _cells(name: str) -> list[str]:
     return [c.source for c in nb.cells[1:] if c.cell_type == "code"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CELL_BY_CELL, ids=lambda c: c.__name__)
 def test_every_page_runs(case, tmp_path, monkeypatch):
     frames, period, segment = case()
@@ -213,6 +214,7 @@ def test_the_empty_cases_say_what_is_missing(tmp_path):
     assert np.isnan(h.loc["win_rate", "value"]) and np.isnan(h.loc["bounce_rate", "value"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("case", "period"), WHOLE_PACK, ids=lambda c: getattr(c, "__name__", str(c)))
 def test_the_whole_pack_builds_on_thin_data(case, period, tmp_path, capsys):
     """Through `kpi report`: every page rendered, the index, kpis.json and the exports written. (Without

@@ -57,7 +57,7 @@ class Target:
         return connect(self.url, schema=self.schema)
 
 
-@pytest.fixture(params=["duckdb", "postgresql", "spark"])
+@pytest.fixture(params=["duckdb", "postgresql", pytest.param("spark", marks=pytest.mark.slow)])
 def database(request, tmp_path):
     """A :class:`Target` of each kind: DuckDB, PostgreSQL (a schema of its own), local Spark."""
     if request.param == "duckdb":

@@ -64,6 +64,7 @@ def test_hostile_names_never_become_formulas_in_the_workbook(tiny_dir, tmp_path)
     assert csv["mrr"].sum() == pytest.approx(model.revenue["mrr"])  # re-imports to the figure shown
 
 
+@pytest.mark.slow
 def test_the_workbook_is_byte_identical_for_the_same_inputs(model, tmp_path):
     import time
 
@@ -97,6 +98,7 @@ def test_a_sheet_longer_than_excel_allows_ends_with_a_note_naming_the_csv(model,
     assert money.number_format == '#,##0.00 "USD"' and money.value == customers["mrr"].iloc[0]
 
 
+@pytest.mark.slow
 def test_the_movements_sheet_lists_the_customers_whose_mrr_moved(model, tmp_path):
     from openpyxl import load_workbook
 

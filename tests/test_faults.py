@@ -153,6 +153,7 @@ def _assert_clean(job, log_kept: str | None = None) -> None:
         assert f"kernel log: {left[0]}, kept until the next run" in log_kept
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT")])
 def test_a_signal_stops_the_run_within_five_seconds(job, sig, code, name):
     proc = _start(job, "slow", start_new_session=True)
@@ -166,6 +167,7 @@ def test_a_signal_stops_the_run_within_five_seconds(job, sig, code, name):
     _assert_clean(job)
 
 
+@pytest.mark.slow
 def test_after_sigkill_the_children_exit_and_the_next_run_sweeps_the_debris(job):
     proc = _start(job, "slow", start_new_session=True)
     _wait_for_kernels(job, proc)
@@ -183,6 +185,7 @@ def test_after_sigkill_the_children_exit_and_the_next_run_sweeps_the_debris(job)
     assert sorted(job["tmp"].glob("kpi-run-*")) == [alive], "the dead run's folder (or this run's) was left"
 
 
+@pytest.mark.slow
 def test_a_second_run_into_the_same_folder_fails_fast(job):
     first = _start(job, "slow")
     try:
@@ -196,6 +199,7 @@ def test_a_second_run_into_the_same_folder_fails_fast(job):
     _assert_clean(job)
 
 
+@pytest.mark.slow
 def test_a_cell_timeout_names_the_notebook_never_a_cancelled_error(job):
     done = _run(job, "slow", "--timeout", "1")
     assert done.returncode == 5, done.stderr
@@ -205,6 +209,7 @@ def test_a_cell_timeout_names_the_notebook_never_a_cancelled_error(job):
     _assert_clean(job, log_kept=done.stderr)  # the log the message names, and nothing else
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["--workers", "0"], ["--workers", "-1"], ["--workers", "1000"],
                                   ["--timeout", "0"], ["--timeout", "-1"]])
 def test_out_of_range_workers_and_timeouts_are_usage_errors(job, argv):
@@ -213,6 +218,7 @@ def test_out_of_range_workers_and_timeouts_are_usage_errors(job, argv):
     _assert_clean(job)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["../page", "/etc/page", "sub/page"])
 def test_notebooks_are_names_never_paths(job, name):
     done = _run(job, "quick", "--notebooks", name)
@@ -220,6 +226,7 @@ def test_notebooks_are_names_never_paths(job, name):
     _assert_clean(job)
 
 
+@pytest.mark.slow
 def test_a_file_where_the_pack_goes_is_refused(job, tmp_path):
     job["out"] = tmp_path / "other"
     job["out"].mkdir()
@@ -230,6 +237,7 @@ def test_a_file_where_the_pack_goes_is_refused(job, tmp_path):
     assert [p.name for p in job["out"].glob(".*")] == [".kpi.lock"]  # no staging folder, only the lock
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_output_folder_is_a_report_error(job):
     job["out"].chmod(0o555)
@@ -240,12 +248,14 @@ def test_a_read_only_output_folder_is_a_report_error(job):
     assert done.returncode == 5 and "nothing was replaced" in done.stderr
 
 
+@pytest.mark.slow
 def test_the_same_inputs_give_a_byte_identical_pack(job):
     done = _run(job, "quick")  # a second build over the copy of the first
     assert done.returncode == 0, done.stderr
     assert _snapshot(job["out"] / "2024-03") == job["before"]
 
 
+@pytest.mark.slow
 def test_pack_files_follow_the_umask(built):
     pack = built["out"] / "2024-03"
     mask = os.umask(0)
@@ -254,6 +264,7 @@ def test_pack_files_follow_the_umask(built):
     assert (pack / "index.html").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
+@pytest.mark.slow
 def test_a_kernel_killed_mid_run_is_a_report_error_naming_the_notebook(job, tmp_path):
     dying = tmp_path / "dying"
     _notebook(dying, "page", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
@@ -265,6 +276,7 @@ def test_a_kernel_killed_mid_run_is_a_report_error_naming_the_notebook(job, tmp_
     _assert_clean(job, log_kept=done.stderr)
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_writing_is_a_report_error(job, monkeypatch):
     import errno
     import tempfile
@@ -285,6 +297,7 @@ def test_a_full_disk_while_writing_is_a_report_error(job, monkeypatch):
     _assert_clean(job, log_kept=str(err.value))
 
 
+@pytest.mark.slow
 def test_an_infinite_amount_in_the_sample_exits_3_naming_the_row(job, tmp_path):
     import shutil
 
@@ -305,6 +318,7 @@ def test_an_infinite_amount_in_the_sample_exits_3_naming_the_row(job, tmp_path):
     _assert_clean(job)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", ["postgresql+psycopg:/u:SuperSecret123@127.0.0.1:1/db",
                                  "postgresql+psycopg://u:SuperSecret123@127.0.0.1:abc/db"])
 def test_a_password_in_a_mistyped_url_is_masked(job, url):
@@ -314,6 +328,7 @@ def test_a_password_in_a_mistyped_url_is_masked(job, url):
     assert "u:***@" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_time_zoned_date_in_the_sample_builds_the_pack(job, tmp_path):
     import shutil
 
@@ -332,6 +347,7 @@ def test_a_time_zoned_date_in_the_sample_builds_the_pack(job, tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_a_malformed_database_url_in_the_environment_is_masked(job):
     env = _env(job) | {"KPI_DATABASE_URL": "postgresql+psycopg://u:SuperSecret123@127.0.0.1:abc/db"}
     done = subprocess.run([sys.executable, "-m", "kpilib.cli", "validate", "--data", "database"], env=env,
@@ -356,6 +372,7 @@ def _sample_copy(tmp_path: Path) -> Path:
     return data
 
 
+@pytest.mark.slow
 def test_an_early_ctrl_c_to_the_group_prints_no_traceback(job):
     """Ctrl-C to the whole process group while the pool workers are still importing."""
     proc = _start(job, "slow", start_new_session=True)
@@ -373,6 +390,7 @@ def test_an_early_ctrl_c_to_the_group_prints_no_traceback(job):
     _assert_clean(job)
 
 
+@pytest.mark.slow
 def test_sigterm_while_the_data_load_exits_143_with_the_line(job, tmp_path):
     job["data"] = _sample_copy(tmp_path)
     # the usage table eight times over (its rows repeat, which the load never gets to check): loading
@@ -393,6 +411,7 @@ def test_sigterm_while_the_data_load_exits_143_with_the_line(job, tmp_path):
     _assert_clean(job)
 
 
+@pytest.mark.slow
 def test_a_pack_left_aside_by_a_run_killed_mid_swap_is_put_back(job):
     """A run killed between its two renames leaves no 2024-03, only .2024-03.old-*: the next run
     (here for another month) renames it back instead of deleting it."""
@@ -433,6 +452,7 @@ def test_a_signal_between_the_two_renames_waits_for_the_swap(tmp_path, monkeypat
     assert capsys.readouterr().err == f"stopped by SIGTERM: the new pack was already in place at {final}\n"
 
 
+@pytest.mark.slow
 def test_every_page_of_a_sample_pack_carries_the_sample_banner(job, tmp_path):
     banner = tmp_path / "banner"
     _notebook(banner, "page", "import kpilib as kpi\nfrom kpilib.report.context import context_html\n"
@@ -448,6 +468,7 @@ def test_every_page_of_a_sample_pack_carries_the_sample_banner(job, tmp_path):
     assert 'class="kpi-sample"' not in (job["out"] / "2024-03" / "index.html").read_text()  # not on the user's
 
 
+@pytest.mark.slow
 def test_a_future_subscription_start_does_not_move_the_default_period(job, tmp_path):
     import shutil
 
@@ -464,6 +485,7 @@ def test_a_future_subscription_start_does_not_move_the_default_period(job, tmp_p
     _assert_clean(job)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("limit", "where"), [(50_000, "tmp/kpi-run-*/model.pickle"),  # in $TMPDIR
                                               (100_000, "packs/.2024-03.building-*/page.html")])  # a worker's
 def test_a_full_disk_names_the_file_that_failed(job, limit, where):

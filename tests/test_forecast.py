@@ -188,6 +188,7 @@ def synthetic_book(seed: int, months: int = 48) -> pd.DataFrame:
     return book(rows)
 
 
+@pytest.mark.slow
 def test_band_covers_the_truth_at_about_its_nominal_rate(record_property):
     """40 synthetic books; the forecast made at 2024-12 from the data known then, 12 months ahead,
     against the MRR that happened. Measured here: 31 of 40 inside the 80 % band (77.5 %); over 100

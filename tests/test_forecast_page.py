@@ -213,6 +213,7 @@ def _run(source: str, namespace: dict) -> object:
 
 @pytest.mark.parametrize("case", [first_month, four_months_of_history, no_leads, segment_of_three_accounts],
                          ids=lambda c: c.__name__)
+@pytest.mark.slow
 def test_the_page_says_what_is_missing_and_carries_on(case, tmp_path, monkeypatch):
     frames, period, segment, missing = case()
     for name, df in frames.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import warnings
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,8 @@ from kpilib import KpiError, load_dataset
 from kpilib.data.contract import TABLES
 
 from conftest import TINY
+
+pytestmark = pytest.mark.slow  # 190 random files, each loaded in full
 
 HEADERS = {name: ",".join(rows[0]) for name, rows in TINY.items()}
 cell = st.one_of(st.text(max_size=12), st.sampled_from(["", "NA", "-1", "1e309", "2024-02-30", "nan",

@@ -160,6 +160,7 @@ def pack(request, tmp_path_factory) -> tuple[str, Path]:
     return lang, folder
 
 
+@pytest.mark.slow
 def test_a_translated_pack_has_no_english_left(pack, data_words):
     lang, folder = pack
     assert folder.name == f"2025-12-{lang}"
@@ -173,6 +174,7 @@ def test_a_translated_pack_has_no_english_left(pack, data_words):
     assert f'lang="{lang}"' in (folder / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_the_charts_have_no_english_left(lang, data_words):
     from matplotlib.figure import Figure

@@ -56,6 +56,7 @@ def test_a_stray_future_date_does_not_move_the_default_period(tmp_path):
     assert len(late) == 1 and "survey_responses" in late[0] and "2030-06-15" in late[0]
 
 
+@pytest.mark.slow
 def test_relative_data_and_out_from_another_folder(tmp_path, tiny_dir):
     """The README's ``--data path/to/export`` form, run from a folder that is not the project's."""
     work = tmp_path / "job"
@@ -88,6 +89,7 @@ def test_segment_pack_names_are_slugs_inside_the_output_folder():
     assert pack_name(p, "../..").startswith("2025-12-segment-") and "/" not in pack_name(p, "../..")
 
 
+@pytest.mark.slow
 def test_a_segment_pack_is_written_beside_the_company_pack_never_over_it(tmp_path, tiny_dir):
     from kpilib import build_report
 

@@ -25,6 +25,8 @@ IMG = "<img src=x onerror=alert(1)>"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SECRET_URL = "postgresql+psycopg://kpi_user:s3cr3t-pass@db.internal:5432/kpi"
 
+pytestmark = pytest.mark.slow  # every test reads one whole pack, built for the module
+
 
 @pytest.fixture(scope="module")
 def hostile_pack(tmp_path_factory) -> Path:

@@ -6,6 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,10 +28,15 @@ def test_python_versions_agree():
     assert "python=3.11" in (ROOT / "environment.yml").read_text()
 
 
-def test_ci_runs_make_test():
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+def test_ci_runs_make_test_and_the_slow_tests():
+    """`make test` leaves the tests marked slow to `make test-slow`; CI runs both, so it runs every test."""
+    commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "make test" in commands and "make test-slow" in commands
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-m "not slow" $(NBVAL) notebooks tests' in makefile and "-m slow tests" in makefile
 
 
+@pytest.mark.slow
 def test_a_built_wheel_carries_its_data_and_notebooks_and_reports_from_any_folder(tmp_path):
     """`pip install .` then `kpi report` from any folder builds the sample pack (no checkout needed)."""
     import os

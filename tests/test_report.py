@@ -44,6 +44,7 @@ def run(tiny_dir, out, nb_dir, names, **kw):
                         progress=False, **kw)
 
 
+@pytest.mark.slow
 def test_success_writes_pack(tiny_dir, nb_dir, tmp_path):
     pack = run(tiny_dir, tmp_path / "reports", nb_dir, ["ok"])
     assert pack == tmp_path / "reports" / "2024-02"
@@ -62,6 +63,7 @@ def test_success_writes_pack(tiny_dir, nb_dir, tmp_path):
     assert [p.name for p in (tmp_path / "reports").glob(".*")] == [".kpi.lock"], "staging folders left behind"
 
 
+@pytest.mark.slow
 def test_failing_notebook_names_notebook_cell_and_error(tiny_dir, nb_dir, tmp_path):
     out = tmp_path / "reports"
     good = run(tiny_dir, out, nb_dir, ["ok"])
@@ -76,6 +78,7 @@ def test_failing_notebook_names_notebook_cell_and_error(tiny_dir, nb_dir, tmp_pa
     assert [p.name for p in out.glob(".*")] == [".kpi.lock"], "staging folders left behind"
 
 
+@pytest.mark.slow
 def test_timeout_is_a_failure(tiny_dir, nb_dir, tmp_path):
     with pytest.raises(ReportError) as info:
         run(tiny_dir, tmp_path / "reports", nb_dir, ["slow"], timeout=2)
@@ -83,6 +86,7 @@ def test_timeout_is_a_failure(tiny_dir, nb_dir, tmp_path):
     assert not (tmp_path / "reports" / "2024-02").exists()
 
 
+@pytest.mark.slow
 def test_unwritable_output(tiny_dir, nb_dir, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -111,6 +115,7 @@ def test_bad_data_writes_nothing(tiny_dir, nb_dir, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_progress_callback_counts_steps(tiny_dir, nb_dir, tmp_path):
     steps: list[tuple[int, str]] = []
     build_report("2024-02", data=str(tiny_dir), out=tmp_path / "r", notebooks=["ok"],
@@ -198,6 +203,7 @@ def test_a_translated_page_describes_its_images_in_its_language():
     assert 'alt="a picture"' in page  # the markdown's own description is kept
 
 
+@pytest.mark.slow
 def test_a_pack_in_another_language_goes_beside_the_english_one(tiny_dir, nb_dir, tmp_path, capsys):
     """``kpi report --lang xx``: the pack goes to ``<period>-xx/``, the English pack is left as it was,
     every notebook gets the ``lang`` parameter, and the two packs' indexes know each other."""

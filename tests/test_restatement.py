@@ -94,6 +94,7 @@ def page_dir(tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_an_edited_old_subscription_shows_as_a_restatement_on_the_index(tmp_path, page_dir, capsys):
     data, out = tmp_path / "data", tmp_path / "reports"
     data.mkdir()
@@ -124,6 +125,7 @@ def test_an_edited_old_subscription_shows_as_a_restatement_on_the_index(tmp_path
     assert printed.startswith("Restated: ") and "MRR: $100 -> $150" in printed and "c1 Acme 2024-01" in printed
 
 
+@pytest.mark.slow
 def test_diff_of_the_same_period_built_twice_and_of_unrelated_packs(tmp_path, page_dir):
     data, a, b = tmp_path / "data", tmp_path / "a", tmp_path / "b"
     data.mkdir()

@@ -18,6 +18,7 @@ def generated(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_other_seed_differs(generated, tmp_path):
     generate_sample(tmp_path, seed=DEFAULT_SEED + 1)
     assert (tmp_path / "subscriptions.csv").read_bytes() != (generated / "subscriptions.csv").read_bytes()

@@ -28,6 +28,7 @@ def sample():
     return load_dataset()
 
 
+@pytest.mark.slow
 def test_the_sample_read_from_spark_views_is_the_sample(views, sample):
     assert write_into_spark(sample, views) == {name: len(df) for name, df in sample.tables.items()}
     back = load_spark(views)
@@ -35,6 +36,7 @@ def test_the_sample_read_from_spark_views_is_the_sample(views, sample):
     assert back.source == "the given Spark session"
 
 
+@pytest.mark.slow
 def test_a_parquet_folder_by_url_reads_like_the_folder(views, sample, tmp_path):
     write_into_spark(sample, views, parquet=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.parquet" for n in sample.tables)
@@ -44,6 +46,7 @@ def test_a_parquet_folder_by_url_reads_like_the_folder(views, sample, tmp_path):
     assert back.source == url
 
 
+@pytest.mark.slow
 def test_raw_events_are_aggregated_inside_spark_like_pandas(views, tiny_dir, rng):
     tiny = load_dataset(tiny_dir)
     write_into_spark({k: v for k, v in tiny.tables.items() if k not in ("product_usage", "web_traffic")}, views)
@@ -72,6 +75,7 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+@pytest.mark.slow
 def test_a_contract_violation_in_spark_names_table_column_and_row(views, sample):
     subs = sample.subscriptions.copy()
     subs.loc[subs.index[0], "amount"] = -5.0
@@ -82,6 +86,7 @@ def test_a_contract_violation_in_spark_names_table_column_and_row(views, sample)
     assert "Spark session" in str(info.value)
 
 
+@pytest.mark.slow
 def test_a_failure_inside_spark_is_one_line_naming_its_cause(views, sample, tmp_path):
     write_into_spark(sample, views, parquet=tmp_path)
     for path in tmp_path.glob("*.parquet"):
@@ -114,6 +119,7 @@ def test_a_bad_spark_url_is_a_kit_error(url, message):
         parse_spark_url(url)
 
 
+@pytest.mark.slow
 def test_kpi_load_writes_parquet_that_kpi_report_reads(views, tmp_path, capsys):
     from kpilib.cli import main
 

@@ -73,6 +73,7 @@ def _parquet_folder(folder: Path, usage: pd.DataFrame | None = None) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_database_pack_computes_engagement_where_the_usage_is(loaded_pack, tmp_path):
     url = f"duckdb:///{tmp_path / 'kpi.duckdb'}"
     load_folder_into_database(load_dataset(), url)
@@ -81,6 +82,7 @@ def test_a_database_pack_computes_engagement_where_the_usage_is(loaded_pack, tmp
     _same_engagement_page(pack, loaded_pack)
 
 
+@pytest.mark.slow
 def test_a_small_parquet_usage_is_loaded(tmp_path, monkeypatch):
     """Below FOLDER_IN_PLACE_ROWS rows pandas loads the usage, faster than DuckDB checks and sums it."""
     from kpilib.engine.engagement import load_for_report
@@ -92,6 +94,7 @@ def test_a_small_parquet_usage_is_loaded(tmp_path, monkeypatch):
     assert load_for_report(str(folder)).usage_sums is not None
 
 
+@pytest.mark.slow
 def test_a_folder_s_parquet_usage_is_read_in_place(loaded_pack, tmp_path):
     pack = build_report("2025-12", data=str(_parquet_folder(tmp_path / "data")), out=tmp_path / "out",
                         notebooks=["05_nps"], progress=False)
@@ -99,6 +102,7 @@ def test_a_folder_s_parquet_usage_is_read_in_place(loaded_pack, tmp_path):
     _same_engagement_page(pack, loaded_pack)
 
 
+@pytest.mark.slow
 def test_usage_the_database_check_doubts_is_loaded_and_refused_as_from_a_folder(tmp_path):
     """A negative count: the engine's check finds it, the usage is loaded as usual, and the pack is
     refused with the loader's error naming table, column, rule and row; nothing is written."""
@@ -116,6 +120,7 @@ def test_usage_the_database_check_doubts_is_loaded_and_refused_as_from_a_folder(
     assert not (tmp_path / "db").exists() or not any((tmp_path / "db").iterdir())
 
 
+@pytest.mark.slow
 def test_parquet_usage_the_check_doubts_is_loaded_and_refused(tmp_path):
     usage = pd.read_csv(SAMPLE_DATA_DIR / "product_usage.csv", dtype={"customer_id": str, "month": str,
                                                                        "event": str, "count": "int64"})
@@ -127,6 +132,7 @@ def test_parquet_usage_the_check_doubts_is_loaded_and_refused(tmp_path):
     assert "'product_usage', column 'month'" in message and "YYYY-MM" in message and "(row 8)" in message
 
 
+@pytest.mark.slow
 def test_a_usage_account_missing_from_customers_is_refused_by_the_loader(tmp_path):
     """The engine checks the usage's own rows; that every account is a customer is checked against the
     customers as loaded, and a stray one sends the whole source to the loader, whose rule names it."""

@@ -24,6 +24,7 @@ def warm(tmp_path):
     runner._drop_kernel()
 
 
+@pytest.mark.slow
 def test_the_second_page_sees_nothing_the_first_left(warm):
     first = _notebook(warm / "first.ipynb",
                       "import matplotlib, matplotlib.pyplot as plt, os\n"
@@ -46,6 +47,7 @@ def test_the_second_page_sees_nothing_the_first_left(warm):
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
 
 
+@pytest.mark.slow
 def test_a_timeout_in_the_warm_kernel_fails_the_page(warm):
     slow = _notebook(warm / "slow.ipynb", "import time\ntime.sleep(30)")
     km = runner._page_kernel({})
@@ -73,6 +75,7 @@ def _pack_pids(tiny_dir, out, nbs, name="ids", period="2024-02"):
     return cells[-1].outputs[0]["text"].split()
 
 
+@pytest.mark.slow
 def test_a_kept_worker_serves_the_next_pack_with_a_clean_slate(tiny_dir, tmp_path):
     from test_report import make_notebook
 

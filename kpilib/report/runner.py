@@ -947,7 +947,7 @@ def _start_worker(log: Path, notebooks: Path | None = None, imports: Sequence[st
         _bind_run(log)
     except OSError:  # the run ended (refused) while this worker started; the next pack binds it
         _BOUND.clear()
-    _skip_slow_imports()
+    skip_slow_imports()
     os.environ.pop("MPLBACKEND", None)  # before the kernel inherits it (see execute_notebook)
     import nbconvert  # noqa: F401 - imported once per worker, before its first page
     import papermill  # noqa: F401
@@ -1151,10 +1151,12 @@ def _collect(jobs: dict, names: Sequence[str], tick: Callable[[str], None], log:
         )
 
 
-def _skip_slow_imports() -> None:
+def skip_slow_imports() -> None:
     """jsonschema, which nbformat imports, builds an RFC 3987 grammar at import time when the
-    optional ``rfc3987_syntax`` package is installed (about 1.4 s); it only serves the "iri"
-    formats, which the notebook schema never uses. The kit's runner processes go without it."""
+    optional ``rfc3987_syntax`` package is installed (1.4-3 s of CPU); it only serves the "iri"
+    formats, which the notebook schemas never use. The kit's pool workers go without it, and so do
+    the test processes (tests/skip_slow_imports.py, loaded before nbval); call it before the first
+    import of jsonschema, anywhere else it does nothing."""
     if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
         sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # None in sys.modules: "not installed"
 
