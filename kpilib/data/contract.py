@@ -14,6 +14,8 @@ from typing import Literal
 ColumnKind = Literal["id", "text", "date", "month", "money", "count", "number", "enum"]
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
+#: What a subscription's ``billing_interval`` means: the months one billed ``amount`` covers.
+MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 
 
 #: Largest amount per row (1e12, a trillion in any currency). MRR is summed in integer
@@ -124,7 +126,7 @@ TABLES: dict[str, Table] = {
                        "Recurring amount per billing interval, net of discounts, in `currency`.",
                        min=0),
                 Column("billing_interval", "enum", "Length of one billing interval.",
-                       values=("month", "quarter", "year")),
+                       values=tuple(MONTHS_PER_INTERVAL)),
                 Column("currency", "text", "ISO 4217 code of `amount`.", pattern=CURRENCY_PATTERN),
                 Column("term_months", "count", "Committed contract term in months (for TCV).",
                        nullable=True, optional=True, min=1),

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .contract import MONTHS_PER_INTERVAL
+
 DEFAULT_SEED = 7
 START = pd.Timestamp("2023-01-01")
 END = pd.Timestamp("2025-12-31")
@@ -50,7 +52,6 @@ SEGMENTS = (
 PLAN_PRICE = {"Starter": 79.0, "Growth": 450.0, "Pro": 1600.0, "Enterprise": 6500.0}  # USD / month
 PLANS = list(PLAN_PRICE)
 FX = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}
-INTERVAL_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 EVENTS = {"login": 30.0, "dashboard_viewed": 18.0, "report_created": 5.0, "user_invited": 0.6}
 
 NAME_A = ["Acme", "Blue", "Nova", "Bright", "Vertex", "Summit", "Atlas", "Pioneer", "Quantum", "Lumen",
@@ -140,8 +141,8 @@ def _lifecycle(rng, cust) -> tuple[list[dict], list[tuple[pd.Timestamp, pd.Times
             day = start + pd.DateOffset(months=months_here)
             if day > END:
                 break
-            at_renewal = interval == "month" or months_here % INTERVAL_MONTHS[interval] == 0
-            hazard = seg.churn * (INTERVAL_MONTHS[interval] if at_renewal else 0)
+            at_renewal = interval == "month" or months_here % MONTHS_PER_INTERVAL[interval] == 0
+            hazard = seg.churn * (MONTHS_PER_INTERVAL[interval] if at_renewal else 0)
             if interval == "year" and at_renewal:
                 hazard = 1 - (1 - seg.churn) ** 12
             if at_renewal and rng.random() < hazard:
@@ -162,7 +163,7 @@ def _lifecycle(rng, cust) -> tuple[list[dict], list[tuple[pd.Timestamp, pd.Times
                                  amount=round(PLAN_PRICE[plan] * 0.25, 2), interval="month",
                                  currency=currency, term=None, fee=None, addon=True))
         price = PLAN_PRICE[plan] * seats * discount / FX[currency]
-        amount = round(price * INTERVAL_MONTHS[interval], 2)
+        amount = round(price * MONTHS_PER_INTERVAL[interval], 2)
         term = {"month": 1, "quarter": 3, "year": int(rng.choice([12, 12, 24, 36]))}[interval]
         end = day if day <= END else None
         fee = round(float(rng.integers(10, 50)) * 100, 2) if seg.name == "Enterprise" and not rows \
@@ -412,7 +413,7 @@ def generate_sample(out_dir: str | Path, seed: int = DEFAULT_SEED) -> dict[str, 
     fx = pd.DataFrame({"currency": list(FX), "rate_to_base": list(FX.values())})
     first_rows = subs.sort_values("start_date", kind="stable").drop_duplicates("customer_id")
     acv = (first_rows.set_index("customer_id")["amount"]
-           / first_rows.set_index("customer_id")["billing_interval"].map(INTERVAL_MONTHS)
+           / first_rows.set_index("customer_id")["billing_interval"].map(MONTHS_PER_INTERVAL)
            * first_rows.set_index("customer_id")["currency"].map(FX) * 12)
     leads = _leads(rng, customers, acv)
     usage, survey = _usage_and_surveys(rng, customers, spells)

@@ -32,6 +32,7 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
+from ..data.contract import MONTHS_PER_INTERVAL
 from ..data.currency import dated_factors, is_dated, rate_schedule, rates_at
 from ..errors import ContractError, PeriodError
 from ..i18n import N_
@@ -39,7 +40,6 @@ from ..periods import ReportPeriod, parse_period
 
 MonthLike: TypeAlias = str | pd.Period | ReportPeriod | None
 
-MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 MICROS = 1_000_000
 MOVEMENT_COLUMNS = ["opening_mrr", "new", "expansion", "reactivation", "contraction", "churn",
                     "closing_mrr", "customers"]
