@@ -252,7 +252,7 @@ _SPECS: tuple[KpiSpec, ...] = (
             lambda m: m.revenue["customer_churn_monthly"], health=_churn_health, better="lower", share=True,
             target=lambda: _("<= {healthy} healthy, > {unhealthy} unhealthy").format(
                 healthy=_pct_text(CHURN_BAND[0]), unhealthy=_pct_text(CHURN_BAND[1])),
-            source="the glossaries' 2-5 % monthly band"),
+            source="the glossaries' 2-5% monthly band"),
     KpiSpec("gross_mrr_churn", N_("Gross MRR churn (period)"), "pct", "02_churn_cohorts",
             N_("-(churn + contraction) / opening MRR"),
             {"month": N_("over the month"),
