@@ -212,6 +212,23 @@ def test_interval_model_combines_groups_by_hand():
     assert model.summary.loc["all", "clv"] == pytest.approx(model.clv)
 
 
+def test_the_company_row_says_why_it_has_no_churn_per_renewal():
+    """Renewals of a month and of a year have no common length: the company row leaves churn per renewal
+    undefined and says why; with one interval fitted, it says that interval's row is the company's."""
+    monthly = SBGFit(0.5, 20.0, 100, 12, 0.0, interval="month")
+    annual = SBGFit(1.0, 4.0, 50, 3, 0.0, interval="year")
+    both = IntervalChurnModel(fits={"month": monthly, "year": annual}, weights={"month": 3.0, "year": 1.0},
+                              mrr={"month": 100.0, "year": 300.0}, gross_margin=0.8, annual_discount_rate=0.1)
+    row = both.summary.loc["all"]
+    assert np.isnan(row["period_churn"]) and "no single churn per renewal" in row["verdict"]
+    one = IntervalChurnModel(fits={"month": monthly}, weights={"month": 3.0}, mrr={"month": 100.0},
+                             gross_margin=0.8, annual_discount_rate=0.1)
+    assert one.summary.loc["all", "verdict"] == "One billing interval was fitted: its row is the company's."
+    none = IntervalChurnModel(fits={}, weights={"quarter": 30.0}, mrr={}, gross_margin=0.8,
+                              annual_discount_rate=0.1, failures={"quarter": "no customer churned"})
+    assert none.summary.loc["all", "verdict"] == ""
+
+
 def test_interval_fit_recovers_each_group_and_reports_unfittable_ones(rng):
     books = pd.concat([_simulate(rng, 3000, churn=0.02, horizon=36).assign(first_mrr=100.0),
                        _simulate(rng, 1500, churn=0.2, horizon=4, interval="year").assign(first_mrr=150.0),

@@ -580,6 +580,17 @@ class IntervalChurnModel:
         total = sum(self.weights[g] for g in groups)
         return float(sum(self.weights[g] * self.clv_of(g) for g in groups) / total) if total else float("nan")
 
+    def _mix_words(self) -> str:
+        """Why the company row has no churn per renewal (its renewals have no single length), or that
+        one interval's model is the company's; empty when no interval was fitted."""
+        fitted = self._fitted()
+        if len(fitted) > 1:
+            return _("Plans renew at different intervals, so there is no single churn per renewal; the monthly "
+                     "equivalent and the CLV weight each interval's model by its customers.")
+        if fitted:
+            return _("One billing interval was fitted: its row is the company's.")
+        return ""
+
     @property
     def summary(self) -> pd.DataFrame:
         """One row per interval and an ``all`` row: customers, weight, alpha, beta, converged,
@@ -598,7 +609,7 @@ class IntervalChurnModel:
         rows["all"] = {"customers": total, "weight": self.coverage, "alpha": np.nan, "beta": np.nan,
                        "converged": all(f.converged for f in self.fits.values()) and bool(self.fits),
                        "homogeneous": False, "period_churn": np.nan, "monthly_churn": self.monthly_churn,
-                       "mrr": np.nan, "clv": self.clv, "verdict": ""}
+                       "mrr": np.nan, "clv": self.clv, "verdict": self._mix_words()}
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("billing_interval")
 
 
