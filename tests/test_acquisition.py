@@ -46,7 +46,34 @@ def test_costs_per_channel_and_blended(spend, customers):
     assert costs.loc["All channels", "cpa"] == pytest.approx(2000 / 3)
     # a channel with spend but no leads and no new customers: undefined, with reasons
     assert math.isnan(costs.loc["Events", "cpl"]) and math.isnan(costs.loc["Events", "cac"])
-    assert "no new customers" in costs.loc["Events", "note"] and "no leads" in costs.loc["Events", "note"]
+    assert math.isnan(costs.loc["Events", "cpa"])
+    assert costs.loc["Events", "note"] == ("CAC undefined: no new customers; CPL undefined: spend but no leads; "
+                                           "CPA undefined: spend but no deals won")
+    assert costs.loc["SEO", "note"] == ""
+
+
+def test_each_undefined_cost_ratio_gives_its_reason_in_the_pages_language():
+    """CAC, CPL and CPA are each undefined for their own reason, and the note says every reason; a page
+    translates it clause by clause."""
+    from kpilib.i18n import using
+    from kpilib.metrics.acquisition import _note
+    from kpilib.report.pages import cost_note
+
+    nothing = pd.Series({"new_customers": 0.0, "leads": 0.0, "won_deals": 0.0, "marketing": 10.0, "total": 30.0})
+    assert _note(nothing) == ("CAC undefined: no new customers; CPL undefined: spend but no leads; "
+                              "CPA undefined: spend but no deals won")
+    won = nothing.copy()
+    won["won_deals"] = 2.0
+    assert _note(won) == "CAC undefined: no new customers; CPL undefined: spend but no leads"
+    free = nothing.copy()
+    free[["marketing", "total"]] = 0.0  # nothing spent: CPL and CPA are 0/0, only the missing customers said
+    assert _note(free) == "CAC undefined: no new customers"
+    with using("fr"):
+        assert cost_note(_note(nothing)) == ("CAC non défini : aucun nouveau client ; CPL non défini : des dépenses "
+                                             "mais aucun prospect ; CPA non défini : des dépenses mais aucune "
+                                             "affaire gagnée")
+    assert cost_note("") == "" and cost_note(float("nan")) != cost_note(float("nan"))  # NaN passes through
+
 
 
 def test_zero_new_customers_makes_cac_undefined_not_inf(spend, customers):

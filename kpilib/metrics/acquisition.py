@@ -71,17 +71,19 @@ def acquisition_costs(spend: pd.DataFrame, leads: pd.DataFrame | None, new: pd.D
     return out
 
 
-#: Why a channel's CAC and/or CPL is undefined, keyed by (no CAC, no CPL): stored in English,
-#: translated with ``_()`` where a page shows the ``note`` column.
-_COST_NOTES = {(True, False): N_("CAC undefined: no new customers"),
-               (False, True): N_("CPL undefined: spend but no leads"),
-               (True, True): N_("CAC undefined: no new customers; CPL undefined: spend but no leads")}
+#: Why a channel's CAC, CPL or CPA is undefined, one clause each: stored in English and joined by
+#: :data:`NOTE_SEPARATOR`; a page translates the clauses one by one (``report.pages.costs_table``).
+_COST_NOTES = {"cac": N_("CAC undefined: no new customers"),
+               "cpl": N_("CPL undefined: spend but no leads"),
+               "cpa": N_("CPA undefined: spend but no deals won")}
+NOTE_SEPARATOR = "; "
 
 
 def _note(row) -> str:
-    no_cac = bool(row.new_customers == 0)
-    no_cpl = bool(getattr(row, "leads", 1) == 0 and row.marketing > 0)
-    return _COST_NOTES.get((no_cac, no_cpl), "")
+    undefined = {"cac": row.new_customers == 0,
+                 "cpl": getattr(row, "leads", 1) == 0 and row.marketing > 0,
+                 "cpa": getattr(row, "won_deals", 1) == 0 and row.total > 0}
+    return NOTE_SEPARATOR.join(_COST_NOTES[k] for k, missing in undefined.items() if missing)
 
 
 def ltv(arpa: float, gross_margin: float, monthly_churn: float) -> float:

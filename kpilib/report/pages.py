@@ -415,8 +415,17 @@ def costs_table(model: KpiModel) -> pd.DataFrame | None:
     costs = model.acquisition_costs[0]
     if costs is None:
         return None
-    notes = costs["note"].map(lambda n: _(n) if isinstance(n, str) and n else n)  # the catalog's words
-    return costs.assign(note=notes).rename(index={"All channels": _("All channels")})
+    return costs.assign(note=costs["note"].map(cost_note)).rename(index={"All channels": _("All channels")})
+
+
+def cost_note(note: object) -> object:
+    """A channel's reasons for undefined cost ratios in the page's language: the catalog's words clause
+    by clause, joined as the language joins clauses (`` ; `` in French); anything else as it is."""
+    from ..metrics.acquisition import NOTE_SEPARATOR
+
+    if not isinstance(note, str) or not note:
+        return note
+    return _("; ").join(_(clause) for clause in note.split(NOTE_SEPARATOR))
 
 
 def nps_segment_table(model: KpiModel) -> pd.DataFrame | None:
