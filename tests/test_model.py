@@ -277,3 +277,20 @@ def test_the_breakdowns_are_computed_once_and_travel_in_the_snapshot(tmp_path):
     pd.testing.assert_frame_equal(read_back.breakdown("segment"), direct)
     assert read_back.breakdown("plan")["mrr"].tolist() == [400.0]
     assert not store._frames, "a table was read from the snapshot"
+
+
+def test_the_plan_table_says_when_its_customers_add_up_to_more_than_the_company():
+    """d pays for Pro and, from March, for Growth too: it counts under both plans, once in the company."""
+    from kpilib.report.pages import plan_count_note
+
+    assert plan_count_note(KpiModel(_book(), "2025-12")) is None  # d's two lines are both Pro
+    book = _book()
+    subs = book.tables["subscriptions"].copy()
+    subs.loc[subs["subscription_id"] == "d2", "plan"] = "Growth"
+    two_plans = kpi.Dataset(tables={**book.tables, "subscriptions": subs}, source="hand-built book")
+    model = KpiModel(two_plans, "2025-12")
+    assert model.breakdown("plan")["customers"].to_dict() == {"Pro": 2.0, "Growth": 1.0}
+    assert model.revenue["customers"] == 2
+    assert plan_count_note(model).data == kpi.note_html(
+        "The plans count 3 customers, the company 2: a customer paying for several plans at once counts under "
+        "each plan.").data

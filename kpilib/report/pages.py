@@ -196,6 +196,18 @@ def note(text: str) -> HTML:
     return note_html(text)
 
 
+def plan_count_note(model: KpiModel) -> HTML | None:
+    """Under the table by plan, when its customers add up to more than the company's: a customer paying
+    for several plans at once counts under each (MRR and movements still add up); ``None`` otherwise."""
+    counted = float(model.breakdown("plan")["customers"].sum())
+    company = float(model.revenue["customers"])
+    if not counted > company:
+        return None
+    return note(_("The plans count {counted} customers, the company {company}: a customer paying for several plans "
+                  "at once counts under each plan.").format(counted=format_value(counted, "count"),
+                                                           company=format_value(company, "count")))
+
+
 def movement_drilldown(model: KpiModel) -> HTML:
     """The period's movements, each openable to the customers behind it (:mod:`~kpilib.report.drill`)."""
     from .drill import movement_accounts, movement_drilldown_html
