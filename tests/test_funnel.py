@@ -131,6 +131,7 @@ def test_empty_leads_table(leads):
     assert math.isnan(win_rate(empty, JAN))
 
 
+@pytest.mark.slow
 @given(st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=1, max_size=30))
 def test_cohort_funnel_never_widens(specs):
     rows = []
@@ -231,6 +232,7 @@ def test_funnel_edge_cases(leads, case):
         assert out[10]["leads"].sum() == 0  # no owner to assign the leads to
 
 
+@pytest.mark.slow
 @given(st.lists(st.tuples(st.lists(st.sampled_from([N, T("2024-01-20"), T("2024-02-20")]), min_size=4,
                                    max_size=4), st.sampled_from(["won", "lost"])), min_size=1, max_size=25),
        st.sampled_from(["cohort", "flow"]))

@@ -142,6 +142,7 @@ NUMBER_TEXT = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(date=DATE_TEXT, amount=NUMBER_TEXT)
 def test_any_exported_date_or_amount_loads_or_is_a_contract_error(tmp_path_factory, date, amount):

@@ -359,6 +359,7 @@ def subscription_tables(draw):
     return subs(*rows)
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(subscription_tables())
 def test_movement_identity_and_continuity(df):
@@ -376,6 +377,7 @@ def test_movement_identity_and_continuity(df):
     assert (counts["opening_customers"].iloc[1:].to_numpy() == counts["customers"].iloc[:-1].to_numpy()).all()
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(subscription_tables())
 def test_a_later_window_is_a_slice_of_a_longer_one(df):
@@ -385,6 +387,7 @@ def test_a_later_window_is_a_slice_of_a_longer_one(df):
     pd.testing.assert_frame_equal(short, long.loc["2024-03":], check_exact=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(subscription_tables())
 def test_groups_add_up_to_the_company_stocks(df):

@@ -10,6 +10,8 @@ from kpilib.data.sample import DEFAULT_SEED, generate_sample
 from kpilib.metrics.mrr import movement_counts
 from kpilib.paths import SAMPLE_DATA_DIR
 
+pytestmark = pytest.mark.slow  # each test reads a whole sample company generated for the module (seconds)
+
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
@@ -18,7 +20,6 @@ def generated(tmp_path_factory):
     return out
 
 
-@pytest.mark.slow
 def test_other_seed_differs(generated, tmp_path):
     generate_sample(tmp_path, seed=DEFAULT_SEED + 1)
     assert (tmp_path / "subscriptions.csv").read_bytes() != (generated / "subscriptions.csv").read_bytes()
