@@ -38,9 +38,10 @@ report: $(STAMP)
 	env -u MPLBACKEND $(BIN)/kpi report $(if $(PERIOD),--period $(PERIOD),)
 
 # lint and the tests side by side: mypy from an empty cache (a fresh clone) takes 19 s of two cores,
-# which the test run's start and end leave partly idle; a failure of either fails `make test`
+# which the test run's start and end leave partly idle (JOBS=1: one after the other); a failure of either
+# fails `make test`
 test: $(STAMP)
-	@$(MAKE) --no-print-directory -j2 lint check
+	@$(MAKE) --no-print-directory -j$(JOBS) lint check
 
 # the notebooks' regression tests and the unit tests together, spread over $(JOBS) workers (the notebooks,
 # 6-10 s each, first: short test files end the run on both workers); the tests marked slow
