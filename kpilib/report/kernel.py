@@ -48,7 +48,14 @@ def freeze_imports() -> None:
     """Leave what is imported so far out of every later garbage collection (``gc.freeze``): the
     modules, their functions and classes live as long as the process, and a full collection that
     walks them costs about 0.1 s in a kernel with pandas, matplotlib and SciPy, paid twice at each
-    clean slate (IPython's reset collects too) and at every collection a page's own work triggers."""
+    clean slate (IPython's reset collects too) and at every collection a page's own work triggers.
+
+    Called where what is alive will stay alive, in the kit's own processes: after a kernel's
+    warm-up, a worker's start (its kernel's client included) and, in ``kpi report``, the runner's
+    imports (the load's collections then walk only new objects: the runner's collections in a sample
+    pack 1.1 s -> 0.7 s of CPU). Never in a caller's process (``build_report`` from a notebook), whose
+    objects alive now may become garbage later. Freezing never stops reference counting from freeing
+    an object."""
     import gc
 
     gc.collect()  # the imports' own garbage is not kept for ever

@@ -952,9 +952,9 @@ def _start_worker(log: Path, notebooks: Path | None = None, imports: Sequence[st
     import nbconvert  # noqa: F401 - imported once per worker, before its first page
     import papermill  # noqa: F401
 
-    freeze_imports()
     if notebooks is not None:
         _warm_kernel(notebooks, imports)
+    freeze_imports()
 
 
 #: This worker's kernel, shared by its pages (:mod:`kpilib.report.kernel`); ``None`` before it starts,
