@@ -94,7 +94,7 @@ def _in_range(what: str, low: int, high: int | None):
 
 def _check_notebooks(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Notebooks are named, never given as paths, so nothing is written outside the pack."""
-    from .report.runner import NOTEBOOKS
+    from .report.sitemap import NOTEBOOKS
 
     folder = Path(args.notebook_dir).expanduser() if args.notebook_dir else None
     if folder is not None and not folder.is_dir():
@@ -289,7 +289,7 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
 
     from .errors import KpiError
     from .paths import NOTEBOOKS_DIR
-    from .report.runner import NOTEBOOKS
+    from .report.sitemap import NOTEBOOKS
 
     target = Path(args.dir).expanduser()
     if target.exists() and not target.is_dir():

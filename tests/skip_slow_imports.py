@@ -2,6 +2,6 @@
 nbformat, hence jsonschema, whose optional RFC 3987 grammar would cost every test process 2-3 s of
 CPU; the notebooks' schemas never use it, and the kit's own pool workers go without it too."""
 
-from kpilib.report.runner import skip_slow_imports
+from kpilib.report.worker import skip_slow_imports
 
 skip_slow_imports()

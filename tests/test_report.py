@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from kpilib import ContractError, PeriodError, ReportError, build_report
-from kpilib.report.runner import render_html
+from kpilib.report.worker import render_html
 
 from conftest import write_table
 
@@ -179,7 +179,7 @@ def test_a_page_is_element_for_element_what_nbconvert_renders():
 
     from kpilib.paths import TEMPLATES_DIR
     from kpilib.report.render import page_html
-    from kpilib.report.runner import page_script_words
+    from kpilib.report.worker import page_script_words
 
     nb = _outputs_notebook()
     resources = {"metadata": {"name": "T"}, "kpi_words": page_script_words()}

@@ -14,7 +14,8 @@ import sys
 import nbformat
 
 from ..paths import NOTEBOOKS_DIR
-from .runner import KERNEL_NAME, NOTEBOOKS, normalise_addresses
+from .sitemap import NOTEBOOKS
+from .worker import KERNEL_NAME, normalise_addresses
 
 _VOLATILE_CELL_KEYS = ("papermill", "execution")
 

@@ -21,19 +21,7 @@ from ..metrics.revenue import RULE_OF_40
 from .display import number, percent, show_table, tiles_html
 from .format import format_value, is_missing, signed
 from .model import KpiModel
-
-#: Pages of the pack, in reading order: file stem -> (title in the navigation, title on the index).
-PAGE_TITLES: dict[str, tuple[str, str]] = {
-    "00_overview": (N_("Overview"), N_("Overview: how did we do?")),
-    "01_revenue": (N_("Revenue"), N_("Revenue: MRR, ARR and movements")),
-    "02_churn_cohorts": (N_("Churn and cohorts"), N_("Churn and cohorts")),
-    "03_funnel": (N_("Funnel"), N_("Funnel and sales activity")),
-    "04_clv_cac": (N_("CAC and lifetime value"), N_("Acquisition cost and lifetime value")),
-    "05_nps": (N_("Customer voice"), N_("Customer voice and engagement")),
-    "06_forecast": (N_("Forecast"), N_("Forecast: MRR in twelve months, the track record and the goals")),
-}
-#: file stem -> the short title of the navigation bars
-PAGES: dict[str, str] = {name: nav for name, (nav, _index_title) in PAGE_TITLES.items()}
+from .sitemap import PAGES
 
 #: Table column -> (header, unit). Units: money, count, pct, ratio, months, days, points, text.
 COLUMNS: dict[str, tuple[str, str]] = {

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..i18n import N_, _, current_language, gettext, ngettext
 from ..paths import DOCS_DIR, TEMPLATES_DIR
-from .context import sample_banner_html, source_words
-from .pages import PAGES
+from .sitemap import PAGES
 
 if TYPE_CHECKING:
     import jinja2
@@ -153,6 +152,7 @@ def write_index(pack: Path, period: ReportPeriod, dataset: Dataset, names: Seque
     from markupsafe import Markup
 
     from ..data.currency import rate_basis
+    from .context import sample_banner_html, source_words
 
     tiles = ""
     if kpis is not None:
@@ -188,6 +188,7 @@ def write_glossary(pack: Path, dataset: Dataset | None = None, built: Sequence[s
     import mistune
     from markupsafe import Markup
 
+    from .context import sample_banner_html
     from .registry import registry_markdown
 
     source = DOCS_DIR / "metrics.md"

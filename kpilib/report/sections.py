@@ -1,7 +1,7 @@
 """The prose of the pages: each notebook's introduction and its sections' headings and texts.
 
 A notebook holds no words of its own (they could not be translated there): ``kpi.section(page)``
-shows the page's title (its index title, ``PAGE_TITLES`` in kpilib/report/pages.py) and
+shows the page's title (its index title, ``PAGE_TITLES`` in kpilib/report/sitemap.py) and
 introduction, and ``kpi.section(page, key)`` a section's heading and text, in the current
 language (kpilib/i18n.py). Texts are Markdown (bold, code spans), rendered to HTML here, so a
 page looks the same in JupyterLab and in the pack. Health thresholds quoted in a text are
@@ -223,7 +223,7 @@ def section_html(page: str, key: str = "intro") -> str:
     """The HTML of one section: ``<h1>`` with the page title for ``intro``, else ``<h2>``, then its text."""
     import mistune
 
-    from .pages import PAGE_TITLES
+    from .sitemap import PAGE_TITLES
 
     if page not in SECTIONS or key not in SECTIONS[page]:
         known = ", ".join(f"{p}:{k}" for p in SECTIONS for k in SECTIONS[p])
