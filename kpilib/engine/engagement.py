@@ -217,10 +217,12 @@ def _engine_of(source: str | None) -> Engine | None:
     """The engine of a database or Spark ``source`` (a URL, or ``"database"`` for the one in
     ``KPI_DATABASE_URL``); ``None`` for a folder, a source with a mapping file, or one the engine cannot
     open (the loader then says why)."""
+    if source is None or (source != "database" and "://" not in str(source)):
+        return None  # the sample or a folder: not paying for SQLAlchemy's import (0.3 s) to say so
     from ..data.databases import connection_from_env, is_database_url
     from .movements import connect
 
-    if source is None or (source != "database" and not is_database_url(source)):
+    if source != "database" and not is_database_url(source):
         return None
     try:
         url, schema, mapping = connection_from_env(None if source == "database" else source, None, None)
