@@ -117,6 +117,29 @@ def test_tiles_follow_the_registry_for_the_period_kind():
     assert "Customer churn (period)" not in month_labels and "MRR growth /month" in month_labels
 
 
+def test_a_tile_says_its_health_in_words_not_only_in_colour():
+    from kpilib.report.display import tiles_html
+
+    period = kpi.parse_period("2025-03")
+    kpis = headline_kpis(KpiModel(_book(), period))
+    tiles = kpi_tiles(kpis, period)
+    words = {"ok": "healthy", "warn": "watch", "bad": "unhealthy", "none": ""}
+    judged = [t for t in tiles if t.status != "none"]
+    assert judged and any(t.status == "none" for t in tiles)  # both kinds on this period's tiles
+    assert all(t.verdict == words[t.status] for t in tiles)
+    page = tiles_html(tiles).data
+    assert page.count('<div class="verdict">') == len(judged)
+    for t in judged:
+        assert f'<div class="value">{t.value}</div><div class="verdict">{t.verdict}</div>' in page
+    from kpilib.i18n import _
+
+    with kpi.using("fr"):  # in the pack's language
+        french = kpi_tiles(kpis, period)
+        in_french = {status: _(word) if word else "" for status, word in words.items()}
+    assert in_french["ok"] != "healthy" and in_french["bad"] != "unhealthy"
+    assert all(t.verdict == in_french[t.status] for t in french)
+
+
 def test_docs_metrics_holds_the_registry_table_and_every_kpi_has_a_source():
     from kpilib.paths import PROJECT_DIR
     from kpilib.report.registry import registry_markdown

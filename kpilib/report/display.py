@@ -43,6 +43,7 @@ class Tile:
     href: str | None = None
     title: str | None = None  # hover text, e.g. the definition or health rule
     goal: str = ""  # progress to the period's goal, in words (kpilib.report.titles.goal_progress)
+    verdict: str = ""  # the health in words, shown: the border's colour is never its only sign
 
 
 def tiles_html(tiles: Iterable[Tile]) -> HTML:
@@ -56,9 +57,10 @@ def tiles_html(tiles: Iterable[Tile]) -> HTML:
         if t.goal:
             changes += f'<div class="delta goal">{html.escape(t.goal)}</div>'
         title = f' title="{html.escape(t.title)}"' if t.title else ""
+        verdict = f'<div class="verdict">{html.escape(t.verdict)}</div>' if t.verdict else ""
         parts.append(
             f'<div class="kpi-tile {html.escape(t.status)}"{title}><div class="label">{label}</div>'
-            f'<div class="value">{html.escape(t.value)}</div>{changes}</div>'
+            f'<div class="value">{html.escape(t.value)}</div>{verdict}{changes}</div>'
         )
     return HTML('<div class="kpi-tiles">' + "".join(parts) + "</div>")
 

@@ -134,14 +134,19 @@ def _shown(kpis: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: a KPI's health in words, on its tile and in the headline table (``none``: no health rule, no word)
+_STATUS_WORDS = {"ok": N_("healthy"), "warn": N_("watch"), "bad": N_("unhealthy"), "none": ""}
+
+
 def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *,
               keys: list[str] | None = None) -> list[Tile]:
     """Tiles for :func:`headline_kpis` rows: value, changes vs previous and year-ago, health, and the
     progress to the goal when the goals file sets one for the period.
 
     Only the KPIs the registry shows for this kind of period (or ``keys``, in that order).
-    The hover text gives the definition, the target the status was judged against, and
-    the note (survey wave, company-wide scope).
+    The health is a word on the tile as well as its border's colour; the hover text gives the
+    definition, the target the status was judged against, and the note (survey wave, company-wide
+    scope).
     """
     prev, ago = period.previous().title, period.year_ago().title
     frame = _shown(kpis).set_index("kpi", drop=False)
@@ -161,11 +166,10 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
                      *(() if once else (format_change(row.value, row.year_ago, row.unit, ago),))),
             status=row.status, href=f"{row.report}.ipynb" if row.report else None,  # .html in the pack
             title=hover or None, goal=getattr(row, "goal_note", "") or "",
+            verdict=_(_STATUS_WORDS[row.status]) if _STATUS_WORDS.get(row.status) else "",
         ))
     return tiles
 
-
-_STATUS_WORDS = {"ok": N_("healthy"), "warn": N_("watch"), "bad": N_("unhealthy"), "none": ""}
 
 
 def kpi_table(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -> pd.DataFrame:
