@@ -4,7 +4,8 @@
 (in parallel, under one progress bar), renders each to self-contained HTML
 without code, writes an index, and only then swaps the finished pack into
 ``<out>/<period>/``. A failed or interrupted run leaves the previous pack as it
-was.
+was. The pages are executed and rendered in a pool of worker processes
+(:mod:`kpilib.report.worker`); this module keeps the pool, the data and the pack.
 """
 
 from __future__ import annotations
