@@ -16,7 +16,7 @@ from .contract import TABLES, Table
 from .dataset import Dataset
 from .goals import FILE_NAME as GOALS_FILE
 from .goals import attach_goals
-from .validation import finish_dataset, validate_frame
+from .validation import RowOffset, finish_dataset, validate_frame
 
 # --------------------------------------------------------------------------- reading
 
@@ -33,7 +33,11 @@ _MAGIC = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive", b"BZh"
           b"\xfd7zXZ": "xz-compressed"}
 
 
-def _read_csv(path: Path, table: str) -> pd.DataFrame:
+def _read_csv(path: Path, table: str) -> tuple[pd.DataFrame, RowOffset]:
+    """The file's records as text, and the file line where each starts (for messages; 2, the first
+    record's line, when they cannot be told apart). The lines travel beside the frame, not in its
+    ``attrs``: pandas deep-copies ``attrs`` into the result of every operation, so an array of one
+    entry per row there was copied again by each step of the validation."""
     raw = path.read_bytes()
     if not raw.strip():
         raise ContractError(table, None, "file is empty: it needs at least a header row", file=str(path))
@@ -75,9 +79,7 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
                             file=str(path)) from None
     df.columns = [str(c).strip() for c in df.columns]
     lines = np.array(starts[1:], dtype=np.int64)
-    if len(lines) == len(df):  # the file line where each record starts, for messages
-        df.attrs["lines"] = lines
-    return df
+    return df, (lines if len(lines) == len(df) else 2)
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the csv module ends a line at (newline="")
@@ -119,10 +121,9 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
         raise ContractError(table, None, f"Parquet file cannot be read: {exc}", file=str(path)) from None
 
 
-def _load_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[str], int]:
+def _load_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[str], RowOffset]:
     from_parquet = path.suffix == ".parquet"
-    raw = _read_parquet(path, table.name) if from_parquet else _read_csv(path, table.name)
-    offset = 1 if from_parquet else raw.attrs.get("lines", 2)
+    raw, offset = (_read_parquet(path, table.name), 1) if from_parquet else _read_csv(path, table.name)
     df, notes = validate_frame(raw, table, offset=offset, where=str(path), typed=from_parquet)
     return df, notes, offset
 
@@ -132,7 +133,7 @@ def load_folder(directory: Path, label: str, *, base_currency: str, skip: Iterab
     (but the optional tables in ``skip``), and its optional ``goals.yaml``
     (:func:`kpilib.data.goals.read_goals`)."""
     tables: dict[str, pd.DataFrame] = {}
-    offsets: dict[str, int] = {}
+    offsets: dict[str, RowOffset] = {}
     files: dict[str, str] = {}
     notes: list[str] = []
     for name, spec in TABLES.items():

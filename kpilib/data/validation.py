@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,11 @@ _MONTH_TEXT = re.compile(r"^(?!0000)\d{4}-(0[1-9]|1[0-2])\Z")  # year 0001 on, a
 _NUMERIC_KINDS = {"money", "count", "number"}
 
 
-def _rows(mask: pd.Series | np.ndarray, offset: int | np.ndarray) -> list[int]:
+#: Where a table's records are in its source, for messages: the first data row's number, or the
+#: line each record starts at (a CSV file, whose blank lines and quoted line breaks make them differ).
+RowOffset = int | np.ndarray
+
+def _rows(mask: pd.Series | np.ndarray, offset: RowOffset) -> list[int]:
     """Row numbers as the user counts them: ``offset`` is the first data row's number, or the
     line number of every record (CSV files whose quoted fields span lines)."""
     positions = np.flatnonzero(np.asarray(mask))
@@ -41,7 +45,7 @@ def _rows(mask: pd.Series | np.ndarray, offset: int | np.ndarray) -> list[int]:
     return (positions + offset).tolist()
 
 
-def _coerce_column(s: pd.Series, col: Column, table: str, offset: int, file: str,
+def _coerce_column(s: pd.Series, col: Column, table: str, offset: RowOffset, file: str,
                    from_parquet: bool) -> pd.Series:
     """Parse one column to its contract type, naming the rows that do not parse."""
     present = s.notna()
@@ -155,7 +159,7 @@ def _rule_text(check: str, column: str | None, key: tuple[str, ...]) -> str:
     return f"values must be {check}"
 
 
-def _validate_values(df: pd.DataFrame, table: Table, offset: int, file: str) -> None:
+def _validate_values(df: pd.DataFrame, table: Table, offset: RowOffset, file: str) -> None:
     schema = _schema(table, df.columns)
     from pandera.errors import SchemaErrors
 
@@ -203,7 +207,7 @@ def duplicate_keys(df: pd.DataFrame, key: Iterable[str]) -> np.ndarray:
     return pd.Series(combined).duplicated(keep=False).to_numpy()
 
 
-def _check_key(df: pd.DataFrame, table: Table, offset: int, file: str) -> None:
+def _check_key(df: pd.DataFrame, table: Table, offset: RowOffset, file: str) -> None:
     key = table.key_in(df.columns)
     if not key:
         return
@@ -214,7 +218,7 @@ def _check_key(df: pd.DataFrame, table: Table, offset: int, file: str) -> None:
                             sorted(set(_rows(dup, offset))), file)
 
 
-def validate_frame(raw: pd.DataFrame, table: Table, *, offset: int, where: str,
+def validate_frame(raw: pd.DataFrame, table: Table, *, offset: RowOffset, where: str,
                    typed: bool) -> tuple[pd.DataFrame, list[str]]:
     """Check one raw table against its contract and return it with contract dtypes.
 
@@ -253,13 +257,13 @@ def validate_frame(raw: pd.DataFrame, table: Table, *, offset: int, where: str,
 # --------------------------------------------------------------------------- cross rules
 
 
-def _check(table: str, column: str, rule: str, mask: pd.Series, offset: int, file: str) -> None:
+def _check(table: str, column: str, rule: str, mask: pd.Series, offset: RowOffset, file: str) -> None:
     mask = mask.fillna(False).astype(bool)
     if mask.any():
         raise ContractError(table, column, rule, _rows(mask, offset), file)
 
 
-def _check_data_currency(name: str, df: pd.DataFrame | None, fx: pd.DataFrame | None, offsets: dict[str, int],
+def _check_data_currency(name: str, df: pd.DataFrame | None, fx: pd.DataFrame | None, offsets: Mapping[str, RowOffset],
                          files: dict[str, str]) -> None:
     """Amounts that name no currency are in the data currency: the fx_rates currency quoted at 1 in
     every row. Without exactly one such pivot they would silently take the base currency and every
@@ -282,7 +286,7 @@ def _check_data_currency(name: str, df: pd.DataFrame | None, fx: pd.DataFrame | 
                             _rows(unnamed.to_numpy(), offsets[name])[:5], files[name])
 
 
-def _cross_rules(tables: dict[str, pd.DataFrame], offsets: dict[str, int], files: dict[str, str],
+def _cross_rules(tables: dict[str, pd.DataFrame], offsets: Mapping[str, RowOffset], files: dict[str, str],
                  base_currency: str) -> None:
     subs = tables["subscriptions"]
     o, f = offsets["subscriptions"], files["subscriptions"]
@@ -343,7 +347,7 @@ def _cross_rules(tables: dict[str, pd.DataFrame], offsets: dict[str, int], files
                offsets["survey_responses"], files["survey_responses"])
 
 
-def finish_dataset(tables: dict[str, pd.DataFrame], *, offsets: dict[str, int], wheres: dict[str, str],
+def finish_dataset(tables: dict[str, pd.DataFrame], *, offsets: Mapping[str, RowOffset], wheres: dict[str, str],
                    notes: list[str], source: str, base_currency: str) -> Dataset:
     """Apply the rules across tables to tables checked by :func:`validate_frame`; build the Dataset.
 
