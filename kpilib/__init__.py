@@ -71,8 +71,9 @@ API: dict[str, tuple[str, ...]] = {
     ".report.charts": ("chart",),  # every chart of the pages, by name
     ".report.plotting": ("cohort_heatmap", "money_axis", "movement_bars", "pct_axis", "short_money",
                          "use_house_style", "waterfall"),
-    # --- the runner
-    ".report.runner": ("NOTEBOOKS", "build_report", "kept_workers"),
+    # --- the runner, and the pages it runs
+    ".report.runner": ("build_report", "kept_workers"),
+    ".report.sitemap": ("NOTEBOOKS",),
 }
 #: modules of the API that are themselves public: ``kpi.titles.trend_title(...)``
 MODULES = {"titles": ".report.titles"}
