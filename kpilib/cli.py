@@ -359,7 +359,8 @@ def run() -> None:
     _AS_COMMAND["on"] = True
     code = main()
     # the interpreter's last collections would walk every object of the run (0.7 s after a sample
-    # pack, with nothing left to free that matters: the pack is written and every file closed)
+    # pack) to free nothing that matters: every command closes what it writes before it returns (a
+    # rule for new ones: a file left to a finalizer in a reference cycle would not be flushed now)
     gc.freeze()
     sys.exit(code)
 

@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 
 import kpilib as kpi  # noqa: E402
 from kpilib.paths import NOTEBOOKS_DIR, SAMPLE_DATA_DIR  # noqa: E402
-from kpilib.report.runner import NOTEBOOKS  # noqa: E402
+from kpilib.report.sitemap import NOTEBOOKS  # noqa: E402
 
 
 def _sample(n_customers: int = 60) -> dict[str, pd.DataFrame]:

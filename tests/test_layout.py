@@ -111,3 +111,20 @@ def test_public_api_exports_every_error():
     classes = {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, Exception)}
     assert classes <= set(kpilib.__all__)
     assert "annotations" not in kpilib.__all__ and not hasattr(kpilib, "annotations")
+
+
+def test_a_notebook_worker_imports_no_pandas():
+    """The report's workers execute and render pages; the figures come from the snapshot inside the
+    kernels. What a worker imports (the ``kpi`` command's module, which a spawned process loads first,
+    the worker module and the notebook machinery it starts with) must not bring the data layer: pandas
+    cost each worker about 0.6 s of CPU (docs/performance.md)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kpilib.cli, kpilib.report.worker as w; w.skip_slow_imports(); "
+            "import nbconvert, papermill, jupyter_client.manager, nbclient; "
+            "from kpilib.report.render import page_html, html_links; "
+            "print(sorted(m for m in ('pandas', 'pandera', 'scipy', 'matplotlib') if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert found.strip() == "[]"
+

@@ -11,7 +11,7 @@ import papermill as pm
 import pytest
 
 from kpilib.paths import NOTEBOOKS_DIR
-from kpilib.report.runner import NOTEBOOKS
+from kpilib.report.sitemap import NOTEBOOKS
 
 PARAMETERS = {"period": "2025-12", "data": "sample", "base_currency": "USD", "segment": "all", "lang": "en"}
 

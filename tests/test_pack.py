@@ -18,7 +18,7 @@ import pytest
 
 from kpilib import build_report
 from kpilib.paths import SAMPLE_DATA_DIR
-from kpilib.report.runner import NOTEBOOKS
+from kpilib.report.sitemap import NOTEBOOKS
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

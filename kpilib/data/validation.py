@@ -36,6 +36,7 @@ _NUMERIC_KINDS = {"money", "count", "number"}
 #: line each record starts at (a CSV file, whose blank lines and quoted line breaks make them differ).
 RowOffset = int | np.ndarray
 
+
 def _rows(mask: pd.Series | np.ndarray, offset: RowOffset) -> list[int]:
     """Row numbers as the user counts them: ``offset`` is the first data row's number, or the
     line number of every record (CSV files whose quoted fields span lines)."""
@@ -228,7 +229,8 @@ def validate_frame(raw: pd.DataFrame, table: Table, *, offset: RowOffset, where:
         The table as read. ``typed=False``: every cell text (CSV). ``typed=True``:
         columns carry their source's types (Parquet, a database), which must match.
     offset
-        Number of the first data row as the user counts them (CSV 2, Parquet 1).
+        Number of the first data row as the user counts them (Parquet and databases 1, a CSV 2), or
+        the file line of each record (a CSV read by :mod:`kpilib.data.files`).
     where
         The file or database table, for messages.
     """

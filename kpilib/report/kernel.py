@@ -3,7 +3,7 @@ between pages.
 
 A pack's pages run in two worker processes. Starting a kernel and importing pandas, matplotlib,
 SciPy and kpilib costs about 3 s of CPU per page, more than most pages' own work, so each worker
-keeps one kernel for all the pages it runs (:mod:`kpilib.report.runner`). It warms it up
+keeps one kernel for all the pages it runs (:mod:`kpilib.report.worker`). It warms it up
 (:func:`warm_up`) while the runner builds the model, and between two pages :func:`clean_slate`
 gives the next page what a new kernel would: an empty namespace, execution counts from 1, no open
 figure, matplotlib's settings as they were before the first page, and the environment the runner
@@ -11,8 +11,8 @@ hands the pages (the model snapshot, a database URL). Modules stay imported: tha
 and a page must not depend on module state another page left (kpilib keeps none but the language,
 which every page sets first, through ``KpiModel.load``).
 
-These functions run in the kernel, never in the runner; only the standard library and what the
-pages import anyway are used.
+These functions run in the kernel (:func:`freeze_imports` in the worker and the ``kpi report``
+process too); only the standard library and what the pages import anyway are used.
 """
 
 from __future__ import annotations

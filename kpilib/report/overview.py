@@ -171,7 +171,6 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
     return tiles
 
 
-
 def kpi_table(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD") -> pd.DataFrame:
     """The headline KPIs as a readable table of formatted strings, with each health verdict,
     the target it was judged against, and notes (survey wave, company-wide scope); with a goals file,

@@ -1,8 +1,8 @@
 """What a notebook worker runs: its start-up, the warm kernel its pages share, and one page
 executed by papermill and rendered to HTML by nbconvert.
 
-The runner (:mod:`kpilib.report.runner`) starts two of these processes beside its own work and hands
-them pages. They import only the notebook machinery and this module's few kit modules, never
+The runner (:mod:`kpilib.report.runner`) starts these processes (two by default) beside its own work
+and hands them pages. They import only the notebook machinery and this module's few kit modules, never
 pandas: the pages' figures come from the model snapshot inside the kernels, and a worker that
 imported the runner's data layer paid about 0.6 s of CPU for nothing. ``kpilib.report.runner``
 keeps the pool, the pack and everything that reads data.
@@ -149,8 +149,9 @@ def _watch_parent() -> None:
 
 def signal_default() -> None:
     """Ignore SIGINT in a pool worker (the runner decides; workers stop when told), then unblock it:
-    the runner spawned the worker with SIGINT blocked (see :func:`_spawn_workers`), so a Ctrl-C that
-    came while the worker was importing is dropped here instead of printing a traceback."""
+    the runner spawned the worker with SIGINT blocked (see :func:`kpilib.report.runner._spawn_workers`),
+    so a Ctrl-C that came while the worker was importing is dropped here instead of printing a
+    traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
@@ -190,6 +191,8 @@ def _start_worker(log: Path, notebooks: Path | None = None, imports: Sequence[st
 
     if notebooks is not None:
         _warm_kernel(notebooks, imports)
+    # frozen with the rest: the kernel's manager and client, kept for the worker's life (one that is
+    # dropped after a failed page then leaves its cycles uncollected: a few objects, once)
     freeze_imports()
 
 
@@ -319,7 +322,7 @@ _BOUND: list[Path] = []  # the run this worker's stderr and temporary files belo
 
 def _bind_run(log: Path) -> None:
     """Send this worker's stderr to the run's kernel log and its temporary files to the run's folder
-    (once per run: a worker kept by :func:`kept_workers` serves several runs)."""
+    (once per run: a worker kept by :func:`~kpilib.report.runner.kept_workers` serves several runs)."""
     if _BOUND[-1:] == [log]:
         return
     _quiet_kernels(log)
@@ -341,7 +344,7 @@ def build_page(source: Path, target: Path, parameters: dict[str, str], timeout: 
 
     ``environ``: the snapshot and database variables, set by the runner after this worker started
     (``None``: unset); ``log``: the run's kernel log (a worker kept from an earlier pack, see
-    :func:`kept_workers`, moves its stderr and temporary files to this run's folder)."""
+    :func:`~kpilib.report.runner.kept_workers`, moves its stderr and temporary files to this run's folder)."""
     if log is not None:
         _bind_run(log)
     set_environ(dict(environ or {}))
