@@ -19,7 +19,8 @@ Kind = Literal["month", "quarter", "year"]
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _YEAR = re.compile(r"^(\d{4})$")
-_MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
+#: Months in a report period of each kind.
+MONTHS_IN_PERIOD = {"month": 1, "quarter": 3, "year": 12}
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class ReportPeriod:
 
     @property
     def n_months(self) -> int:
-        return _MONTHS_IN[self.kind]
+        return MONTHS_IN_PERIOD[self.kind]
 
     @property
     def start_date(self) -> pd.Timestamp:
@@ -135,7 +136,7 @@ def latest_complete_period(data_end: pd.Timestamp, kind: Kind = "month") -> Repo
         month -= 1
     if kind == "month":
         return ReportPeriod("month", month, month)
-    n = _MONTHS_IN[kind]
+    n = MONTHS_IN_PERIOD[kind]
     # last whole quarter/year ending on or before `month`
     last = month
     while (last.month % n) != 0:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..data.currency import is_dated
 from ..errors import KpiError, PeriodError
-from ..periods import ReportPeriod, parse_period
+from ..periods import MONTHS_IN_PERIOD, ReportPeriod, parse_period
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
@@ -44,7 +44,6 @@ RULE_OF_40 = 0.40
 MONEY_FLOWS = ["new", "expansion", "reactivation", "contraction", "churn"]
 COUNT_FLOWS = ["new_customers", "expanded_customers", "reactivated_customers",
                "contracted_customers", "churned_customers"]
-_PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def ratio(num: float, den: float) -> float:
@@ -208,9 +207,9 @@ def revenue_trend(monthly: pd.DataFrame, kind: str = "month", *, counts: pd.Data
         One row per period, oldest first, index ``period`` holding the period labels
         (``2025-12``, ``2025-Q4``, ``2025``); the columns of :func:`revenue_summary`.
     """
-    if kind not in _PERIOD_MONTHS:
+    if kind not in MONTHS_IN_PERIOD:
         raise PeriodError(f"kind must be month, quarter or year, not {kind!r}")
-    n = _PERIOD_MONTHS[kind]
+    n = MONTHS_IN_PERIOD[kind]
     covered = set(monthly.index)
     rows = {}
     for m in sorted(covered):

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, hyp2f1, xlogy
 
+from ..data.contract import MONTHS_PER_INTERVAL
 from ..errors import KpiError, ModelFitError
 from ..i18n import N_, _, current_language, current_locale, percent_text
-from .mrr import MONTHS_PER_INTERVAL
 
 if TYPE_CHECKING:
     from scipy.optimize import OptimizeResult
@@ -48,8 +48,6 @@ HOMOGENEOUS_POLARIZATION = 1e-3
 #: 5 % critical value of the likelihood-ratio test of "no heterogeneity" (polarization = 0 lies on
 #: the boundary, so the statistic is a 50:50 mixture of chi2(0) and chi2(1): Self & Liang 1987).
 LR_CRITICAL = 2.7055
-#: Months in one renewal period of each billing interval.
-INTERVAL_MONTHS: dict[str, int] = MONTHS_PER_INTERVAL
 #: Periods over which :func:`sbg_verdict` describes the fall of churn, per interval.
 VERDICT_HORIZON: dict[str, int] = {"month": 12, "quarter": 8, "year": 5}
 
@@ -58,9 +56,9 @@ OnFailure = Literal["raise", "flag"]
 
 
 def _check_interval(interval: str) -> int:
-    if interval not in INTERVAL_MONTHS:
-        raise KpiError(f"billing interval {interval!r} is not one of {sorted(INTERVAL_MONTHS)}")
-    return INTERVAL_MONTHS[interval]
+    if interval not in MONTHS_PER_INTERVAL:
+        raise KpiError(f"billing interval {interval!r} is not one of {sorted(MONTHS_PER_INTERVAL)}")
+    return MONTHS_PER_INTERVAL[interval]
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ class SBGFit:
 
     @property
     def months_per_period(self) -> int:
-        return INTERVAL_MONTHS[self.interval]
+        return MONTHS_PER_INTERVAL[self.interval]
 
     @property
     def mean_churn(self) -> float:
@@ -563,14 +561,15 @@ class IntervalChurnModel:
         total = sum(self.weights[g] for g in groups)
         if not total:
             return np.full(m.shape, np.nan)
-        return sum(self.weights[g] * self.fits[g].survival(np.floor(m / INTERVAL_MONTHS[g])) for g in groups) / total
+        return sum(self.weights[g] * self.fits[g].survival(np.floor(m / MONTHS_PER_INTERVAL[g]))
+                   for g in groups) / total
 
     @property
     def monthly_churn(self) -> float:
         return float(1 - self.survival_months(12) ** (1 / 12))
 
     def clv_of(self, interval: str) -> float:
-        k = INTERVAL_MONTHS[interval]
+        k = MONTHS_PER_INTERVAL[interval]
         rate = (1 + self.annual_discount_rate) ** (k / 12) - 1
         return sbg_clv(self.fits[interval], self.mrr[interval] * k, self.gross_margin, rate)
 
@@ -597,7 +596,7 @@ class IntervalChurnModel:
         homogeneous, churn per period, monthly-equivalent churn, MRR, CLV, verdict or failure."""
         rows = {}
         total = sum(self.weights.values())
-        for g in sorted(self.weights, key=lambda g: INTERVAL_MONTHS[g]):
+        for g in sorted(self.weights, key=lambda g: MONTHS_PER_INTERVAL[g]):
             f = self.fits.get(g)
             rows[g] = {"customers": self.weights[g], "weight": self.weights[g] / total if total else np.nan,
                        "alpha": f.alpha if f else np.nan, "beta": f.beta if f else np.nan,

@@ -166,7 +166,7 @@ def kpi_tiles(kpis: pd.DataFrame, period: ReportPeriod, currency: str = "USD", *
                      *(() if once else (format_change(row.value, row.year_ago, row.unit, ago),))),
             status=row.status, href=f"{row.report}.ipynb" if row.report else None,  # .html in the pack
             title=hover or None, goal=getattr(row, "goal_note", "") or "",
-            verdict=_(_STATUS_WORDS[row.status]) if _STATUS_WORDS.get(row.status) else "",
+            verdict=_(_STATUS_WORDS[row.status]),  # "" for a KPI without a health rule
         ))
     return tiles
 
