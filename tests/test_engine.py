@@ -19,6 +19,7 @@ from kpilib.data.databases import load_folder_into_database
 from kpilib.data.spark import write_into_spark
 from kpilib.engine import connect, engine_cohorts, engine_movements, engine_usage_sums
 from kpilib.engine.engagement import checked_usage_sums
+from kpilib.engine.period import FIGURES, engine_period_figures
 from kpilib.metrics.cohorts import logo_retention, revenue_retention
 from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, customer_mrr, movement_counts, mrr_movements
 from kpilib.metrics.voice import engagement_scores, scores_of_usage_sums
@@ -44,7 +45,8 @@ class Target:
             load_folder_into_database(dataset, self.url, schema=self.schema)
         else:
             write_into_spark({name: dataset.tables[name] for name in ("customers", "subscriptions", "fx_rates",
-                                                                       "product_usage")}, self.session)
+                                                                       "product_usage") if name in dataset.tables},
+                             self.session)
 
     def book(self, rows: list[tuple]) -> None:
         if self.session is None:
@@ -210,6 +212,85 @@ def test_cohorts_of_the_hand_computed_book(database):
     # January's MRR: 130, 130, 150 (a expands, c stops), 0, 50 (c is back)
     np.testing.assert_allclose(revenue.drop(columns="customers").to_numpy(dtype=float),
                                [[1.0, 1.0, 150 / 130, 0.0, 50 / 130], [1.0, 1.0, 1.0, 1.0, nan]], rtol=1e-15)
+
+
+# --- the period's figures, as a pack of that period knows them ------------------------------------
+
+
+#: Periods and segments whose figures are compared: a month, a quarter and a year; the data's last
+#: month and earlier ones (the cut leaves later rows out); the company and two segments
+PACKS = [("2025-12", None), ("2025-06", None), ("2025-Q2", None), ("2024", "Enterprise"), ("2025-03", "SMB")]
+
+
+def _with_a_late_account(sample):
+    """The sample plus an account created on 20 July 2025 whose subscription started on 1 February
+    (a CRM record created late): a pack before July does not know it or its MRR."""
+    customers = pd.concat([sample.customers, pd.DataFrame({
+        "customer_id": ["LATE1"], "name": ["Late Record Ltd"], "segment": ["SMB"], "region": ["EMEA"],
+        "acquisition_channel": ["Referral"], "created_at": [pd.Timestamp("2025-07-20")]}).astype(
+        sample.customers.dtypes.to_dict())], ignore_index=True)
+    late = sample.subscriptions.iloc[:1].copy()
+    late[["subscription_id", "customer_id", "plan"]] = ["LATE-S1", "LATE1", "Growth"]
+    late[["start_date", "end_date"]] = [pd.Timestamp("2025-02-01"), pd.NaT]
+    late[["amount", "billing_interval", "currency"]] = [500.0, "month", "USD"]
+    subscriptions = pd.concat([sample.subscriptions, late], ignore_index=True)
+    # the tables these figures read (the others would only make loading the engines slower)
+    return replace(sample, tables={"customers": customers, "subscriptions": subscriptions,
+                                   "fx_rates": sample.tables["fx_rates"]})
+
+
+@pytest.fixture(scope="module")
+def late_packs(sample):
+    """The data with the late account, and the models of :data:`PACKS` on it (they cut in memory)."""
+    data = _with_a_late_account(sample)
+    return data, {pack: KpiModel(data, pack[0], segment=pack[1]) for pack in PACKS}
+
+
+def test_the_period_figures_in_the_engine_are_the_pack_s(database, sample, late_packs):
+    """Customer churn, NRR and GRR of a pack (:func:`engine_period_figures`), and its movements and cohort
+    matrices with the cut made in the engine, equal the model's, which cuts in memory: counts exact,
+    money and ratios to 1e-12. The late account is in the data of every pack, and known only to those
+    ending after 20 July 2025."""
+    data, models = late_packs
+    database.load(data)
+    engine = database.connect()
+    try:
+        for (period, segment), model in models.items():
+            p, label = model.period, f"{period} {segment}"
+            want = pd.concat([model.customer_churn, model.retention])
+            got = engine_period_figures(engine, period, segment=segment)
+            assert list(got.index) == list(FIGURES)
+            pd.testing.assert_series_equal(got, want[got.index], check_exact=False, rtol=1e-12, obj=label)
+            moves = engine_movements(engine, p.first - 36, p.last, as_of=p.end_date, segment=segment)
+            pd.testing.assert_frame_equal(moves, model.monthly[moves.columns], check_exact=False, rtol=1e-12,
+                                          obj=label)
+            kind = "revenue" if segment else "logo"  # each kind on some packs (one expression, two ratios)
+            matrix = engine_cohorts(engine, p.last, kind=kind, max_age=12, as_of=p.end_date, segment=segment)
+            pd.testing.assert_frame_equal(matrix, model.cohort_matrix(kind, cohorts=10_000), check_exact=False,
+                                          rtol=1e-12, obj=f"{kind} {label}")
+        # by hand: the late account pays 500 a month from February 2025, so December's pack counts it
+        # among the customers paying at the start; June's does not know it
+        june, december = (engine_period_figures(engine, m) for m in ("2025-06", "2025-12"))
+        without = engine_period_figures(engine, "2025-12", segment="Enterprise")
+        assert december["starting_customers"] == KpiModel(sample, "2025-12").customer_churn["starting_customers"] + 1
+        assert june["starting_customers"] == KpiModel(sample, "2025-06").customer_churn["starting_customers"]
+        assert without["starting_customers"] == KpiModel(sample, "2025-12", segment="Enterprise") \
+            .customer_churn["starting_customers"]
+    finally:
+        engine.close()
+
+
+def test_a_cut_without_customers_in_the_engine_says_so(database):
+    database.book(BOOK)
+    engine = database.connect()
+    try:
+        with pytest.raises(KpiError, match="no customers table"):
+            engine_period_figures(engine, "2025-03")
+        # without a cut, the book as stored: March starts with a, b and c; c stops in March
+        got = engine_movements(engine, "2025-03", "2025-03")
+        assert got.loc["2025-03", "churned_customers"] == 1
+    finally:
+        engine.close()
 
 
 # --- engagement ---------------------------------------------------------------------------------

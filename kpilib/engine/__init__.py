@@ -16,6 +16,10 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   in one frame, computed in the engine.
 - :func:`engine_cohorts` is :func:`kpilib.logo_retention` or :func:`kpilib.revenue_retention` of
   the customer x month MRR, computed in the engine (cohorts x ages come back, no customer row).
+- :func:`engine_period_figures` is a pack's customer churn of the period, NRR and GRR, computed in the
+  engine (one row comes back). It, :func:`engine_movements` and :func:`engine_cohorts` take ``as_of`` (a
+  period's end) and ``segment``: the subscriptions are then cut inside the engine as the pack of that
+  period cuts them in memory (:mod:`kpilib.engine.asof`, from the same rule).
 - :func:`engine_usage_sums` is the first step of the engagement scores: the product usage (or its raw
   ``product_events``) summed per account-month where it is stored, to the bit of the in-memory sums.
 
@@ -27,5 +31,7 @@ sums; it reads the other contract tables into memory (docs/databases.md).
 from ..data.spark import spark_session
 from .engagement import engine_usage_sums
 from .movements import Engine, connect, engine_cohorts, engine_movements
+from .period import engine_period_figures
 
-__all__ = ["Engine", "connect", "engine_cohorts", "engine_usage_sums", "engine_movements", "spark_session"]
+__all__ = ["Engine", "connect", "engine_cohorts", "engine_movements", "engine_period_figures", "engine_usage_sums",
+           "spark_session"]

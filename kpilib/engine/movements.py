@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ContractError, KpiError
+from ..errors import KpiError
 from ..metrics.cohorts import retention_frame
 from ..metrics.mrr import (
     COUNT_COLUMNS,
@@ -45,6 +45,7 @@ from ..metrics.mrr import (
     movement_frame,
     window,
 )
+from .asof import known_subscriptions
 
 _EPOCH = 1970 * 12
 _OPEN = np.iinfo(np.int64).max // 4  # the in-memory path's "no end date"
@@ -56,6 +57,7 @@ _SCHEMAS = {
     "subscriptions": {"customer_id": "string", "start_date": "date", "end_date": "date",
                       "amount": "float64", "billing_interval": "string", "currency": "string"},
     "fx_rates": {"currency": "string", "rate_to_base": "float64"},
+    "customers": {"customer_id": "string", "created_at": "date", "segment": "string"},
     "product_usage": {"customer_id": "string", "month": "string", "event": "string", "count": "float64"},
     "product_events": {"customer_id": "string", "timestamp": "timestamp", "event": "string"},
 }
@@ -210,13 +212,12 @@ def _factors(engine: Engine, base_currency: str) -> dict[str, float] | None:
     return {str(c): float(f) for c, f in factors.items()}
 
 
-def _rows(engine: Engine, base_currency: str):
-    """Per subscription row: customer, first and stop month codes, MRR in micro-units."""
+def _rows(engine: Engine, base_currency: str, as_of=None, segment: str | None = None):
+    """Per subscription row: customer, first and stop month codes, MRR in micro-units; the rows known
+    at the end of day ``as_of`` of the customers of ``segment`` (:func:`known_subscriptions`)."""
     import ibis
 
-    s = engine.table("subscriptions")
-    if s is None:
-        raise ContractError("subscriptions", None, f"required table is missing from {engine.label}")
+    s = known_subscriptions(engine, as_of, segment)
     months = s.billing_interval.cases(*((k, float(v)) for k, v in MONTHS_PER_INTERVAL.items()))
     mrr = s.amount.cast("float64") / months
     factors = _factors(engine, base_currency)
@@ -267,16 +268,19 @@ def _changes(rows):
 
 
 def engine_movements(engine: Engine, start: MonthLike = None, end: MonthLike = None, *,
-                     base_currency: str = "USD", by: str | None = None) -> pd.DataFrame:
+                     base_currency: str = "USD", by: str | None = None, as_of=None,
+                     segment: str | None = None) -> pd.DataFrame:
     """:func:`kpilib.mrr_movements` and :func:`kpilib.movement_counts`, computed in ``engine``.
 
     Same parameters, window rule and result as the in-memory functions (one row per month, every
     column of both), on contract-valid data (``kpi validate`` first: the engine does not check the
-    contract). Only the month x kind sums and the opening balance are fetched.
+    contract). Only the month x kind sums and the opening balance are fetched. ``as_of`` (a date, such
+    as a period's ``end_date``) and ``segment``: the subscriptions as a pack of that period (and
+    segment) knows them, cut inside the engine (:mod:`kpilib.engine.asof`).
     """
     if by is not None:
         raise KpiError("breakdowns (by=...) are not computed in the engine yet: use kpilib.mrr_movements")
-    rows = _rows(engine, base_currency.strip().upper())
+    rows = _rows(engine, base_currency.strip().upper(), as_of, segment)
     bounds = _bounds(engine, rows)
     span = window(start, end, rows=bounds.pop("n"), **bounds)
     lo, hi = span if span is not None else (0, -1)
@@ -302,7 +306,7 @@ def engine_movements(engine: Engine, start: MonthLike = None, end: MonthLike = N
 
 
 def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo", base_currency: str = "USD",
-                   max_age: int | None = None) -> pd.DataFrame:
+                   max_age: int | None = None, as_of=None, segment: str | None = None) -> pd.DataFrame:
     """:func:`kpilib.logo_retention` (``kind="logo"``) or :func:`kpilib.revenue_retention`
     (``"revenue"``) of :func:`kpilib.customer_mrr` up to ``end``, computed in ``engine``.
 
@@ -311,12 +315,13 @@ def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo",
     paying customer when the customer starts or stops paying; the engine returns those sums per
     cohort and age (cohorts x ages, nothing per customer), and a running sum over the ages gives
     each cohort's paying customers and MRR at every age. Ages beyond ``end`` are NaN, as in memory.
+    ``as_of`` and ``segment`` cut the subscriptions as :func:`engine_movements` does.
     """
     import ibis
 
     if kind not in ("logo", "revenue"):
         raise KpiError(f"kind must be 'logo' or 'revenue', not {kind!r}")
-    rows = _rows(engine, base_currency.strip().upper())
+    rows = _rows(engine, base_currency.strip().upper(), as_of, segment)
     bounds = _bounds(engine, rows)
     span = window(None, end, rows=bounds.pop("n"), **bounds)
     cells = _changes(rows)
