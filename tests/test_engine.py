@@ -4,6 +4,7 @@ Apache Spark (pyspark in local mode; a Java runtime needed, which .ci/run instal
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -19,8 +20,9 @@ from kpilib.data.databases import load_folder_into_database
 from kpilib.data.spark import write_into_spark
 from kpilib.engine import connect, engine_cohorts, engine_movements, engine_usage_sums
 from kpilib.engine.engagement import checked_usage_sums
+from kpilib.engine.lifetimes import engine_lifetimes
 from kpilib.engine.period import FIGURES, engine_period_figures
-from kpilib.metrics.cohorts import logo_retention, revenue_retention
+from kpilib.metrics.cohorts import km_survival, lifetime_counts, logo_retention, revenue_retention
 from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, customer_mrr, movement_counts, mrr_movements
 from kpilib.metrics.voice import engagement_scores, scores_of_usage_sums
 
@@ -81,6 +83,16 @@ def database(request, tmp_path):
     with engine.begin() as conn:
         conn.execute(sa.schema.DropSchema(schema, cascade=True))
     engine.dispose()
+
+
+@contextlib.contextmanager
+def _opened(database: Target):
+    """The target's engine, closed after the block."""
+    engine = database.connect()
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 @pytest.fixture(scope="module")
@@ -253,8 +265,7 @@ def test_the_period_figures_in_the_engine_are_the_pack_s(database, sample, late_
     ending after 20 July 2025."""
     data, models = late_packs
     database.load(data)
-    engine = database.connect()
-    try:
+    with _opened(database) as engine:
         for (period, segment), model in models.items():
             p, label = model.period, f"{period} {segment}"
             want = pd.concat([model.customer_churn, model.retention])
@@ -268,29 +279,47 @@ def test_the_period_figures_in_the_engine_are_the_pack_s(database, sample, late_
             matrix = engine_cohorts(engine, p.last, kind=kind, max_age=12, as_of=p.end_date, segment=segment)
             pd.testing.assert_frame_equal(matrix, model.cohort_matrix(kind, cohorts=10_000), check_exact=False,
                                           rtol=1e-12, obj=f"{kind} {label}")
+            # first spells counted in the engine, and the Kaplan-Meier curves fitted to the counts
+            by = None if segment else "segment"
+            counts = engine_lifetimes(engine, p.last, by=by, as_of=p.end_date, segment=segment)
+            group = data.customers.set_index("customer_id")["segment"] if by else None
+            pd.testing.assert_frame_equal(counts, lifetime_counts(model.lifetimes, by=group), obj=f"lifetimes {label}")
+            pd.testing.assert_frame_equal(km_survival(counts, by=by), model.survival(by), check_exact=False,
+                                          rtol=1e-12, obj=f"survival {label}")
         # by hand: the late account pays 500 a month from February 2025, so December's pack counts it
         # among the customers paying at the start; June's does not know it
         june, december = (engine_period_figures(engine, m) for m in ("2025-06", "2025-12"))
         without = engine_period_figures(engine, "2025-12", segment="Enterprise")
-        assert december["starting_customers"] == KpiModel(sample, "2025-12").customer_churn["starting_customers"] + 1
-        assert june["starting_customers"] == KpiModel(sample, "2025-06").customer_churn["starting_customers"]
-        assert without["starting_customers"] == KpiModel(sample, "2025-12", segment="Enterprise") \
-            .customer_churn["starting_customers"]
-    finally:
-        engine.close()
+    assert december["starting_customers"] == KpiModel(sample, "2025-12").customer_churn["starting_customers"] + 1
+    assert june["starting_customers"] == KpiModel(sample, "2025-06").customer_churn["starting_customers"]
+    assert without["starting_customers"] == KpiModel(sample, "2025-12", segment="Enterprise") \
+        .customer_churn["starting_customers"]
+
+
+def test_first_spells_of_the_hand_computed_book(database):
+    database.book(BOOK)
+    with _opened(database) as engine:
+        counts = engine_lifetimes(engine)
+    # the book ends in May; a: January to March (ends on 30 April), churned after 3 months; c: January and
+    # February, churned after 2 (its return in May is a second spell); b: annual from February, still
+    # paying in May: 4 months, censored
+    assert counts.assign(cohort=counts["cohort"].astype(str)).to_dict("records") == [
+        {"cohort": "2025-01", "duration": 2, "churned": True, "customers": 1},
+        {"cohort": "2025-01", "duration": 3, "churned": True, "customers": 1},
+        {"cohort": "2025-02", "duration": 4, "churned": False, "customers": 1}]
+    km = km_survival(counts).set_index("month")
+    assert km["survival"].tolist() == pytest.approx([1.0, 2 / 3, 1 / 3, 1 / 3])  # months 0, 2, 3, 4
+    assert km["at_risk"].tolist() == [3, 3, 2, 1]
 
 
 def test_a_cut_without_customers_in_the_engine_says_so(database):
     database.book(BOOK)
-    engine = database.connect()
-    try:
+    with _opened(database) as engine:
         with pytest.raises(KpiError, match="no customers table"):
             engine_period_figures(engine, "2025-03")
         # without a cut, the book as stored: March starts with a, b and c; c stops in March
         got = engine_movements(engine, "2025-03", "2025-03")
-        assert got.loc["2025-03", "churned_customers"] == 1
-    finally:
-        engine.close()
+    assert got.loc["2025-03", "churned_customers"] == 1
 
 
 # --- engagement ---------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   engine (one row comes back). It, :func:`engine_movements` and :func:`engine_cohorts` take ``as_of`` (a
   period's end) and ``segment``: the subscriptions are then cut inside the engine as the pack of that
   period cuts them in memory (:mod:`kpilib.engine.asof`, from the same rule).
+- :func:`engine_lifetimes` counts the customers per first paying spell (cohort, duration, churned, and
+  segment when asked): :func:`kpilib.metrics.cohorts.km_survival` fits the Kaplan-Meier curve to those
+  counts, the same curve as from one row per customer.
 - :func:`engine_usage_sums` is the first step of the engagement scores: the product usage (or its raw
   ``product_events``) summed per account-month where it is stored, to the bit of the in-memory sums.
 
@@ -30,8 +33,9 @@ sums; it reads the other contract tables into memory (docs/databases.md).
 
 from ..data.spark import spark_session
 from .engagement import engine_usage_sums
+from .lifetimes import engine_lifetimes
 from .movements import Engine, connect, engine_cohorts, engine_movements
 from .period import engine_period_figures
 
-__all__ = ["Engine", "connect", "engine_cohorts", "engine_movements", "engine_period_figures", "engine_usage_sums",
-           "spark_session"]
+__all__ = ["Engine", "connect", "engine_cohorts", "engine_lifetimes", "engine_movements", "engine_period_figures",
+           "engine_usage_sums", "spark_session"]

@@ -180,34 +180,58 @@ def customer_lifetimes(wide: pd.DataFrame) -> pd.DataFrame:
                          "duration": first_stop.astype("int64"), "churned": has_stop})
 
 
-def km_survival(lifetimes: pd.DataFrame, by: pd.Series | None = None, alpha: float = 0.05) -> pd.DataFrame:
+def lifetime_counts(lifetimes: pd.DataFrame, by: pd.Series | None = None) -> pd.DataFrame:
+    """:func:`customer_lifetimes` counted: customers per ``[group,] cohort, duration, churned`` (the
+    aggregate :func:`kpilib.engine.lifetimes.engine_lifetimes` returns from an engine; ``by`` maps
+    customer ids to a group, e.g. the segment). :func:`km_survival` takes either."""
+    keys = ["cohort", "duration", "churned"]
+    frame = lifetimes[keys]
+    if by is not None:
+        name = by.name or "group"
+        frame = frame.assign(**{name: lifetimes["customer_id"].map(by).to_numpy()})
+        keys = [name, *keys]
+    counts = frame.groupby(keys, sort=True, observed=True).size().rename("customers").reset_index()
+    return counts.astype({"duration": "int64", "churned": bool, "customers": "int64"})
+
+
+def km_survival(lifetimes: pd.DataFrame, by: pd.Series | str | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Kaplan-Meier survival of customer lifetimes with (1 - alpha) confidence bands (lifelines).
+
+    ``lifetimes``: one row per customer (:func:`customer_lifetimes`; ``by`` maps its ids to a group),
+    or customers counted per lifetime (:func:`lifetime_counts`; ``by`` names its group column), each
+    count then the weight of its row: the same estimate and bands.
 
     Returns ``[group,] month, survival, ci_lower, ci_upper, at_risk``: no rows when no customer ever
     paid (no lifetime to follow).
     """
     columns = ["month", "survival", "ci_lower", "ci_upper", "at_risk"]
     if by is not None:
-        columns.insert(0, by.name or "group")
+        columns.insert(0, by if isinstance(by, str) else by.name or "group")
     if lifetimes.empty:
         return pd.DataFrame(columns=columns)
     from lifelines import KaplanMeierFitter
 
-    groups = [(None, lifetimes)] if by is None else \
-        list(lifetimes.groupby(lifetimes["customer_id"].map(by), sort=True))
+    if by is None:
+        groups = [(None, lifetimes)]
+    elif isinstance(by, str):
+        groups = list(lifetimes.groupby(by, sort=True))
+    else:
+        groups = list(lifetimes.groupby(lifetimes["customer_id"].map(by), sort=True))
     frames = []
     for name, part in groups:
         kmf = KaplanMeierFitter(alpha=alpha)
-        kmf.fit(part["duration"], event_observed=part["churned"])
+        weights = part["customers"] if "customers" in part.columns else None
+        kmf.fit(part["duration"], event_observed=part["churned"], weights=weights)
         ci = kmf.confidence_interval_survival_function_
         frame = pd.DataFrame({
             "month": kmf.survival_function_.index.astype("int64"),
             "survival": kmf.survival_function_.iloc[:, 0].to_numpy(),
             "ci_lower": ci.iloc[:, 0].to_numpy(), "ci_upper": ci.iloc[:, 1].to_numpy(),
-            "at_risk": kmf.event_table["at_risk"].to_numpy(),
+            # customers at risk: weighted, a count in floats (the weights are whole customers)
+            "at_risk": kmf.event_table["at_risk"].to_numpy().round().astype("int64"),
         })
         if by is not None:
-            frame.insert(0, by.name or "group", name)
+            frame.insert(0, columns[0], name)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
