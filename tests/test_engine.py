@@ -20,10 +20,18 @@ from kpilib.data.databases import load_folder_into_database
 from kpilib.data.spark import write_into_spark
 from kpilib.engine import connect, engine_cohorts, engine_movements, engine_usage_sums
 from kpilib.engine.engagement import checked_usage_sums
-from kpilib.engine.lifetimes import engine_lifetimes
+from kpilib.engine.lifetimes import engine_interval_counts, engine_lifetimes
 from kpilib.engine.period import FIGURES, engine_period_figures
-from kpilib.metrics.cohorts import km_survival, lifetime_counts, logo_retention, revenue_retention
+from kpilib.metrics.cohorts import (
+    interval_counts,
+    interval_lifetimes,
+    km_survival,
+    lifetime_counts,
+    logo_retention,
+    revenue_retention,
+)
 from kpilib.metrics.mrr import COUNT_COLUMNS, MOVEMENT_COLUMNS, customer_mrr, movement_counts, mrr_movements
+from kpilib.metrics.sbg import fit_sbg_by_interval
 from kpilib.metrics.voice import engagement_scores, scores_of_usage_sums
 
 from conftest import drop_views, needs
@@ -286,6 +294,13 @@ def test_the_period_figures_in_the_engine_are_the_pack_s(database, sample, late_
             pd.testing.assert_frame_equal(counts, lifetime_counts(model.lifetimes, by=group), obj=f"lifetimes {label}")
             pd.testing.assert_frame_equal(km_survival(counts, by=by), model.survival(by), check_exact=False,
                                           rtol=1e-12, obj=f"survival {label}")
+            # the same spells in renewal periods per billing interval, and the sBG per interval fitted to them
+            periods = engine_interval_counts(engine, p.last, as_of=p.end_date, segment=segment)
+            in_memory = interval_counts(interval_lifetimes(model.wide, model.data.subscriptions))
+            pd.testing.assert_frame_equal(periods, in_memory, check_exact=False, rtol=1e-12, obj=f"periods {label}")
+            fit = fit_sbg_by_interval(periods, gross_margin=model.gross_margin[0], on_failure="flag")
+            pd.testing.assert_frame_equal(fit.summary, model.interval_churn.summary, check_exact=False, rtol=1e-9,
+                                          obj=f"sBG {label}")
         # by hand: the late account pays 500 a month from February 2025, so December's pack counts it
         # among the customers paying at the start; June's does not know it
         june, december = (engine_period_figures(engine, m) for m in ("2025-06", "2025-12"))
@@ -299,7 +314,7 @@ def test_the_period_figures_in_the_engine_are_the_pack_s(database, sample, late_
 def test_first_spells_of_the_hand_computed_book(database):
     database.book(BOOK)
     with _opened(database) as engine:
-        counts = engine_lifetimes(engine)
+        counts, periods = engine_lifetimes(engine), engine_interval_counts(engine)
     # the book ends in May; a: January to March (ends on 30 April), churned after 3 months; c: January and
     # February, churned after 2 (its return in May is a second spell); b: annual from February, still
     # paying in May: 4 months, censored
@@ -307,6 +322,12 @@ def test_first_spells_of_the_hand_computed_book(database):
         {"cohort": "2025-01", "duration": 2, "churned": True, "customers": 1},
         {"cohort": "2025-01", "duration": 3, "churned": True, "customers": 1},
         {"cohort": "2025-02", "duration": 4, "churned": False, "customers": 1}]
+    # in renewal periods: a monthly, 3 months; c quarterly (its first row), 2 months: 1 quarter; b annual,
+    # censored in its first year; each one's MRR in its cohort month: 100, 30 and 100
+    assert periods.to_dict("records") == [
+        {"billing_interval": "month", "periods": 3, "churned": True, "customers": 1, "first_mrr": 100.0},
+        {"billing_interval": "quarter", "periods": 1, "churned": True, "customers": 1, "first_mrr": 30.0},
+        {"billing_interval": "year", "periods": 1, "churned": False, "customers": 1, "first_mrr": 100.0}]
     km = km_survival(counts).set_index("month")
     assert km["survival"].tolist() == pytest.approx([1.0, 2 / 3, 1 / 3, 1 / 3])  # months 0, 2, 3, 4
     assert km["at_risk"].tolist() == [3, 3, 2, 1]

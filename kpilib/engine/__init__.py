@@ -22,7 +22,8 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   period cuts them in memory (:mod:`kpilib.engine.asof`, from the same rule).
 - :func:`engine_lifetimes` counts the customers per first paying spell (cohort, duration, churned, and
   segment when asked): :func:`kpilib.metrics.cohorts.km_survival` fits the Kaplan-Meier curve to those
-  counts, the same curve as from one row per customer.
+  counts, the same curve as from one row per customer. :func:`~kpilib.engine.lifetimes.engine_interval_counts`
+  counts them in renewal periods of each customer's billing interval, for the sBG per interval.
 - :func:`engine_usage_sums` is the first step of the engagement scores: the product usage (or its raw
   ``product_events``) summed per account-month where it is stored, to the bit of the in-memory sums.
 

@@ -8,6 +8,10 @@ the customer at 0), per customer its cohort and that month; then the customers c
 duration, churned), and per group when asked. Those counts (cohorts x durations) are all that leaves
 the engine; :func:`kpilib.metrics.cohorts.km_survival` fits them as weights, to the same curve as one row
 per customer.
+
+:func:`engine_interval_counts` counts the same spells in renewal periods of each customer's billing
+interval at acquisition (:func:`kpilib.metrics.cohorts.interval_lifetimes`): the sBG per interval of the
+CLV/CAC page fits those counts (:func:`kpilib.metrics.sbg.fit_sbg_by_interval`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import KpiError
-from ..metrics.mrr import MonthLike, window
+from ..metrics.mrr import MICROS, MONTHS_PER_INTERVAL, MonthLike, window
 from .movements import Engine, _bounds, _changes, _rows
 
 #: The customers columns a count can be grouped by (those the engine's customers table is read with)
@@ -30,18 +34,11 @@ def engine_lifetimes(engine: Engine, end: MonthLike = None, *, by: str | None = 
     (:func:`~kpilib.engine.asof.known_subscriptions`)."""
     if by is not None and by not in GROUPS:
         raise KpiError(f"lifetimes are grouped in the engine by {', '.join(GROUPS)} only, not {by!r}")
-    rows = _rows(engine, base_currency.strip().upper(), as_of, segment)
-    bounds = _bounds(engine, rows)
-    span = window(None, end, rows=bounds.pop("n"), **bounds)
     keys = ([by] if by else []) + ["cohort", "duration", "churned"]
-    if span is None:
+    found = _spells(engine, end, base_currency, as_of, segment)
+    if found is None:
         return _typed(pd.DataFrame(columns=[*keys, "customers"]))
-    last = span[1]
-    cells = _changes(rows)
-    cells = cells.filter(cells.month <= last)
-    per = cells.group_by("customer_id").aggregate(cohort=cells.first_paid.min(),
-                                                  stop=cells.month.min(where=cells.cur == 0))
-    per = per.mutate(duration=per.stop.fill_null(last + 1) - per.cohort, churned=per.stop.notnull())
+    per = found[1]
     if by:
         customers = engine.table("customers")
         if customers is None:
@@ -50,6 +47,55 @@ def engine_lifetimes(engine: Engine, end: MonthLike = None, *, by: str | None = 
     counts = engine.fetch(per.group_by(keys).aggregate(customers=per.count()))
     counts["cohort"] = pd.PeriodIndex.from_ordinals(counts["cohort"].to_numpy(dtype="int64"), freq="M")
     return _typed(counts.sort_values(keys, ignore_index=True))
+
+
+def _spells(engine: Engine, end: MonthLike, base_currency: str, as_of, segment: str | None):
+    """The rows, the last month, and per customer paying by then: cohort, the month its first spell
+    ended (null: still paying) and its MRR in the cohort month, in micro-units; ``None`` for an empty
+    window."""
+    rows = _rows(engine, base_currency.strip().upper(), as_of, segment)
+    bounds = _bounds(engine, rows)
+    span = window(None, end, rows=bounds.pop("n"), **bounds)
+    if span is None:
+        return None
+    last = span[1]
+    cells = _changes(rows)
+    cells = cells.filter(cells.month <= last)
+    per = cells.group_by("customer_id").aggregate(cohort=cells.first_paid.min(),
+                                                  ended=cells.month.min(where=cells.cur == 0),
+                                                  first_mrr=cells.delta.sum(where=cells.month == cells.first_paid))
+    per = per.mutate(duration=per.ended.fill_null(last + 1) - per.cohort, churned=per.ended.notnull())
+    return rows, per
+
+
+def engine_interval_counts(engine: Engine, end: MonthLike = None, *, base_currency: str = "USD", as_of=None,
+                           segment: str | None = None) -> pd.DataFrame:
+    """:func:`kpilib.metrics.cohorts.interval_counts` of the first spells up to ``end``, computed in
+    ``engine``: customers per ``billing_interval, periods, churned`` and the sum of their MRR in the
+    cohort month (``first_mrr``). A customer's interval is the longest among its paying rows (amount > 0)
+    active on its cohort month's last day; ``periods`` its spell in those intervals, rounded up."""
+    names = {months: name for name, months in MONTHS_PER_INTERVAL.items()}
+    keys = ["billing_interval", "periods", "churned"]
+    found = _spells(engine, end, base_currency, as_of, segment)
+    if found is None:
+        return _interval_typed(pd.DataFrame(columns=[*keys, "customers", "first_mrr"]))
+    rows, per = found
+    paid = rows.filter(rows.paid)
+    active = paid.join(per.select("customer_id", "cohort"), "customer_id")
+    active = active.filter((active.first <= active.cohort) & (active.stop > active.cohort))
+    longest = active.group_by("customer_id").aggregate(k=active.interval_months.max())
+    per = per.join(longest, "customer_id")
+    per = per.mutate(periods=(per.duration + per.k - 1) // per.k)
+    counts = engine.fetch(per.group_by(["k", "periods", "churned"]).aggregate(customers=per.count(),
+                                                                             first_mrr=per.first_mrr.sum()))
+    counts.insert(0, "billing_interval", [names[int(k)] for k in counts.pop("k")])
+    counts["first_mrr"] = counts["first_mrr"].astype("int64") / MICROS
+    return _interval_typed(counts[[*keys, "customers", "first_mrr"]].sort_values(keys, ignore_index=True))
+
+
+def _interval_typed(counts: pd.DataFrame) -> pd.DataFrame:
+    return counts.astype({"billing_interval": "str", "periods": "int64", "churned": bool, "customers": "int64",
+                          "first_mrr": "float64"})
 
 
 def _typed(counts: pd.DataFrame) -> pd.DataFrame:

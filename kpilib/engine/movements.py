@@ -213,8 +213,9 @@ def _factors(engine: Engine, base_currency: str) -> dict[str, float] | None:
 
 
 def _rows(engine: Engine, base_currency: str, as_of=None, segment: str | None = None):
-    """Per subscription row: customer, first and stop month codes, MRR in micro-units; the rows known
-    at the end of day ``as_of`` of the customers of ``segment`` (:func:`known_subscriptions`)."""
+    """Per subscription row: customer, first and stop month codes, MRR in micro-units, months per billing
+    period and whether the amount is positive; the rows known at the end of day ``as_of`` of the
+    customers of ``segment`` (:func:`known_subscriptions`)."""
     import ibis
 
     s = known_subscriptions(engine, as_of, segment)
@@ -228,6 +229,8 @@ def _rows(engine: Engine, base_currency: str, as_of=None, segment: str | None = 
         first=_month_code(s.start_date.cast("date")),
         stop=_month_code(s.end_date.cast("date")).fill_null(ibis.literal(_OPEN, "int64")),
         micros=(mrr * MICROS).round(0).cast("int64"),
+        interval_months=months.cast("int64"),
+        paid=s.amount > 0,
     )
 
 

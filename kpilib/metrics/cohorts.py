@@ -194,6 +194,19 @@ def lifetime_counts(lifetimes: pd.DataFrame, by: pd.Series | None = None) -> pd.
     return counts.astype({"duration": "int64", "churned": bool, "customers": "int64"})
 
 
+def interval_counts(lifetimes: pd.DataFrame) -> pd.DataFrame:
+    """:func:`interval_lifetimes` counted: customers per ``billing_interval, periods, churned`` and the
+    sum of their ``first_mrr`` (the aggregate :func:`kpilib.engine.lifetimes.engine_interval_counts`
+    returns). :func:`kpilib.metrics.sbg.fit_sbg_by_interval` takes either, to the same model. Customers
+    with no billing interval (none is active at their cohort month's end) are left out, as the fit
+    leaves them out."""
+    keys = ["billing_interval", "periods", "churned"]
+    counts = lifetimes.groupby(keys, sort=True).agg(customers=("customer_id", "size"),
+                                                    first_mrr=("first_mrr", "sum")).reset_index()
+    return counts.astype({"billing_interval": "str", "periods": "int64", "churned": bool, "customers": "int64",
+                          "first_mrr": "float64"})
+
+
 def km_survival(lifetimes: pd.DataFrame, by: pd.Series | str | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Kaplan-Meier survival of customer lifetimes with (1 - alpha) confidence bands (lifelines).
 

@@ -437,16 +437,19 @@ def fit_sbg_lifetimes(lifetimes: pd.DataFrame, *, interval: Interval = "month",
     ``periods - 1`` times; whether it renews again is not yet known). This is the likelihood
     of :func:`fit_sbg` for cohorts observed for different lengths of time (Fader & Hardie 2007,
     section on unequal observation), e.g. from :func:`kpilib.metrics.cohorts.interval_lifetimes`.
+    With a ``customers`` column, each row stands for that many customers
+    (:func:`kpilib.metrics.cohorts.interval_counts`): the same counts, the same fit.
     """
     periods = lifetimes["periods"].to_numpy(dtype="int64")
     churned = lifetimes["churned"].to_numpy(dtype=bool)
+    weights = lifetimes["customers"].to_numpy(dtype=float) if "customers" in lifetimes else np.ones(len(periods))
     if len(periods) == 0:
         raise ModelFitError("no customers to fit")
     if periods.min() < 1:
         raise ModelFitError("lifetimes must be at least one renewal period long")
     horizon = int(periods.max())
-    lost = np.bincount(periods[churned] - 1, minlength=horizon).astype(float)
-    censored = np.bincount(periods[~churned] - 1, minlength=horizon + 1).astype(float)
+    lost = np.bincount(periods[churned] - 1, weights=weights[churned], minlength=horizon)
+    censored = np.bincount(periods[~churned] - 1, weights=weights[~churned], minlength=horizon + 1)
     return _fit_counts(lost, censored, interval=interval, on_failure=on_failure)
 
 
@@ -621,7 +624,9 @@ def fit_sbg_by_interval(lifetimes: pd.DataFrame, *, gross_margin: float, annual_
     ----------
     lifetimes
         ``billing_interval, periods, churned`` and optionally ``first_mrr`` per customer, as
-        returned by :func:`kpilib.metrics.cohorts.interval_lifetimes`.
+        returned by :func:`kpilib.metrics.cohorts.interval_lifetimes`; or the same counted, with
+        ``customers`` per row and ``first_mrr`` their sum (:func:`kpilib.metrics.cohorts.interval_counts`,
+        :func:`kpilib.engine.lifetimes.engine_interval_counts`): the same model.
     gross_margin, annual_discount_rate
         For the CLV (10 % a year by default, as the monthly sBG CLV).
     mrr
@@ -634,17 +639,21 @@ def fit_sbg_by_interval(lifetimes: pd.DataFrame, *, gross_margin: float, annual_
         used silently: with ``"flag"`` it is kept, flagged, in the summary.
     """
     fits, weights, money, failures = {}, {}, {}, {}
+    counted = "customers" in lifetimes
     for g, part in lifetimes.groupby("billing_interval", sort=False):
         _check_interval(g)
-        weights[g] = float(len(part))
+        n = int(part["customers"].sum()) if counted else len(part)
+        weights[g] = float(n)
         if isinstance(mrr, Mapping):
             money[g] = float(mrr.get(g, np.nan))
         elif mrr is not None:
             money[g] = float(mrr)
+        elif "first_mrr" not in part:
+            money[g] = np.nan
         else:
-            money[g] = float(part["first_mrr"].mean()) if "first_mrr" in part else np.nan
-        if len(part) < min_customers:
-            failures[g] = f"only {len(part)} customers billed by the {g}: too few to fit"
+            money[g] = float(part["first_mrr"].sum() / n) if counted else float(part["first_mrr"].mean())
+        if n < min_customers:
+            failures[g] = f"only {n} customers billed by the {g}: too few to fit"
             continue
         try:
             fits[g] = fit_sbg_lifetimes(part, interval=g, on_failure=on_failure)
