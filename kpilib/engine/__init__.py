@@ -24,6 +24,8 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   segment when asked): :func:`kpilib.metrics.cohorts.km_survival` fits the Kaplan-Meier curve to those
   counts, the same curve as from one row per customer. :func:`~kpilib.engine.lifetimes.engine_interval_counts`
   counts them in renewal periods of each customer's billing interval, for the sBG per interval.
+- :func:`engine_breakdown` is :func:`kpilib.revenue_breakdown` by a customers column (segment, region,
+  channel): MRR and the period's movements per group (groups x figures come back).
 - :func:`engine_usage_sums` is the first step of the engagement scores: the product usage (or its raw
   ``product_events``) summed per account-month where it is stored, to the bit of the in-memory sums.
 
@@ -33,10 +35,11 @@ sums; it reads the other contract tables into memory (docs/databases.md).
 """
 
 from ..data.spark import spark_session
+from .breakdown import engine_breakdown
 from .engagement import engine_usage_sums
 from .lifetimes import engine_lifetimes
 from .movements import Engine, connect, engine_cohorts, engine_movements
 from .period import engine_period_figures
 
-__all__ = ["Engine", "connect", "engine_cohorts", "engine_lifetimes", "engine_movements", "engine_period_figures",
-           "engine_usage_sums", "spark_session"]
+__all__ = ["Engine", "connect", "engine_breakdown", "engine_cohorts", "engine_lifetimes", "engine_movements",
+           "engine_period_figures", "engine_usage_sums", "spark_session"]

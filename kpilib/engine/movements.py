@@ -57,7 +57,8 @@ _SCHEMAS = {
     "subscriptions": {"customer_id": "string", "start_date": "date", "end_date": "date",
                       "amount": "float64", "billing_interval": "string", "currency": "string"},
     "fx_rates": {"currency": "string", "rate_to_base": "float64"},
-    "customers": {"customer_id": "string", "created_at": "date", "segment": "string"},
+    "customers": {"customer_id": "string", "created_at": "date", "segment": "string", "region": "string",
+                  "acquisition_channel": "string"},
     "product_usage": {"customer_id": "string", "month": "string", "event": "string", "count": "float64"},
     "product_events": {"customer_id": "string", "timestamp": "timestamp", "event": "string"},
 }
