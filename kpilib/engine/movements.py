@@ -50,6 +50,8 @@ from .asof import known_subscriptions
 _EPOCH = 1970 * 12
 _OPEN = np.iinfo(np.int64).max // 4  # the in-memory path's "no end date"
 _NEW, _EXPANSION, _REACTIVATION, _CONTRACTION, _CHURN = range(5)
+#: The customers columns the steps group by (a customer belongs to one group)
+_GROUPS = ("segment", "region", "acquisition_channel")
 
 
 #: The columns the steps read, with their Ibis types (docs/data-contract.md)
@@ -310,7 +312,8 @@ def engine_movements(engine: Engine, start: MonthLike = None, end: MonthLike = N
 
 
 def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo", base_currency: str = "USD",
-                   max_age: int | None = None, as_of=None, segment: str | None = None) -> pd.DataFrame:
+                   max_age: int | None = None, as_of=None, segment: str | None = None,
+                   by: str | None = None) -> pd.DataFrame:
     """:func:`kpilib.logo_retention` (``kind="logo"``) or :func:`kpilib.revenue_retention`
     (``"revenue"``) of :func:`kpilib.customer_mrr` up to ``end``, computed in ``engine``.
 
@@ -319,7 +322,9 @@ def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo",
     paying customer when the customer starts or stops paying; the engine returns those sums per
     cohort and age (cohorts x ages, nothing per customer), and a running sum over the ages gives
     each cohort's paying customers and MRR at every age. Ages beyond ``end`` are NaN, as in memory.
-    ``as_of`` and ``segment`` cut the subscriptions as :func:`engine_movements` does.
+    ``as_of`` and ``segment`` cut the subscriptions as :func:`engine_movements` does. ``by``: a customers
+    column (segment, region, acquisition_channel): one matrix per group, indexed by (group, cohort), as
+    in memory with ``by`` the customers' column.
     """
     import ibis
 
@@ -334,23 +339,34 @@ def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo",
     # +1 when the customer starts paying, -1 when it stops (a CASE: PostgreSQL casts no boolean to BIGINT)
     step = ibis.cases(((cells.prev == 0) & (cells.cur > 0), 1), ((cells.prev > 0) & (cells.cur == 0), -1), else_=0)
     cells = cells.mutate(age=cells.month - cells.first_paid, step=step)
-    sums = engine.fetch(cells.group_by(["first_paid", "age"]).aggregate(money=cells.delta.sum(),
-                                                                        paying=cells.step.sum()))
+    keys = ["first_paid", "age"]
+    if by is not None:
+        customers = engine.table("customers")
+        if by not in _GROUPS or customers is None:
+            raise KpiError(f"cohorts are computed in the engine by {', '.join(_GROUPS)} (of a customers table) only, "
+                           f"not {by!r}" + ("" if customers is not None else f": {engine.label} has no customers"))
+        cells = cells.join(customers.select("customer_id", group=customers[by]), "customer_id")
+        keys.insert(0, "group")
+    sums = engine.fetch(cells.group_by(keys).aggregate(money=cells.delta.sum(), paying=cells.step.sum()))
     if sums.empty:
         out = pd.DataFrame(index=pd.PeriodIndex([], freq="M", name="cohort"), columns=pd.RangeIndex(0, name="age"))
         out.insert(0, "customers", pd.Series(dtype="int64"))
         return out
-    cohort = sums["first_paid"].to_numpy(dtype=np.int64)
-    codes = np.unique(cohort)
+    # one row per cohort (per group and cohort with ``by``), in sorted order
+    rows_of = [sums["group"].astype(str), sums["first_paid"]] if by is not None else [sums["first_paid"]]
+    row, pairs = pd.MultiIndex.from_arrays(rows_of).factorize(sort=True)
+    codes = pairs.get_level_values(-1).to_numpy(dtype=np.int64)  # each row's cohort
     ages = hi - codes.min() + 1
-    at = (np.searchsorted(codes, cohort), sums["age"].to_numpy(dtype=np.int64))
-    money = np.zeros((len(codes), ages), dtype=np.int64)
-    paying = np.zeros((len(codes), ages), dtype=np.int64)
+    at = (row, sums["age"].to_numpy(dtype=np.int64))
+    money = np.zeros((len(pairs), ages), dtype=np.int64)
+    paying = np.zeros((len(pairs), ages), dtype=np.int64)
     money[at] = sums["money"].to_numpy(dtype=np.int64)
     paying[at] = sums["paying"].to_numpy(dtype=np.int64)
     money, paying = money.cumsum(axis=1), paying.cumsum(axis=1)
     size = paying[:, 0]
     values = paying / size[:, None] if kind == "logo" else money / money[:, [0]]
     values[np.arange(ages)[None, :] > (hi - codes)[:, None]] = np.nan  # not yet observed
-    index = pd.PeriodIndex.from_ordinals(codes, freq="M", name="cohort")
+    cohort = pd.PeriodIndex.from_ordinals(codes, freq="M", name="cohort")
+    index = cohort if by is None else pd.MultiIndex.from_arrays([pairs.get_level_values(0).astype("str"), cohort],
+                                                                 names=[by, "cohort"])
     return retention_frame(pd.DataFrame(values, index=index), pd.Series(size, index=index), max_age)
