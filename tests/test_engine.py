@@ -20,6 +20,7 @@ from kpilib.data.databases import load_folder_into_database
 from kpilib.data.spark import write_into_spark
 from kpilib.engine import connect, engine_cohorts, engine_movements, engine_usage_sums
 from kpilib.engine.acquisition import engine_acquisition
+from kpilib.engine.bookings import engine_contracts
 from kpilib.engine.breakdown import engine_breakdown
 from kpilib.engine.engagement import checked_usage_sums
 from kpilib.engine.lifetimes import engine_interval_counts, engine_lifetimes
@@ -333,6 +334,9 @@ def test_the_period_figures_in_the_engine_are_the_pack_s(database, sample, late_
                 got_by = engine_breakdown(engine, period, by, segment=segment)
                 pd.testing.assert_frame_equal(got_by, model.breakdown(by), check_exact=False, rtol=1e-12, atol=1e-6,
                                               obj=f"by {by} {label}")
+            # bookings: contracts signed, renewals, plan changes, TCV and ACV
+            pd.testing.assert_series_equal(engine_contracts(engine, period, segment=segment), model.contracts,
+                                           check_exact=False, rtol=1e-12, obj=f"bookings {label}")
             # new customers and MRR per acquisition channel: CAC's denominator, the return per channel,
             # the marketing share of MRR, as the model's families read them from its grid
             pd.testing.assert_frame_equal(engine_acquisition(engine, period, segment=segment), _by_channel(model),

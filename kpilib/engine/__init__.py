@@ -29,6 +29,8 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
   channel): MRR and the period's movements per group (groups x figures come back).
 - :func:`engine_acquisition`: new customers, their MRR and every customer's MRR per acquisition channel
   (what CAC, the return per channel and the marketing share read from the grid).
+- :func:`~kpilib.engine.bookings.engine_contracts`: the bookings of the contracts signed in a period
+  (:func:`kpilib.metrics.revenue.contract_values`: contracts, renewals, plan changes, TCV, ACV).
 - :func:`engine_usage_sums` is the first step of the engagement scores: the product usage (or its raw
   ``product_events``) summed per account-month where it is stored, to the bit of the in-memory sums.
 

@@ -36,14 +36,14 @@ def _after(column, day: dt.date):
     return (column.cast("date") > day).fill_null(False)
 
 
-def known_subscriptions(engine: Engine, as_of=None, segment: str | None = None):
+def known_subscriptions(engine: Engine, as_of=None, segment: str | None = None, **types: str):
     """The engine's subscriptions as known at the end of day ``as_of`` (``None``: every row as stored),
-    of the customers of ``segment`` only when one is given. Raises :class:`~kpilib.ContractError` when
-    the engine has no subscriptions, :class:`~kpilib.KpiError` when a cut or a segment needs customers
-    and the engine has none."""
+    of the customers of ``segment`` only when one is given; ``types``: more of its columns to read, with
+    their Ibis types. Raises :class:`~kpilib.ContractError` when the engine has no subscriptions,
+    :class:`~kpilib.KpiError` when a cut or a segment needs customers and the engine has none."""
     import ibis
 
-    subs = engine.table("subscriptions")
+    subs = engine.table("subscriptions", **types)
     if subs is None:
         raise ContractError("subscriptions", None, f"required table is missing from {engine.label}")
     if as_of is None and segment is None:
