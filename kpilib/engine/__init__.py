@@ -17,19 +17,19 @@ in-memory path (``kpilib.metrics``): movements to the micro-unit, cohort ratios 
 - :func:`engine_cohorts` is :func:`kpilib.logo_retention` or :func:`kpilib.revenue_retention` of
   the customer x month MRR, computed in the engine (cohorts x ages come back, no customer row).
 - :func:`engine_period_figures` is a pack's customer churn of the period, NRR and GRR, computed in the
-  engine (one row comes back); :func:`~kpilib.engine.period.engine_retention_trend` its NRR and GRR at
+  engine (one row comes back); :func:`engine_retention_trend` its NRR and GRR at
   each of the last 24 month ends (one row of sums). Every step here takes the pack's period (or
   ``as_of``, its end) and ``segment``: the subscriptions are then cut inside the engine as the pack of
   that period cuts them in memory (:mod:`kpilib.engine.asof`, from the same rule).
 - :func:`engine_lifetimes` counts the customers per first paying spell (cohort, duration, churned, and
   segment when asked): :func:`kpilib.metrics.cohorts.km_survival` fits the Kaplan-Meier curve to those
-  counts, the same curve as from one row per customer. :func:`~kpilib.engine.lifetimes.engine_interval_counts`
+  counts, the same curve as from one row per customer. :func:`engine_interval_counts`
   counts them in renewal periods of each customer's billing interval, for the sBG per interval.
 - :func:`engine_breakdown` is :func:`kpilib.revenue_breakdown` by a customers column (segment, region,
   channel): MRR and the period's movements per group (groups x figures come back).
 - :func:`engine_acquisition`: new customers, their MRR and every customer's MRR per acquisition channel
   (what CAC, the return per channel and the marketing share read from the grid).
-- :func:`~kpilib.engine.bookings.engine_contracts`: the bookings of the contracts signed in a period
+- :func:`engine_contracts`: the bookings of the contracts signed in a period
   (:func:`kpilib.metrics.revenue.contract_values`: contracts, renewals, plan changes, TCV, ACV).
 - :func:`engine_usage_sums` is the first step of the engagement scores: the product usage (or its raw
   ``product_events``) summed per account-month where it is stored, to the bit of the in-memory sums.
@@ -41,11 +41,13 @@ sums; it reads the other contract tables into memory (docs/databases.md).
 
 from ..data.spark import spark_session
 from .acquisition import engine_acquisition
+from .bookings import engine_contracts
 from .breakdown import engine_breakdown
 from .engagement import engine_usage_sums
-from .lifetimes import engine_lifetimes
+from .lifetimes import engine_interval_counts, engine_lifetimes
 from .movements import Engine, connect, engine_cohorts, engine_movements
-from .period import engine_period_figures
+from .period import engine_period_figures, engine_retention_trend
 
-__all__ = ["Engine", "connect", "engine_acquisition", "engine_breakdown", "engine_cohorts", "engine_lifetimes",
-           "engine_movements", "engine_period_figures", "engine_usage_sums", "spark_session"]
+__all__ = ["Engine", "connect", "engine_acquisition", "engine_breakdown", "engine_cohorts", "engine_contracts",
+           "engine_interval_counts", "engine_lifetimes", "engine_movements", "engine_period_figures",
+           "engine_retention_trend", "engine_usage_sums", "spark_session"]

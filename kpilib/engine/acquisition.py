@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import KpiError
 from ..metrics.mrr import MICROS
 from ..periods import ReportPeriod, parse_period
-from .movements import Engine
+from .movements import Engine, _groups
 from .period import _cells
 
 
@@ -25,9 +24,7 @@ def engine_acquisition(engine: Engine, period: ReportPeriod | str, *, base_curre
     ``period``), ``new_mrr`` (their MRR at its last month end) and ``mrr`` (every customer's MRR then),
     computed in ``engine`` on the subscriptions known at the period's end (of ``segment``'s customers,
     when given). Channels whose customers never paid are not listed."""
-    customers = engine.table("customers")
-    if customers is None:
-        raise KpiError(f"{engine.label} has no customers table: new customers per channel need it")
+    customers = _groups(engine, "acquisition_channel", "new customers")
     p = parse_period(period)
     cells = _cells(engine, p, base_currency, segment)
     per = cells.group_by("customer_id").aggregate(cohort=cells.first_paid.min(), mrr=cells.delta.sum())

@@ -8,9 +8,18 @@ the engine must see the same rows, so the cut is made there too, from the same r
 - customers created after the cut are left out, and so are their subscriptions.
 
 A segment, when asked, keeps the subscriptions of that segment's customers, as
-:meth:`kpilib.data.dataset.Dataset.filter` does before the model cuts. The rule is read from
-:data:`kpilib.data.asof.CUTS`, so a change to it reaches both paths; only date-typed cuts are
-written for the engine (the subscription and customer tables), and asking for another table says so.
+:meth:`kpilib.data.dataset.Dataset.filter` does before the model cuts (``None``, ``""`` and ``"all"``
+are the whole company; a segment no customer has is an error). The rule is read from
+:data:`kpilib.data.asof.CUTS`, so a change to it reaches both paths; it is written for the engine for
+the two tables the steps read, subscriptions and customers. A date stored with a time of day is cut
+by its day, as the loader reads it.
+
+**Keys and labels as the loader reads them.** The loader trims text and compares it byte for byte; an
+engine compares what it stores, with its own collation. Before the first step reads them,
+:func:`require_plain` checks in the engine that the ids, the billing intervals, the currencies (and the
+labels a step groups or filters by) are plain printable ASCII without blanks around them, and that the
+engine tells the ids apart byte for byte: otherwise the step raises :class:`~kpilib.KpiError` rather
+than match ``"C1 "`` and ``"C1"`` differently from the pack.
 """
 
 from __future__ import annotations
@@ -31,9 +40,55 @@ def _day(end) -> dt.date:
     return pd.Timestamp(end).normalize().date()
 
 
+#: Ids and labels the engine compares as the loader does: printable ASCII, no blank at either end (anything
+#: else, such as a non-breaking space the loader would strip or an accent, is loaded and validated as usual)
+PLAIN = r"^[!-~]([ -~]*[!-~])?$"
+
+
 def _after(column, day: dt.date):
-    """True where the date is after ``day``; a missing date never is (as in memory)."""
-    return (column.cast("date") > day).fill_null(False)
+    """True where the date (or a time on that date) falls on a day after ``day``; a missing date never
+    does (as in memory). From the next midnight on, so that a time of day never counts."""
+    return (column >= day + dt.timedelta(days=1)).fill_null(False)
+
+
+def require_plain(engine: Engine, table: str, columns: tuple[str, ...], *, distinct_ids: bool = False) -> None:
+    """Raise :class:`~kpilib.KpiError` unless every value of ``columns`` of ``table`` in ``engine`` is
+    plain printable ASCII without blanks around it (the loader would trim or keep it otherwise than
+    the engine compares it); with ``distinct_ids``, also unless the engine tells the first column's
+    values apart byte for byte (a collation that ignores case would merge two accounts). Each column
+    is checked once per engine."""
+    t = engine.table(table, **{c: "string" for c in columns})
+    for column in columns:
+        if (table, column) in engine.checked:
+            continue
+        values = t.select(value=t[column]).distinct()
+        wrong = values.value.re_search("[^ -~]") | ~values.value.re_search(PLAIN)
+        found = engine.fetch(values.aggregate(n=values.count(), wrong=values.count(where=wrong.fill_null(False))))
+        n, bad = int(found["n"].iloc[0]), int(found["wrong"].iloc[0])
+        if not bad and distinct_ids and column == columns[0]:
+            raw = t.select(value=t[column].replace("\\", "\x7f").cast("binary")).distinct()
+            bad = int(engine.fetch(raw.aggregate(n=raw.count()))["n"].iloc[0]) != n
+        if bad:
+            raise KpiError(f"{engine.label}: {table}.{column} holds values with blanks around them, characters "
+                           "outside printable ASCII, or that the engine's collation does not tell apart byte for "
+                           "byte: the engine would not match them as the loader does, so this step is not computed "
+                           "there (load the tables instead: kpi report, kpilib.load_dataset)")
+        engine.checked.add((table, column))
+
+
+def segment_of(engine: Engine, segment: str | None) -> str | None:
+    """``segment`` as the model reads it: ``None`` for the whole company (``None``, ``""``, ``"all"``);
+    a segment no customer of ``engine`` has raises :class:`~kpilib.KpiError` naming those it has."""
+    if segment in (None, "", "all"):
+        return None
+    customers = engine.table("customers")
+    if customers is None:
+        raise KpiError(f"{engine.label} has no customers table: a segment needs it")
+    require_plain(engine, "customers", ("segment",))
+    known = engine.fetch(customers.select("segment").distinct())["segment"].dropna().astype(str)
+    if segment not in set(known):
+        raise KpiError(f"no accounts with segment = {segment!r}; known values: {', '.join(sorted(known))}")
+    return segment
 
 
 def known_subscriptions(engine: Engine, as_of=None, segment: str | None = None, **types: str):
@@ -46,6 +101,8 @@ def known_subscriptions(engine: Engine, as_of=None, segment: str | None = None, 
     subs = engine.table("subscriptions", **types)
     if subs is None:
         raise ContractError("subscriptions", None, f"required table is missing from {engine.label}")
+    require_plain(engine, "subscriptions", ("customer_id", "billing_interval", "currency"), distinct_ids=True)
+    segment = segment_of(engine, segment)
     if as_of is None and segment is None:
         return subs
     rule = CUTS["subscriptions"]
@@ -53,6 +110,7 @@ def known_subscriptions(engine: Engine, as_of=None, segment: str | None = None, 
     if customers is None:
         raise KpiError(f"{engine.label} has no customers table: the cut at a period's end and a segment "
                        "both need it")
+    require_plain(engine, "customers", ("customer_id",), distinct_ids=True)
     if as_of is not None:
         day = _day(as_of)
         subs = subs.filter(~_after(subs[rule.row_date], day))

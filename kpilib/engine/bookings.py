@@ -13,11 +13,13 @@ sums to about 1e-12.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from ..metrics.mrr import MICROS, MONTHS_PER_INTERVAL
 from ..periods import ReportPeriod, parse_period
-from .asof import known_subscriptions
+from .asof import known_subscriptions, require_plain
 from .movements import Engine, _factors
 
 #: What :func:`engine_contracts` returns, in this order (:func:`kpilib.metrics.revenue.contract_values`'s)
@@ -35,18 +37,20 @@ def engine_contracts(engine: Engine, period: ReportPeriod | str, *, base_currenc
     have = set(engine.columns("subscriptions"))
     optional = {c: t for c, t in (("term_months", "float64"), ("setup_fee", "float64")) if c in have}
     s = known_subscriptions(engine, p.end_date, segment, plan="string", subscription_id="string", **optional)
+    require_plain(engine, "subscriptions", ("plan",))  # a plan change is a change of plan as the loader reads it
     factors = _factors(engine, base)
     factor = s.currency.cases(*factors.items(), else_=ibis.null("float64")) if factors else ibis.literal(1.0)
     months = s.billing_interval.cases(*((k, float(v)) for k, v in MONTHS_PER_INTERVAL.items()))
-    start = s.start_date.cast("date")
+    start = s.start_date.truncate("D")  # a date stored with a time of day is its day, as the loader reads it
     rows = s.select(
         row=s.subscription_id, customer_id=s.customer_id, start=start, plan=s.plan,
         micros=(s.amount.cast("float64") / months * factor * MICROS).round(0).cast("int64"),
         term=s.term_months if "term_months" in optional else ibis.null("float64"),
         fee=(s.setup_fee.fill_null(0.0) * factor) if "setup_fee" in optional else ibis.literal(0.0),
     )
-    signed = rows.filter((rows.start >= p.first.start_time.date()) & (rows.start <= p.end_date.date()))
-    ended = s.filter(s.end_date.notnull()).select(ended_by=s.customer_id, ended_on=s.end_date.cast("date"),
+    after = p.end_date.date() + dt.timedelta(days=1)
+    signed = rows.filter((rows.start >= p.first.start_time.date()) & (rows.start < after))
+    ended = s.filter(s.end_date.notnull()).select(ended_by=s.customer_id, ended_on=s.end_date.truncate("D"),
                                                    plan_before=s.plan)
     takeover = signed.join(ended, (signed.customer_id == ended.ended_by) & (signed.start == ended.ended_on))
     flags = takeover.group_by("row").aggregate(changed=(takeover.plan != takeover.plan_before).max(),

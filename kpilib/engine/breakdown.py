@@ -15,14 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import KpiError
 from ..metrics.mrr import MICROS
 from ..metrics.revenue import GROUP_FLOWS, ratio
 from ..periods import ReportPeriod, parse_period
-from .movements import _CHURN, _CONTRACTION, _EXPANSION, _NEW, _REACTIVATION, Engine, _changes, _rows
+from .movements import _CHURN, _CONTRACTION, _EXPANSION, _NEW, _REACTIVATION, Engine, _changes, _groups, _rows
 
-#: The customers columns a breakdown is computed by in the engine
-GROUPS = ("segment", "region", "acquisition_channel")
 _KINDS = {"new": _NEW, "expansion": _EXPANSION, "reactivation": _REACTIVATION, "contraction": _CONTRACTION,
           "churn": _CHURN}
 
@@ -33,12 +30,7 @@ def engine_breakdown(engine: Engine, period: ReportPeriod | str, by: str, *, bas
     computed in ``engine`` on the subscriptions known at the period's end (of ``segment``'s customers,
     when given): one row per group, largest MRR first, ``mrr, share, customers, arpa, new, expansion,
     reactivation, contraction, churn, moved_in, moved_out, net_new_mrr``."""
-    if by not in GROUPS:
-        raise KpiError(f"a breakdown is computed in the engine by {', '.join(GROUPS)} only, not {by!r} "
-                       "(use kpilib.revenue_breakdown)")
-    customers = engine.table("customers")
-    if customers is None:
-        raise KpiError(f"{engine.label} has no customers table: a breakdown by {by} needs it")
+    customers = _groups(engine, by, "breakdowns")
     p = parse_period(period)
     first, last = p.first.ordinal, p.last.ordinal
     rows = _rows(engine, base_currency.strip().upper(), p.end_date, segment)

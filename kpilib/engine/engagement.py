@@ -31,11 +31,9 @@ import pandas as pd
 from ..data.contract import COUNT_MAX, TABLES
 from ..data.dataset import Dataset, is_member
 from ..metrics.voice import ENGAGEMENT_WEIGHTS
+from .asof import PLAIN
 from .movements import _EPOCH, Engine, _month_code
 
-#: Ids and event names the check lets through: printable ASCII, no blank at either end. Anything else
-#: (a non-breaking space the loader would strip, an accent) is loaded and validated as usual.
-_PLAIN = r"^[!-~]([ -~]*[!-~])?$"
 _MONTH = r"^[12][0-9]{3}-(0[1-9]|1[0-2])$"
 _COLUMNS = [c.name for c in TABLES["product_usage"].columns]
 
@@ -165,7 +163,7 @@ def checked_usage_sums(engine: Engine) -> pd.DataFrame | None:
             return None
         # the text rules on each distinct value (200k ids, a few events and months), not on every row
         distinct: dict[str, int] = {}
-        for column, rule in (("customer_id", _PLAIN), ("event", _PLAIN), ("stored_month", _MONTH)):
+        for column, rule in (("customer_id", PLAIN), ("event", PLAIN), ("stored_month", _MONTH)):
             values = usage.select(value=usage[column]).distinct()
             if column == "stored_month" and months != "text":  # the first day of a month, at midnight
                 wrong = values.value != values.value.truncate("M")

@@ -18,12 +18,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import KpiError
 from ..metrics.mrr import MICROS, MONTHS_PER_INTERVAL, MonthLike, window
-from .movements import Engine, _bounds, _changes, _rows
-
-#: The customers columns a count can be grouped by (those the engine's customers table is read with)
-GROUPS = ("segment",)
+from .movements import Engine, _bounds, _changes, _groups, _rows
 
 
 def engine_lifetimes(engine: Engine, end: MonthLike = None, *, by: str | None = None, base_currency: str = "USD",
@@ -32,17 +28,13 @@ def engine_lifetimes(engine: Engine, end: MonthLike = None, *, by: str | None = 
     latest month of the book when ``None``), computed in ``engine``: customers per ``[by,] cohort,
     duration, churned``. ``as_of`` and ``segment`` cut the subscriptions as a pack does
     (:func:`~kpilib.engine.asof.known_subscriptions`)."""
-    if by is not None and by not in GROUPS:
-        raise KpiError(f"lifetimes are grouped in the engine by {', '.join(GROUPS)} only, not {by!r}")
+    customers = _groups(engine, by, "lifetimes") if by is not None else None
     keys = ([by] if by else []) + ["cohort", "duration", "churned"]
     found = _spells(engine, end, base_currency, as_of, segment)
     if found is None:
         return _typed(pd.DataFrame(columns=[*keys, "customers"]))
     per = found[1]
-    if by:
-        customers = engine.table("customers")
-        if customers is None:
-            raise KpiError(f"{engine.label} has no customers table: lifetimes by {by} need it")
+    if customers is not None:
         per = per.left_join(customers.select("customer_id", by), "customer_id")
     counts = engine.fetch(per.group_by(keys).aggregate(customers=per.count()))
     counts["cohort"] = pd.PeriodIndex.from_ordinals(counts["cohort"].to_numpy(dtype="int64"), freq="M")

@@ -45,7 +45,7 @@ from ..metrics.mrr import (
     movement_frame,
     window,
 )
-from .asof import known_subscriptions
+from .asof import known_subscriptions, require_plain
 
 _EPOCH = 1970 * 12
 _OPEN = np.iinfo(np.int64).max // 4  # the in-memory path's "no end date"
@@ -80,6 +80,8 @@ class Engine:
     _present: set[str] = field(default_factory=set)
     schema: str | None = None
     _release: Callable[[], None] = lambda: None
+    #: (table, column) whose values :func:`kpilib.engine.asof.require_plain` found plain in this engine
+    checked: set[tuple[str, str]] = field(default_factory=set)
 
     def table(self, name: str, **types: str):
         """The Ibis table of contract table ``name`` (with ``types`` for columns whose stored type differs
@@ -100,6 +102,12 @@ class Engine:
     def close(self) -> None:
         """Let go of the connection (a Spark session only when :func:`connect` started it)."""
         self._release()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:  # ``with connect(url) as engine:`` closes it after the block
+        self.close()
 
 
 def connect(url, *, schema: str | None = None) -> Engine:
@@ -197,6 +205,18 @@ def _sql_engine(url: str, schema: str | None) -> Engine:
         engine.dispose()
 
     return Engine(label, SqlBackend(conn, schema, dialect), present, schema, release)
+
+
+def _groups(engine: Engine, by: str, what: str):
+    """The engine's customers table, to group ``what`` by its column ``by`` (one of :data:`_GROUPS`, its
+    labels plain: :func:`~kpilib.engine.asof.require_plain`); :class:`~kpilib.KpiError` otherwise."""
+    if by not in _GROUPS:
+        raise KpiError(f"{what} are computed in the engine by {', '.join(_GROUPS)} only, not {by!r}")
+    customers = engine.table("customers")
+    if customers is None:
+        raise KpiError(f"{engine.label} has no customers table: {what} by {by} need it")
+    require_plain(engine, "customers", ("customer_id", by), distinct_ids=True)
+    return customers
 
 
 def _month_code(date_column):
@@ -341,10 +361,7 @@ def engine_cohorts(engine: Engine, end: MonthLike = None, *, kind: str = "logo",
     cells = cells.mutate(age=cells.month - cells.first_paid, step=step)
     keys = ["first_paid", "age"]
     if by is not None:
-        customers = engine.table("customers")
-        if by not in _GROUPS or customers is None:
-            raise KpiError(f"cohorts are computed in the engine by {', '.join(_GROUPS)} (of a customers table) only, "
-                           f"not {by!r}" + ("" if customers is not None else f": {engine.label} has no customers"))
+        customers = _groups(engine, by, "cohorts")
         cells = cells.join(customers.select("customer_id", group=customers[by]), "customer_id")
         keys.insert(0, "group")
     sums = engine.fetch(cells.group_by(keys).aggregate(money=cells.delta.sum(), paying=cells.step.sum()))

@@ -66,7 +66,9 @@ def engine_retention_trend(engine: Engine, period: ReportPeriod | str, months: i
     the pack of ``period`` knows them: :meth:`~kpilib.KpiModel.retention_trend` (``nrr, grr,
     cohort_customers, cohort_mrr`` per month). Per customer its MRR at each month end needed (the
     months and those ``lookback`` before), then one row of sums per month: nothing per customer comes
-    back."""
+    back. Always ``months`` rows; the model's trend stops at its movements' first month
+    (:data:`~kpilib.report.model.HISTORY_MONTHS` before the period), so the two agree up to 37 months
+    for a month's pack."""
     p = parse_period(period)
     targets = list(range(p.last.ordinal - months + 1, p.last.ordinal + 1))
     needed = sorted(set(targets) | {t - lookback for t in targets})
