@@ -424,6 +424,16 @@ def test_dates_stored_with_a_time_of_day_are_cut_by_their_day(tmp_path):
     pd.testing.assert_series_equal(bookings, model.contracts)
 
 
+def test_dates_stored_with_a_time_zone_are_refused(tmp_path):
+    """23:30 on 30 June in New York is 1 July in UTC, the loader's day: the engine, taking days in its
+    session's zone, could put the start in another month than the pack does. It refuses, saying why."""
+    url = _duckdb_tables(tmp_path / "zoned.duckdb", [("C1", "A", "SMB", "NA", "Referral", "2024-01-01 00:00+00")], [
+        ("S1", "C1", "Pro", "2024-06-30 23:30-04", None, 100.0, "month", "USD")], dates="TIMESTAMPTZ")
+    assert str(load_dataset(url).subscriptions["start_date"].iloc[0].date()) == "2024-07-01"
+    with connect(url) as engine, pytest.raises(KpiError, match=r"subscriptions\.start_date is stored with a time zone"):
+        engine_period_figures(engine, "2024-07")
+
+
 def test_ids_the_loader_would_trim_are_refused_not_matched(tmp_path):
     """"C1 " is C1 once loaded (the loader trims text); an engine compares the stored bytes. Rather than
     count two customers where the pack counts one, the engine's steps refuse, saying why."""

@@ -19,7 +19,8 @@ engine compares what it stores, with its own collation. Before the first step re
 :func:`require_plain` checks in the engine that the ids, the billing intervals, the currencies (and the
 labels a step groups or filters by) are plain printable ASCII without blanks around them, and that the
 engine tells the ids apart byte for byte: otherwise the step raises :class:`~kpilib.KpiError` rather
-than match ``"C1 "`` and ``"C1"`` differently from the pack.
+than match ``"C1 "`` and ``"C1"`` differently from the pack. :func:`require_naive` likewise refuses
+dates stored with a time zone, whose day the loader takes in UTC.
 """
 
 from __future__ import annotations
@@ -76,6 +77,23 @@ def require_plain(engine: Engine, table: str, columns: tuple[str, ...], *, disti
         engine.checked.add((table, column))
 
 
+def require_naive(engine: Engine, table: str, columns: tuple[str, ...]) -> None:
+    """Raise :class:`~kpilib.KpiError` when a date column of ``table`` is stored as a timestamp *with* a
+    time zone: the loader takes its day in UTC, the engine in its session's zone, so a time near
+    midnight could fall on another day, even another month. One value of each column is read (a
+    column holds one type), once per engine."""
+    t = engine.table(table)
+    for column in columns:
+        if (table, column, "naive") in engine.checked:
+            continue
+        found = engine.fetch(t.select(value=t[column]).filter(t[column].notnull()).limit(1))["value"]
+        if not found.empty and getattr(found.iloc[0], "tzinfo", None) is not None:
+            raise KpiError(f"{engine.label}: {table}.{column} is stored with a time zone; the engine would take its "
+                           "days in its session's zone, the loader in UTC, so this step is not computed there "
+                           "(store dates, or load the tables instead: kpi report, kpilib.load_dataset)")
+        engine.checked.add((table, column, "naive"))
+
+
 def segment_of(engine: Engine, segment: str | None) -> str | None:
     """``segment`` as the model reads it: ``None`` for the whole company (``None``, ``""``, ``"all"``);
     a segment no customer of ``engine`` has raises :class:`~kpilib.KpiError` naming those it has."""
@@ -102,6 +120,7 @@ def known_subscriptions(engine: Engine, as_of=None, segment: str | None = None, 
     if subs is None:
         raise ContractError("subscriptions", None, f"required table is missing from {engine.label}")
     require_plain(engine, "subscriptions", ("customer_id", "billing_interval", "currency"), distinct_ids=True)
+    require_naive(engine, "subscriptions", ("start_date", "end_date"))
     segment = segment_of(engine, segment)
     if as_of is None and segment is None:
         return subs
@@ -111,6 +130,7 @@ def known_subscriptions(engine: Engine, as_of=None, segment: str | None = None, 
         raise KpiError(f"{engine.label} has no customers table: the cut at a period's end and a segment "
                        "both need it")
     require_plain(engine, "customers", ("customer_id",), distinct_ids=True)
+    require_naive(engine, "customers", ("created_at",))
     if as_of is not None:
         day = _day(as_of)
         subs = subs.filter(~_after(subs[rule.row_date], day))

@@ -80,8 +80,9 @@ class Engine:
     _present: set[str] = field(default_factory=set)
     schema: str | None = None
     _release: Callable[[], None] = lambda: None
-    #: (table, column) whose values :func:`kpilib.engine.asof.require_plain` found plain in this engine
-    checked: set[tuple[str, str]] = field(default_factory=set)
+    #: what :mod:`kpilib.engine.asof` has checked in this engine: (table, column) found plain
+    #: (``require_plain``), (table, column, "naive") found without a time zone (``require_naive``)
+    checked: set[tuple[str, ...]] = field(default_factory=set)
 
     def table(self, name: str, **types: str):
         """The Ibis table of contract table ``name`` (with ``types`` for columns whose stored type differs
