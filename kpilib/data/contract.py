@@ -16,6 +16,7 @@ ColumnKind = Literal["id", "text", "date", "month", "money", "count", "number", 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 #: What a subscription's ``billing_interval`` means: the months one billed ``amount`` covers.
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
+INTERVAL_OF_MONTHS = {months: name for name, months in MONTHS_PER_INTERVAL.items()}  # 12 -> "year"
 
 
 #: Largest amount per row (1e12, a trillion in any currency). MRR is summed in integer

@@ -17,10 +17,10 @@ import datetime as dt
 
 import pandas as pd
 
-from ..metrics.mrr import MICROS, MONTHS_PER_INTERVAL
+from ..metrics.mrr import MICROS
 from ..periods import ReportPeriod, parse_period
 from .asof import known_subscriptions, require_plain
-from .movements import Engine, _factors
+from .movements import Engine, _row_money
 
 #: What :func:`engine_contracts` returns, in this order (:func:`kpilib.metrics.revenue.contract_values`'s)
 BOOKINGS = ("contracts", "new_contracts", "renewals", "plan_changes", "tcv", "acv", "setup_fees", "assumed_terms")
@@ -38,15 +38,13 @@ def engine_contracts(engine: Engine, period: ReportPeriod | str, *, base_currenc
     optional = {c: t for c, t in (("term_months", "float64"), ("setup_fee", "float64")) if c in have}
     s = known_subscriptions(engine, p.end_date, segment, plan="string", subscription_id="string", **optional)
     require_plain(engine, "subscriptions", ("plan",))  # a plan change is a change of plan as the loader reads it
-    factors = _factors(engine, base)
-    factor = s.currency.cases(*factors.items(), else_=ibis.null("float64")) if factors else ibis.literal(1.0)
-    months = s.billing_interval.cases(*((k, float(v)) for k, v in MONTHS_PER_INTERVAL.items()))
+    _, factor, micros = _row_money(engine, s, base)
+    fee = s.setup_fee.fill_null(0.0) if "setup_fee" in optional else ibis.literal(0.0)
     start = s.start_date.truncate("D")  # a date stored with a time of day is its day, as the loader reads it
     rows = s.select(
-        row=s.subscription_id, customer_id=s.customer_id, start=start, plan=s.plan,
-        micros=(s.amount.cast("float64") / months * factor * MICROS).round(0).cast("int64"),
+        row=s.subscription_id, customer_id=s.customer_id, start=start, plan=s.plan, micros=micros,
         term=s.term_months if "term_months" in optional else ibis.null("float64"),
-        fee=(s.setup_fee.fill_null(0.0) * factor) if "setup_fee" in optional else ibis.literal(0.0),
+        fee=fee * factor if factor is not None else fee,
     )
     after = p.end_date.date() + dt.timedelta(days=1)
     signed = rows.filter((rows.start >= p.first.start_time.date()) & (rows.start < after))

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..metrics.mrr import MICROS, MONTHS_PER_INTERVAL, MonthLike, window
+from ..data.contract import INTERVAL_OF_MONTHS
+from ..metrics.mrr import MICROS, MonthLike, window
 from .movements import Engine, _bounds, _changes, _groups, _rows
 
 
@@ -42,9 +43,9 @@ def engine_lifetimes(engine: Engine, end: MonthLike = None, *, by: str | None = 
 
 
 def _spells(engine: Engine, end: MonthLike, base_currency: str, as_of, segment: str | None):
-    """The rows, the last month, and per customer paying by then: cohort, the month its first spell
-    ended (null: still paying) and its MRR in the cohort month, in micro-units; ``None`` for an empty
-    window."""
+    """The rows, and per customer paying by ``end``: cohort, the month its first spell ended (null: still
+    paying), the spell's duration and whether it ended, and its MRR in the cohort month, in micro-units;
+    ``None`` for an empty window."""
     rows = _rows(engine, base_currency.strip().upper(), as_of, segment)
     bounds = _bounds(engine, rows)
     span = window(None, end, rows=bounds.pop("n"), **bounds)
@@ -66,7 +67,6 @@ def engine_interval_counts(engine: Engine, end: MonthLike = None, *, base_curren
     ``engine``: customers per ``billing_interval, periods, churned`` and the sum of their MRR in the
     cohort month (``first_mrr``). A customer's interval is the longest among its paying rows (amount > 0)
     active on its cohort month's last day; ``periods`` its spell in those intervals, rounded up."""
-    names = {months: name for name, months in MONTHS_PER_INTERVAL.items()}
     keys = ["billing_interval", "periods", "churned"]
     found = _spells(engine, end, base_currency, as_of, segment)
     if found is None:
@@ -80,7 +80,7 @@ def engine_interval_counts(engine: Engine, end: MonthLike = None, *, base_curren
     per = per.mutate(periods=(per.duration + per.k - 1) // per.k)
     counts = engine.fetch(per.group_by(["k", "periods", "churned"]).aggregate(customers=per.count(),
                                                                              first_mrr=per.first_mrr.sum()))
-    counts.insert(0, "billing_interval", [names[int(k)] for k in counts.pop("k")])
+    counts.insert(0, "billing_interval", [INTERVAL_OF_MONTHS[int(k)] for k in counts.pop("k")])
     counts["first_mrr"] = counts["first_mrr"].astype("int64") / MICROS
     return _interval_typed(counts[[*keys, "customers", "first_mrr"]].sort_values(keys, ignore_index=True))
 

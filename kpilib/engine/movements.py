@@ -243,19 +243,31 @@ def _rows(engine: Engine, base_currency: str, as_of=None, segment: str | None = 
     import ibis
 
     s = known_subscriptions(engine, as_of, segment)
-    months = s.billing_interval.cases(*((k, float(v)) for k, v in MONTHS_PER_INTERVAL.items()))
-    mrr = s.amount.cast("float64") / months
-    factors = _factors(engine, base_currency)
-    if factors is not None:
-        mrr = mrr * s.currency.cases(*factors.items(), else_=ibis.null("float64"))
+    months, _, micros = _row_money(engine, s, base_currency)
     return s.select(
         customer_id=s.customer_id,
         first=_month_code(s.start_date.cast("date")),
         stop=_month_code(s.end_date.cast("date")).fill_null(ibis.literal(_OPEN, "int64")),
-        micros=(mrr * MICROS).round(0).cast("int64"),
+        micros=micros,
         interval_months=months.cast("int64"),
         paid=s.amount > 0,
     )
+
+
+def _row_money(engine: Engine, s, base_currency: str):
+    """Of each row of the subscriptions ``s``: its months per billing period, its base-currency units per
+    unit of its currency (``None`` without fx_rates: the amounts are in the base currency) and its MRR
+    in micro-units, ``round(amount / months x factor x 1e6)`` (the module's step 1): one expression of a
+    row's MRR for every step."""
+    import ibis
+
+    months = s.billing_interval.cases(*((k, float(v)) for k, v in MONTHS_PER_INTERVAL.items()))
+    mrr = s.amount.cast("float64") / months
+    factors = _factors(engine, base_currency)
+    factor = None if factors is None else s.currency.cases(*factors.items(), else_=ibis.null("float64"))
+    if factor is not None:
+        mrr = mrr * factor
+    return months, factor, (mrr * MICROS).round(0).cast("int64")
 
 
 def _bounds(engine: Engine, rows) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.contract import INTERVAL_OF_MONTHS
 from .mrr import MONTHS_PER_INTERVAL, _lookup
 
 
@@ -284,8 +285,7 @@ def billing_intervals(wide: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.Ser
     cohort = cohorts(wide)
     month_end = cohort.dt.end_time.dt.normalize().to_numpy()
     k = longest_interval(subscriptions, cohort.index.to_numpy(), month_end)
-    names = {months: name for name, months in MONTHS_PER_INTERVAL.items()}
-    return pd.Series([names.get(v, np.nan) for v in k.tolist()], index=cohort.index, dtype=object,
+    return pd.Series([INTERVAL_OF_MONTHS.get(v, np.nan) for v in k.tolist()], index=cohort.index, dtype=object,
                      name="billing_interval")
 
 
